@@ -1,0 +1,65 @@
+//! Write-then-rename, so that a failed or interrupted write never leaves a partial file.
+
+use crate::error::{IoError, Result};
+use std::io::Write;
+use std::path::Path;
+
+/// Creates `path` by writing into a temporary file in the same folder and renaming it
+/// into place once `write` succeeds. On error nothing is left at `path`.
+pub fn write_atomic<F>(path: &Path, write: F) -> Result<()>
+where
+    F: FnOnce(&mut std::io::BufWriter<&mut std::fs::File>) -> std::io::Result<()>,
+{
+    let dir = parent_dir(path);
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".tomopick-")
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map_err(|e| IoError::os(path, e))?;
+    {
+        let mut w = std::io::BufWriter::new(tmp.as_file_mut());
+        write(&mut w).map_err(|e| IoError::os(path, e))?;
+        w.flush().map_err(|e| IoError::os(path, e))?;
+    }
+    tmp.persist(path).map_err(|e| IoError::os(path, e.error))?;
+    Ok(())
+}
+
+/// A temporary path beside `path` for writers that need a path rather than a stream;
+/// call [`TempPath::commit`] to rename it into place. Dropped uncommitted, it is removed.
+pub struct TempPath {
+    tmp: tempfile::TempPath,
+}
+
+impl TempPath {
+    /// Reserves a temporary file beside `path`.
+    pub fn beside(path: &Path) -> Result<Self> {
+        let tmp = tempfile::Builder::new()
+            .prefix(".tomopick-")
+            .suffix(".tmp")
+            .tempfile_in(parent_dir(path))
+            .map_err(|e| IoError::os(path, e))?
+            .into_temp_path();
+        Ok(TempPath { tmp })
+    }
+    /// The temporary path to write to.
+    pub fn path(&self) -> &Path {
+        &self.tmp
+    }
+    /// Renames the temporary file to `path`.
+    pub fn commit(self, path: &Path) -> Result<()> {
+        self.tmp.persist(path).map_err(|e| IoError::os(path, e.error))
+    }
+}
+
+/// Checks before long work that `path` can be created: its folder exists and is writable.
+pub fn check_writable(path: &Path) -> Result<()> {
+    TempPath::beside(path).map(drop)
+}
+
+fn parent_dir(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}

@@ -1,0 +1,59 @@
+//! Multi-page TIFF stacks (one page per z-slice), as written by ImageJ/Fiji or tifffile.
+//!
+//! TIFF has no reliable voxel size for cryo-ET, so the caller must supply one.
+
+use crate::error::{IoError, Result};
+use crate::units::VoxelSize;
+use crate::volume::Volume;
+use ndarray::Array3;
+use std::path::Path;
+use tiff::decoder::{Decoder, DecodingResult};
+
+/// Reads every page of a TIFF file as one z-slice. All pages must share one size.
+pub fn read_tiff_stack(path: &Path, voxel_size: Option<VoxelSize>) -> Result<Volume> {
+    let vs = voxel_size.filter(|v| v.is_valid()).ok_or_else(|| {
+        IoError::Units(format!(
+            "{}: TIFF files carry no trustworthy voxel size; pass it with --voxel-size",
+            path.display()
+        ))
+    })?;
+    let file = std::fs::File::open(path).map_err(|e| IoError::os(path, e))?;
+    if file.metadata().map_err(|e| IoError::os(path, e))?.len() == 0 {
+        return Err(IoError::file(path, "the file is empty (0 bytes); expected a TIFF stack"));
+    }
+    let bad = |e: tiff::TiffError| IoError::file(path, format!("cannot decode TIFF: {e}"));
+    let mut dec = Decoder::new(std::io::BufReader::new(file)).map_err(bad)?;
+    let (w, h) = dec.dimensions().map_err(bad)?;
+    let mut values: Vec<f32> = Vec::new();
+    let mut pages = 0usize;
+    loop {
+        let (pw, ph) = dec.dimensions().map_err(bad)?;
+        if (pw, ph) != (w, h) {
+            return Err(IoError::file(path, format!("page {pages} is {pw}×{ph}, but page 0 is {w}×{h}")));
+        }
+        let page = dec.read_image().map_err(bad)?;
+        let before = values.len();
+        match page {
+            DecodingResult::U8(v) => values.extend(v.iter().map(|&x| x as f32)),
+            DecodingResult::I8(v) => values.extend(v.iter().map(|&x| x as f32)),
+            DecodingResult::U16(v) => values.extend(v.iter().map(|&x| x as f32)),
+            DecodingResult::I16(v) => values.extend(v.iter().map(|&x| x as f32)),
+            DecodingResult::U32(v) => values.extend(v.iter().map(|&x| x as f32)),
+            DecodingResult::I32(v) => values.extend(v.iter().map(|&x| x as f32)),
+            DecodingResult::F32(v) => values.extend_from_slice(&v),
+            DecodingResult::F64(v) => values.extend(v.iter().map(|&x| x as f32)),
+            _ => return Err(IoError::file(path, format!("page {pages} has a sample type tomopick does not read"))),
+        }
+        if values.len() - before != (w as usize) * (h as usize) {
+            return Err(IoError::file(path, format!("page {pages} is not single-channel (RGB or multi-sample pages are not tomograms)")));
+        }
+        pages += 1;
+        if !dec.more_images() {
+            break;
+        }
+        dec.next_image().map_err(bad)?;
+    }
+    let data = Array3::from_shape_vec((pages, h as usize, w as usize), values)
+        .map_err(|e| IoError::file(path, format!("inconsistent page sizes: {e}")))?;
+    Ok(Volume::new(data, vs))
+}

@@ -1,0 +1,114 @@
+//! An in-memory volume that always carries its voxel size.
+
+use crate::units::{PosAngstrom, VoxelSize};
+use ndarray::Array3;
+
+/// A 3D volume of `f32` values, indexed `[z, y, x]`, with its voxel size and origin.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Volume {
+    /// The values, indexed `[z, y, x]` (x fastest, as in MRC files).
+    pub data: Array3<f32>,
+    /// Å per voxel along each axis.
+    pub voxel_size: VoxelSize,
+    /// The header origin in Å (MRC `origin` field); informational, positions stay corner-based.
+    pub origin_a: PosAngstrom,
+}
+
+impl Volume {
+    /// A volume from data in `[z, y, x]` order and a voxel size.
+    pub fn new(data: Array3<f32>, voxel_size: VoxelSize) -> Self {
+        Volume { data, voxel_size, origin_a: PosAngstrom::default() }
+    }
+    /// The shape as `[x, y, z]`.
+    pub fn shape_xyz(&self) -> [usize; 3] {
+        let s = self.data.shape();
+        [s[2], s[1], s[0]]
+    }
+    /// The physical extent in Å as `[x, y, z]`.
+    pub fn extent_a(&self) -> [f64; 3] {
+        let s = self.shape_xyz();
+        let v = self.voxel_size.as_array();
+        [s[0] as f64 * v[0], s[1] as f64 * v[1], s[2] as f64 * v[2]]
+    }
+    /// Summary statistics over all values.
+    pub fn stats(&self) -> Stats {
+        Stats::of(self.data.as_slice_memory_order().unwrap_or(&self.data.iter().copied().collect::<Vec<_>>()))
+    }
+}
+
+/// Minimum, maximum, mean, RMS deviation, and the count of NaN/Inf values.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct Stats {
+    /// Smallest finite value.
+    pub min: f64,
+    /// Largest finite value.
+    pub max: f64,
+    /// Mean of the finite values.
+    pub mean: f64,
+    /// Standard deviation of the finite values (MRC `rms`).
+    pub rms: f64,
+    /// Number of NaN values.
+    pub nan: u64,
+    /// Number of ±Inf values.
+    pub inf: u64,
+}
+
+impl Stats {
+    /// Statistics of a slice, in one pass per chunk (parallel).
+    pub fn of(values: &[f32]) -> Stats {
+        use rayon::prelude::*;
+        #[derive(Clone, Copy)]
+        struct Acc {
+            min: f64,
+            max: f64,
+            n: f64,
+            sum: f64,
+            sum2: f64,
+            nan: u64,
+            inf: u64,
+        }
+        let zero = Acc { min: f64::INFINITY, max: f64::NEG_INFINITY, n: 0.0, sum: 0.0, sum2: 0.0, nan: 0, inf: 0 };
+        let acc = values
+            .par_chunks(1 << 16)
+            .map(|c| {
+                let mut a = zero;
+                for &v in c {
+                    if v.is_nan() {
+                        a.nan += 1;
+                    } else if v.is_infinite() {
+                        a.inf += 1;
+                    } else {
+                        let v = v as f64;
+                        a.min = a.min.min(v);
+                        a.max = a.max.max(v);
+                        a.n += 1.0;
+                        a.sum += v;
+                        a.sum2 += v * v;
+                    }
+                }
+                a
+            })
+            .reduce(
+                || zero,
+                |a, b| Acc {
+                    min: a.min.min(b.min),
+                    max: a.max.max(b.max),
+                    n: a.n + b.n,
+                    sum: a.sum + b.sum,
+                    sum2: a.sum2 + b.sum2,
+                    nan: a.nan + b.nan,
+                    inf: a.inf + b.inf,
+                },
+            );
+        let mean = if acc.n > 0.0 { acc.sum / acc.n } else { 0.0 };
+        let var = if acc.n > 0.0 { (acc.sum2 / acc.n - mean * mean).max(0.0) } else { 0.0 };
+        Stats {
+            min: if acc.n > 0.0 { acc.min } else { 0.0 },
+            max: if acc.n > 0.0 { acc.max } else { 0.0 },
+            mean,
+            rms: var.sqrt(),
+            nan: acc.nan,
+            inf: acc.inf,
+        }
+    }
+}

@@ -1,0 +1,114 @@
+//! Command-line arguments.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+/// Find and identify particles in cryo-electron tomograms.
+#[derive(Parser)]
+#[command(name = "tomopick", version, about, long_about = None)]
+pub struct Cli {
+    /// More log output (-v debug, -vv trace).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    /// Only errors.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Show what a tomogram (MRC, TIFF, OME-Zarr) or particle list holds.
+    #[command(after_help = "Examples:\n  tomopick info tomo.mrc\n  tomopick info picks.star\n  tomopick info tomo.zarr --voxel-size 10")]
+    Info(InfoArgs),
+    /// Check a tomogram: header against file size, voxel size, NaN/Inf values. Exits 1 on problems.
+    #[command(after_help = "Example:\n  tomopick validate tomo.mrc")]
+    Validate(InfoArgs),
+    /// Convert particle lists between formats, or volumes to MRC.
+    #[command(after_help = "Examples:\n  tomopick convert particles.star picks_dir/ --to copick\n  tomopick convert picks.json particles.star --voxel-size 10 --out-binning 4\n  tomopick convert run_data.star picks.csv --tomogram tomo.mrc\n  tomopick convert tomo.zarr tomo.mrc --voxel-size 10\n  tomopick convert mask.mrc mask_int8.mrc --mode int8\n\nUnits: positions are Å internally. Pixel-based files (RELION 3/4, SHREC, IMOD) need the\npixel size: from --voxel-size (the tomogram's) divided by --binning (how much the tomogram is\nbinned relative to the file's pixels), or from the STAR file itself; conflicting sizes are refused.")]
+    Convert(ConvertArgs),
+    /// Score picks against ground truth with the SHREC and CZII metrics.
+    #[command(after_help = "Examples:\n  tomopick evaluate --picks picks.csv --truth particle_locations.txt --occupancy occupancy_mask.mrc --voxel-size 10 --classes classes.toml\n  tomopick evaluate --picks picks.csv --truth truth.csv --radius 60 --tomogram tomo.mrc -o report/")]
+    Evaluate(EvaluateArgs),
+}
+
+/// Units shared by commands that read particle lists.
+#[derive(Args, Clone, Default)]
+pub struct UnitArgs {
+    /// Voxel size of the tomogram in Å (overrides the file header).
+    #[arg(long, value_name = "Å")]
+    pub voxel_size: Option<f64>,
+    /// The tomogram is binned by this factor relative to the pixels of the input list's coordinates.
+    #[arg(long, value_name = "FACTOR")]
+    pub binning: Option<f64>,
+    /// A tomogram to take the voxel size and size from (read from its header only).
+    #[arg(long, value_name = "MRC")]
+    pub tomogram: Option<PathBuf>,
+    /// Tomogram size in voxels, X,Y,Z (for RELION 5 centred coordinates).
+    #[arg(long, value_name = "X,Y,Z", value_delimiter = ',', num_args = 3)]
+    pub tomo_size: Option<Vec<usize>>,
+}
+
+#[derive(Args)]
+pub struct InfoArgs {
+    /// The file.
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub units: UnitArgs,
+    /// Input list format when the extension does not tell (csv, relion4, relion5, copick, shrec, imod).
+    #[arg(long)]
+    pub format: Option<String>,
+}
+
+#[derive(Args)]
+pub struct ConvertArgs {
+    /// Input particle list or volume.
+    pub input: PathBuf,
+    /// Output file (or folder for copick with several classes/runs).
+    pub output: PathBuf,
+    /// Input list format (default: from the extension).
+    #[arg(long)]
+    pub from: Option<String>,
+    /// Output list format (default: from the extension): csv, relion4, relion5, copick, shrec.
+    #[arg(long)]
+    pub to: Option<String>,
+    #[command(flatten)]
+    pub units: UnitArgs,
+    /// Binning of the tomogram relative to the output list's pixels (default 1).
+    #[arg(long, value_name = "FACTOR")]
+    pub out_binning: Option<f64>,
+    /// Data type when writing a volume: float32, int8 or float16.
+    #[arg(long, default_value = "float32")]
+    pub mode: String,
+}
+
+#[derive(Args)]
+pub struct EvaluateArgs {
+    /// Picks to score (any list format).
+    #[arg(long)]
+    pub picks: PathBuf,
+    /// Ground truth (any list format, e.g. SHREC particle_locations.txt).
+    #[arg(long)]
+    pub truth: PathBuf,
+    /// SHREC occupancy mask (labels are 1-based line numbers of the truth file).
+    #[arg(long, value_name = "MRC")]
+    pub occupancy: Option<PathBuf>,
+    /// Class table TOML with [radius_a] (Å) and optional [weight].
+    #[arg(long, value_name = "TOML")]
+    pub classes: Option<PathBuf>,
+    /// One radius in Å for every class (instead of, or as fallback to, --classes).
+    #[arg(long, value_name = "Å")]
+    pub radius: Option<f64>,
+    /// Beta of the F-beta score.
+    #[arg(long, default_value_t = 4.0)]
+    pub beta: f64,
+    /// CZII: a pick matches within this fraction of the class radius.
+    #[arg(long, default_value_t = 0.5)]
+    pub threshold: f64,
+    #[command(flatten)]
+    pub units: UnitArgs,
+    /// Folder for report.json and report.md.
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
+}

@@ -1,0 +1,38 @@
+//! The `tomopick` command line: thin clap commands over the library crates.
+
+mod args;
+mod cmd_convert;
+mod cmd_evaluate;
+mod cmd_info;
+
+use clap::Parser;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = args::Cli::parse();
+    let level = match (cli.quiet, cli.verbose) {
+        (true, _) => "error",
+        (false, 0) => "info",
+        (false, 1) => "debug",
+        _ => "trace",
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("TOMOPICK_LOG").unwrap_or_else(|_| level.into()))
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .without_time()
+        .init();
+    let result = match cli.command {
+        args::Command::Info(a) => cmd_info::info(a),
+        args::Command::Validate(a) => cmd_info::validate(a),
+        args::Command::Convert(a) => cmd_convert::convert(a),
+        args::Command::Evaluate(a) => cmd_evaluate::evaluate(a),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
