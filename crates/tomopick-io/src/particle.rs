@@ -78,10 +78,11 @@ impl Rotation {
     }
 
     /// The angle in degrees of the rotation that takes `self` to `other`.
+    /// Uses the chord `‖R₁ − R₂‖_F = 2√2·sin(θ/2)`, which stays accurate near 0°.
     pub fn angle_to_deg(&self, other: &Rotation) -> f64 {
-        let d = self.0.transpose() * other.0;
-        let tr = d.x_axis.x + d.y_axis.y + d.z_axis.z;
-        ((tr - 1.0) / 2.0).clamp(-1.0, 1.0).acos().to_degrees()
+        let d = self.0 - other.0;
+        let f = (d.x_axis.length_squared() + d.y_axis.length_squared() + d.z_axis.length_squared()).sqrt();
+        (2.0 * (f / (2.0 * std::f64::consts::SQRT_2)).clamp(0.0, 1.0).asin()).to_degrees()
     }
 }
 

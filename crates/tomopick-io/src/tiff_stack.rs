@@ -31,6 +31,15 @@ pub fn read_tiff_stack(path: &Path, voxel_size: Option<VoxelSize>) -> Result<Vol
         if (pw, ph) != (w, h) {
             return Err(IoError::file(path, format!("page {pages} is {pw}×{ph}, but page 0 is {w}×{h}")));
         }
+        match dec.colortype().map_err(bad)? {
+            tiff::ColorType::Gray(_) => {}
+            other => {
+                return Err(IoError::file(
+                    path,
+                    format!("page {pages} has colour type {other:?}; a tomogram page must be one grey channel (write it with photometric='minisblack')"),
+                ));
+            }
+        }
         let page = dec.read_image().map_err(bad)?;
         let before = values.len();
         match page {

@@ -56,7 +56,7 @@ pub struct InfoArgs {
     pub file: PathBuf,
     #[command(flatten)]
     pub units: UnitArgs,
-    /// Input list format when the extension does not tell (csv, relion4, relion5, copick, shrec, imod).
+    /// Input list format when the extension does not tell (csv, relion4, relion5, copick, shrec, imod, points).
     #[arg(long)]
     pub format: Option<String>,
 }

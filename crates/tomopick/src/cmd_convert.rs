@@ -14,7 +14,7 @@ pub fn is_volume_path(p: &Path) -> bool {
 
 /// Parses an optional `--format` name.
 pub fn parse_format(name: Option<&str>) -> Result<Option<ListFormat>> {
-    name.map(|n| ListFormat::from_name(n).ok_or_else(|| anyhow!("unknown list format '{n}' (csv, relion4, relion5, copick, shrec, imod)")))
+    name.map(|n| ListFormat::from_name(n).ok_or_else(|| anyhow!("unknown list format '{n}' (csv, relion4, relion5, copick, shrec, imod, points)")))
         .transpose()
 }
 

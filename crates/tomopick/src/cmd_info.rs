@@ -41,7 +41,7 @@ fn volume_info(a: &InfoArgs, check_values: bool) -> Result<()> {
         println!("  mode             {} ({}{})", h.mode.code(), h.mode.name(), if h.unsigned_bytes { ", read as unsigned" } else { "" });
         match h.voxel_size {
             Some(v) => println!("  voxel size       {v}"),
-            None => println!("  voxel size       MISSING (zero in the header; pass --voxel-size)"),
+            None => println!("  voxel size       MISSING (zero or negative in the header; pass --voxel-size)"),
         }
         println!("  origin           {:.2}, {:.2}, {:.2} Å", h.origin_a.x, h.origin_a.y, h.origin_a.z);
         println!("  axis order       mapc/mapr/maps = {:?}", h.axis_map);

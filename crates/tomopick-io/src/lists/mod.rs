@@ -9,10 +9,12 @@
 //! | copick picks JSON | Å | — |
 //! | SHREC `particle_locations.txt` | voxels | the voxel size |
 //! | IMOD `.mod` (read only) | pixels | the voxel size |
+//! | plain points (x y z tables, TARDIS CSV, STOPGAP STAR; read only) | pixels (TARDIS: Å) | the voxel size |
 
 pub mod copick;
 pub mod csv_list;
 pub mod imod;
+pub mod points;
 pub mod relion;
 pub mod shrec;
 pub mod star;
@@ -37,6 +39,8 @@ pub enum ListFormat {
     Shrec,
     /// IMOD point model (read only).
     ImodMod,
+    /// Plain point tables, TARDIS CSV and STOPGAP STAR (read only).
+    Points,
 }
 
 impl ListFormat {
@@ -49,6 +53,7 @@ impl ListFormat {
             "copick" | "json" => ListFormat::Copick,
             "shrec" | "txt" => ListFormat::Shrec,
             "mod" | "imod" => ListFormat::ImodMod,
+            "points" | "tardis" | "stopgap" => ListFormat::Points,
             _ => return None,
         })
     }
@@ -75,6 +80,7 @@ impl ListFormat {
             ListFormat::Copick => "copick",
             ListFormat::Shrec => "shrec",
             ListFormat::ImodMod => "imod",
+            ListFormat::Points => "points",
         }
     }
 }
@@ -111,7 +117,7 @@ impl ListContext {
 /// Reads a particle list. `format` overrides the guess from the file name.
 pub fn read_particles(path: &Path, format: Option<ListFormat>, ctx: &ListContext) -> Result<Vec<Particle>> {
     let format = format.or_else(|| ListFormat::from_path(path)).ok_or_else(|| {
-        IoError::file(path, "cannot tell the particle list format from the file name; pass --format (csv, relion4, relion5, copick, shrec, imod)")
+        IoError::file(path, "cannot tell the particle list format from the file name; pass --format (csv, relion4, relion5, copick, shrec, imod, points)")
     })?;
     if !path.exists() {
         return Err(IoError::os(path, std::io::Error::from(std::io::ErrorKind::NotFound)));
@@ -122,6 +128,7 @@ pub fn read_particles(path: &Path, format: Option<ListFormat>, ctx: &ListContext
         ListFormat::Copick => copick::read_copick(path),
         ListFormat::Shrec => shrec::read_shrec(path, ctx),
         ListFormat::ImodMod => imod::read_mod(path, ctx),
+        ListFormat::Points => points::read_points(path, ctx),
     }
 }
 
@@ -133,8 +140,8 @@ pub fn write_particles(path: &Path, format: ListFormat, particles: &[Particle], 
         ListFormat::Relion5 => relion::write_relion5(path, particles, ctx),
         ListFormat::Copick => copick::write_copick(path, particles),
         ListFormat::Shrec => shrec::write_shrec(path, particles, ctx),
-        ListFormat::ImodMod => Err(IoError::Units(format!(
-            "{}: writing IMOD models is not supported; write csv, relion4, relion5, copick or shrec",
+        ListFormat::ImodMod | ListFormat::Points => Err(IoError::Units(format!(
+            "{}: writing IMOD models or plain point tables is not supported; write csv, relion4, relion5, copick or shrec",
             path.display()
         ))),
     }
