@@ -21,7 +21,18 @@ where
         write(&mut w).map_err(|e| IoError::os(path, e))?;
         w.flush().map_err(|e| IoError::os(path, e))?;
     }
+    readable_by_all(tmp.path())?;
     tmp.persist(path).map_err(|e| IoError::os(path, e.error))?;
+    Ok(())
+}
+
+/// Temporary files are created 0600; results must be readable like any other file (0644).
+fn readable_by_all(path: &Path) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o644)).map_err(|e| IoError::os(path, e))?;
+    }
     Ok(())
 }
 
@@ -48,6 +59,7 @@ impl TempPath {
     }
     /// Renames the temporary file to `path`.
     pub fn commit(self, path: &Path) -> Result<()> {
+        readable_by_all(&self.tmp)?;
         self.tmp.persist(path).map_err(|e| IoError::os(path, e.error))
     }
 }

@@ -6,6 +6,7 @@
 
 pub mod atomic;
 pub mod error;
+pub mod mrc_decode;
 pub mod mrc_file;
 pub mod ome_zarr;
 pub mod open;

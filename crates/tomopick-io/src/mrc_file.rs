@@ -112,6 +112,8 @@ pub struct MrcHeaderInfo {
     pub file_len: u64,
     /// Bytes of data after the volume that the header does not account for.
     pub trailing_bytes: u64,
+    /// Byte order of the data (from the machine stamp).
+    pub little_endian: bool,
 }
 
 impl MrcHeaderInfo {
@@ -213,6 +215,7 @@ pub fn read_header(path: &Path) -> Result<MrcHeaderInfo> {
         labels: h.get_labels().into_iter().filter(|l| !l.trim().is_empty()).collect(),
         file_len,
         trailing_bytes: (file_len as u128 - needed) as u64,
+        little_endian: h.detect_endian() == mrc::FileEndian::LittleEndian,
     })
 }
 
@@ -296,9 +299,22 @@ impl MrcVolumeFile {
         self.voxel_size
     }
 
-    /// Reads the whole volume as `f32`, in `[z, y, x]` order.
+    /// Reads the whole volume as `f32`, in `[z, y, x]` order, decoding the memory-mapped
+    /// data on all cores.
     pub fn read_all(&self) -> Result<Volume> {
-        self.read_region([0, 0, 0], self.info.shape_xyz)
+        let info = &self.info;
+        let file = std::fs::File::open(&info.path).map_err(|e| IoError::os(&info.path, e))?;
+        // SAFETY: the map is read-only and dropped before returning; a file truncated by
+        // another process meanwhile would fault, as with any mmap reader.
+        let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| IoError::os(&info.path, e))?;
+        let start = 1024 + info.nsymbt;
+        let len = info.voxel_count() * info.mode.byte_size();
+        let values = crate::mrc_decode::decode_all(&map[start..start + len], info.mode, info.little_endian, info.unsigned_bytes);
+        let d = info.dims_crs;
+        let arr = Array3::from_shape_vec((d[2], d[1], d[0]), values).expect("length checked by read_header");
+        let mut vol = Volume::new(to_zyx(arr, info.axis_map), self.voxel_size);
+        vol.origin_a = info.origin_a;
+        Ok(vol)
     }
 
     /// Reads the box that starts at voxel `start_xyz` and spans `size_xyz` voxels.

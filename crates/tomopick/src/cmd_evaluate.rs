@@ -19,9 +19,9 @@ pub fn evaluate(a: EvaluateArgs) -> Result<()> {
     if a.classes.is_none() && a.radius.is_none() {
         bail!("no particle radii: pass --classes classes.toml (with [radius_a]) or --radius Å");
     }
+    // Fail before the work if the report cannot be written; create the folder only at the end.
     if let Some(dir) = &a.output {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-        check_writable(&dir.join("report.json"))?;
+        if dir.is_dir() { check_writable(&dir.join("report.json"))? } else { check_writable(dir)? }
     }
     let mut ctx = list_context(&a.units, a.units.binning)?;
     let occupancy_vol = match &a.occupancy {
@@ -54,6 +54,7 @@ pub fn evaluate(a: EvaluateArgs) -> Result<()> {
     let md = report.to_markdown();
     println!("{md}");
     if let Some(dir) = &a.output {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         let json = report.to_json();
         write_atomic(&dir.join("report.json"), |w| std::io::Write::write_all(w, json.as_bytes()))?;
         write_atomic(&dir.join("report.md"), |w| std::io::Write::write_all(w, md.as_bytes()))?;

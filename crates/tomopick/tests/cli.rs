@@ -1,0 +1,168 @@
+//! The binary as a user runs it: README commands, conversions, and bad input
+//! (non-zero exit, a message naming the file, no partial output).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn tomopick(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tomopick")).current_dir(root()).args(args).output().unwrap()
+}
+
+fn ok(args: &[&str]) -> String {
+    let o = tomopick(args);
+    assert!(o.status.success(), "{args:?} failed: {}", String::from_utf8_lossy(&o.stderr));
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// Runs a command that must fail; returns stderr.
+fn fails(args: &[&str]) -> String {
+    let o = tomopick(args);
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert!(!o.status.success(), "{args:?} should fail");
+    assert!(err.lines().any(|l| l.starts_with("error: ")), "{args:?}: {err}");
+    assert!(!err.contains("panicked"), "{args:?} panicked: {err}");
+    err
+}
+
+fn dir_is_empty(d: &Path) -> bool {
+    std::fs::read_dir(d).unwrap().next().is_none()
+}
+
+#[test]
+fn readme_evaluate_example() {
+    let out = tempfile::tempdir().unwrap();
+    let o = out.path().to_str().unwrap();
+    let text = ok(&[
+        "evaluate", "--picks", "examples/shrec_small/picks.csv", "--truth", "examples/shrec_small/particle_locations.txt",
+        "--occupancy", "examples/shrec_small/occupancy_mask.mrc", "--classes", "examples/shrec_small/classes.toml", "-o", o,
+    ]);
+    assert!(text.contains("SHREC") && text.contains("CZII"));
+    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.path().join("report.json")).unwrap()).unwrap();
+    // By construction (scripts/make_fixtures.py): 20 of 24 found, 1 duplicate, 3 random picks.
+    let s = &report["shrec"]["overall"];
+    assert_eq!((s["tp"].as_u64(), s["duplicates"].as_u64(), s["n_picks"].as_u64()), (Some(20), Some(1), Some(24)));
+    assert!((s["precision"].as_f64().unwrap() - 20.0 / 24.0).abs() < 1e-12);
+    assert_eq!(report["shrec"]["confusion"]["counts"]["1bxn"]["3cf3"].as_u64(), Some(2));
+    assert!(out.path().join("report.md").exists());
+}
+
+#[test]
+fn info_on_an_mrc() {
+    let t = ok(&["info", "tests/fixtures/made/anisotropic.mrc"]);
+    assert!(t.contains("6 × 5 × 4") && t.contains("10.0000 × 11.0000 × 12.0000 Å"), "{t}");
+}
+
+#[test]
+fn star_to_copick_json_and_back() {
+    let d = tempfile::tempdir().unwrap();
+    let json = d.path().join("picks");
+    let star = d.path().join("back.star");
+    ok(&["convert", "tests/fixtures/made/relion4_particles.star", json.to_str().unwrap(), "--to", "copick"]);
+    ok(&["convert", json.to_str().unwrap(), star.to_str().unwrap(), "--voxel-size", "10", "--out-binning", "4"]);
+    let a = ok(&["info", "tests/fixtures/made/relion4_particles.star"]);
+    let b = ok(&["info", star.to_str().unwrap()]);
+    assert_eq!(a.lines().skip(1).collect::<Vec<_>>(), b.lines().skip(1).collect::<Vec<_>>());
+    let csv_a = d.path().join("a.csv");
+    let csv_b = d.path().join("b.csv");
+    ok(&["convert", "tests/fixtures/made/relion4_particles.star", csv_a.to_str().unwrap()]);
+    ok(&["convert", star.to_str().unwrap(), csv_b.to_str().unwrap()]);
+    let (ta, tb) = (std::fs::read_to_string(csv_a).unwrap(), std::fs::read_to_string(csv_b).unwrap());
+    // Same particles, positions and angles; the copick hop adds a score of 1.
+    let strip = |t: &str| t.lines().map(|l| l.split(',').enumerate().filter(|(i, _)| *i != 4).map(|(_, s)| s.to_string()).collect::<Vec<_>>().join(",")).collect::<Vec<_>>();
+    let (mut la, mut lb) = (strip(&ta), strip(&tb));
+    la.sort();
+    lb.sort();
+    assert_eq!(la, lb);
+}
+
+#[test]
+fn volume_conversion_writes_mrc_with_the_voxel_size() {
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("t.mrc");
+    ok(&["convert", "tests/fixtures/made/tomo.zarr", out.to_str().unwrap(), "--voxel-size", "20", "--mode", "float16"]);
+    let t = ok(&["info", out.to_str().unwrap()]);
+    assert!(t.contains("6 × 5 × 4") && t.contains("20.0000 Å") && t.contains("float16"), "{t}");
+}
+
+#[test]
+fn bad_volumes() {
+    for (file, needle) in [
+        ("bad_truncated.mrc", "need 1504 bytes"),
+        ("bad_dims_too_large.mrc", "6×5×4000"),
+        ("bad_unknown_mode.mrc", "mode 5"),
+        ("zero_voxel_size.mrc", "--voxel-size"),
+        ("bad_negative_voxel.mrc", "--voxel-size"),
+        ("bad_empty.mrc", "empty"),
+        ("has_nan.mrc", "1 NaN"),
+    ] {
+        let path = format!("tests/fixtures/made/{file}");
+        let e = fails(&["validate", &path]);
+        assert!(e.contains(file) && e.contains(needle), "{file}: {e}");
+        // Converting leaves no output behind.
+        let d = tempfile::tempdir().unwrap();
+        let out = d.path().join("out.mrc");
+        fails(&["convert", &path, out.to_str().unwrap()]);
+        assert!(dir_is_empty(d.path()), "{file}: partial output left");
+    }
+}
+
+#[test]
+fn bad_lists() {
+    for (file, needle) in [
+        ("bad_no_coordinates.star", "rlnCoordinateX"),
+        ("bad_non_numeric.csv", "line 3"),
+        ("bad_not_copick.json", "not a copick picks file"),
+    ] {
+        let d = tempfile::tempdir().unwrap();
+        let out = d.path().join("out.csv");
+        let e = fails(&["convert", &format!("tests/fixtures/made/{file}"), out.to_str().unwrap()]);
+        assert!(e.contains(file) && e.contains(needle), "{file}: {e}");
+        assert!(dir_is_empty(d.path()), "{file}: partial output left");
+    }
+}
+
+#[test]
+fn picks_outside_the_volume_are_warned_about_and_counted() {
+    let d = tempfile::tempdir().unwrap();
+    let picks = d.path().join("picks.csv");
+    std::fs::write(&picks, "class,x,y,z,score\n1bxn,5000,5000,5000,1\n").unwrap();
+    let o = tomopick(&[
+        "evaluate", "--picks", picks.to_str().unwrap(), "--truth", "examples/shrec_small/particle_locations.txt",
+        "--occupancy", "examples/shrec_small/occupancy_mask.mrc", "--classes", "examples/shrec_small/classes.toml",
+        "-o", d.path().to_str().unwrap(),
+    ]);
+    assert!(o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("1 picks lie outside the tomogram"));
+    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(d.path().join("report.json")).unwrap()).unwrap();
+    assert_eq!(report["picks_outside_volume"].as_u64(), Some(1));
+}
+
+#[test]
+fn a_class_missing_from_the_radius_table_fails_clearly() {
+    let d = tempfile::tempdir().unwrap();
+    let picks = d.path().join("picks.csv");
+    std::fs::write(&picks, "class,x,y,z,score\nproteasome,50,50,50,1\n").unwrap();
+    let e = fails(&[
+        "evaluate", "--picks", picks.to_str().unwrap(), "--truth", "examples/shrec_small/particle_locations.txt",
+        "--voxel-size", "10", "--classes", "examples/shrec_small/classes.toml", "-o", d.path().join("r").to_str().unwrap(),
+    ]);
+    assert!(e.contains("'proteasome'") && e.contains("radius table"), "{e}");
+    assert!(!d.path().join("r").exists(), "no report folder may be left behind");
+}
+
+#[test]
+fn unit_mixing_is_refused() {
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("o.txt");
+    // SHREC output is in voxels: without a voxel size it cannot be written.
+    let e = fails(&["convert", "tests/fixtures/made/copick_ribosome.json", out.to_str().unwrap()]);
+    assert!(e.contains("--voxel-size"), "{e}");
+    // A binning that contradicts the STAR file's pixel size.
+    let e = fails(&["convert", "tests/fixtures/made/relion4_particles.star", d.path().join("o.csv").to_str().unwrap(), "--voxel-size", "10", "--binning", "2"]);
+    assert!(e.contains("rlnMicrographOriginalPixelSize"), "{e}");
+    assert!(dir_is_empty(d.path()));
+}
