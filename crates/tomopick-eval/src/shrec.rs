@@ -39,7 +39,7 @@ pub fn occupancy_labels(occupancy: &Volume, n_truth: usize) -> Result<Array3<u32
     let mut bad = None;
     let labels = occupancy.data.mapv(|v| {
         let k = v.round();
-        if !(k >= 0.0) || k as usize > n_truth {
+        if k.is_nan() || k < 0.0 || k as usize > n_truth {
             bad.get_or_insert(v);
             0
         } else {

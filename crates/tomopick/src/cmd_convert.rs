@@ -21,16 +21,14 @@ pub fn parse_format(name: Option<&str>) -> Result<Option<ListFormat>> {
 /// The unit context from the flags; `--tomogram` supplies voxel size and shape from its header.
 pub fn list_context(u: &UnitArgs, binning: Option<f64>) -> Result<ListContext> {
     let mut ctx = ListContext { voxel_size: u.voxel_size.map(VoxelSize::isotropic), binning, tomo_shape_xyz: None };
-    if let Some(v) = u.voxel_size {
-        if !(v.is_finite() && v > 0.0) {
+    if let Some(v) = u.voxel_size
+        && !(v.is_finite() && v > 0.0) {
             bail!("--voxel-size {v}: a voxel size must be positive");
         }
-    }
-    if let Some(b) = binning {
-        if !(b.is_finite() && b > 0.0) {
+    if let Some(b) = binning
+        && !(b.is_finite() && b > 0.0) {
             bail!("binning {b}: must be positive");
         }
-    }
     if let Some(t) = &u.tomogram {
         let h = read_header(t)?;
         ctx.tomo_shape_xyz = Some(h.shape_xyz);

@@ -8,7 +8,7 @@ use tomopick_io::atomic::{check_writable, write_atomic};
 use tomopick_io::{MrcReadOptions, read_mrc, read_particles};
 
 pub fn evaluate(a: EvaluateArgs) -> Result<()> {
-    if !(a.beta.is_finite() && a.beta > 0.0) || !(a.threshold.is_finite() && a.threshold > 0.0) {
+    if !(a.beta.is_finite() && a.beta > 0.0 && a.threshold.is_finite() && a.threshold > 0.0) {
         bail!("--beta and --threshold must be positive");
     }
     let mut classes = match &a.classes {
@@ -58,7 +58,7 @@ pub fn evaluate(a: EvaluateArgs) -> Result<()> {
         let json = report.to_json();
         write_atomic(&dir.join("report.json"), |w| std::io::Write::write_all(w, json.as_bytes()))?;
         write_atomic(&dir.join("report.md"), |w| std::io::Write::write_all(w, md.as_bytes()))?;
-        tracing::info!("wrote {}/report.json and report.md", dir.display());
+        tracing::info!("wrote {} and report.md", dir.join("report.json").display());
     }
     Ok(())
 }

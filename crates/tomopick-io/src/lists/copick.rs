@@ -78,11 +78,10 @@ fn read_file(path: &Path) -> Result<Vec<Particle>> {
         }
     }
     let file: PicksFile = serde_json::from_value(value).map_err(|e| IoError::file(path, format!("not a copick picks file: {e}")))?;
-    if let Some(u) = &file.unit {
-        if u != "angstrom" {
+    if let Some(u) = &file.unit
+        && u != "angstrom" {
             return Err(IoError::field(path, "unit", format!("'{u}' is not supported; copick picks are in angstrom")));
         }
-    }
     Ok(file
         .points
         .into_iter()

@@ -50,11 +50,10 @@ pub fn read_csv(path: &Path) -> Result<Vec<Particle>> {
             return Err(IoError::line(path, line, "column class is empty"));
         }
         p.score = optional(si, "score")?;
-        if let Some([a, b, c]) = angles {
-            if let (Some(r), Some(t), Some(s)) = (optional(Some(a), "rot")?, optional(Some(b), "tilt")?, optional(Some(c), "psi")?) {
+        if let Some([a, b, c]) = angles
+            && let (Some(r), Some(t), Some(s)) = (optional(Some(a), "rot")?, optional(Some(b), "tilt")?, optional(Some(c), "psi")?) {
                 p.rotation = Some(Rotation::from_relion_zyz_deg(r, t, s));
             }
-        }
         p.tomogram = ti.and_then(|k| rec.get(k)).filter(|s| !s.is_empty()).map(String::from);
         out.push(p);
     }

@@ -112,13 +112,11 @@ fn pixel_size(path: &Path, star: &StarFile, block: &StarBlock, ctx: &ListContext
             break;
         }
     }
-    if from_file.is_none() {
-        if let (Some(d), Some(m)) = (first(Some(block), "rlnDetectorPixelSize")?, first(Some(block), "rlnMagnification")?) {
-            if m > 0.0 {
+    if from_file.is_none()
+        && let (Some(d), Some(m)) = (first(Some(block), "rlnDetectorPixelSize")?, first(Some(block), "rlnMagnification")?)
+            && m > 0.0 {
                 from_file = Some((d * 1e4 / m, "rlnDetectorPixelSize/rlnMagnification".into()));
             }
-        }
-    }
     match (ctx.pixel_size(), from_file) {
         (Some(flag), Some((file, label))) => {
             if (flag.x - file).abs() > 1e-3 * file {
@@ -173,38 +171,51 @@ fn common_columns(p: &Particle, classes: &HashMap<String, usize>) -> Vec<String>
 
 const COMMON: [&str; 7] = ["rlnTomoName", "rlnAngleRot", "rlnAngleTilt", "rlnAnglePsi", "rlnClassNumber", "rlnOpticsGroup", SCORE];
 
+/// What differs between the RELION 4 and 5 writers.
+struct StarLayout<'a> {
+    header: Vec<String>,
+    optics_labels: &'a [&'a str],
+    optics_row: Vec<String>,
+    coord_labels: [&'a str; 3],
+}
+
+/// Writes the optics block and the particle table, with `coords` giving the three
+/// coordinate values of each particle in the file's unit.
+fn write_star(path: &Path, particles: &[Particle], layout: StarLayout<'_>, coords: impl Fn(&Particle) -> [f64; 3]) -> Result<()> {
+    let (classes, comments) = class_numbers(particles);
+    let rows: Vec<Vec<String>> = particles
+        .iter()
+        .map(|p| {
+            let mut r: Vec<String> = coords(p).into_iter().map(num).collect();
+            r.extend(common_columns(p, &classes));
+            r
+        })
+        .collect();
+    let mut labels: Vec<&str> = layout.coord_labels.to_vec();
+    labels.extend(COMMON);
+    write_atomic(path, |w| {
+        use std::io::Write;
+        for line in layout.header.iter().chain(&comments) {
+            writeln!(w, "{line}")?;
+        }
+        write_loop(w, "optics", layout.optics_labels, std::slice::from_ref(&layout.optics_row))?;
+        write_loop(w, "particles", &labels, &rows)
+    })
+}
+
 /// Writes RELION 3.1/4 style: an optics block with the coordinate pixel size and pixel coordinates.
 pub fn write_relion4(path: &Path, particles: &[Particle], ctx: &ListContext) -> Result<()> {
     let px = ctx.require_pixel_size(path, "RELION 4 coordinates")?;
     if !px.is_isotropic() {
         return Err(IoError::Units(format!("{}: RELION holds one pixel size, but the voxel size {px} is anisotropic", path.display())));
     }
-    let (classes, comments) = class_numbers(particles);
-    let rows: Vec<Vec<String>> = particles
-        .iter()
-        .map(|p| {
-            let v = p.pos_a.to_voxels(px);
-            let mut r = vec![num(v.x), num(v.y), num(v.z)];
-            r.extend(common_columns(p, &classes));
-            r
-        })
-        .collect();
-    let mut labels: Vec<&str> = XYZ.to_vec();
-    labels.extend(COMMON);
-    write_atomic(path, |w| {
-        use std::io::Write;
-        writeln!(w, "# version 30001 (RELION 4 tomography particles, written by tomopick)")?;
-        for c in &comments {
-            writeln!(w, "{c}")?;
-        }
-        write_loop(
-            w,
-            "optics",
-            &["rlnOpticsGroup", "rlnOpticsGroupName", "rlnMicrographOriginalPixelSize", "rlnImagePixelSize"],
-            &[vec!["1".into(), "opticsGroup1".into(), num(px.x), num(px.x)]],
-        )?;
-        write_loop(w, "particles", &labels, &rows)
-    })
+    let layout = StarLayout {
+        header: vec!["# version 30001 (RELION 4 tomography particles, written by tomopick)".into()],
+        optics_labels: &["rlnOpticsGroup", "rlnOpticsGroupName", "rlnMicrographOriginalPixelSize", "rlnImagePixelSize"],
+        optics_row: vec!["1".into(), "opticsGroup1".into(), num(px.x), num(px.x)],
+        coord_labels: XYZ,
+    };
+    write_star(path, particles, layout, |p| p.pos_a.to_voxels(px).as_array())
 }
 
 /// Writes RELION 5 style: centred Å coordinates (needs the tomogram size and voxel size).
@@ -212,30 +223,14 @@ pub fn write_relion5(path: &Path, particles: &[Particle], ctx: &ListContext) -> 
     let vs = ctx.voxel_size.ok_or_else(|| need_tomo(path))?;
     let shape = ctx.tomo_shape_xyz.ok_or_else(|| need_tomo(path))?;
     let centre = [shape[0] as f64 / 2.0 * vs.x, shape[1] as f64 / 2.0 * vs.y, shape[2] as f64 / 2.0 * vs.z];
-    let (classes, comments) = class_numbers(particles);
-    let rows: Vec<Vec<String>> = particles
-        .iter()
-        .map(|p| {
-            let mut r = vec![num(p.pos_a.x - centre[0]), num(p.pos_a.y - centre[1]), num(p.pos_a.z - centre[2])];
-            r.extend(common_columns(p, &classes));
-            r
-        })
-        .collect();
-    let mut labels: Vec<&str> = CENTRED.to_vec();
-    labels.extend(COMMON);
-    write_atomic(path, |w| {
-        use std::io::Write;
-        writeln!(w, "# version 50001 (RELION 5 tomography particles, written by tomopick)")?;
-        writeln!(w, "# tomogram size {} {} {} voxels at {} Å", shape[0], shape[1], shape[2], num(vs.x))?;
-        for c in &comments {
-            writeln!(w, "{c}")?;
-        }
-        write_loop(
-            w,
-            "optics",
-            &["rlnOpticsGroup", "rlnOpticsGroupName", "rlnTomoTiltSeriesPixelSize"],
-            &[vec!["1".into(), "opticsGroup1".into(), num(vs.x)]],
-        )?;
-        write_loop(w, "particles", &labels, &rows)
-    })
+    let layout = StarLayout {
+        header: vec![
+            "# version 50001 (RELION 5 tomography particles, written by tomopick)".into(),
+            format!("# tomogram size {} {} {} voxels at {} Å", shape[0], shape[1], shape[2], num(vs.x)),
+        ],
+        optics_labels: &["rlnOpticsGroup", "rlnOpticsGroupName", "rlnTomoTiltSeriesPixelSize"],
+        optics_row: vec!["1".into(), "opticsGroup1".into(), num(vs.x)],
+        coord_labels: CENTRED,
+    };
+    write_star(path, particles, layout, |p| [p.pos_a.x - centre[0], p.pos_a.y - centre[1], p.pos_a.z - centre[2]])
 }
