@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Write the test fixtures in tests/fixtures/made/ with the tools users' files come from.
 
-Run from the repository root:  python3 scripts/make_fixtures.py
+Run from the repository root:  python3 scripts/make_fixtures.py [volumes|lists|example|structures ...]
 Tools (versions used for the committed files): mrcfile 1.5.4, starfile 0.5.13,
-copick 1.31.0, tifffile 2026.3.3, zarr 2.18.7, ome-zarr 0.11.1, numpy 2.4.
+copick 1.31.0, tifffile 2026.3.3, zarr 2.18.7, ome-zarr 0.11.1, gemmi 0.7.5, numpy 2.4.
 Every value the Rust tests check is derived here from np.arange or written literally below.
 """
 import json
@@ -177,9 +177,35 @@ def example():
             f.write(f'"{cls}" = 1\n')
 
 
+
+
+def structures():
+    """mmCIF written by gemmi from the shipped 3qm1 PDB (with its assembly), and a PDB without atoms."""
+    import gemmi
+
+    st = gemmi.read_structure(os.path.join("data", "structures", "pdb", "3qm1.pdb.gz"))
+    st.setup_entities()
+    doc = st.make_mmcif_document()
+    doc.write_file(os.path.join(OUT, "3qm1.cif"))
+    with open(os.path.join(OUT, "bad_no_atoms.pdb"), "w") as f:
+        f.write("HEADER    NOTHING HERE\nREMARK   2 NO COORDINATES\nEND\n")
+    # Expected numbers for the Rust tests: atoms without waters, and assembly 1 size.
+    first = st[0]
+    n = sum(1 for ch in first for res in ch if not res.is_water() for at in res if at.altloc in ("\0", "A"))
+    asm = st.assemblies[0]
+    how = gemmi.HowToNameCopiedChain.AddNumber
+    built = gemmi.make_assembly(asm, first, how)
+    m = sum(1 for ch in built for res in ch if not res.is_water() for at in res if at.altloc in ("\0", "A"))
+    with open(os.path.join(OUT, "3qm1_counts.txt"), "w") as f:
+        f.write(f"asymmetric_unit_atoms {n}\nassembly_{asm.name}_atoms {m}\n")
+
+
 if __name__ == "__main__":
+    # With no arguments, remake everything; otherwise only the named groups.
+    import sys
+
     os.makedirs(OUT, exist_ok=True)
-    volumes()
-    lists()
-    example()
+    groups = {"volumes": volumes, "lists": lists, "example": example, "structures": structures}
+    for name in sys.argv[1:] or list(groups):
+        groups[name]()
     print("fixtures written to", OUT, "and", EX)

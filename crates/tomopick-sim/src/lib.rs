@@ -1,0 +1,15 @@
+//! The tomopick simulator: atomic models to electrostatic potentials, crowded samples,
+//! imaging (tilt series + WBP, or the fast 3D route), and domain randomisation.
+//!
+//! Conventions: positions in Å; potentials in volts; defocus Δf > 0 is underfocus; SNR is
+//! the ratio of signal variance to noise variance after the imaging filters.
+
+pub mod error;
+pub mod potential;
+pub mod scattering;
+pub mod structure;
+
+pub use error::{Result, SimError};
+pub use potential::{PotentialOptions, potential_map};
+pub use scattering::{ELEMENTS, Element};
+pub use structure::{Atom, Structure, read_structure};
