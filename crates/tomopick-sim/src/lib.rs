@@ -4,8 +4,12 @@
 //! Conventions: positions in Å; potentials in volts; defocus Δf > 0 is underfocus; SNR is
 //! the ratio of signal variance to noise variance after the imaging filters.
 
+pub mod ctf;
 pub mod error;
+pub mod fft;
+pub mod imaging3d;
 pub mod potential;
+pub mod rotation;
 pub mod scattering;
 pub mod structure;
 

@@ -1,0 +1,99 @@
+//! 3D real-to-complex FFTs of `[z, y, x]` arrays: realfft along x, rustfft along y and z,
+//! each pass parallel over lines. Unnormalised forward; the inverse divides by the size.
+
+use ndarray::{Array3, Axis, Zip};
+use realfft::RealFftPlanner;
+use rustfft::FftPlanner;
+use rustfft::num_complex::Complex32;
+use std::sync::Arc;
+
+/// Plans for one volume shape; reuse it for many volumes of that shape.
+pub struct Fft3 {
+    shape: [usize; 3],
+    r2c: Arc<dyn realfft::RealToComplex<f32>>,
+    c2r: Arc<dyn realfft::ComplexToReal<f32>>,
+    fy: Arc<dyn rustfft::Fft<f32>>,
+    iy: Arc<dyn rustfft::Fft<f32>>,
+    fz: Arc<dyn rustfft::Fft<f32>>,
+    iz: Arc<dyn rustfft::Fft<f32>>,
+}
+
+impl Fft3 {
+    /// Plans for a `[nz, ny, nx]` volume.
+    pub fn new(shape_zyx: [usize; 3]) -> Self {
+        let [nz, ny, nx] = shape_zyx;
+        let mut rp = RealFftPlanner::<f32>::new();
+        let mut cp = FftPlanner::<f32>::new();
+        Fft3 {
+            shape: shape_zyx,
+            r2c: rp.plan_fft_forward(nx),
+            c2r: rp.plan_fft_inverse(nx),
+            fy: cp.plan_fft_forward(ny),
+            iy: cp.plan_fft_inverse(ny),
+            fz: cp.plan_fft_forward(nz),
+            iz: cp.plan_fft_inverse(nz),
+        }
+    }
+
+    /// Shape of the half spectrum `[nz, ny, nx/2 + 1]`.
+    pub fn spectrum_shape(&self) -> [usize; 3] {
+        [self.shape[0], self.shape[1], self.shape[2] / 2 + 1]
+    }
+
+    /// Forward transform.
+    pub fn forward(&self, v: &Array3<f32>) -> Array3<Complex32> {
+        let [nz, ny, nx] = self.shape;
+        assert_eq!(v.dim(), (nz, ny, nx), "volume shape does not match the plan");
+        let h = nx / 2 + 1;
+        let mut spec = Array3::<Complex32>::zeros((nz, ny, h));
+        Zip::from(v.lanes(Axis(2))).and(spec.lanes_mut(Axis(2))).par_for_each(|src, mut dst| {
+            let mut input: Vec<f32> = src.to_vec();
+            let mut out = vec![Complex32::default(); h];
+            self.r2c.process(&mut input, &mut out).expect("lengths match the plan");
+            dst.iter_mut().zip(out).for_each(|(d, o)| *d = o);
+        });
+        complex_pass(&mut spec, Axis(1), &self.fy);
+        complex_pass(&mut spec, Axis(0), &self.fz);
+        spec
+    }
+
+    /// Inverse transform (normalised, so `inverse(forward(v)) == v`).
+    pub fn inverse(&self, spec: &Array3<Complex32>) -> Array3<f32> {
+        let [nz, ny, nx] = self.shape;
+        let mut s = spec.clone();
+        complex_pass(&mut s, Axis(0), &self.iz);
+        complex_pass(&mut s, Axis(1), &self.iy);
+        let mut out = Array3::<f32>::zeros((nz, ny, nx));
+        let norm = 1.0 / (nx * ny * nz) as f32;
+        Zip::from(s.lanes(Axis(2))).and(out.lanes_mut(Axis(2))).par_for_each(|src, mut dst| {
+            let mut input: Vec<Complex32> = src.to_vec();
+            // The DC (and Nyquist) bins of a real signal are real; drop rounding residue.
+            input[0].im = 0.0;
+            if nx % 2 == 0 {
+                input[nx / 2].im = 0.0;
+            }
+            let mut o = vec![0f32; nx];
+            self.c2r.process(&mut input, &mut o).expect("lengths match the plan");
+            dst.iter_mut().zip(o).for_each(|(d, x)| *d = x * norm);
+        });
+        out
+    }
+}
+
+fn complex_pass(spec: &mut Array3<Complex32>, axis: Axis, fft: &Arc<dyn rustfft::Fft<f32>>) {
+    Zip::from(spec.lanes_mut(axis)).par_for_each(|mut lane| {
+        let mut buf: Vec<Complex32> = lane.to_vec();
+        fft.process(&mut buf);
+        lane.iter_mut().zip(buf).for_each(|(d, b)| *d = b);
+    });
+}
+
+/// Signed frequency index of bin `i` of an axis of length `n` (0, 1, …, −1).
+pub fn freq_index(i: usize, n: usize) -> i64 {
+    if i <= n / 2 { i as i64 } else { i as i64 - n as i64 }
+}
+
+/// Weight of a half-spectrum x bin in sums over the full spectrum (1 for DC and Nyquist, else 2).
+pub fn half_weight(ix: usize, nx: usize) -> f64 {
+    if ix == 0 || (nx % 2 == 0 && ix == nx / 2) { 1.0 } else { 2.0 }
+}
