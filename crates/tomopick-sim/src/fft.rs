@@ -35,6 +35,12 @@ impl Fft3 {
         }
     }
 
+    /// Volumes of 64³ and more use all cores; smaller ones run on the calling thread, since
+    /// they are usually made many at a time in parallel.
+    fn parallel(&self) -> bool {
+        self.shape.iter().product::<usize>() >= 1 << 18
+    }
+
     /// Shape of the half spectrum `[nz, ny, nx/2 + 1]`.
     pub fn spectrum_shape(&self) -> [usize; 3] {
         [self.shape[0], self.shape[1], self.shape[2] / 2 + 1]
@@ -46,14 +52,16 @@ impl Fft3 {
         assert_eq!(v.dim(), (nz, ny, nx), "volume shape does not match the plan");
         let h = nx / 2 + 1;
         let mut spec = Array3::<Complex32>::zeros((nz, ny, h));
-        Zip::from(v.lanes(Axis(2))).and(spec.lanes_mut(Axis(2))).par_for_each(|src, mut dst| {
+        let line = |src: ndarray::ArrayView1<f32>, mut dst: ndarray::ArrayViewMut1<Complex32>| {
             let mut input: Vec<f32> = src.to_vec();
             let mut out = vec![Complex32::default(); h];
             self.r2c.process(&mut input, &mut out).expect("lengths match the plan");
             dst.iter_mut().zip(out).for_each(|(d, o)| *d = o);
-        });
-        complex_pass(&mut spec, Axis(1), &self.fy);
-        complex_pass(&mut spec, Axis(0), &self.fz);
+        };
+        let zip = Zip::from(v.lanes(Axis(2))).and(spec.lanes_mut(Axis(2)));
+        if self.parallel() { zip.par_for_each(line) } else { zip.for_each(line) }
+        complex_pass(&mut spec, Axis(1), &self.fy, self.parallel());
+        complex_pass(&mut spec, Axis(0), &self.fz, self.parallel());
         spec
     }
 
@@ -61,11 +69,11 @@ impl Fft3 {
     pub fn inverse(&self, spec: &Array3<Complex32>) -> Array3<f32> {
         let [nz, ny, nx] = self.shape;
         let mut s = spec.clone();
-        complex_pass(&mut s, Axis(0), &self.iz);
-        complex_pass(&mut s, Axis(1), &self.iy);
+        complex_pass(&mut s, Axis(0), &self.iz, self.parallel());
+        complex_pass(&mut s, Axis(1), &self.iy, self.parallel());
         let mut out = Array3::<f32>::zeros((nz, ny, nx));
         let norm = 1.0 / (nx * ny * nz) as f32;
-        Zip::from(s.lanes(Axis(2))).and(out.lanes_mut(Axis(2))).par_for_each(|src, mut dst| {
+        let line = |src: ndarray::ArrayView1<Complex32>, mut dst: ndarray::ArrayViewMut1<f32>| {
             let mut input: Vec<Complex32> = src.to_vec();
             // The DC (and Nyquist) bins of a real signal are real; drop rounding residue.
             input[0].im = 0.0;
@@ -75,17 +83,21 @@ impl Fft3 {
             let mut o = vec![0f32; nx];
             self.c2r.process(&mut input, &mut o).expect("lengths match the plan");
             dst.iter_mut().zip(o).for_each(|(d, x)| *d = x * norm);
-        });
+        };
+        let zip = Zip::from(s.lanes(Axis(2))).and(out.lanes_mut(Axis(2)));
+        if self.parallel() { zip.par_for_each(line) } else { zip.for_each(line) }
         out
     }
 }
 
-fn complex_pass(spec: &mut Array3<Complex32>, axis: Axis, fft: &Arc<dyn rustfft::Fft<f32>>) {
-    Zip::from(spec.lanes_mut(axis)).par_for_each(|mut lane| {
+fn complex_pass(spec: &mut Array3<Complex32>, axis: Axis, fft: &Arc<dyn rustfft::Fft<f32>>, parallel: bool) {
+    let line = |mut lane: ndarray::ArrayViewMut1<Complex32>| {
         let mut buf: Vec<Complex32> = lane.to_vec();
         fft.process(&mut buf);
         lane.iter_mut().zip(buf).for_each(|(d, b)| *d = b);
-    });
+    };
+    let zip = Zip::from(spec.lanes_mut(axis));
+    if parallel { zip.par_for_each(line) } else { zip.for_each(line) }
 }
 
 /// Signed frequency index of bin `i` of an axis of length `n` (0, 1, …, −1).

@@ -64,7 +64,8 @@ pub fn filters(shape_zyx: [usize; 3], voxel_size_a: f64, p: &Imaging3dParams) ->
     let tan = p.tilt_max_deg.to_radians().tan();
     let mut signal = Array3::<f32>::zeros((nz, ny, h));
     let mut noise = Array3::<f32>::zeros((nz, ny, h));
-    Zip::indexed(&mut signal).and(&mut noise).par_for_each(|(iz, iy, ix), s, n| {
+    let zip = Zip::indexed(&mut signal).and(&mut noise);
+    let cell = |(iz, iy, ix): (usize, usize, usize), s: &mut f32, n: &mut f32| {
         let kx = ix as f64 / (nx as f64 * voxel_size_a);
         let ky = freq_index(iy, ny) as f64 / (ny as f64 * voxel_size_a);
         let kz = freq_index(iz, nz) as f64 / (nz as f64 * voxel_size_a);
@@ -76,7 +77,8 @@ pub fn filters(shape_zyx: [usize; 3], voxel_size_a: f64, p: &Imaging3dParams) ->
         let mtf = if p.apply_mtf { pixel_mtf(k, voxel_size_a) } else { 1.0 };
         *n = mtf as f32;
         *s = (mtf * p.ctf.value(k)) as f32;
-    });
+    };
+    if nz * ny * h >= 1 << 17 { zip.par_for_each(cell) } else { zip.for_each(cell) }
     Filters { signal, noise }
 }
 
@@ -114,7 +116,7 @@ pub fn image_3d<R: Rng + ?Sized>(fft: &Fft3, potential: &Array3<f32>, voxel_size
     let (nz, ny, nx) = potential.dim();
     let f = filters([nz, ny, nx], voxel_size_a, p);
     let mut spec = fft.forward(potential);
-    Zip::from(&mut spec).and(&f.signal).par_for_each(|c, h| *c *= *h);
+    Zip::from(&mut spec).and(&f.signal).for_each(|c, h| *c *= *h);
     let signal_variance = variance_of(&spec, nx);
     let clean = want_clean.then(|| fft.inverse(&spec));
     let mut noise_variance = 0.0;
@@ -123,7 +125,7 @@ pub fn image_3d<R: Rng + ?Sized>(fft: &Fft3, potential: &Array3<f32>, voxel_size
         let sigma = (target / mean_square(&f.noise, nx)).sqrt() as f32;
         let white = Array3::from_shape_simple_fn((nz, ny, nx), || sigma * rng.sample::<f32, _>(StandardNormal));
         let mut nspec = fft.forward(&white);
-        Zip::from(&mut spec).and(&mut nspec).and(&f.noise).par_for_each(|s, e, h| *s += *e * *h);
+        Zip::from(&mut spec).and(&mut nspec).and(&f.noise).for_each(|s, e, h| *s += *e * *h);
         noise_variance = target;
     }
     Ok(Imaged { image: fft.inverse(&spec), clean, signal_variance, noise_variance })

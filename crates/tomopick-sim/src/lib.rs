@@ -8,12 +8,18 @@ pub mod ctf;
 pub mod error;
 pub mod fft;
 pub mod imaging3d;
+pub mod library;
 pub mod potential;
+pub mod randomization;
+pub mod resample;
 pub mod rotation;
 pub mod scattering;
 pub mod structure;
+pub mod subtomo;
 
 pub use error::{Result, SimError};
 pub use potential::{PotentialOptions, potential_map};
 pub use scattering::{ELEMENTS, Element};
+pub use randomization::{Dist, SubtomoConfig};
 pub use structure::{Atom, Structure, read_structure};
+pub use subtomo::{SubtomoGenerator, Subtomogram};

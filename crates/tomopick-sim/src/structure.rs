@@ -111,12 +111,18 @@ impl Structure {
 /// Reads a PDB or mmCIF file, gzipped or not, chosen by the name (`.cif`, `.mmcif` → mmCIF).
 pub fn read_structure(path: &Path) -> Result<Structure> {
     let raw = std::fs::read(path).map_err(|e| tomopick_io::IoError::os(path, e))?;
+    parse_structure_bytes(path, &raw)
+}
+
+/// Parses the bytes of a PDB or mmCIF file; `path` gives the format (by its name) and the
+/// name used in messages.
+pub fn parse_structure_bytes(path: &Path, raw: &[u8]) -> Result<Structure> {
     let text = if raw.starts_with(&[0x1f, 0x8b]) {
         let mut s = String::new();
-        flate2::read::GzDecoder::new(&raw[..]).read_to_string(&mut s).map_err(|e| structure_err(path, 0, format!("cannot decompress: {e}")))?;
+        flate2::read::GzDecoder::new(raw).read_to_string(&mut s).map_err(|e| structure_err(path, 0, format!("cannot decompress: {e}")))?;
         s
     } else {
-        String::from_utf8(raw).map_err(|_| structure_err(path, 0, "not a text file"))?
+        String::from_utf8(raw.to_vec()).map_err(|_| structure_err(path, 0, "not a text file"))?
     };
     let lower = path.to_string_lossy().to_lowercase();
     let name = path.file_name().map(|n| n.to_string_lossy().split('.').next().unwrap_or("").to_string()).unwrap_or_default();

@@ -1,0 +1,220 @@
+//! Domain randomisation: distributions of imaging parameters, read from TOML.
+//!
+//! ```toml
+//! voxel_size_a = 10.0
+//! box_size = 40
+//! classes = ["1bxn", "3cf3"]          # empty: the 13 SHREC 2021 classes
+//! shift_max_vox = 2.0
+//! mask_threshold = 0.2                # mask = rotated potential > 0.2 × its maximum
+//!
+//! [imaging]
+//! snr = { log_uniform = [0.03, 10.0] }
+//! tilt_max_deg = { uniform = [40.0, 90.0] }
+//! defocus_um = { uniform = [0.0, 12.0] }
+//! cs_mm = { uniform = [1.5, 3.0] }
+//! voltage_kv = { fixed = 300.0 }
+//! amplitude_contrast = { uniform = [0.05, 0.1] }
+//! envelope_b_a2 = { uniform = [0.0, 400.0] }
+//! scale_jitter = { uniform = [-0.05, 0.05] }
+//! invert_contrast_probability = 0.5
+//! mtf = true
+//! ```
+//!
+//! Where the ranges of the `randomized` preset come from:
+//! - SNR log-uniform 0.03–10, wedge 0–50° (α_max 40–90°), Dz 0–12 µm underfocus, Cs 1.5–3 mm:
+//!   the domain-randomisation paper (its Dz −12–0 µm is AITom's convention, D_z < 0 = underfocus).
+//! - Amplitude contrast 0.05–0.1 around the usual 0.07 (CTFFIND/RELION defaults).
+//! - Envelope B 0–400 Å²: at 10 Å voxels this spans no damping to a strong fall-off at Nyquist,
+//!   standing in for dose damage, drift and alignment errors.
+//! - Scale jitter ±5 %: real headers are off by a few percent (cryoet-data-portal#1384).
+//! - Contrast polarity flipped half the time: tomograms arrive both ways (IMOD vs Warp defaults).
+//!
+//! The `fixed` preset is the paper's baseline for the ablation: wedge 30° (α_max 60°),
+//! Dz 6 µm, Cs 2.7 mm, SNR 0.1.
+
+use crate::error::{Result, SimError};
+use crate::library::SHREC2021_CLASSES;
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+
+/// A distribution of one parameter.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Dist {
+    /// Always this value.
+    Fixed(f64),
+    /// Uniform on [lo, hi].
+    Uniform([f64; 2]),
+    /// log-uniform on [lo, hi] (both positive).
+    LogUniform([f64; 2]),
+}
+
+impl Dist {
+    /// Draws one value.
+    pub fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> f64 {
+        match *self {
+            Dist::Fixed(v) => v,
+            Dist::Uniform([a, b]) => a + (b - a) * rng.random::<f64>(),
+            Dist::LogUniform([a, b]) => (a.ln() + (b.ln() - a.ln()) * rng.random::<f64>()).exp(),
+        }
+    }
+    /// The smallest and largest value it can take.
+    pub fn range(&self) -> (f64, f64) {
+        match *self {
+            Dist::Fixed(v) => (v, v),
+            Dist::Uniform([a, b]) | Dist::LogUniform([a, b]) => (a.min(b), a.max(b)),
+        }
+    }
+    fn check(&self, name: &str, ok: impl Fn(f64) -> bool, what: &str) -> Result<()> {
+        let (lo, hi) = self.range();
+        if let Dist::LogUniform([a, _]) = self {
+            if *a <= 0.0 {
+                return Err(SimError::Parameter(format!("imaging.{name}: log_uniform needs positive bounds")));
+            }
+        }
+        if !(lo.is_finite() && hi.is_finite() && ok(lo) && ok(hi)) {
+            return Err(SimError::Parameter(format!("imaging.{name} = {self:?}: {what}")));
+        }
+        Ok(())
+    }
+}
+
+/// Distributions of the imaging parameters.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImagingRandomization {
+    /// Signal-to-noise variance ratio.
+    pub snr: Dist,
+    /// Largest tilt α_max in degrees (missing wedge 90° − α_max).
+    pub tilt_max_deg: Dist,
+    /// Defocus in µm, positive = underfocus.
+    pub defocus_um: Dist,
+    /// Spherical aberration in mm.
+    pub cs_mm: Dist,
+    /// Acceleration voltage in kV.
+    pub voltage_kv: Dist,
+    /// Amplitude contrast fraction.
+    pub amplitude_contrast: Dist,
+    /// CTF envelope B-factor in Å².
+    pub envelope_b_a2: Dist,
+    /// Relative particle size error (voxel-size mismatch), e.g. ±0.05.
+    pub scale_jitter: Dist,
+    /// Probability of inverting the contrast.
+    pub invert_contrast_probability: f64,
+    /// Apply the detector (pixel) MTF.
+    pub mtf: bool,
+}
+
+/// A whole subtomogram simulation set-up.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubtomoConfig {
+    /// Voxel size in Å.
+    pub voxel_size_a: f64,
+    /// Box edge in voxels.
+    pub box_size: usize,
+    /// Class names (shipped classes); empty means the 13 SHREC 2021 classes.
+    #[serde(default)]
+    pub classes: Vec<String>,
+    /// Largest random shift of the particle centre in voxels along each axis.
+    pub shift_max_vox: f64,
+    /// The mask holds voxels above this fraction of the rotated potential's maximum.
+    pub mask_threshold: f64,
+    /// Imaging parameter distributions.
+    pub imaging: ImagingRandomization,
+}
+
+impl SubtomoConfig {
+    /// The domain-randomised preset (ranges documented in the module).
+    pub fn randomized() -> Self {
+        SubtomoConfig {
+            voxel_size_a: 10.0,
+            box_size: 40,
+            classes: Vec::new(),
+            shift_max_vox: 2.0,
+            mask_threshold: 0.2,
+            imaging: ImagingRandomization {
+                snr: Dist::LogUniform([0.03, 10.0]),
+                tilt_max_deg: Dist::Uniform([40.0, 90.0]),
+                defocus_um: Dist::Uniform([0.0, 12.0]),
+                cs_mm: Dist::Uniform([1.5, 3.0]),
+                voltage_kv: Dist::Fixed(300.0),
+                amplitude_contrast: Dist::Uniform([0.05, 0.1]),
+                envelope_b_a2: Dist::Uniform([0.0, 400.0]),
+                scale_jitter: Dist::Uniform([-0.05, 0.05]),
+                invert_contrast_probability: 0.5,
+                mtf: true,
+            },
+        }
+    }
+
+    /// The paper's fixed baseline: wedge 30°, Dz 6 µm, Cs 2.7 mm, SNR 0.1.
+    pub fn fixed() -> Self {
+        let mut c = Self::randomized();
+        c.imaging = ImagingRandomization {
+            snr: Dist::Fixed(0.1),
+            tilt_max_deg: Dist::Fixed(60.0),
+            defocus_um: Dist::Fixed(6.0),
+            cs_mm: Dist::Fixed(2.7),
+            voltage_kv: Dist::Fixed(300.0),
+            amplitude_contrast: Dist::Fixed(0.07),
+            envelope_b_a2: Dist::Fixed(0.0),
+            scale_jitter: Dist::Fixed(0.0),
+            invert_contrast_probability: 0.0,
+            mtf: true,
+        };
+        c
+    }
+
+    /// A preset by name (`randomized` or `fixed`).
+    pub fn preset(name: &str) -> Result<Self> {
+        match name {
+            "randomized" | "randomised" => Ok(Self::randomized()),
+            "fixed" => Ok(Self::fixed()),
+            _ => Err(SimError::Parameter(format!("unknown preset '{name}' (randomized, fixed)"))),
+        }
+    }
+
+    /// Reads a TOML file and checks it.
+    pub fn from_toml(path: &std::path::Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| tomopick_io::IoError::os(path, e))?;
+        let c: SubtomoConfig = toml::from_str(&text).map_err(|e| SimError::Parameter(format!("{}: {e}", path.display())))?;
+        c.validate()?;
+        Ok(c)
+    }
+
+    /// The class names in use.
+    pub fn class_names(&self) -> Vec<String> {
+        if self.classes.is_empty() { SHREC2021_CLASSES.iter().map(|s| s.to_string()).collect() } else { self.classes.clone() }
+    }
+
+    /// Refuses values outside their physical range, naming the field.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |m: String| Err(SimError::Parameter(m));
+        if !(self.voxel_size_a.is_finite() && self.voxel_size_a > 0.0) {
+            return bad(format!("voxel_size_a = {}: must be positive", self.voxel_size_a));
+        }
+        if !(8..=512).contains(&self.box_size) || self.box_size % 2 != 0 {
+            return bad(format!("box_size = {}: must be even, 8 to 512", self.box_size));
+        }
+        if !(self.shift_max_vox >= 0.0 && self.shift_max_vox < self.box_size as f64 / 2.0) {
+            return bad(format!("shift_max_vox = {}: must be in [0, box_size/2)", self.shift_max_vox));
+        }
+        if !(self.mask_threshold > 0.0 && self.mask_threshold < 1.0) {
+            return bad(format!("mask_threshold = {}: must be in (0, 1)", self.mask_threshold));
+        }
+        let i = &self.imaging;
+        i.snr.check("snr", |v| v > 0.0, "SNR must be positive")?;
+        i.tilt_max_deg.check("tilt_max_deg", |v| v > 0.0 && v <= 90.0, "tilts must be in (0°, 90°]")?;
+        i.defocus_um.check("defocus_um", |v| (-20.0..=50.0).contains(&v), "defocus must be within −20..50 µm")?;
+        i.cs_mm.check("cs_mm", |v| v >= 0.0, "Cs must not be negative")?;
+        i.voltage_kv.check("voltage_kv", |v| v > 0.0, "voltage must be positive")?;
+        i.amplitude_contrast.check("amplitude_contrast", |v| (0.0..1.0).contains(&v), "amplitude contrast must be in [0, 1)")?;
+        i.envelope_b_a2.check("envelope_b_a2", |v| v >= 0.0, "B must not be negative")?;
+        i.scale_jitter.check("scale_jitter", |v| v > -0.5 && v < 0.5, "scale jitter must be within ±0.5")?;
+        if !(0.0..=1.0).contains(&i.invert_contrast_probability) {
+            return bad(format!("imaging.invert_contrast_probability = {}: must be in [0, 1]", i.invert_contrast_probability));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,67 @@
+//! Trilinear resampling: rotating a template into a box, and changing the voxel size.
+
+use ndarray::{Array3, ArrayView3, Axis};
+use rayon::prelude::*;
+use tomopick_io::{Rotation, Volume, VoxelSize};
+
+/// Trilinear sample of `v` at fractional voxel `(x, y, z)`; 0 outside.
+#[inline]
+pub fn trilinear(v: &ArrayView3<f32>, x: f64, y: f64, z: f64) -> f32 {
+    let (nz, ny, nx) = v.dim();
+    if !(x > -1.0 && y > -1.0 && z > -1.0 && x < nx as f64 && y < ny as f64 && z < nz as f64) {
+        return 0.0;
+    }
+    let (x0, y0, z0) = (x.floor(), y.floor(), z.floor());
+    let (fx, fy, fz) = ((x - x0) as f32, (y - y0) as f32, (z - z0) as f32);
+    let (x0, y0, z0) = (x0 as i64, y0 as i64, z0 as i64);
+    let at = |xx: i64, yy: i64, zz: i64| -> f32 {
+        if xx < 0 || yy < 0 || zz < 0 || xx >= nx as i64 || yy >= ny as i64 || zz >= nz as i64 { 0.0 } else { v[[zz as usize, yy as usize, xx as usize]] }
+    };
+    let c00 = at(x0, y0, z0) * (1.0 - fx) + at(x0 + 1, y0, z0) * fx;
+    let c10 = at(x0, y0 + 1, z0) * (1.0 - fx) + at(x0 + 1, y0 + 1, z0) * fx;
+    let c01 = at(x0, y0, z0 + 1) * (1.0 - fx) + at(x0 + 1, y0, z0 + 1) * fx;
+    let c11 = at(x0, y0 + 1, z0 + 1) * (1.0 - fx) + at(x0 + 1, y0 + 1, z0 + 1) * fx;
+    let c0 = c00 * (1.0 - fy) + c10 * fy;
+    let c1 = c01 * (1.0 - fy) + c11 * fy;
+    c0 * (1.0 - fz) + c1 * fz
+}
+
+/// Places `template` (centred at voxel `n/2`) rotated by `rot` and enlarged by `scale` with its
+/// centre at `centre_vox` (x, y, z, voxels) of a `[nz, ny, nx]` box:
+/// `out(p) = template(Rᵀ(p − c)/scale + c_t)`.
+pub fn place_rotated(template: &ArrayView3<f32>, rot: &Rotation, scale: f64, centre_vox: [f64; 3], shape_zyx: [usize; 3]) -> Array3<f32> {
+    let (tz, ty, tx) = template.dim();
+    let ct = [tx as f64 / 2.0, ty as f64 / 2.0, tz as f64 / 2.0];
+    let rt = rot.0.transpose() * (1.0 / scale);
+    let mut out = Array3::<f32>::zeros((shape_zyx[0], shape_zyx[1], shape_zyx[2]));
+    let fill = |z: usize, mut plane: ndarray::ArrayViewMut2<f32>| {
+        for ((y, x), o) in plane.indexed_iter_mut() {
+            let d = glam::DVec3::new(x as f64 - centre_vox[0], y as f64 - centre_vox[1], z as f64 - centre_vox[2]);
+            let s = rt * d;
+            *o = trilinear(template, s.x + ct[0], s.y + ct[1], s.z + ct[2]);
+        }
+    };
+    if out.len() >= 1 << 18 {
+        out.axis_iter_mut(Axis(0)).into_par_iter().enumerate().for_each(|(z, p)| fill(z, p));
+    } else {
+        out.axis_iter_mut(Axis(0)).enumerate().for_each(|(z, p)| fill(z, p));
+    }
+    out
+}
+
+/// Resamples a cubic, centred volume to another voxel size (trilinear; the physical size is kept).
+pub fn rescale(v: &Volume, voxel_size_a: f64) -> Volume {
+    let r = voxel_size_a / v.voxel_size.x;
+    if (r - 1.0).abs() < 1e-6 {
+        return v.clone();
+    }
+    let (nz, ny, nx) = v.data.dim();
+    let m = |n: usize| ((n as f64 / r / 2.0).ceil() as usize * 2).max(2);
+    let (mz, my, mx) = (m(nz), m(ny), m(nx));
+    let view = v.data.view();
+    let out = Array3::from_shape_fn((mz, my, mx), |(z, y, x)| {
+        let src = |i: usize, mi: usize, ni: usize| (i as f64 - mi as f64 / 2.0) * r + ni as f64 / 2.0;
+        trilinear(&view, src(x, mx, nx), src(y, my, ny), src(z, mz, nz))
+    });
+    Volume::new(out, VoxelSize::isotropic(voxel_size_a))
+}

@@ -1,0 +1,114 @@
+//! The subtomogram generator: determinism, labels, presets and config checks.
+
+use tomopick_sim::randomization::Dist;
+use tomopick_sim::{SubtomoConfig, SubtomoGenerator};
+
+fn small() -> SubtomoConfig {
+    let mut c = SubtomoConfig::randomized();
+    c.classes = vec!["3qm1".into(), "1bxn".into(), "4v94".into()];
+    c
+}
+
+#[test]
+fn same_seed_same_bits_whatever_the_threads() {
+    let g = SubtomoGenerator::new(small()).unwrap();
+    let batch = g.batch(7, 10, 6);
+    for (i, s) in batch.iter().enumerate() {
+        let again = g.sample(7, 10 + i as u64);
+        assert_eq!(s.image, again.image);
+        assert_eq!(s.mask, again.mask);
+    }
+    assert_ne!(g.sample(7, 0).image, g.sample(8, 0).image);
+}
+
+#[test]
+fn subtomograms_carry_their_labels() {
+    let g = SubtomoGenerator::new(small()).unwrap();
+    assert_eq!(g.class_names(), ["3qm1", "1bxn", "4v94"]);
+    let mut seen = [false; 3];
+    for s in g.batch(1, 0, 24) {
+        assert_eq!(s.image.dim(), (40, 40, 40));
+        seen[s.class_index] = true;
+        let n = s.mask.iter().filter(|&&m| m == 1).count();
+        assert!(n > 0, "class {} has an empty mask", s.class_index);
+        assert!(s.image.iter().all(|v| v.is_finite()));
+        let snr = s.imaging.snr.unwrap();
+        assert!((0.03..=10.0).contains(&snr));
+        assert!((40.0..=90.0).contains(&s.imaging.tilt_max_deg));
+    }
+    assert!(seen.iter().all(|&x| x), "all classes appear in 24 draws");
+    // The ribosome mask is much larger than the CDK dimer's.
+    let size = |k: usize| g.template(k).iter().filter(|&&v| v > 0.5).count();
+    assert!(size(2) > 10 * size(0));
+}
+
+#[test]
+fn fixed_preset_is_the_papers_baseline() {
+    let mut c = SubtomoConfig::fixed();
+    c.classes = vec!["3qm1".into()];
+    let g = SubtomoGenerator::new(c).unwrap();
+    let s = g.sample(0, 3);
+    assert_eq!(s.imaging.snr, Some(0.1));
+    assert_eq!(s.imaging.tilt_max_deg, 60.0);
+    assert_eq!(s.imaging.ctf.defocus_a, 60_000.0);
+    assert_eq!(s.imaging.ctf.cs_mm, 2.7);
+    assert!(!s.inverted);
+}
+
+#[test]
+fn out_of_range_configs_are_refused_with_the_field_named() {
+    let cases: Vec<(Box<dyn Fn(&mut SubtomoConfig)>, &str)> = vec![
+        (Box::new(|c| c.voxel_size_a = -1.0), "voxel_size_a"),
+        (Box::new(|c| c.imaging.snr = Dist::Uniform([0.0, 1.0])), "imaging.snr"),
+        (Box::new(|c| c.imaging.tilt_max_deg = Dist::Fixed(95.0)), "imaging.tilt_max_deg"),
+        (Box::new(|c| c.imaging.snr = Dist::LogUniform([-1.0, 1.0])), "imaging.snr"),
+        (Box::new(|c| c.box_size = 41), "box_size"),
+    ];
+    for (change, field) in cases {
+        let mut c = SubtomoConfig::randomized();
+        change(&mut c);
+        let e = c.validate().unwrap_err().to_string();
+        assert!(e.contains(field), "{e}");
+    }
+    let mut c = SubtomoConfig::randomized();
+    c.classes = vec!["nope".into()];
+    let e = SubtomoGenerator::new(c).err().unwrap().to_string();
+    assert!(e.contains("unknown class 'nope'"), "{e}");
+}
+
+const USER_TOML: &str = r#"
+voxel_size_a = 10.0
+box_size = 40
+classes = ["3qm1", "1bxn", "4v94"]
+shift_max_vox = 2.0
+mask_threshold = 0.2
+
+[imaging]
+snr = { log_uniform = [0.03, 10.0] }
+tilt_max_deg = { uniform = [40.0, 90.0] }
+defocus_um = { uniform = [0.0, 12.0] }
+cs_mm = { uniform = [1.5, 3.0] }
+voltage_kv = { fixed = 300.0 }
+amplitude_contrast = { uniform = [0.05, 0.1] }
+envelope_b_a2 = { uniform = [0.0, 400.0] }
+scale_jitter = { uniform = [-0.05, 0.05] }
+invert_contrast_probability = 0.5
+mtf = true
+"#;
+
+#[test]
+fn a_toml_config_as_a_user_writes_it() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("c.toml");
+    std::fs::write(&p, USER_TOML).unwrap();
+    assert_eq!(SubtomoConfig::from_toml(&p).unwrap(), small());
+    // What we write reads back the same.
+    std::fs::write(&p, toml::to_string(&small()).unwrap()).unwrap();
+    assert_eq!(SubtomoConfig::from_toml(&p).unwrap(), small());
+    std::fs::write(&p, USER_TOML.replace("snr = { log_uniform = [0.03, 10.0] }", "snr = { fixed = -2.0 }")).unwrap();
+    let e = SubtomoConfig::from_toml(&p).unwrap_err().to_string();
+    assert!(e.contains("imaging.snr"), "{e}");
+    std::fs::write(&p, USER_TOML.replace("mtf = true", "mtf = true\nsnrr = 3")).unwrap();
+    let e = SubtomoConfig::from_toml(&p).unwrap_err().to_string();
+    assert!(e.contains("snrr") && e.contains("c.toml"), "{e}");
+}
