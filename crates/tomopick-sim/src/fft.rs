@@ -52,14 +52,24 @@ impl Fft3 {
         assert_eq!(v.dim(), (nz, ny, nx), "volume shape does not match the plan");
         let h = nx / 2 + 1;
         let mut spec = Array3::<Complex32>::zeros((nz, ny, h));
-        let line = |src: ndarray::ArrayView1<f32>, mut dst: ndarray::ArrayViewMut1<Complex32>| {
-            let mut input: Vec<f32> = src.to_vec();
+        if self.parallel() {
+            Zip::from(v.lanes(Axis(2))).and(spec.lanes_mut(Axis(2))).par_for_each(|src, mut dst| {
+                let mut input: Vec<f32> = src.to_vec();
+                let mut out = vec![Complex32::default(); h];
+                self.r2c.process(&mut input, &mut out).expect("lengths match the plan");
+                dst.iter_mut().zip(out).for_each(|(d, o)| *d = o);
+            });
+        } else {
+            // One set of buffers for all lines.
+            let mut input = vec![0f32; nx];
             let mut out = vec![Complex32::default(); h];
-            self.r2c.process(&mut input, &mut out).expect("lengths match the plan");
-            dst.iter_mut().zip(out).for_each(|(d, o)| *d = o);
-        };
-        let zip = Zip::from(v.lanes(Axis(2))).and(spec.lanes_mut(Axis(2)));
-        if self.parallel() { zip.par_for_each(line) } else { zip.for_each(line) }
+            let mut scratch = self.r2c.make_scratch_vec();
+            Zip::from(v.lanes(Axis(2))).and(spec.lanes_mut(Axis(2))).for_each(|src, mut dst| {
+                input.iter_mut().zip(src.iter()).for_each(|(i, s)| *i = *s);
+                self.r2c.process_with_scratch(&mut input, &mut out, &mut scratch).expect("lengths match the plan");
+                dst.iter_mut().zip(out.iter()).for_each(|(d, o)| *d = *o);
+            });
+        }
         complex_pass(&mut spec, Axis(1), &self.fy, self.parallel());
         complex_pass(&mut spec, Axis(0), &self.fz, self.parallel());
         spec
@@ -73,31 +83,48 @@ impl Fft3 {
         complex_pass(&mut s, Axis(1), &self.iy, self.parallel());
         let mut out = Array3::<f32>::zeros((nz, ny, nx));
         let norm = 1.0 / (nx * ny * nz) as f32;
-        let line = |src: ndarray::ArrayView1<Complex32>, mut dst: ndarray::ArrayViewMut1<f32>| {
-            let mut input: Vec<Complex32> = src.to_vec();
+        let c2r = |input: &mut Vec<Complex32>, o: &mut Vec<f32>, scratch: &mut Vec<Complex32>| {
             // The DC (and Nyquist) bins of a real signal are real; drop rounding residue.
             input[0].im = 0.0;
             if nx % 2 == 0 {
                 input[nx / 2].im = 0.0;
             }
-            let mut o = vec![0f32; nx];
-            self.c2r.process(&mut input, &mut o).expect("lengths match the plan");
-            dst.iter_mut().zip(o).for_each(|(d, x)| *d = x * norm);
+            self.c2r.process_with_scratch(input, o, scratch).expect("lengths match the plan");
         };
-        let zip = Zip::from(s.lanes(Axis(2))).and(out.lanes_mut(Axis(2)));
-        if self.parallel() { zip.par_for_each(line) } else { zip.for_each(line) }
+        if self.parallel() {
+            Zip::from(s.lanes(Axis(2))).and(out.lanes_mut(Axis(2))).par_for_each(|src, mut dst| {
+                let (mut input, mut o, mut scratch) = (src.to_vec(), vec![0f32; nx], self.c2r.make_scratch_vec());
+                c2r(&mut input, &mut o, &mut scratch);
+                dst.iter_mut().zip(o).for_each(|(d, x)| *d = x * norm);
+            });
+        } else {
+            let (mut input, mut o, mut scratch) = (vec![Complex32::default(); nx / 2 + 1], vec![0f32; nx], self.c2r.make_scratch_vec());
+            Zip::from(s.lanes(Axis(2))).and(out.lanes_mut(Axis(2))).for_each(|src, mut dst| {
+                input.iter_mut().zip(src.iter()).for_each(|(i, s)| *i = *s);
+                c2r(&mut input, &mut o, &mut scratch);
+                dst.iter_mut().zip(o.iter()).for_each(|(d, x)| *d = *x * norm);
+            });
+        }
         out
     }
 }
 
 fn complex_pass(spec: &mut Array3<Complex32>, axis: Axis, fft: &Arc<dyn rustfft::Fft<f32>>, parallel: bool) {
-    let line = |mut lane: ndarray::ArrayViewMut1<Complex32>| {
-        let mut buf: Vec<Complex32> = lane.to_vec();
-        fft.process(&mut buf);
-        lane.iter_mut().zip(buf).for_each(|(d, b)| *d = b);
-    };
-    let zip = Zip::from(spec.lanes_mut(axis));
-    if parallel { zip.par_for_each(line) } else { zip.for_each(line) }
+    if parallel {
+        Zip::from(spec.lanes_mut(axis)).par_for_each(|mut lane| {
+            let mut buf: Vec<Complex32> = lane.to_vec();
+            fft.process(&mut buf);
+            lane.iter_mut().zip(buf).for_each(|(d, b)| *d = b);
+        });
+    } else {
+        let mut buf = vec![Complex32::default(); spec.len_of(axis)];
+        let mut scratch = vec![Complex32::default(); fft.get_inplace_scratch_len()];
+        Zip::from(spec.lanes_mut(axis)).for_each(|mut lane| {
+            buf.iter_mut().zip(lane.iter()).for_each(|(b, l)| *b = *l);
+            fft.process_with_scratch(&mut buf, &mut scratch);
+            lane.iter_mut().zip(buf.iter()).for_each(|(d, b)| *d = *b);
+        });
+    }
 }
 
 /// Signed frequency index of bin `i` of an axis of length `n` (0, 1, …, −1).
@@ -107,5 +134,5 @@ pub fn freq_index(i: usize, n: usize) -> i64 {
 
 /// Weight of a half-spectrum x bin in sums over the full spectrum (1 for DC and Nyquist, else 2).
 pub fn half_weight(ix: usize, nx: usize) -> f64 {
-    if ix == 0 || (nx % 2 == 0 && ix == nx / 2) { 1.0 } else { 2.0 }
+    if ix == 0 || (nx.is_multiple_of(2) && ix == nx / 2) { 1.0 } else { 2.0 }
 }

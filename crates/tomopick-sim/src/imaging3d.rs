@@ -36,11 +36,10 @@ impl Imaging3dParams {
         if !(self.tilt_max_deg > 0.0 && self.tilt_max_deg <= 90.0) {
             return bad(format!("tilt_max = {}°: must be in (0, 90]", self.tilt_max_deg));
         }
-        if let Some(s) = self.snr {
-            if !(s.is_finite() && s > 0.0) {
+        if let Some(s) = self.snr
+            && !(s.is_finite() && s > 0.0) {
                 return bad(format!("snr = {s}: must be positive"));
             }
-        }
         let c = &self.ctf;
         if !(c.voltage_kv > 0.0 && c.cs_mm >= 0.0 && (0.0..1.0).contains(&c.amplitude_contrast) && c.defocus_a.is_finite() && c.b_factor_a2 >= 0.0) {
             return bad(format!("CTF parameters out of range: {c:?}"));
@@ -58,25 +57,43 @@ pub struct Filters {
 }
 
 /// Builds the filters for one shape, voxel size and parameter set.
+///
+/// CTF and MTF depend on |k| only. For a cube, |k|² is an integer r² = ix² + iy² + iz² in
+/// units of 1/(n·voxel)², so both are tabulated once per r² instead of per bin.
 pub fn filters(shape_zyx: [usize; 3], voxel_size_a: f64, p: &Imaging3dParams) -> Filters {
     let [nz, ny, nx] = shape_zyx;
     let h = nx / 2 + 1;
     let tan = p.tilt_max_deg.to_radians().tan();
+    let cube = nz == ny && ny == nx;
+    let radial = |k: f64| -> (f32, f32) {
+        let mtf = if p.apply_mtf { pixel_mtf(k, voxel_size_a) } else { 1.0 };
+        (mtf as f32, (mtf * p.ctf.value(k)) as f32)
+    };
+    let table: Vec<(f32, f32)> = if cube {
+        let r2max = 3 * (nx / 2 + 1) * (nx / 2 + 1);
+        (0..=r2max).map(|r2| radial((r2 as f64).sqrt() / (nx as f64 * voxel_size_a))).collect()
+    } else {
+        Vec::new()
+    };
     let mut signal = Array3::<f32>::zeros((nz, ny, h));
     let mut noise = Array3::<f32>::zeros((nz, ny, h));
     let zip = Zip::indexed(&mut signal).and(&mut noise);
     let cell = |(iz, iy, ix): (usize, usize, usize), s: &mut f32, n: &mut f32| {
-        let kx = ix as f64 / (nx as f64 * voxel_size_a);
-        let ky = freq_index(iy, ny) as f64 / (ny as f64 * voxel_size_a);
-        let kz = freq_index(iz, nz) as f64 / (nz as f64 * voxel_size_a);
+        let (fx, fy, fz) = (ix as i64, freq_index(iy, ny), freq_index(iz, nz));
+        let kx = fx as f64 / (nx as f64 * voxel_size_a);
+        let kz = fz as f64 / (nz as f64 * voxel_size_a);
         let measured = p.tilt_max_deg >= 90.0 || kz.abs() <= kx.abs() * tan + 1e-12;
         if !measured {
             return;
         }
-        let k = (kx * kx + ky * ky + kz * kz).sqrt();
-        let mtf = if p.apply_mtf { pixel_mtf(k, voxel_size_a) } else { 1.0 };
-        *n = mtf as f32;
-        *s = (mtf * p.ctf.value(k)) as f32;
+        let (m, c) = if cube {
+            table[(fx * fx + fy * fy + fz * fz) as usize]
+        } else {
+            let ky = fy as f64 / (ny as f64 * voxel_size_a);
+            radial((kx * kx + ky * ky + kz * kz).sqrt())
+        };
+        *n = m;
+        *s = c;
     };
     if nz * ny * h >= 1 << 17 { zip.par_for_each(cell) } else { zip.for_each(cell) }
     Filters { signal, noise }
@@ -96,6 +113,36 @@ fn variance_of(spec: &Array3<Complex32>, nx: usize) -> f64 {
     let sum_sq: f64 = spec.indexed_iter().map(|((_, _, ix), c)| half_weight(ix, nx) * c.norm_sqr() as f64).sum::<f64>() / n;
     let mean = spec[[0, 0, 0]].re as f64 / n;
     sum_sq / n - mean * mean
+}
+
+/// The half spectrum of real white Gaussian noise of variance `sigma²` on a `[nz, ny, nx]` grid,
+/// drawn directly: each bin is complex Gaussian with E|E|² = N σ², and on the planes x = 0 and
+/// x = N/2, where the half spectrum holds both k and −k, the bins obey E(−k) = conj(E(k)) and
+/// the self-conjugate bins are real. This is the spectrum of real noise, without its FFT.
+pub fn white_noise_spectrum<R: Rng + ?Sized>(shape_zyx: [usize; 3], sigma: f64, rng: &mut R) -> Array3<Complex32> {
+    let [nz, ny, nx] = shape_zyx;
+    let h = nx / 2 + 1;
+    let n = (nz * ny * nx) as f64;
+    let half = (sigma * (n / 2.0).sqrt()) as f32;
+    let full = (sigma * n.sqrt()) as f32;
+    let mut out = Array3::from_shape_simple_fn((nz, ny, h), || Complex32::new(half * rng.sample::<f32, _>(StandardNormal), half * rng.sample::<f32, _>(StandardNormal)));
+    let mut planes = vec![0];
+    if nx % 2 == 0 {
+        planes.push(nx / 2);
+    }
+    for ix in planes {
+        for iz in 0..nz {
+            for iy in 0..ny {
+                let (pz, py) = ((nz - iz) % nz, (ny - iy) % ny);
+                if (pz, py) == (iz, iy) {
+                    out[[iz, iy, ix]] = Complex32::new(full * rng.sample::<f32, _>(StandardNormal), 0.0);
+                } else if (pz, py) < (iz, iy) {
+                    out[[iz, iy, ix]] = out[[pz, py, ix]].conj();
+                }
+            }
+        }
+    }
+    out
 }
 
 /// The result of imaging one volume.
@@ -122,10 +169,9 @@ pub fn image_3d<R: Rng + ?Sized>(fft: &Fft3, potential: &Array3<f32>, voxel_size
     let mut noise_variance = 0.0;
     if let Some(snr) = p.snr {
         let target = signal_variance / snr;
-        let sigma = (target / mean_square(&f.noise, nx)).sqrt() as f32;
-        let white = Array3::from_shape_simple_fn((nz, ny, nx), || sigma * rng.sample::<f32, _>(StandardNormal));
-        let mut nspec = fft.forward(&white);
-        Zip::from(&mut spec).and(&mut nspec).and(&f.noise).for_each(|s, e, h| *s += *e * *h);
+        let sigma = (target / mean_square(&f.noise, nx)).sqrt();
+        let nspec = white_noise_spectrum([nz, ny, nx], sigma, rng);
+        Zip::from(&mut spec).and(&nspec).and(&f.noise).for_each(|s, e, h| *s += *e * *h);
         noise_variance = target;
     }
     Ok(Imaged { image: fft.inverse(&spec), clean, signal_variance, noise_variance })

@@ -62,8 +62,8 @@ pub fn box_for(atoms: &[Atom], voxel_size_a: f64, padding_a: f64) -> (usize, [f6
     let n = atoms.len().max(1) as f64;
     let mut c = [0.0; 3];
     for a in atoms {
-        for k in 0..3 {
-            c[k] += a.pos_a[k] / n;
+        for (ck, p) in c.iter_mut().zip(a.pos_a) {
+            *ck += p / n;
         }
     }
     let rmax = atoms.iter().map(|a| (0..3).map(|k| (a.pos_a[k] - c[k]).powi(2)).sum::<f64>().sqrt()).fold(0.0, f64::max);

@@ -67,11 +67,10 @@ impl Dist {
     }
     fn check(&self, name: &str, ok: impl Fn(f64) -> bool, what: &str) -> Result<()> {
         let (lo, hi) = self.range();
-        if let Dist::LogUniform([a, _]) = self {
-            if *a <= 0.0 {
+        if let Dist::LogUniform([a, _]) = self
+            && *a <= 0.0 {
                 return Err(SimError::Parameter(format!("imaging.{name}: log_uniform needs positive bounds")));
             }
-        }
         if !(lo.is_finite() && hi.is_finite() && ok(lo) && ok(hi)) {
             return Err(SimError::Parameter(format!("imaging.{name} = {self:?}: {what}")));
         }
@@ -194,7 +193,7 @@ impl SubtomoConfig {
         if !(self.voxel_size_a.is_finite() && self.voxel_size_a > 0.0) {
             return bad(format!("voxel_size_a = {}: must be positive", self.voxel_size_a));
         }
-        if !(8..=512).contains(&self.box_size) || self.box_size % 2 != 0 {
+        if !(8..=512).contains(&self.box_size) || !self.box_size.is_multiple_of(2) {
             return bad(format!("box_size = {}: must be even, 8 to 512", self.box_size));
         }
         if !(self.shift_max_vox >= 0.0 && self.shift_max_vox < self.box_size as f64 / 2.0) {

@@ -26,19 +26,52 @@ pub fn trilinear(v: &ArrayView3<f32>, x: f64, y: f64, z: f64) -> f32 {
     c0 * (1.0 - fz) + c1 * fz
 }
 
+/// Radius in voxels, from the centre voxel `n/2`, of the smallest ball holding every non-zero
+/// voxel of a centred template (plus one voxel for interpolation).
+pub fn support_radius(template: &ArrayView3<f32>) -> f64 {
+    let (tz, ty, tx) = template.dim();
+    let c = [tx as f64 / 2.0, ty as f64 / 2.0, tz as f64 / 2.0];
+    let r2 = template
+        .indexed_iter()
+        .filter(|(_, v)| **v != 0.0)
+        .map(|((z, y, x), _)| (x as f64 - c[0]).powi(2) + (y as f64 - c[1]).powi(2) + (z as f64 - c[2]).powi(2))
+        .fold(0.0, f64::max);
+    r2.sqrt() + 1.0
+}
+
 /// Places `template` (centred at voxel `n/2`) rotated by `rot` and enlarged by `scale` with its
 /// centre at `centre_vox` (x, y, z, voxels) of a `[nz, ny, nx]` box:
-/// `out(p) = template(Rᵀ(p − c)/scale + c_t)`.
-pub fn place_rotated(template: &ArrayView3<f32>, rot: &Rotation, scale: f64, centre_vox: [f64; 3], shape_zyx: [usize; 3]) -> Array3<f32> {
+/// `out(p) = template(Rᵀ(p − c)/scale + c_t)`. Only voxels within `radius × scale` of the centre
+/// (see [`support_radius`]) are sampled; pass `f64::INFINITY` to sample all.
+pub fn place_rotated(template: &ArrayView3<f32>, rot: &Rotation, scale: f64, centre_vox: [f64; 3], shape_zyx: [usize; 3], radius: f64) -> Array3<f32> {
     let (tz, ty, tx) = template.dim();
     let ct = [tx as f64 / 2.0, ty as f64 / 2.0, tz as f64 / 2.0];
+    let reach = radius * scale;
     let rt = rot.0.transpose() * (1.0 / scale);
     let mut out = Array3::<f32>::zeros((shape_zyx[0], shape_zyx[1], shape_zyx[2]));
+    // Walk each row with a constant step (the rotated x axis) instead of a product per voxel.
+    let step = rt * glam::DVec3::X;
+    let nx = shape_zyx[2];
     let fill = |z: usize, mut plane: ndarray::ArrayViewMut2<f32>| {
-        for ((y, x), o) in plane.indexed_iter_mut() {
-            let d = glam::DVec3::new(x as f64 - centre_vox[0], y as f64 - centre_vox[1], z as f64 - centre_vox[2]);
-            let s = rt * d;
-            *o = trilinear(template, s.x + ct[0], s.y + ct[1], s.z + ct[2]);
+        for (y, mut row) in plane.outer_iter_mut().enumerate() {
+            let (dy, dz) = (y as f64 - centre_vox[1], z as f64 - centre_vox[2]);
+            let left = reach * reach - dy * dy - dz * dz;
+            if left < 0.0 {
+                continue;
+            }
+            // The row meets the ball for |x − c_x| ≤ √left.
+            let (x0, x1) = if reach.is_finite() {
+                let w = left.sqrt();
+                (((centre_vox[0] - w).floor().max(0.0)) as usize, ((centre_vox[0] + w).ceil().min(nx as f64 - 1.0)).max(-1.0) as i64)
+            } else {
+                (0, nx as i64 - 1)
+            };
+            let d = glam::DVec3::new(x0 as f64 - centre_vox[0], dy, dz);
+            let mut s = rt * d + glam::DVec3::new(ct[0], ct[1], ct[2]);
+            for x in x0 as i64..=x1 {
+                row[x as usize] = trilinear(template, s.x, s.y, s.z);
+                s += step;
+            }
         }
     };
     if out.len() >= 1 << 18 {

@@ -160,11 +160,10 @@ pub fn parse_pdb(path: &Path, text: &str, name: String) -> Result<Structure> {
     let mut new_chain_list = false;
     let mut biomt: BTreeMap<usize, Operation> = BTreeMap::new();
     let flush = |assemblies: &mut Vec<Assembly>, chains: &[String], biomt: &mut BTreeMap<usize, Operation>| {
-        if let Some(a) = assemblies.last_mut() {
-            if !biomt.is_empty() {
+        if let Some(a) = assemblies.last_mut()
+            && !biomt.is_empty() {
                 a.parts.push((chains.to_vec(), biomt.values().copied().collect()));
             }
-        }
         biomt.clear();
     };
     for (i, line) in text.lines().enumerate() {
@@ -186,7 +185,7 @@ pub fn parse_pdb(path: &Path, text: &str, name: String) -> Result<Structure> {
             } else if body.starts_with("BIOMT") {
                 let t: Vec<&str> = body.split_whitespace().collect();
                 let row = t[0].trim_start_matches("BIOMT").parse::<usize>().ok().filter(|r| (1..=3).contains(r));
-                let nums: Option<Vec<f64>> = t.get(1..6).map(|v| v.iter().map(|x| x.parse::<f64>().ok()).collect::<Option<Vec<_>>>()).flatten();
+                let nums: Option<Vec<f64>> = t.get(1..6).and_then(|v| v.iter().map(|x| x.parse::<f64>().ok()).collect::<Option<Vec<_>>>());
                 let (Some(row), Some(nums)) = (row, nums) else {
                     return Err(structure_err(path, n, "malformed REMARK 350 BIOMT record"));
                 };
@@ -255,7 +254,7 @@ fn cif_tokens(text: &str) -> Vec<(usize, String)> {
             if (c == '\'' || c == '"') && (k == 0 || line[..k].ends_with(char::is_whitespace)) {
                 chars.next();
                 let mut t = String::new();
-                while let Some((j, d)) = chars.next() {
+                for (j, d) in chars.by_ref() {
                     let end = line[j + 1..].chars().next().is_none_or(char::is_whitespace);
                     if d == c && end {
                         break;
@@ -384,11 +383,10 @@ pub fn parse_mmcif(path: &Path, text: &str, name: String) -> Result<Structure> {
     let first_model = model.and_then(|m| site.rows.first().map(|r| r.1[m].clone()));
     let mut atoms = Vec::new();
     for (line, r) in &site.rows {
-        if let (Some(m), Some(fm)) = (model, &first_model) {
-            if &r[m] != fm {
+        if let (Some(m), Some(fm)) = (model, &first_model)
+            && &r[m] != fm {
                 continue;
             }
-        }
         if comp.is_some_and(|c| is_water(&r[c])) {
             continue;
         }

@@ -8,7 +8,7 @@ use crate::imaging3d::{Imaging3dParams, image_3d};
 use crate::library::shipped_potential;
 use crate::potential::PotentialOptions;
 use crate::randomization::SubtomoConfig;
-use crate::resample::place_rotated;
+use crate::resample::{place_rotated, support_radius};
 use crate::rotation::random_rotation;
 use ndarray::{Array3, ArrayView3};
 use rand::{Rng, SeedableRng};
@@ -42,6 +42,7 @@ pub struct SubtomoGenerator {
     config: SubtomoConfig,
     names: Vec<String>,
     templates: Vec<Array3<f32>>,
+    radii: Vec<f64>,
     fft: Fft3,
 }
 
@@ -64,7 +65,8 @@ impl SubtomoGenerator {
             .map(|n| shipped_potential(n, &opts).map(|v| v.data))
             .collect::<Result<Vec<_>>>()?;
         let b = config.box_size;
-        Ok(SubtomoGenerator { fft: Fft3::new([b, b, b]), config, names, templates })
+        let radii = templates.iter().map(|t| support_radius(&t.view())).collect();
+        Ok(SubtomoGenerator { fft: Fft3::new([b, b, b]), config, names, templates, radii })
     }
 
     /// The class names, in index order.
@@ -108,7 +110,7 @@ impl SubtomoGenerator {
         let inverted = rng.random::<f64>() < im.invert_contrast_probability;
         let b = c.box_size;
         let centre = [b as f64 / 2.0 + shift_vox[0], b as f64 / 2.0 + shift_vox[1], b as f64 / 2.0 + shift_vox[2]];
-        let placed = place_rotated(&self.templates[class_index].view(), &rotation, scale, centre, [b, b, b]);
+        let placed = place_rotated(&self.templates[class_index].view(), &rotation, scale, centre, [b, b, b], self.radii[class_index]);
         let max = placed.iter().cloned().fold(0.0f32, f32::max);
         let cut = c.mask_threshold as f32 * max;
         let mask = placed.mapv(|v| u8::from(max > 0.0 && v > cut));

@@ -27,8 +27,8 @@ fn pdb_and_gemmi_mmcif_agree_with_gemmi_counts() {
     let centroid = |v: &[tomopick_sim::Atom]| {
         let mut c = [0.0; 3];
         for x in v {
-            for k in 0..3 {
-                c[k] += x.pos_a[k] / v.len() as f64;
+            for (ck, p) in c.iter_mut().zip(x.pos_a) {
+                *ck += p / v.len() as f64;
             }
         }
         c

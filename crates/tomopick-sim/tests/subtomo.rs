@@ -57,7 +57,8 @@ fn fixed_preset_is_the_papers_baseline() {
 
 #[test]
 fn out_of_range_configs_are_refused_with_the_field_named() {
-    let cases: Vec<(Box<dyn Fn(&mut SubtomoConfig)>, &str)> = vec![
+    type Change = Box<dyn Fn(&mut SubtomoConfig)>;
+    let cases: Vec<(Change, &str)> = vec![
         (Box::new(|c| c.voxel_size_a = -1.0), "voxel_size_a"),
         (Box::new(|c| c.imaging.snr = Dist::Uniform([0.0, 1.0])), "imaging.snr"),
         (Box::new(|c| c.imaging.tilt_max_deg = Dist::Fixed(95.0)), "imaging.tilt_max_deg"),
