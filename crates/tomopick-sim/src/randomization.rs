@@ -5,7 +5,7 @@
 //! box_size = 40
 //! classes = ["1bxn", "3cf3"]          # empty: the 13 SHREC 2021 classes
 //! shift_max_vox = 2.0
-//! mask_threshold = 0.2                # mask = rotated potential > 0.2 × its maximum
+//! mask_threshold_v = 1.0             # mask = potential above 1 V (≈ 30 % of protein–ice contrast)
 //!
 //! [imaging]
 //! snr = { log_uniform = [0.03, 10.0] }
@@ -117,8 +117,8 @@ pub struct SubtomoConfig {
     pub classes: Vec<String>,
     /// Largest random shift of the particle centre in voxels along each axis.
     pub shift_max_vox: f64,
-    /// The mask holds voxels above this fraction of the rotated potential's maximum.
-    pub mask_threshold: f64,
+    /// The mask holds voxels whose potential (contrast against ice) exceeds this, in volts.
+    pub mask_threshold_v: f64,
     /// Imaging parameter distributions.
     pub imaging: ImagingRandomization,
 }
@@ -131,7 +131,7 @@ impl SubtomoConfig {
             box_size: 40,
             classes: Vec::new(),
             shift_max_vox: 2.0,
-            mask_threshold: 0.2,
+            mask_threshold_v: 1.0,
             imaging: ImagingRandomization {
                 snr: Dist::LogUniform([0.03, 10.0]),
                 tilt_max_deg: Dist::Uniform([40.0, 90.0]),
@@ -199,8 +199,8 @@ impl SubtomoConfig {
         if !(self.shift_max_vox >= 0.0 && self.shift_max_vox < self.box_size as f64 / 2.0) {
             return bad(format!("shift_max_vox = {}: must be in [0, box_size/2)", self.shift_max_vox));
         }
-        if !(self.mask_threshold > 0.0 && self.mask_threshold < 1.0) {
-            return bad(format!("mask_threshold = {}: must be in (0, 1)", self.mask_threshold));
+        if !(self.mask_threshold_v > 0.0 && self.mask_threshold_v < 10.0) {
+            return bad(format!("mask_threshold_v = {} V: must be in (0, 10)", self.mask_threshold_v));
         }
         let i = &self.imaging;
         i.snr.check("snr", |v| v > 0.0, "SNR must be positive")?;

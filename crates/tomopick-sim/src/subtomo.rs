@@ -111,9 +111,8 @@ impl SubtomoGenerator {
         let b = c.box_size;
         let centre = [b as f64 / 2.0 + shift_vox[0], b as f64 / 2.0 + shift_vox[1], b as f64 / 2.0 + shift_vox[2]];
         let placed = place_rotated(&self.templates[class_index].view(), &rotation, scale, centre, [b, b, b], self.radii[class_index]);
-        let max = placed.iter().cloned().fold(0.0f32, f32::max);
-        let cut = c.mask_threshold as f32 * max;
-        let mask = placed.mapv(|v| u8::from(max > 0.0 && v > cut));
+        let cut = c.mask_threshold_v as f32;
+        let mask = placed.mapv(|v| u8::from(v > cut));
         let mut image = image_3d(&self.fft, &placed, c.voxel_size_a, &imaging, false, &mut rng).expect("parameters validated with the config").image;
         if inverted {
             image.mapv_inplace(|v| -v);

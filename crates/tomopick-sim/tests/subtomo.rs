@@ -82,7 +82,7 @@ voxel_size_a = 10.0
 box_size = 40
 classes = ["3qm1", "1bxn", "4v94"]
 shift_max_vox = 2.0
-mask_threshold = 0.2
+mask_threshold_v = 1.0
 
 [imaging]
 snr = { log_uniform = [0.03, 10.0] }

@@ -31,6 +31,44 @@ pub enum Command {
     /// Score picks against ground truth with the SHREC and CZII metrics.
     #[command(after_help = "Examples:\n  tomopick evaluate --picks picks.csv --truth particle_locations.txt --occupancy occupancy_mask.mrc --voxel-size 10 --classes classes.toml\n  tomopick evaluate --picks picks.csv --truth truth.csv --radius 60 --tomogram tomo.mrc -o report/")]
     Evaluate(EvaluateArgs),
+    /// Simulate data from atomic models: labelled subtomograms (tomograms come next).
+    #[command(subcommand)]
+    Simulate(SimulateCommand),
+}
+
+#[derive(Subcommand)]
+pub enum SimulateCommand {
+    /// Write N labelled, domain-randomised subtomograms with their masks.
+    #[command(after_help = "Examples:\n  tomopick simulate subtomograms -n 100 --seed 1 -o subtomos/\n  tomopick simulate subtomograms --preset fixed --classes 1bxn,4v94 -n 20 -o fixed/\n  tomopick simulate subtomograms --config randomization.toml -n 1000 -o train/\n\nOutput: subtomo_NNNNNN.mrc (float32), mask_NNNNNN.mrc (int8, 1 = particle), labels.csv\n(class, RELION angles, shift in Å, imaging parameters), and config.toml with the seed.\nThe same seed gives the same files, bit for bit.")]
+    Subtomograms(SubtomoArgs),
+}
+
+#[derive(Args)]
+pub struct SubtomoArgs {
+    /// Number of subtomograms.
+    #[arg(short, default_value_t = 100)]
+    pub n: usize,
+    /// Random seed.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Output folder (must not exist yet).
+    #[arg(short, long)]
+    pub output: PathBuf,
+    /// Randomisation preset: randomized or fixed (the paper's baseline).
+    #[arg(long, default_value = "randomized")]
+    pub preset: String,
+    /// A TOML randomisation config (overrides --preset).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Comma-separated class names (default: the 13 SHREC 2021 classes).
+    #[arg(long, value_delimiter = ',')]
+    pub classes: Option<Vec<String>>,
+    /// Box edge in voxels.
+    #[arg(long = "box")]
+    pub box_size: Option<usize>,
+    /// Voxel size in Å.
+    #[arg(long)]
+    pub voxel_size: Option<f64>,
 }
 
 /// Units shared by commands that read particle lists.

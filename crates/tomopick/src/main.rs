@@ -4,6 +4,7 @@ mod args;
 mod cmd_convert;
 mod cmd_evaluate;
 mod cmd_info;
+mod cmd_simulate;
 
 use clap::Parser;
 use std::io::IsTerminal;
@@ -29,6 +30,7 @@ fn main() -> ExitCode {
         args::Command::Validate(a) => cmd_info::validate(a),
         args::Command::Convert(a) => cmd_convert::convert(a),
         args::Command::Evaluate(a) => cmd_evaluate::evaluate(a),
+        args::Command::Simulate(args::SimulateCommand::Subtomograms(a)) => cmd_simulate::subtomograms(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
