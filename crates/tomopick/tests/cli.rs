@@ -166,3 +166,32 @@ fn unit_mixing_is_refused() {
     assert!(e.contains("rlnMicrographOriginalPixelSize"), "{e}");
     assert!(dir_is_empty(d.path()));
 }
+
+#[test]
+fn simulate_subtomograms_is_reproducible_and_refuses_bad_input() {
+    let d = tempfile::tempdir().unwrap();
+    let a = d.path().join("a");
+    let b = d.path().join("b");
+    ok(&["simulate", "subtomograms", "-n", "5", "--seed", "4", "--classes", "3qm1,1bxn", "-o", a.to_str().unwrap()]);
+    ok(&["simulate", "subtomograms", "-n", "5", "--seed", "4", "--config", a.join("config.toml").to_str().unwrap(), "-o", b.to_str().unwrap()]);
+    for f in ["subtomo_000004.mrc", "mask_000004.mrc", "labels.csv"] {
+        assert_eq!(std::fs::read(a.join(f)).unwrap(), std::fs::read(b.join(f)).unwrap(), "{f}");
+    }
+    let labels = std::fs::read_to_string(a.join("labels.csv")).unwrap();
+    assert_eq!(labels.lines().count(), 6);
+    let t = ok(&["info", a.join("subtomo_000000.mrc").to_str().unwrap()]);
+    assert!(t.contains("40 × 40 × 40") && t.contains("10.0000 Å"), "{t}");
+    // An existing folder is refused and left as it was.
+    let e = fails(&["simulate", "subtomograms", "-n", "1", "-o", a.to_str().unwrap()]);
+    assert!(e.contains("already exists"), "{e}");
+    // Out-of-range values name the field; nothing is written.
+    let c = d.path().join("bad.toml");
+    std::fs::write(&c, std::fs::read_to_string(a.join("config.toml")).unwrap().replace("voxel_size_a = 10.0", "voxel_size_a = -10.0")).unwrap();
+    let out = d.path().join("c");
+    let e = fails(&["simulate", "subtomograms", "-n", "1", "--config", c.to_str().unwrap(), "-o", out.to_str().unwrap()]);
+    assert!(e.contains("voxel_size_a"), "{e}");
+    let e = fails(&["simulate", "subtomograms", "-n", "1", "--classes", "9xyz", "-o", out.to_str().unwrap()]);
+    assert!(e.contains("unknown class '9xyz'"), "{e}");
+    assert!(!out.exists());
+    assert_eq!(std::fs::read_dir(d.path()).unwrap().count(), 3, "no staging folders left behind");
+}
