@@ -13,9 +13,11 @@ pub mod potential;
 pub mod randomization;
 pub mod resample;
 pub mod rotation;
+pub mod sample;
 pub mod scattering;
 pub mod structure;
 pub mod subtomo;
+pub mod tilt;
 
 pub use error::{Result, SimError};
 pub use potential::{PotentialOptions, potential_map};
