@@ -17,11 +17,21 @@ impl Confusion {
     /// Adds one true particle of class `truth` found first by a pick of class `predicted`
     /// (`None` when missed).
     pub fn add(&mut self, truth: &str, predicted: Option<&str>) {
-        *self.counts.entry(truth.to_string()).or_default().entry(predicted.unwrap_or(MISSED).to_string()).or_default() += 1;
+        *self
+            .counts
+            .entry(truth.to_string())
+            .or_default()
+            .entry(predicted.unwrap_or(MISSED).to_string())
+            .or_default() += 1;
     }
     /// All predicted-class columns, sorted, with [`MISSED`] last.
     pub fn columns(&self) -> Vec<String> {
-        let mut cols: Vec<String> = self.counts.values().flat_map(|r| r.keys().cloned()).filter(|c| c != MISSED).collect();
+        let mut cols: Vec<String> = self
+            .counts
+            .values()
+            .flat_map(|r| r.keys().cloned())
+            .filter(|c| c != MISSED)
+            .collect();
         cols.sort();
         cols.dedup();
         cols.push(MISSED.to_string());
@@ -29,6 +39,10 @@ impl Confusion {
     }
     /// The count at `[truth][predicted]`.
     pub fn get(&self, truth: &str, predicted: &str) -> usize {
-        self.counts.get(truth).and_then(|r| r.get(predicted)).copied().unwrap_or(0)
+        self.counts
+            .get(truth)
+            .and_then(|r| r.get(predicted))
+            .copied()
+            .unwrap_or(0)
     }
 }

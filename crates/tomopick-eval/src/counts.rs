@@ -37,9 +37,25 @@ pub fn f_beta(p: f64, r: f64, beta: f64) -> f64 {
 impl Scores {
     /// Scores from counts. `precision_denominator` is the number of picks the metric charges
     /// (all picks for SHREC, so duplicates lower precision; TP + FP for CZII).
-    pub fn from_counts(tp: usize, fp: usize, duplicates: usize, n_picks: usize, n_truth: usize, precision_denominator: usize, beta: f64) -> Self {
-        let precision = if precision_denominator > 0 { tp as f64 / precision_denominator as f64 } else { 0.0 };
-        let recall = if n_truth > 0 { tp as f64 / n_truth as f64 } else { 0.0 };
+    pub fn from_counts(
+        tp: usize,
+        fp: usize,
+        duplicates: usize,
+        n_picks: usize,
+        n_truth: usize,
+        precision_denominator: usize,
+        beta: f64,
+    ) -> Self {
+        let precision = if precision_denominator > 0 {
+            tp as f64 / precision_denominator as f64
+        } else {
+            0.0
+        };
+        let recall = if n_truth > 0 {
+            tp as f64 / n_truth as f64
+        } else {
+            0.0
+        };
         Scores {
             tp,
             fp,

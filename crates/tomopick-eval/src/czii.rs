@@ -8,8 +8,8 @@
 
 use crate::confusion::Confusion;
 use crate::counts::{Scores, f_beta};
-use crate::radii::ClassTable;
 use crate::error::Result;
+use crate::radii::ClassTable;
 use crate::report::MetricReport;
 use kiddo::{KdTree, SquaredEuclidean};
 use std::collections::BTreeMap;
@@ -26,20 +26,34 @@ pub struct CziiOptions {
 
 impl Default for CziiOptions {
     fn default() -> Self {
-        CziiOptions { threshold: 0.5, beta: 4.0 }
+        CziiOptions {
+            threshold: 0.5,
+            beta: 4.0,
+        }
     }
 }
 
 /// For each pick, the index of the true particle it matched, if any. `same_class` restricts
 /// matches to equal class names.
-fn match_picks(picks: &[Particle], truth: &[Particle], reach_a: &[f64], same_class: bool) -> Vec<Option<usize>> {
+fn match_picks(
+    picks: &[Particle],
+    truth: &[Particle],
+    reach_a: &[f64],
+    same_class: bool,
+) -> Vec<Option<usize>> {
     let mut tree: KdTree<f64, 3> = KdTree::new();
     for (i, t) in truth.iter().enumerate() {
         tree.add(&t.pos_a.as_array(), i as u64);
     }
     let max_reach = reach_a.iter().copied().fold(0.0, f64::max);
     let mut order: Vec<usize> = (0..picks.len()).collect();
-    order.sort_by(|&a, &b| picks[b].score.unwrap_or(0.0).total_cmp(&picks[a].score.unwrap_or(0.0)).then(a.cmp(&b)));
+    order.sort_by(|&a, &b| {
+        picks[b]
+            .score
+            .unwrap_or(0.0)
+            .total_cmp(&picks[a].score.unwrap_or(0.0))
+            .then(a.cmp(&b))
+    });
     let mut taken = vec![false; truth.len()];
     let mut out = vec![None; picks.len()];
     for i in order {
@@ -50,7 +64,10 @@ fn match_picks(picks: &[Particle], truth: &[Particle], reach_a: &[f64], same_cla
             .into_iter()
             .map(|n| (n.item as usize, n.distance.sqrt()))
             .filter(|&(t, d)| {
-                !taken[t] && d <= reach_a[t] && (!same_class || truth[t].class == p.class) && truth[t].tomogram == p.tomogram
+                !taken[t]
+                    && d <= reach_a[t]
+                    && (!same_class || truth[t].class == p.class)
+                    && truth[t].tomogram == p.tomogram
             })
             .min_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
         if let Some((t, _)) = best {
@@ -62,15 +79,31 @@ fn match_picks(picks: &[Particle], truth: &[Particle], reach_a: &[f64], same_cla
 }
 
 /// Scores `picks` against `truth` with the CZII metric.
-pub fn evaluate_czii(picks: &[Particle], truth: &[Particle], classes: &ClassTable, opts: CziiOptions) -> Result<MetricReport> {
-    let reach: Vec<f64> = truth.iter().map(|t| classes.radius(&t.class).map(|r| r * opts.threshold)).collect::<Result<_>>()?;
+pub fn evaluate_czii(
+    picks: &[Particle],
+    truth: &[Particle],
+    classes: &ClassTable,
+    opts: CziiOptions,
+) -> Result<MetricReport> {
+    let reach: Vec<f64> = truth
+        .iter()
+        .map(|t| classes.radius(&t.class).map(|r| r * opts.threshold))
+        .collect::<Result<_>>()?;
     for p in picks {
         classes.radius(&p.class)?;
     }
     // Class-agnostic: any class may match.
     let any = match_picks(picks, truth, &reach, false);
     let tp = any.iter().filter(|m| m.is_some()).count();
-    let overall = Scores::from_counts(tp, picks.len() - tp, 0, picks.len(), truth.len(), picks.len(), opts.beta);
+    let overall = Scores::from_counts(
+        tp,
+        picks.len() - tp,
+        0,
+        picks.len(),
+        truth.len(),
+        picks.len(),
+        opts.beta,
+    );
     let mut confusion = Confusion::default();
     let mut first: Vec<Option<usize>> = vec![None; truth.len()];
     let mut dist_sum = 0.0;
@@ -85,7 +118,11 @@ pub fn evaluate_czii(picks: &[Particle], truth: &[Particle], classes: &ClassTabl
     }
     // Per class.
     let same = match_picks(picks, truth, &reach, true);
-    let mut names: Vec<&str> = truth.iter().chain(picks.iter()).map(|p| p.class.as_str()).collect();
+    let mut names: Vec<&str> = truth
+        .iter()
+        .chain(picks.iter())
+        .map(|p| p.class.as_str())
+        .collect();
     names.sort();
     names.dedup();
     let mut per_class = BTreeMap::new();
@@ -93,7 +130,11 @@ pub fn evaluate_czii(picks: &[Particle], truth: &[Particle], classes: &ClassTabl
     for c in names {
         let n_picks = picks.iter().filter(|p| p.class == c).count();
         let n_truth = truth.iter().filter(|p| p.class == c).count();
-        let tpc = same.iter().zip(picks).filter(|(m, p)| m.is_some() && p.class == c).count();
+        let tpc = same
+            .iter()
+            .zip(picks)
+            .filter(|(m, p)| m.is_some() && p.class == c)
+            .count();
         let s = Scores::from_counts(tpc, n_picks - tpc, 0, n_picks, n_truth, n_picks, opts.beta);
         let w = classes.weight(c);
         wsum += w * f_beta(s.precision, s.recall, opts.beta);

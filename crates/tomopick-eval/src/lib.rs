@@ -23,7 +23,10 @@ pub enum Occupancy<'a> {
     /// An occupancy mask whose labels are 1-based indices into the truth list.
     Mask(&'a Volume),
     /// No mask: balls of the class radius in a volume of this shape and voxel size.
-    Spheres { shape_xyz: [usize; 3], voxel_size: VoxelSize },
+    Spheres {
+        shape_xyz: [usize; 3],
+        voxel_size: VoxelSize,
+    },
     /// No volume is known: skip the SHREC metric.
     None,
 }
@@ -42,13 +45,30 @@ pub fn evaluate(
         Occupancy::Mask(vol) => {
             let labels = dilate_labels(&occupancy_labels(vol, truth.len())?);
             let (r, out) = evaluate_shrec(picks, truth, &labels, vol.voxel_size, opts.beta);
-            (Some(r), out, Some("occupancy mask, dilated by one voxel (6-connected)".to_string()))
+            (
+                Some(r),
+                out,
+                Some("occupancy mask, dilated by one voxel (6-connected)".to_string()),
+            )
         }
-        Occupancy::Spheres { shape_xyz, voxel_size } => {
-            let radii: Vec<f64> = truth.iter().map(|t| classes.radius(&t.class)).collect::<Result<_>>()?;
+        Occupancy::Spheres {
+            shape_xyz,
+            voxel_size,
+        } => {
+            let radii: Vec<f64> = truth
+                .iter()
+                .map(|t| classes.radius(&t.class))
+                .collect::<Result<_>>()?;
             let labels = dilate_labels(&spheres_as_labels(truth, &radii, shape_xyz, voxel_size));
             let (r, out) = evaluate_shrec(picks, truth, &labels, voxel_size, opts.beta);
-            (Some(r), out, Some("balls of the class radius around each true particle, dilated by one voxel".to_string()))
+            (
+                Some(r),
+                out,
+                Some(
+                    "balls of the class radius around each true particle, dilated by one voxel"
+                        .to_string(),
+                ),
+            )
         }
         Occupancy::None => (None, 0, None),
     };

@@ -32,18 +32,26 @@ pub struct ClassTable {
 impl ClassTable {
     /// Reads a TOML class table.
     pub fn from_toml_file(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|e| EvalError::Input(format!("{}: {e}", path.display())))?;
-        let t: ClassTable = toml::from_str(&text).map_err(|e| EvalError::Input(format!("{}: not a class table: {e}", path.display())))?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| EvalError::Input(format!("{}: {e}", path.display())))?;
+        let t: ClassTable = toml::from_str(&text)
+            .map_err(|e| EvalError::Input(format!("{}: not a class table: {e}", path.display())))?;
         for (c, r) in &t.radius_a {
             if !(r.is_finite() && *r > 0.0) {
-                return Err(EvalError::Input(format!("{}: radius_a.{c} = {r}: a radius must be positive", path.display())));
+                return Err(EvalError::Input(format!(
+                    "{}: radius_a.{c} = {r}: a radius must be positive",
+                    path.display()
+                )));
             }
         }
         Ok(t)
     }
     /// One radius for every class.
     pub fn uniform(radius_a: f64) -> Self {
-        ClassTable { default_radius_a: Some(radius_a), ..Default::default() }
+        ClassTable {
+            default_radius_a: Some(radius_a),
+            ..Default::default()
+        }
     }
     /// The radius of `class`, or an error naming the class and the known ones.
     pub fn radius(&self, class: &str) -> Result<f64> {

@@ -55,18 +55,38 @@ impl EvalReport {
     /// The report as Markdown (also used for the terminal).
     pub fn to_markdown(&self) -> String {
         let mut out = String::new();
-        let _ = writeln!(out, "# tomopick evaluation\n\n- picks: `{}`\n- truth: `{}`", self.picks, self.truth);
-        let _ = writeln!(out, "- F-beta uses beta = {}; CZII matches within {} × class radius", self.beta, self.threshold);
+        let _ = writeln!(
+            out,
+            "# tomopick evaluation\n\n- picks: `{}`\n- truth: `{}`",
+            self.picks, self.truth
+        );
+        let _ = writeln!(
+            out,
+            "- F-beta uses beta = {}; CZII matches within {} × class radius",
+            self.beta, self.threshold
+        );
         if self.picks_outside_volume > 0 {
-            let _ = writeln!(out, "- **{} picks lie outside the tomogram** and count as false positives", self.picks_outside_volume);
+            let _ = writeln!(
+                out,
+                "- **{} picks lie outside the tomogram** and count as false positives",
+                self.picks_outside_volume
+            );
         }
         if let Some(src) = &self.occupancy_source {
             let _ = writeln!(out, "- SHREC occupancy: {src}");
         }
         for m in self.shrec.iter().chain(std::iter::once(&self.czii)) {
-            let title = if m.metric == "shrec" { "SHREC (occupancy mask; duplicates count against precision)" } else { "CZII (distance matching)" };
+            let title = if m.metric == "shrec" {
+                "SHREC (occupancy mask; duplicates count against precision)"
+            } else {
+                "CZII (distance matching)"
+            };
             let _ = writeln!(out, "\n## {title}\n");
-            let _ = writeln!(out, "| class | truth | picks | TP | FP | dup | precision | recall | F1 | F{} |", self.beta);
+            let _ = writeln!(
+                out,
+                "| class | truth | picks | TP | FP | dup | precision | recall | F1 | F{} |",
+                self.beta
+            );
             let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
             let _ = writeln!(out, "{}", row("**all (class-agnostic)**", &m.overall));
             for (c, s) in &m.per_class {
@@ -79,11 +99,17 @@ impl EvalReport {
                 let _ = writeln!(out, "\nWeighted mean per-class F{}: {w:.4}", self.beta);
             }
             let cols = m.confusion.columns();
-            let _ = writeln!(out, "\nConfusion (rows: true class; columns: class of the first pick that found it)\n");
+            let _ = writeln!(
+                out,
+                "\nConfusion (rows: true class; columns: class of the first pick that found it)\n"
+            );
             let _ = writeln!(out, "| true \\ picked | {} |", cols.join(" | "));
             let _ = writeln!(out, "|---|{}", "---:|".repeat(cols.len()));
             for t in m.confusion.counts.keys() {
-                let cells: Vec<String> = cols.iter().map(|c| m.confusion.get(t, c).to_string()).collect();
+                let cells: Vec<String> = cols
+                    .iter()
+                    .map(|c| m.confusion.get(t, c).to_string())
+                    .collect();
                 let _ = writeln!(out, "| {t} | {} |", cells.join(" | "));
             }
         }

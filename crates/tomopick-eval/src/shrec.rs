@@ -20,12 +20,24 @@ pub fn dilate_labels(labels: &Array3<u32>) -> Array3<u32> {
         for y in 0..ny {
             for x in 0..nx {
                 let mut m = labels[[z, y, x]];
-                if z > 0 { m = m.max(labels[[z - 1, y, x]]); }
-                if z + 1 < nz { m = m.max(labels[[z + 1, y, x]]); }
-                if y > 0 { m = m.max(labels[[z, y - 1, x]]); }
-                if y + 1 < ny { m = m.max(labels[[z, y + 1, x]]); }
-                if x > 0 { m = m.max(labels[[z, y, x - 1]]); }
-                if x + 1 < nx { m = m.max(labels[[z, y, x + 1]]); }
+                if z > 0 {
+                    m = m.max(labels[[z - 1, y, x]]);
+                }
+                if z + 1 < nz {
+                    m = m.max(labels[[z + 1, y, x]]);
+                }
+                if y > 0 {
+                    m = m.max(labels[[z, y - 1, x]]);
+                }
+                if y + 1 < ny {
+                    m = m.max(labels[[z, y + 1, x]]);
+                }
+                if x > 0 {
+                    m = m.max(labels[[z, y, x - 1]]);
+                }
+                if x + 1 < nx {
+                    m = m.max(labels[[z, y, x + 1]]);
+                }
                 out[[z, y, x]] = m;
             }
         }
@@ -56,7 +68,13 @@ pub fn occupancy_labels(occupancy: &Volume, n_truth: usize) -> Result<Array3<u32
 
 /// Scores `picks` against `truth` with the (already dilated) label volume.
 /// Returns the report and the number of picks that fell outside the volume.
-pub fn evaluate_shrec(picks: &[Particle], truth: &[Particle], labels: &Array3<u32>, voxel_size: tomopick_io::VoxelSize, beta: f64) -> (MetricReport, usize) {
+pub fn evaluate_shrec(
+    picks: &[Particle],
+    truth: &[Particle],
+    labels: &Array3<u32>,
+    voxel_size: tomopick_io::VoxelSize,
+    beta: f64,
+) -> (MetricReport, usize) {
     let (nz, ny, nx) = labels.dim();
     let hit_of = |p: &Particle| -> Option<u32> {
         let [x, y, z] = p.pos_a.to_voxels(voxel_size).nearest_index([nx, ny, nz])?;
@@ -73,13 +91,25 @@ pub fn evaluate_shrec(picks: &[Particle], truth: &[Particle], labels: &Array3<u3
         match h {
             Some(k) if *k > 0 => {
                 let t = *k as usize - 1;
-                if first_pick[t].is_some() { duplicates += 1 } else { first_pick[t] = Some(i) }
+                if first_pick[t].is_some() {
+                    duplicates += 1
+                } else {
+                    first_pick[t] = Some(i)
+                }
             }
             _ => fp += 1,
         }
     }
     let tp = first_pick.iter().filter(|f| f.is_some()).count();
-    let overall = Scores::from_counts(tp, fp, duplicates, picks.len(), truth.len(), picks.len(), beta);
+    let overall = Scores::from_counts(
+        tp,
+        fp,
+        duplicates,
+        picks.len(),
+        truth.len(),
+        picks.len(),
+        beta,
+    );
     let mut confusion = Confusion::default();
     let mut dist_sum = 0.0;
     for (t, f) in first_pick.iter().enumerate() {
@@ -90,7 +120,11 @@ pub fn evaluate_shrec(picks: &[Particle], truth: &[Particle], labels: &Array3<u3
     }
 
     // Per-class pass: picks of class c scored against true particles of class c.
-    let mut classes: Vec<&str> = truth.iter().chain(picks.iter()).map(|p| p.class.as_str()).collect();
+    let mut classes: Vec<&str> = truth
+        .iter()
+        .chain(picks.iter())
+        .map(|p| p.class.as_str())
+        .collect();
     classes.sort();
     classes.dedup();
     let mut per_class = BTreeMap::new();
@@ -109,7 +143,10 @@ pub fn evaluate_shrec(picks: &[Particle], truth: &[Particle], labels: &Array3<u3
         }
         let tpc = found.iter().filter(|f| **f).count();
         let n_truth = truth.iter().filter(|p| p.class == c).count();
-        per_class.insert(c.to_string(), Scores::from_counts(tpc, fpc, dup, n_picks, n_truth, n_picks, beta));
+        per_class.insert(
+            c.to_string(),
+            Scores::from_counts(tpc, fpc, dup, n_picks, n_truth, n_picks, beta),
+        );
     }
     let report = MetricReport {
         metric: "shrec".into(),
@@ -124,17 +161,26 @@ pub fn evaluate_shrec(picks: &[Particle], truth: &[Particle], labels: &Array3<u3
 
 /// Builds an occupancy label volume from true positions and radii when no mask is given:
 /// a ball of the class radius around each particle (later particles do not overwrite earlier).
-pub fn spheres_as_labels(truth: &[Particle], radii_a: &[f64], shape_xyz: [usize; 3], voxel_size: tomopick_io::VoxelSize) -> Array3<u32> {
+pub fn spheres_as_labels(
+    truth: &[Particle],
+    radii_a: &[f64],
+    shape_xyz: [usize; 3],
+    voxel_size: tomopick_io::VoxelSize,
+) -> Array3<u32> {
     let mut labels = Array3::<u32>::zeros((shape_xyz[2], shape_xyz[1], shape_xyz[0]));
     let vs = voxel_size.as_array();
     for (k, (p, &r)) in truth.iter().zip(radii_a).enumerate() {
         let c = p.pos_a.as_array();
-        let lo: Vec<i64> = (0..3).map(|a| ((c[a] - r) / vs[a]).floor() as i64).collect();
+        let lo: Vec<i64> = (0..3)
+            .map(|a| ((c[a] - r) / vs[a]).floor() as i64)
+            .collect();
         let hi: Vec<i64> = (0..3).map(|a| ((c[a] + r) / vs[a]).ceil() as i64).collect();
         for z in lo[2].max(0)..=hi[2].min(shape_xyz[2] as i64 - 1) {
             for y in lo[1].max(0)..=hi[1].min(shape_xyz[1] as i64 - 1) {
                 for x in lo[0].max(0)..=hi[0].min(shape_xyz[0] as i64 - 1) {
-                    let d2 = (x as f64 * vs[0] - c[0]).powi(2) + (y as f64 * vs[1] - c[1]).powi(2) + (z as f64 * vs[2] - c[2]).powi(2);
+                    let d2 = (x as f64 * vs[0] - c[0]).powi(2)
+                        + (y as f64 * vs[1] - c[1]).powi(2)
+                        + (z as f64 * vs[2] - c[2]).powi(2);
                     let cell = &mut labels[[z as usize, y as usize, x as usize]];
                     if d2 <= r * r && *cell == 0 {
                         *cell = k as u32 + 1;

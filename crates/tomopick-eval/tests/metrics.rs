@@ -13,7 +13,10 @@ fn truth() -> Vec<Particle> {
     for i in 0..5 {
         for j in 0..5 {
             let class = if (i + j) % 2 == 0 { "ribosome" } else { "apo" };
-            v.push(Particle::new(class, PosAngstrom::new(100.0 + 180.0 * i as f64, 100.0 + 180.0 * j as f64, 250.0)));
+            v.push(Particle::new(
+                class,
+                PosAngstrom::new(100.0 + 180.0 * i as f64, 100.0 + 180.0 * j as f64, 250.0),
+            ));
         }
     }
     v
@@ -27,15 +30,36 @@ fn classes() -> ClassTable {
 }
 
 fn run(picks: &[Particle]) -> tomopick_eval::EvalReport {
-    let occ = Occupancy::Spheres { shape_xyz: SHAPE, voxel_size: VoxelSize::isotropic(VS) };
-    evaluate(picks, &truth(), &classes(), occ, CziiOptions::default(), ("picks", "truth")).unwrap()
+    let occ = Occupancy::Spheres {
+        shape_xyz: SHAPE,
+        voxel_size: VoxelSize::isotropic(VS),
+    };
+    evaluate(
+        picks,
+        &truth(),
+        &classes(),
+        occ,
+        CziiOptions::default(),
+        ("picks", "truth"),
+    )
+    .unwrap()
 }
 
 #[test]
 fn truth_as_picks_scores_one() {
     let r = run(&truth());
     for m in [r.shrec.as_ref().unwrap(), &r.czii] {
-        assert_eq!((m.overall.precision, m.overall.recall, m.overall.f1, m.overall.f_beta), (1.0, 1.0, 1.0, 1.0), "{}", m.metric);
+        assert_eq!(
+            (
+                m.overall.precision,
+                m.overall.recall,
+                m.overall.f1,
+                m.overall.f_beta
+            ),
+            (1.0, 1.0, 1.0, 1.0),
+            "{}",
+            m.metric
+        );
         assert!(m.per_class.values().all(|s| s.f1 == 1.0));
         assert_eq!(m.mean_distance_a, Some(0.0));
         assert_eq!(m.confusion.get("apo", "apo"), 12);
@@ -47,13 +71,25 @@ fn truth_as_picks_scores_one() {
 #[test]
 fn picks_shifted_less_than_the_threshold_still_match() {
     // CZII reach is 0.5 × radius: 20 Å for apo, 30 Å for ribosome. Shift by 15 Å.
-    let picks: Vec<Particle> = truth().into_iter().map(|mut p| { p.pos_a.x += 15.0; p }).collect();
+    let picks: Vec<Particle> = truth()
+        .into_iter()
+        .map(|mut p| {
+            p.pos_a.x += 15.0;
+            p
+        })
+        .collect();
     let r = run(&picks);
     assert_eq!(r.czii.overall.tp, 25);
     assert_eq!(r.shrec.as_ref().unwrap().overall.tp, 25);
     assert!((r.czii.mean_distance_a.unwrap() - 15.0).abs() < 1e-9);
     // Shifted by 25 Å: the apo particles (reach 20 Å) are lost, the ribosomes (30 Å) kept.
-    let far: Vec<Particle> = truth().into_iter().map(|mut p| { p.pos_a.y += 25.0; p }).collect();
+    let far: Vec<Particle> = truth()
+        .into_iter()
+        .map(|mut p| {
+            p.pos_a.y += 25.0;
+            p
+        })
+        .collect();
     let r = run(&far);
     assert_eq!(r.czii.per_class["ribosome"].tp, 13);
     assert_eq!(r.czii.per_class["apo"].tp, 0);
@@ -65,12 +101,23 @@ fn random_picks_score_about_zero() {
     let picks: Vec<Particle> = (0..500)
         .map(|i| {
             let f = |k: f64| ((i as f64 + 0.5) * k).fract();
-            Particle::new("ribosome", PosAngstrom::new(f(0.618034) * 990.0, f(0.7548777) * 990.0, f(0.5698403) * 490.0))
+            Particle::new(
+                "ribosome",
+                PosAngstrom::new(
+                    f(0.618034) * 990.0,
+                    f(0.7548777) * 990.0,
+                    f(0.5698403) * 490.0,
+                ),
+            )
         })
         .collect();
     let r = run(&picks);
     assert!(r.czii.overall.precision < 0.05, "{:?}", r.czii.overall);
-    assert!(r.shrec.as_ref().unwrap().overall.precision < 0.1, "{:?}", r.shrec.as_ref().unwrap().overall);
+    assert!(
+        r.shrec.as_ref().unwrap().overall.precision < 0.1,
+        "{:?}",
+        r.shrec.as_ref().unwrap().overall
+    );
 }
 
 #[test]
@@ -79,13 +126,29 @@ fn duplicates_lower_precision_not_recall() {
     picks.extend(truth());
     let r = run(&picks);
     let s = &r.shrec.as_ref().unwrap().overall;
-    assert_eq!((s.tp, s.duplicates, s.recall, s.precision), (25, 25, 1.0, 0.5));
-    assert_eq!((r.czii.overall.tp, r.czii.overall.fp, r.czii.overall.precision), (25, 25, 0.5));
+    assert_eq!(
+        (s.tp, s.duplicates, s.recall, s.precision),
+        (25, 25, 1.0, 0.5)
+    );
+    assert_eq!(
+        (
+            r.czii.overall.tp,
+            r.czii.overall.fp,
+            r.czii.overall.precision
+        ),
+        (25, 25, 0.5)
+    );
 }
 
 #[test]
 fn wrong_class_counts_against_the_class_but_not_class_agnostic() {
-    let picks: Vec<Particle> = truth().into_iter().map(|mut p| { p.class = "ribosome".into(); p }).collect();
+    let picks: Vec<Particle> = truth()
+        .into_iter()
+        .map(|mut p| {
+            p.class = "ribosome".into();
+            p
+        })
+        .collect();
     let r = run(&picks);
     for m in [r.shrec.as_ref().unwrap(), &r.czii] {
         assert_eq!(m.overall.tp, 25, "{}", m.metric);
@@ -120,18 +183,37 @@ fn occupancy_mask_labels_follow_the_truth_order_and_outside_picks_are_counted() 
     occ[[5, 5, 2]] = 1.0; // truth[0] at x = 2
     occ[[5, 5, 7]] = 2.0; // truth[1] at x = 7
     let vol = Volume::new(occ, VoxelSize::isotropic(1.0));
-    let truth = vec![Particle::new("a", PosAngstrom::new(2.0, 5.0, 5.0)), Particle::new("b", PosAngstrom::new(7.0, 5.0, 5.0))];
+    let truth = vec![
+        Particle::new("a", PosAngstrom::new(2.0, 5.0, 5.0)),
+        Particle::new("b", PosAngstrom::new(7.0, 5.0, 5.0)),
+    ];
     let picks = vec![
         Particle::new("b", PosAngstrom::new(7.4, 5.0, 5.0)),
         Particle::new("a", PosAngstrom::new(2.0, 4.2, 5.0)),
         Particle::new("a", PosAngstrom::new(50.0, 5.0, 5.0)),
     ];
-    let r = evaluate(&picks, &truth, &ClassTable::uniform(3.0), Occupancy::Mask(&vol), CziiOptions::default(), ("p", "t")).unwrap();
+    let r = evaluate(
+        &picks,
+        &truth,
+        &ClassTable::uniform(3.0),
+        Occupancy::Mask(&vol),
+        CziiOptions::default(),
+        ("p", "t"),
+    )
+    .unwrap();
     let s = r.shrec.unwrap();
     assert_eq!((s.overall.tp, s.overall.fp), (2, 1));
     assert_eq!(r.picks_outside_volume, 1);
     let too_few = vec![truth[0].clone()];
-    let e = evaluate(&picks, &too_few, &ClassTable::uniform(3.0), Occupancy::Mask(&vol), CziiOptions::default(), ("p", "t")).unwrap_err();
+    let e = evaluate(
+        &picks,
+        &too_few,
+        &ClassTable::uniform(3.0),
+        Occupancy::Mask(&vol),
+        CziiOptions::default(),
+        ("p", "t"),
+    )
+    .unwrap_err();
     assert!(e.to_string().contains("label 2"), "{e}");
 }
 
@@ -140,6 +222,18 @@ fn a_class_missing_from_the_radius_table_is_an_error() {
     let mut picks = truth();
     picks[0].class = "proteasome".into();
     let occ = Occupancy::None;
-    let e = evaluate(&picks, &truth(), &classes(), occ, CziiOptions::default(), ("p", "t")).unwrap_err().to_string();
-    assert!(e.contains("'proteasome'") && e.contains("apo, ribosome"), "{e}");
+    let e = evaluate(
+        &picks,
+        &truth(),
+        &classes(),
+        occ,
+        CziiOptions::default(),
+        ("p", "t"),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("'proteasome'") && e.contains("apo, ribosome"),
+        "{e}"
+    );
 }

@@ -22,11 +22,21 @@ fn peak_rss_mib() -> f64 {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let path = Path::new(args.get(1).map(String::as_str).unwrap_or("/tmp/bench_1gib.mrc"));
+    let path = Path::new(
+        args.get(1)
+            .map(String::as_str)
+            .unwrap_or("/tmp/bench_1gib.mrc"),
+    );
     let mode = args.get(2).map(String::as_str).unwrap_or("whole");
     if !path.exists() {
-        let data = Array3::from_shape_fn((1024, 512, 512), |(z, y, x)| ((x ^ y) + z) as f32 * 0.001);
-        write_mrc(path, &Volume::new(data, VoxelSize::isotropic(10.0)), MrcWriteMode::Float32).unwrap();
+        let data =
+            Array3::from_shape_fn((1024, 512, 512), |(z, y, x)| ((x ^ y) + z) as f32 * 0.001);
+        write_mrc(
+            path,
+            &Volume::new(data, VoxelSize::isotropic(10.0)),
+            MrcWriteMode::Float32,
+        )
+        .unwrap();
         println!("wrote {}", path.display());
         return;
     }
@@ -54,11 +64,19 @@ fn main() {
             let f = MrcVolumeFile::open(path, MrcReadOptions::default()).unwrap();
             let v = f.read_region([200, 200, 500], [64, 64, 64]).unwrap();
             std::hint::black_box(&v);
-            println!("region 64³: {:.2} ms, peak RSS {:.0} MiB", t.elapsed().as_secs_f64() * 1e3, peak_rss_mib());
+            println!(
+                "region 64³: {:.2} ms, peak RSS {:.0} MiB",
+                t.elapsed().as_secs_f64() * 1e3,
+                peak_rss_mib()
+            );
             return;
         }
         m => panic!("unknown mode {m}"),
     }
     let s = t.elapsed().as_secs_f64();
-    println!("{mode}: {gib:.2} GiB in {s:.3} s = {:.2} GiB/s, peak RSS {:.0} MiB", gib / s, peak_rss_mib());
+    println!(
+        "{mode}: {gib:.2} GiB in {s:.3} s = {:.2} GiB/s, peak RSS {:.0} MiB",
+        gib / s,
+        peak_rss_mib()
+    );
 }

@@ -31,7 +31,8 @@ fn readable_by_all(path: &Path) -> Result<()> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o644)).map_err(|e| IoError::os(path, e))?;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o644))
+            .map_err(|e| IoError::os(path, e))?;
     }
     Ok(())
 }
@@ -60,7 +61,9 @@ impl TempPath {
     /// Renames the temporary file to `path`.
     pub fn commit(self, path: &Path) -> Result<()> {
         readable_by_all(&self.tmp)?;
-        self.tmp.persist(path).map_err(|e| IoError::os(path, e.error))
+        self.tmp
+            .persist(path)
+            .map_err(|e| IoError::os(path, e.error))
     }
 }
 

@@ -59,15 +59,26 @@ pub type Result<T> = std::result::Result<T, IoError>;
 impl IoError {
     /// An OS error on `path`.
     pub fn os(path: &Path, source: std::io::Error) -> Self {
-        IoError::Os { path: path.to_path_buf(), source }
+        IoError::Os {
+            path: path.to_path_buf(),
+            source,
+        }
     }
     /// A whole-file format error.
     pub fn file(path: &Path, message: impl Into<String>) -> Self {
-        IoError::Format { path: path.to_path_buf(), location: Location::File, message: message.into() }
+        IoError::Format {
+            path: path.to_path_buf(),
+            location: Location::File,
+            message: message.into(),
+        }
     }
     /// A format error on a 1-based line.
     pub fn line(path: &Path, line: usize, message: impl Into<String>) -> Self {
-        IoError::Format { path: path.to_path_buf(), location: Location::Line(line), message: message.into() }
+        IoError::Format {
+            path: path.to_path_buf(),
+            location: Location::Line(line),
+            message: message.into(),
+        }
     }
     /// A format error in a named field or column.
     pub fn field(path: &Path, field: impl Into<String>, message: impl Into<String>) -> Self {

@@ -15,7 +15,10 @@ pub mod units;
 pub mod volume;
 
 pub use error::{IoError, Location, Result};
-pub use mrc_file::{MrcHeaderInfo, MrcMode, MrcReadOptions, MrcVolumeFile, MrcWriteMode, read_header, read_mrc, write_mrc};
+pub use mrc_file::{
+    MrcHeaderInfo, MrcMode, MrcReadOptions, MrcVolumeFile, MrcWriteMode, read_header, read_mrc,
+    write_mrc,
+};
 pub use open::{VolumeFormat, open_volume};
 pub use units::{PosAngstrom, PosVoxel, VoxelSize};
 pub use volume::{Stats, Volume};

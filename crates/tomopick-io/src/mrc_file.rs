@@ -151,12 +151,17 @@ pub fn read_header(path: &Path) -> Result<MrcHeaderInfo> {
     let mut f = std::fs::File::open(path).map_err(|e| IoError::os(path, e))?;
     let file_len = f.metadata().map_err(|e| IoError::os(path, e))?.len();
     if file_len == 0 {
-        return Err(IoError::file(path, "the file is empty (0 bytes); expected an MRC volume"));
+        return Err(IoError::file(
+            path,
+            "the file is empty (0 bytes); expected an MRC volume",
+        ));
     }
     if file_len < 1024 {
         return Err(IoError::file(
             path,
-            format!("the file is {file_len} bytes, shorter than the 1024-byte MRC header (truncated, or not an MRC file)"),
+            format!(
+                "the file is {file_len} bytes, shorter than the 1024-byte MRC header (truncated, or not an MRC file)"
+            ),
         ));
     }
     let mut raw = [0u8; 1024];
@@ -169,18 +174,34 @@ pub fn read_header(path: &Path) -> Result<MrcHeaderInfo> {
             101 => " (4-bit packed data)",
             _ => "",
         };
-        IoError::field(path, "mode", format!("unknown or unsupported MRC mode {}{what}; tomopick reads modes 0, 1, 2, 6 and 12", h.mode))
+        IoError::field(
+            path,
+            "mode",
+            format!(
+                "unknown or unsupported MRC mode {}{what}; tomopick reads modes 0, 1, 2, 6 and 12",
+                h.mode
+            ),
+        )
     })?;
     for (name, v) in [("nx", h.nx), ("ny", h.ny), ("nz", h.nz)] {
         if v <= 0 {
-            return Err(IoError::field(path, name, format!("dimension is {v}; it must be positive")));
+            return Err(IoError::field(
+                path,
+                name,
+                format!("dimension is {v}; it must be positive"),
+            ));
         }
     }
     if h.nsymbt < 0 {
-        return Err(IoError::field(path, "nsymbt", format!("extended header length is negative ({})", h.nsymbt)));
+        return Err(IoError::field(
+            path,
+            "nsymbt",
+            format!("extended header length is negative ({})", h.nsymbt),
+        ));
     }
     let dims_crs = [h.nx as usize, h.ny as usize, h.nz as usize];
-    let data_bytes = dims_crs.iter().map(|&d| d as u128).product::<u128>() * mode.byte_size() as u128;
+    let data_bytes =
+        dims_crs.iter().map(|&d| d as u128).product::<u128>() * mode.byte_size() as u128;
     let needed = 1024u128 + h.nsymbt as u128 + data_bytes;
     if needed > file_len as u128 {
         return Err(IoError::field(
@@ -188,7 +209,11 @@ pub fn read_header(path: &Path) -> Result<MrcHeaderInfo> {
             "nx/ny/nz",
             format!(
                 "header dimensions {}×{}×{} in mode {} ({}) need {needed} bytes, but the file holds only {file_len} (truncated file, or wrong header dimensions)",
-                h.nx, h.ny, h.nz, mode.code(), mode.name()
+                h.nx,
+                h.ny,
+                h.nz,
+                mode.code(),
+                mode.name()
             ),
         ));
     }
@@ -199,7 +224,10 @@ pub fn read_header(path: &Path) -> Result<MrcHeaderInfo> {
     }
     let voxel_size = header_voxel_size(&h);
     let unsigned_bytes = mode == MrcMode::Int8 && is_unsigned_mode0(&h, &raw);
-    let exttyp = String::from_utf8_lossy(&h.exttyp()).trim_matches(char::from(0)).trim().to_string();
+    let exttyp = String::from_utf8_lossy(&h.exttyp())
+        .trim_matches(char::from(0))
+        .trim()
+        .to_string();
     Ok(MrcHeaderInfo {
         path: path.to_path_buf(),
         dims_crs,
@@ -212,7 +240,11 @@ pub fn read_header(path: &Path) -> Result<MrcHeaderInfo> {
         nsymbt: h.nsymbt as usize,
         header_stats: [h.dmin, h.dmax, h.dmean, h.rms],
         exttyp,
-        labels: h.get_labels().into_iter().filter(|l| !l.trim().is_empty()).collect(),
+        labels: h
+            .get_labels()
+            .into_iter()
+            .filter(|l| !l.trim().is_empty())
+            .collect(),
         file_len,
         trailing_bytes: (file_len as u128 - needed) as u64,
         little_endian: h.detect_endian() == mrc::FileEndian::LittleEndian,
@@ -231,7 +263,10 @@ fn parse_axis_map(path: &Path, m: [i32; 3]) -> Result<[usize; 3]> {
             return Err(IoError::field(
                 path,
                 "mapc/mapr/maps",
-                format!("axis order ({}, {}, {}) is not a permutation of 1, 2, 3", m[0], m[1], m[2]),
+                format!(
+                    "axis order ({}, {}, {}) is not a permutation of 1, 2, 3",
+                    m[0], m[1], m[2]
+                ),
             ));
         }
         seen[(m[k] - 1) as usize] = true;
@@ -241,8 +276,18 @@ fn parse_axis_map(path: &Path, m: [i32; 3]) -> Result<[usize; 3]> {
 }
 
 fn header_voxel_size(h: &mrc::Header) -> Option<VoxelSize> {
-    let per_axis = |len: f32, m: i32| if m > 0 { len as f64 / m as f64 } else { f64::NAN };
-    let vs = VoxelSize { x: per_axis(h.xlen, h.mx), y: per_axis(h.ylen, h.my), z: per_axis(h.zlen, h.mz) };
+    let per_axis = |len: f32, m: i32| {
+        if m > 0 {
+            len as f64 / m as f64
+        } else {
+            f64::NAN
+        }
+    };
+    let vs = VoxelSize {
+        x: per_axis(h.xlen, h.mx),
+        y: per_axis(h.ylen, h.my),
+        z: per_axis(h.zlen, h.mz),
+    };
     vs.is_valid().then_some(vs)
 }
 
@@ -253,7 +298,11 @@ fn is_unsigned_mode0(h: &mrc::Header, raw: &[u8; 1024]) -> bool {
     let little = h.detect_endian() == mrc::FileEndian::LittleEndian;
     let word = |off: usize| {
         let b = [raw[off], raw[off + 1], raw[off + 2], raw[off + 3]];
-        if little { i32::from_le_bytes(b) } else { i32::from_be_bytes(b) }
+        if little {
+            i32::from_le_bytes(b)
+        } else {
+            i32::from_be_bytes(b)
+        }
     };
     if word(152) == IMOD_STAMP {
         return word(156) & 1 == 0;
@@ -286,7 +335,11 @@ impl MrcVolumeFile {
         };
         let (reader, _warnings) = mrc::Reader::open_permissive(path)
             .map_err(|e| IoError::file(path, format!("cannot open as MRC: {e}")))?;
-        Ok(MrcVolumeFile { info, voxel_size, reader })
+        Ok(MrcVolumeFile {
+            info,
+            voxel_size,
+            reader,
+        })
     }
 
     /// The checked header.
@@ -309,9 +362,15 @@ impl MrcVolumeFile {
         let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| IoError::os(&info.path, e))?;
         let start = 1024 + info.nsymbt;
         let len = info.voxel_count() * info.mode.byte_size();
-        let values = crate::mrc_decode::decode_all(&map[start..start + len], info.mode, info.little_endian, info.unsigned_bytes);
+        let values = crate::mrc_decode::decode_all(
+            &map[start..start + len],
+            info.mode,
+            info.little_endian,
+            info.unsigned_bytes,
+        );
         let d = info.dims_crs;
-        let arr = Array3::from_shape_vec((d[2], d[1], d[0]), values).expect("length checked by read_header");
+        let arr = Array3::from_shape_vec((d[2], d[1], d[0]), values)
+            .expect("length checked by read_header");
         let mut vol = Volume::new(to_zyx(arr, info.axis_map), self.voxel_size);
         vol.origin_a = info.origin_a;
         Ok(vol)
@@ -325,15 +384,25 @@ impl MrcVolumeFile {
             if size_xyz[a] == 0 || start_xyz[a] + size_xyz[a] > shape[a] {
                 return Err(IoError::file(
                     &self.info.path,
-                    format!("region {start_xyz:?}+{size_xyz:?} lies outside the volume {shape:?} (x, y, z)"),
+                    format!(
+                        "region {start_xyz:?}+{size_xyz:?} lies outside the volume {shape:?} (x, y, z)"
+                    ),
                 ));
             }
         }
         // Map the physical box to the file's column/row/section order.
         let m = self.info.axis_map;
-        let off_crs = [start_xyz[m[0] - 1], start_xyz[m[1] - 1], start_xyz[m[2] - 1]];
+        let off_crs = [
+            start_xyz[m[0] - 1],
+            start_xyz[m[1] - 1],
+            start_xyz[m[2] - 1],
+        ];
         let size_crs = [size_xyz[m[0] - 1], size_xyz[m[1] - 1], size_xyz[m[2] - 1]];
-        let interp = if self.info.unsigned_bytes { mrc::M0Interpretation::Unsigned } else { mrc::M0Interpretation::Signed };
+        let interp = if self.info.unsigned_bytes {
+            mrc::M0Interpretation::Unsigned
+        } else {
+            mrc::M0Interpretation::Signed
+        };
         let conv = self.reader.convert::<f32>().with_m0_interpretation(interp);
         let block = if off_crs == [0, 0, 0] && size_crs == self.info.dims_crs {
             conv.read_volume()
@@ -342,7 +411,12 @@ impl MrcVolumeFile {
         }
         .map_err(|e| IoError::file(&self.info.path, format!("cannot read voxel data: {e}")))?;
         let arr = Array3::from_shape_vec((size_crs[2], size_crs[1], size_crs[0]), block.data)
-            .map_err(|e| IoError::file(&self.info.path, format!("voxel data has the wrong length: {e}")))?;
+            .map_err(|e| {
+                IoError::file(
+                    &self.info.path,
+                    format!("voxel data has the wrong length: {e}"),
+                )
+            })?;
         let data = to_zyx(arr, m);
         let mut vol = Volume::new(data, self.voxel_size);
         vol.origin_a = self.info.origin_a;
@@ -360,7 +434,10 @@ fn to_zyx(arr: Array3<f32>, axis_map: [usize; 3]) -> Array3<f32> {
     let mut perm = [0usize; 3];
     for (new_axis, p) in perm.iter_mut().enumerate() {
         let want = 3 - new_axis; // new axis 0 is z (3), 1 is y (2), 2 is x (1)
-        *p = phys_of_stored.iter().position(|&ph| ph == want).expect("axis map is a permutation");
+        *p = phys_of_stored
+            .iter()
+            .position(|&ph| ph == want)
+            .expect("axis map is a permutation");
     }
     arr.permuted_axes(perm).as_standard_layout().to_owned()
 }
@@ -385,18 +462,27 @@ pub fn write_mrc_view(
     mode: MrcWriteMode,
 ) -> Result<()> {
     if !voxel_size.is_valid() {
-        return Err(IoError::Units(format!("{}: refusing to write a voxel size of {voxel_size:?}", path.display())));
+        return Err(IoError::Units(format!(
+            "{}: refusing to write a voxel size of {voxel_size:?}",
+            path.display()
+        )));
     }
     let (nz, ny, nx) = data.dim();
     let tmp = TempPath::beside(path)?;
     let fail = |e: mrc::Error| IoError::file(path, format!("cannot write MRC: {e}"));
     let builder = mrc::create(tmp.path())
         .shape([nx, ny, nz])
-        .cell_lengths((nx as f64 * voxel_size.x) as f32, (ny as f64 * voxel_size.y) as f32, (nz as f64 * voxel_size.z) as f32)
+        .cell_lengths(
+            (nx as f64 * voxel_size.x) as f32,
+            (ny as f64 * voxel_size.y) as f32,
+            (nz as f64 * voxel_size.z) as f32,
+        )
         .origin([origin_a.x as f32, origin_a.y as f32, origin_a.z as f32])
         .add_label("tomopick");
     let contiguous = data.as_standard_layout();
-    let values = contiguous.as_slice().expect("standard layout is contiguous");
+    let values = contiguous
+        .as_slice()
+        .expect("standard layout is contiguous");
     let stats = Stats::of(values);
     let mut writer = match mode {
         MrcWriteMode::Float32 => {
@@ -405,7 +491,10 @@ pub fn write_mrc_view(
             w
         }
         MrcWriteMode::Int8 => {
-            let q: Vec<i8> = values.iter().map(|v| v.round().clamp(-128.0, 127.0) as i8).collect();
+            let q: Vec<i8> = values
+                .iter()
+                .map(|v| v.round().clamp(-128.0, 127.0) as i8)
+                .collect();
             let mut w = builder.mode::<i8>().finish().map_err(fail)?;
             w.set_data(&q).map_err(fail)?;
             w

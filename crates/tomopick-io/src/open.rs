@@ -23,7 +23,11 @@ impl VolumeFormat {
     /// Guesses the format from the path: a folder or `.zarr` is OME-Zarr, `.tif(f)` is TIFF,
     /// anything else is MRC.
     pub fn from_path(path: &Path) -> Self {
-        let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_lowercase();
+        let ext = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .unwrap_or("")
+            .to_lowercase();
         match ext.as_str() {
             "zarr" => VolumeFormat::OmeZarr,
             "tif" | "tiff" => VolumeFormat::Tiff,
@@ -37,7 +41,10 @@ impl VolumeFormat {
 /// for OME-Zarr it chooses the scale level nearest to it.
 pub fn open_volume(path: &Path, voxel_size: Option<VoxelSize>) -> Result<Volume> {
     if !path.exists() {
-        return Err(IoError::os(path, std::io::Error::from(std::io::ErrorKind::NotFound)));
+        return Err(IoError::os(
+            path,
+            std::io::Error::from(std::io::ErrorKind::NotFound),
+        ));
     }
     match VolumeFormat::from_path(path) {
         VolumeFormat::Mrc => read_mrc(path, MrcReadOptions { voxel_size }),

@@ -50,7 +50,10 @@ impl Rotation {
         let m = self.0.transpose(); // = Rz(rot)·Ry(tilt)·Rz(psi)
         let b = el(&m, 2, 2).clamp(-1.0, 1.0).acos();
         let (a, c) = if b.sin().abs() > GIMBAL_EPS {
-            (el(&m, 1, 2).atan2(el(&m, 0, 2)), el(&m, 2, 1).atan2(-el(&m, 2, 0)))
+            (
+                el(&m, 1, 2).atan2(el(&m, 0, 2)),
+                el(&m, 2, 1).atan2(-el(&m, 2, 0)),
+            )
         } else if el(&m, 2, 2) > 0.0 {
             (el(&m, 1, 0).atan2(el(&m, 0, 0)), 0.0)
         } else {
@@ -70,7 +73,10 @@ impl Rotation {
         let m = self.0.transpose(); // = Rz(Z1)·Rx(X)·Rz(Z2)
         let b = el(&m, 2, 2).clamp(-1.0, 1.0).acos();
         let (a, c) = if b.sin().abs() > GIMBAL_EPS {
-            (el(&m, 0, 2).atan2(-el(&m, 1, 2)), el(&m, 2, 0).atan2(el(&m, 2, 1)))
+            (
+                el(&m, 0, 2).atan2(-el(&m, 1, 2)),
+                el(&m, 2, 0).atan2(el(&m, 2, 1)),
+            )
         } else {
             (el(&m, 1, 0).atan2(el(&m, 0, 0)), 0.0)
         };
@@ -81,8 +87,12 @@ impl Rotation {
     /// Uses the chord `‖R₁ − R₂‖_F = 2√2·sin(θ/2)`, which stays accurate near 0°.
     pub fn angle_to_deg(&self, other: &Rotation) -> f64 {
         let d = self.0 - other.0;
-        let f = (d.x_axis.length_squared() + d.y_axis.length_squared() + d.z_axis.length_squared()).sqrt();
-        (2.0 * (f / (2.0 * std::f64::consts::SQRT_2)).clamp(0.0, 1.0).asin()).to_degrees()
+        let f = (d.x_axis.length_squared() + d.y_axis.length_squared() + d.z_axis.length_squared())
+            .sqrt();
+        (2.0 * (f / (2.0 * std::f64::consts::SQRT_2))
+            .clamp(0.0, 1.0)
+            .asin())
+        .to_degrees()
     }
 }
 
@@ -104,7 +114,13 @@ pub struct Particle {
 impl Particle {
     /// A particle with only a class and a position.
     pub fn new(class: impl Into<String>, pos_a: PosAngstrom) -> Self {
-        Particle { class: class.into(), pos_a, rotation: None, score: None, tomogram: None }
+        Particle {
+            class: class.into(),
+            pos_a,
+            rotation: None,
+            score: None,
+            tomogram: None,
+        }
     }
 }
 

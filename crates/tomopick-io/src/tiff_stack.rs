@@ -19,7 +19,10 @@ pub fn read_tiff_stack(path: &Path, voxel_size: Option<VoxelSize>) -> Result<Vol
     })?;
     let file = std::fs::File::open(path).map_err(|e| IoError::os(path, e))?;
     if file.metadata().map_err(|e| IoError::os(path, e))?.len() == 0 {
-        return Err(IoError::file(path, "the file is empty (0 bytes); expected a TIFF stack"));
+        return Err(IoError::file(
+            path,
+            "the file is empty (0 bytes); expected a TIFF stack",
+        ));
     }
     let bad = |e: tiff::TiffError| IoError::file(path, format!("cannot decode TIFF: {e}"));
     let mut dec = Decoder::new(std::io::BufReader::new(file)).map_err(bad)?;
@@ -29,14 +32,19 @@ pub fn read_tiff_stack(path: &Path, voxel_size: Option<VoxelSize>) -> Result<Vol
     loop {
         let (pw, ph) = dec.dimensions().map_err(bad)?;
         if (pw, ph) != (w, h) {
-            return Err(IoError::file(path, format!("page {pages} is {pw}×{ph}, but page 0 is {w}×{h}")));
+            return Err(IoError::file(
+                path,
+                format!("page {pages} is {pw}×{ph}, but page 0 is {w}×{h}"),
+            ));
         }
         match dec.colortype().map_err(bad)? {
             tiff::ColorType::Gray(_) => {}
             other => {
                 return Err(IoError::file(
                     path,
-                    format!("page {pages} has colour type {other:?}; a tomogram page must be one grey channel (write it with photometric='minisblack')"),
+                    format!(
+                        "page {pages} has colour type {other:?}; a tomogram page must be one grey channel (write it with photometric='minisblack')"
+                    ),
                 ));
             }
         }
@@ -51,10 +59,20 @@ pub fn read_tiff_stack(path: &Path, voxel_size: Option<VoxelSize>) -> Result<Vol
             DecodingResult::I32(v) => values.extend(v.iter().map(|&x| x as f32)),
             DecodingResult::F32(v) => values.extend_from_slice(&v),
             DecodingResult::F64(v) => values.extend(v.iter().map(|&x| x as f32)),
-            _ => return Err(IoError::file(path, format!("page {pages} has a sample type tomopick does not read"))),
+            _ => {
+                return Err(IoError::file(
+                    path,
+                    format!("page {pages} has a sample type tomopick does not read"),
+                ));
+            }
         }
         if values.len() - before != (w as usize) * (h as usize) {
-            return Err(IoError::file(path, format!("page {pages} is not single-channel (RGB or multi-sample pages are not tomograms)")));
+            return Err(IoError::file(
+                path,
+                format!(
+                    "page {pages} is not single-channel (RGB or multi-sample pages are not tomograms)"
+                ),
+            ));
         }
         pages += 1;
         if !dec.more_images() {

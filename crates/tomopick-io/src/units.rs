@@ -26,7 +26,9 @@ impl VoxelSize {
     }
     /// True when all three sizes are finite and strictly positive.
     pub fn is_valid(&self) -> bool {
-        [self.x, self.y, self.z].iter().all(|v| v.is_finite() && *v > 0.0)
+        [self.x, self.y, self.z]
+            .iter()
+            .all(|v| v.is_finite() && *v > 0.0)
     }
     /// True when the three axes agree to 0.1 %.
     pub fn is_isotropic(&self) -> bool {
@@ -39,7 +41,11 @@ impl VoxelSize {
     }
     /// The voxel size after binning by `factor` (each output voxel covers `factor` input voxels).
     pub fn binned(&self, factor: f64) -> Self {
-        VoxelSize { x: self.x * factor, y: self.y * factor, z: self.z * factor }
+        VoxelSize {
+            x: self.x * factor,
+            y: self.y * factor,
+            z: self.z * factor,
+        }
     }
 }
 
@@ -82,11 +88,16 @@ impl PosAngstrom {
     }
     /// Converts to voxel units with the given voxel size.
     pub fn to_voxels(self, vs: VoxelSize) -> PosVoxel {
-        PosVoxel { x: self.x / vs.x, y: self.y / vs.y, z: self.z / vs.z }
+        PosVoxel {
+            x: self.x / vs.x,
+            y: self.y / vs.y,
+            z: self.z / vs.z,
+        }
     }
     /// Euclidean distance in Å.
     pub fn distance(self, other: PosAngstrom) -> f64 {
-        ((self.x - other.x).powi(2) + (self.y - other.y).powi(2) + (self.z - other.z).powi(2)).sqrt()
+        ((self.x - other.x).powi(2) + (self.y - other.y).powi(2) + (self.z - other.z).powi(2))
+            .sqrt()
     }
     /// The components `[x, y, z]`.
     pub fn as_array(self) -> [f64; 3] {
@@ -101,7 +112,11 @@ impl PosVoxel {
     }
     /// Converts to Å with the given voxel size.
     pub fn to_angstrom(self, vs: VoxelSize) -> PosAngstrom {
-        PosAngstrom { x: self.x * vs.x, y: self.y * vs.y, z: self.z * vs.z }
+        PosAngstrom {
+            x: self.x * vs.x,
+            y: self.y * vs.y,
+            z: self.z * vs.z,
+        }
     }
     /// The nearest voxel index `[x, y, z]`, or `None` outside a volume of `shape_xyz`.
     pub fn nearest_index(self, shape_xyz: [usize; 3]) -> Option<[usize; 3]> {

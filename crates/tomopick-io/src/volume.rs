@@ -17,7 +17,11 @@ pub struct Volume {
 impl Volume {
     /// A volume from data in `[z, y, x]` order and a voxel size.
     pub fn new(data: Array3<f32>, voxel_size: VoxelSize) -> Self {
-        Volume { data, voxel_size, origin_a: PosAngstrom::default() }
+        Volume {
+            data,
+            voxel_size,
+            origin_a: PosAngstrom::default(),
+        }
     }
     /// The shape as `[x, y, z]`.
     pub fn shape_xyz(&self) -> [usize; 3] {
@@ -32,7 +36,11 @@ impl Volume {
     }
     /// Summary statistics over all values.
     pub fn stats(&self) -> Stats {
-        Stats::of(self.data.as_slice_memory_order().unwrap_or(&self.data.iter().copied().collect::<Vec<_>>()))
+        Stats::of(
+            self.data
+                .as_slice_memory_order()
+                .unwrap_or(&self.data.iter().copied().collect::<Vec<_>>()),
+        )
     }
 }
 
@@ -67,7 +75,15 @@ impl Stats {
             nan: u64,
             inf: u64,
         }
-        let zero = Acc { min: f64::INFINITY, max: f64::NEG_INFINITY, n: 0.0, sum: 0.0, sum2: 0.0, nan: 0, inf: 0 };
+        let zero = Acc {
+            min: f64::INFINITY,
+            max: f64::NEG_INFINITY,
+            n: 0.0,
+            sum: 0.0,
+            sum2: 0.0,
+            nan: 0,
+            inf: 0,
+        };
         let acc = values
             .par_chunks(1 << 16)
             .map(|c| {
@@ -101,7 +117,11 @@ impl Stats {
                 },
             );
         let mean = if acc.n > 0.0 { acc.sum / acc.n } else { 0.0 };
-        let var = if acc.n > 0.0 { (acc.sum2 / acc.n - mean * mean).max(0.0) } else { 0.0 };
+        let var = if acc.n > 0.0 {
+            (acc.sum2 / acc.n - mean * mean).max(0.0)
+        } else {
+            0.0
+        };
         Stats {
             min: if acc.n > 0.0 { acc.min } else { 0.0 },
             max: if acc.n > 0.0 { acc.max } else { 0.0 },

@@ -14,7 +14,11 @@ fn check_ramp(name: &str, mode: MrcMode, f: impl Fn(f32) -> f32) {
     for z in 0..4 {
         for y in 0..5 {
             for x in 0..6 {
-                assert_eq!(v.data[[z, y, x]], f(ramp(x, y, z)), "{name} at x={x} y={y} z={z}");
+                assert_eq!(
+                    v.data[[z, y, x]],
+                    f(ramp(x, y, z)),
+                    "{name} at x={x} y={y} z={z}"
+                );
             }
         }
     }
@@ -32,9 +36,19 @@ fn reads_every_mode_written_by_mrcfile() {
 #[test]
 fn origin_and_anisotropic_voxel_size() {
     let v = read_mrc(&made("mode2_float32.mrc"), MrcReadOptions::default()).unwrap();
-    assert_eq!([v.origin_a.x, v.origin_a.y, v.origin_a.z], [100.0, 200.0, 300.0]);
+    assert_eq!(
+        [v.origin_a.x, v.origin_a.y, v.origin_a.z],
+        [100.0, 200.0, 300.0]
+    );
     let a = read_mrc(&made("anisotropic.mrc"), MrcReadOptions::default()).unwrap();
-    assert_eq!(a.voxel_size, VoxelSize { x: 10.0, y: 11.0, z: 12.0 });
+    assert_eq!(
+        a.voxel_size,
+        VoxelSize {
+            x: 10.0,
+            y: 11.0,
+            z: 12.0
+        }
+    );
     assert_eq!(a.extent_a(), [60.0, 55.0, 48.0]);
 }
 
@@ -68,17 +82,44 @@ fn a_region_equals_the_same_slice_of_the_whole_volume() {
                 }
             }
         }
-        assert!(f.read_region([3, 0, 0], [4, 1, 1]).is_err(), "region past the edge must be refused");
+        assert!(
+            f.read_region([3, 0, 0], [4, 1, 1]).is_err(),
+            "region past the edge must be refused"
+        );
     }
 }
 
 #[test]
 fn mode0_signed_and_unsigned_as_in_the_portal_fixtures() {
-    let s = read_mrc(&portal("sample_tomos/signed_ints.mrc"), MrcReadOptions::default()).unwrap();
-    let u = read_mrc(&portal("sample_tomos/unsigned_ints.mrc"), MrcReadOptions::default()).unwrap();
+    let s = read_mrc(
+        &portal("sample_tomos/signed_ints.mrc"),
+        MrcReadOptions::default(),
+    )
+    .unwrap();
+    let u = read_mrc(
+        &portal("sample_tomos/unsigned_ints.mrc"),
+        MrcReadOptions::default(),
+    )
+    .unwrap();
     // The bytes of row 0..3 are 0x80, 0x00, 0xff, 0x7f.
-    assert_eq!([s.data[[0, 0, 0]], s.data[[0, 1, 0]], s.data[[0, 2, 0]], s.data[[0, 3, 0]]], [-128.0, 0.0, -1.0, 127.0]);
-    assert_eq!([u.data[[0, 0, 0]], u.data[[0, 1, 0]], u.data[[0, 2, 0]], u.data[[0, 3, 0]]], [128.0, 0.0, 255.0, 127.0]);
+    assert_eq!(
+        [
+            s.data[[0, 0, 0]],
+            s.data[[0, 1, 0]],
+            s.data[[0, 2, 0]],
+            s.data[[0, 3, 0]]
+        ],
+        [-128.0, 0.0, -1.0, 127.0]
+    );
+    assert_eq!(
+        [
+            u.data[[0, 0, 0]],
+            u.data[[0, 1, 0]],
+            u.data[[0, 2, 0]],
+            u.data[[0, 3, 0]]
+        ],
+        [128.0, 0.0, 255.0, 127.0]
+    );
     assert_eq!(s.voxel_size, VoxelSize::isotropic(56.32f32 as f64 / 4.0));
 }
 
@@ -88,19 +129,50 @@ fn reads_every_portal_volume() {
     assert!((rec.voxel_size.x - 14.08).abs() < 1e-4);
     assert_eq!(rec.data[[0, 0, 3]], 3.0);
     assert_eq!(rec.data[[3, 3, 3]], 63.0);
-    let input = read_mrc(&portal("sample_tomos/input_mrc.mrc"), MrcReadOptions::default()).unwrap();
+    let input = read_mrc(
+        &portal("sample_tomos/input_mrc.mrc"),
+        MrcReadOptions::default(),
+    )
+    .unwrap();
     assert_eq!(input.shape_xyz(), [4, 4, 4]);
-    let seg = read_mrc(&portal("annotations/segmask.mrc"), MrcReadOptions::default()).unwrap();
+    let seg = read_mrc(
+        &portal("annotations/segmask.mrc"),
+        MrcReadOptions::default(),
+    )
+    .unwrap();
     assert_eq!(seg.data[[0, 1, 0]], 2.0);
     // These masks have no voxel size in their header: refused unless one is given.
-    for name in ["semantic_mask.mrc", "small_semantic_mask.mrc", "small_probability_map.mrc", "large_probability_map.mrc"] {
+    for name in [
+        "semantic_mask.mrc",
+        "small_semantic_mask.mrc",
+        "small_probability_map.mrc",
+        "large_probability_map.mrc",
+    ] {
         let p = portal(&format!("annotations/{name}"));
         assert!(read_mrc(&p, MrcReadOptions::default()).is_err(), "{name}");
-        let v = read_mrc(&p, MrcReadOptions { voxel_size: Some(VoxelSize::isotropic(10.0)) }).unwrap();
+        let v = read_mrc(
+            &p,
+            MrcReadOptions {
+                voxel_size: Some(VoxelSize::isotropic(10.0)),
+            },
+        )
+        .unwrap();
         assert_eq!(v.voxel_size.x, 10.0);
     }
-    let sem = read_mrc(&portal("annotations/small_semantic_mask.mrc"), MrcReadOptions { voxel_size: Some(VoxelSize::isotropic(1.0)) }).unwrap();
+    let sem = read_mrc(
+        &portal("annotations/small_semantic_mask.mrc"),
+        MrcReadOptions {
+            voxel_size: Some(VoxelSize::isotropic(1.0)),
+        },
+    )
+    .unwrap();
     assert_eq!(sem.data[[0, 0, 0]], 2.0);
-    let prob = read_mrc(&portal("annotations/small_probability_map.mrc"), MrcReadOptions { voxel_size: Some(VoxelSize::isotropic(1.0)) }).unwrap();
+    let prob = read_mrc(
+        &portal("annotations/small_probability_map.mrc"),
+        MrcReadOptions {
+            voxel_size: Some(VoxelSize::isotropic(1.0)),
+        },
+    )
+    .unwrap();
     assert!((prob.data[[0, 0, 0]] - 0.8).abs() < 1e-6);
 }

@@ -10,9 +10,16 @@ fn tiff_stack_from_tifffile() {
     let v = open_volume(&made("stack.tif"), Some(VoxelSize::isotropic(5.0))).unwrap();
     assert_eq!(v.shape_xyz(), [6, 5, 4]);
     assert_eq!(v.data[[3, 4, 5]], ramp(5, 4, 3));
-    let e = open_volume(&made("stack.tif"), None).unwrap_err().to_string();
+    let e = open_volume(&made("stack.tif"), None)
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("stack.tif") && e.contains("--voxel-size"), "{e}");
-    let e = open_volume(&made("bad_planar_samples.tif"), Some(VoxelSize::isotropic(5.0))).unwrap_err().to_string();
+    let e = open_volume(
+        &made("bad_planar_samples.tif"),
+        Some(VoxelSize::isotropic(5.0)),
+    )
+    .unwrap_err()
+    .to_string();
     assert!(e.contains("grey channel"), "{e}");
 }
 
@@ -20,7 +27,10 @@ fn tiff_stack_from_tifffile() {
 fn ome_zarr_levels_and_choice_by_voxel_size() {
     let dir = made("tomo.zarr");
     let levels = list_levels(&dir).unwrap();
-    assert_eq!(levels.iter().map(|l| l.voxel_size.x).collect::<Vec<_>>(), [10.0, 20.0]);
+    assert_eq!(
+        levels.iter().map(|l| l.voxel_size.x).collect::<Vec<_>>(),
+        [10.0, 20.0]
+    );
     assert_eq!(choose_level(&levels, Some(18.0)).path, "1");
     assert_eq!(choose_level(&levels, Some(11.0)).path, "0");
     assert_eq!(choose_level(&levels, None).path, "0");

@@ -20,7 +20,10 @@ fn relion_angles_round_trip_as_rotations() {
         let r = Rotation::from_relion_zyz_deg(a, b, c);
         let [x, y, z] = r.to_relion_zyz_deg();
         assert!((0.0..=180.0).contains(&y));
-        assert!(r.angle_to_deg(&Rotation::from_relion_zyz_deg(x, y, z)) < 1e-6, "{a} {b} {c} -> {x} {y} {z}");
+        assert!(
+            r.angle_to_deg(&Rotation::from_relion_zyz_deg(x, y, z)) < 1e-6,
+            "{a} {b} {c} -> {x} {y} {z}"
+        );
     }
 }
 
@@ -29,7 +32,10 @@ fn shrec_angles_round_trip_as_rotations() {
     for [a, b, c] in grid() {
         let r = Rotation::from_shrec_zxz_deg(a, b, c);
         let [x, y, z] = r.to_shrec_zxz_deg();
-        assert!(r.angle_to_deg(&Rotation::from_shrec_zxz_deg(x, y, z)) < 1e-6, "{a} {b} {c} -> {x} {y} {z}");
+        assert!(
+            r.angle_to_deg(&Rotation::from_shrec_zxz_deg(x, y, z)) < 1e-6,
+            "{a} {b} {c} -> {x} {y} {z}"
+        );
     }
 }
 
@@ -45,5 +51,8 @@ fn relion_matrix_is_euler_angles2matrix() {
     }
     // tilt alone: A(0,2) = -sin(tilt).
     let t = Rotation::from_relion_zyz_deg(0.0, 30.0, 0.0).to_rows();
-    assert!((t[0][2] + 0.5).abs() < 1e-12 && (t[2][0] - 0.5).abs() < 1e-12, "{t:?}");
+    assert!(
+        (t[0][2] + 0.5).abs() < 1e-12 && (t[2][0] - 0.5).abs() < 1e-12,
+        "{t:?}"
+    );
 }

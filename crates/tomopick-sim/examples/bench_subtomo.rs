@@ -13,7 +13,11 @@ fn main() {
     let preset = args.get(2).map(String::as_str).unwrap_or("randomized");
     let t = Instant::now();
     let g = SubtomoGenerator::new(SubtomoConfig::preset(preset).unwrap()).unwrap();
-    println!("class potentials: {:.2} s for {} classes", t.elapsed().as_secs_f64(), g.class_names().len());
+    println!(
+        "class potentials: {:.2} s for {} classes",
+        t.elapsed().as_secs_f64(),
+        g.class_names().len()
+    );
     let _ = g.batch(1, 0, 64);
     let t = Instant::now();
     let mut done = 0;
@@ -23,5 +27,9 @@ fn main() {
         done += k;
     }
     let s = t.elapsed().as_secs_f64();
-    println!("{n} subtomograms of 40³ in {s:.2} s = {:.0} per second ({} threads)", n as f64 / s, rayon::current_num_threads());
+    println!(
+        "{n} subtomograms of 40³ in {s:.2} s = {:.0} per second ({} threads)",
+        n as f64 / s,
+        rayon::current_num_threads()
+    );
 }

@@ -23,7 +23,14 @@ pub struct CtfParams {
 
 impl Default for CtfParams {
     fn default() -> Self {
-        CtfParams { voltage_kv: 300.0, defocus_a: 30_000.0, cs_mm: 2.7, amplitude_contrast: 0.07, b_factor_a2: 0.0, phase_shift_rad: 0.0 }
+        CtfParams {
+            voltage_kv: 300.0,
+            defocus_a: 30_000.0,
+            cs_mm: 2.7,
+            amplitude_contrast: 0.07,
+            b_factor_a2: 0.0,
+            phase_shift_rad: 0.0,
+        }
     }
 }
 
@@ -41,7 +48,9 @@ impl CtfParams {
         let cs = self.cs_mm * 1e7;
         let pi = std::f64::consts::PI;
         let a = self.amplitude_contrast;
-        pi * lambda * self.defocus_a * k * k - 0.5 * pi * cs * lambda.powi(3) * k.powi(4) + self.phase_shift_rad + (a / (1.0 - a * a).sqrt()).atan()
+        pi * lambda * self.defocus_a * k * k - 0.5 * pi * cs * lambda.powi(3) * k.powi(4)
+            + self.phase_shift_rad
+            + (a / (1.0 - a * a).sqrt()).atan()
     }
     /// The CTF at spatial frequency `k` (1/Å), envelope included.
     pub fn value(&self, k: f64) -> f64 {

@@ -24,6 +24,14 @@ pub enum SimError {
 /// Result alias for this crate.
 pub type Result<T> = std::result::Result<T, SimError>;
 
-pub(crate) fn structure_err(path: &std::path::Path, line: usize, message: impl Into<String>) -> SimError {
-    SimError::Structure { path: path.display().to_string(), line, message: message.into() }
+pub(crate) fn structure_err(
+    path: &std::path::Path,
+    line: usize,
+    message: impl Into<String>,
+) -> SimError {
+    SimError::Structure {
+        path: path.display().to_string(),
+        line,
+        message: message.into(),
+    }
 }

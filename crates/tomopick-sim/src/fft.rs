@@ -49,26 +49,38 @@ impl Fft3 {
     /// Forward transform.
     pub fn forward(&self, v: &Array3<f32>) -> Array3<Complex32> {
         let [nz, ny, nx] = self.shape;
-        assert_eq!(v.dim(), (nz, ny, nx), "volume shape does not match the plan");
+        assert_eq!(
+            v.dim(),
+            (nz, ny, nx),
+            "volume shape does not match the plan"
+        );
         let h = nx / 2 + 1;
         let mut spec = Array3::<Complex32>::zeros((nz, ny, h));
         if self.parallel() {
-            Zip::from(v.lanes(Axis(2))).and(spec.lanes_mut(Axis(2))).par_for_each(|src, mut dst| {
-                let mut input: Vec<f32> = src.to_vec();
-                let mut out = vec![Complex32::default(); h];
-                self.r2c.process(&mut input, &mut out).expect("lengths match the plan");
-                dst.iter_mut().zip(out).for_each(|(d, o)| *d = o);
-            });
+            Zip::from(v.lanes(Axis(2)))
+                .and(spec.lanes_mut(Axis(2)))
+                .par_for_each(|src, mut dst| {
+                    let mut input: Vec<f32> = src.to_vec();
+                    let mut out = vec![Complex32::default(); h];
+                    self.r2c
+                        .process(&mut input, &mut out)
+                        .expect("lengths match the plan");
+                    dst.iter_mut().zip(out).for_each(|(d, o)| *d = o);
+                });
         } else {
             // One set of buffers for all lines.
             let mut input = vec![0f32; nx];
             let mut out = vec![Complex32::default(); h];
             let mut scratch = self.r2c.make_scratch_vec();
-            Zip::from(v.lanes(Axis(2))).and(spec.lanes_mut(Axis(2))).for_each(|src, mut dst| {
-                input.iter_mut().zip(src.iter()).for_each(|(i, s)| *i = *s);
-                self.r2c.process_with_scratch(&mut input, &mut out, &mut scratch).expect("lengths match the plan");
-                dst.iter_mut().zip(out.iter()).for_each(|(d, o)| *d = *o);
-            });
+            Zip::from(v.lanes(Axis(2)))
+                .and(spec.lanes_mut(Axis(2)))
+                .for_each(|src, mut dst| {
+                    input.iter_mut().zip(src.iter()).for_each(|(i, s)| *i = *s);
+                    self.r2c
+                        .process_with_scratch(&mut input, &mut out, &mut scratch)
+                        .expect("lengths match the plan");
+                    dst.iter_mut().zip(out.iter()).for_each(|(d, o)| *d = *o);
+                });
         }
         complex_pass(&mut spec, Axis(1), &self.fy, self.parallel());
         complex_pass(&mut spec, Axis(0), &self.fz, self.parallel());
@@ -89,27 +101,45 @@ impl Fft3 {
             if nx % 2 == 0 {
                 input[nx / 2].im = 0.0;
             }
-            self.c2r.process_with_scratch(input, o, scratch).expect("lengths match the plan");
+            self.c2r
+                .process_with_scratch(input, o, scratch)
+                .expect("lengths match the plan");
         };
         if self.parallel() {
-            Zip::from(s.lanes(Axis(2))).and(out.lanes_mut(Axis(2))).par_for_each(|src, mut dst| {
-                let (mut input, mut o, mut scratch) = (src.to_vec(), vec![0f32; nx], self.c2r.make_scratch_vec());
-                c2r(&mut input, &mut o, &mut scratch);
-                dst.iter_mut().zip(o).for_each(|(d, x)| *d = x * norm);
-            });
+            Zip::from(s.lanes(Axis(2)))
+                .and(out.lanes_mut(Axis(2)))
+                .par_for_each(|src, mut dst| {
+                    let (mut input, mut o, mut scratch) =
+                        (src.to_vec(), vec![0f32; nx], self.c2r.make_scratch_vec());
+                    c2r(&mut input, &mut o, &mut scratch);
+                    dst.iter_mut().zip(o).for_each(|(d, x)| *d = x * norm);
+                });
         } else {
-            let (mut input, mut o, mut scratch) = (vec![Complex32::default(); nx / 2 + 1], vec![0f32; nx], self.c2r.make_scratch_vec());
-            Zip::from(s.lanes(Axis(2))).and(out.lanes_mut(Axis(2))).for_each(|src, mut dst| {
-                input.iter_mut().zip(src.iter()).for_each(|(i, s)| *i = *s);
-                c2r(&mut input, &mut o, &mut scratch);
-                dst.iter_mut().zip(o.iter()).for_each(|(d, x)| *d = *x * norm);
-            });
+            let (mut input, mut o, mut scratch) = (
+                vec![Complex32::default(); nx / 2 + 1],
+                vec![0f32; nx],
+                self.c2r.make_scratch_vec(),
+            );
+            Zip::from(s.lanes(Axis(2)))
+                .and(out.lanes_mut(Axis(2)))
+                .for_each(|src, mut dst| {
+                    input.iter_mut().zip(src.iter()).for_each(|(i, s)| *i = *s);
+                    c2r(&mut input, &mut o, &mut scratch);
+                    dst.iter_mut()
+                        .zip(o.iter())
+                        .for_each(|(d, x)| *d = *x * norm);
+                });
         }
         out
     }
 }
 
-fn complex_pass(spec: &mut Array3<Complex32>, axis: Axis, fft: &Arc<dyn rustfft::Fft<f32>>, parallel: bool) {
+fn complex_pass(
+    spec: &mut Array3<Complex32>,
+    axis: Axis,
+    fft: &Arc<dyn rustfft::Fft<f32>>,
+    parallel: bool,
+) {
     if parallel {
         Zip::from(spec.lanes_mut(axis)).par_for_each(|mut lane| {
             let mut buf: Vec<Complex32> = lane.to_vec();
@@ -129,10 +159,18 @@ fn complex_pass(spec: &mut Array3<Complex32>, axis: Axis, fft: &Arc<dyn rustfft:
 
 /// Signed frequency index of bin `i` of an axis of length `n` (0, 1, …, −1).
 pub fn freq_index(i: usize, n: usize) -> i64 {
-    if i <= n / 2 { i as i64 } else { i as i64 - n as i64 }
+    if i <= n / 2 {
+        i as i64
+    } else {
+        i as i64 - n as i64
+    }
 }
 
 /// Weight of a half-spectrum x bin in sums over the full spectrum (1 for DC and Nyquist, else 2).
 pub fn half_weight(ix: usize, nx: usize) -> f64 {
-    if ix == 0 || (nx.is_multiple_of(2) && ix == nx / 2) { 1.0 } else { 2.0 }
+    if ix == 0 || (nx.is_multiple_of(2) && ix == nx / 2) {
+        1.0
+    } else {
+        2.0
+    }
 }

@@ -18,10 +18,11 @@ pub mod scattering;
 pub mod structure;
 pub mod subtomo;
 pub mod tilt;
+pub mod tomogram;
 
 pub use error::{Result, SimError};
 pub use potential::{PotentialOptions, potential_map};
-pub use scattering::{ELEMENTS, Element};
 pub use randomization::{Dist, SubtomoConfig};
+pub use scattering::{ELEMENTS, Element};
 pub use structure::{Atom, Structure, read_structure};
 pub use subtomo::{SubtomoGenerator, Subtomogram};

@@ -31,7 +31,10 @@ shipped! {
 }
 
 /// The 13 SHREC 2021 particle classes (vesicles and fiducials are distractors, not classes).
-pub const SHREC2021_CLASSES: [&str; 13] = ["1bxn", "1qvr", "1s3x", "1u6g", "2cg9", "3cf3", "3d2f", "3gl1", "3h84", "3qm1", "4cr2", "4v94", "5mrc"];
+pub const SHREC2021_CLASSES: [&str; 13] = [
+    "1bxn", "1qvr", "1s3x", "1u6g", "2cg9", "3cf3", "3d2f", "3gl1", "3h84", "3qm1", "4cr2", "4v94",
+    "5mrc",
+];
 
 /// Protein–ice contrast in volts given to density maps (Peng: 7.9 − 4.53 V).
 pub const MAP_CONTRAST_V: f64 = 3.4;
@@ -44,13 +47,21 @@ pub fn shipped_names() -> Vec<&'static str> {
 /// The potential of a shipped class at `opts.voxel_size_a`.
 pub fn shipped_potential(name: &str, opts: &PotentialOptions) -> Result<Volume> {
     let (_, file, bytes) = SHIPPED.iter().find(|s| s.0 == name).ok_or_else(|| {
-        SimError::Parameter(format!("unknown class '{name}'; shipped classes: {}", shipped_names().join(", ")))
+        SimError::Parameter(format!(
+            "unknown class '{name}'; shipped classes: {}",
+            shipped_names().join(", ")
+        ))
     })?;
     if file.ends_with(".mrc.gz") {
         let mut raw = Vec::new();
-        flate2::read::GzDecoder::new(*bytes).read_to_end(&mut raw).map_err(|e| SimError::Parameter(format!("{file}: {e}")))?;
+        flate2::read::GzDecoder::new(*bytes)
+            .read_to_end(&mut raw)
+            .map_err(|e| SimError::Parameter(format!("{file}: {e}")))?;
         // The MRC reader maps files, so the embedded map goes through a temporary file.
-        let tmp = tempfile::Builder::new().suffix(".mrc").tempfile().map_err(|e| tomopick_io::IoError::os(Path::new(file), e))?;
+        let tmp = tempfile::Builder::new()
+            .suffix(".mrc")
+            .tempfile()
+            .map_err(|e| tomopick_io::IoError::os(Path::new(file), e))?;
         std::fs::write(tmp.path(), &raw).map_err(|e| tomopick_io::IoError::os(tmp.path(), e))?;
         let map = read_mrc(tmp.path(), MrcReadOptions::default())?;
         return Ok(density_as_potential(&map, opts.voxel_size_a));
@@ -64,9 +75,21 @@ pub fn shipped_potential(name: &str, opts: &PotentialOptions) -> Result<Volume> 
 pub fn density_as_potential(map: &Volume, voxel_size_a: f64) -> Volume {
     let max = map.data.iter().cloned().fold(f32::MIN, f32::max);
     let cut = 0.15 * max;
-    let inside: Vec<f64> = map.data.iter().filter(|&&v| v > cut).map(|&v| v as f64).collect();
+    let inside: Vec<f64> = map
+        .data
+        .iter()
+        .filter(|&&v| v > cut)
+        .map(|&v| v as f64)
+        .collect();
     let mean = inside.iter().sum::<f64>() / inside.len().max(1) as f64;
-    let scale = if mean > 0.0 { MAP_CONTRAST_V / mean } else { 0.0 };
-    let scaled = Volume::new(map.data.mapv(|v| (v.max(0.0) as f64 * scale) as f32), map.voxel_size);
+    let scale = if mean > 0.0 {
+        MAP_CONTRAST_V / mean
+    } else {
+        0.0
+    };
+    let scaled = Volume::new(
+        map.data.mapv(|v| (v.max(0.0) as f64 * scale) as f32),
+        map.voxel_size,
+    );
     rescale(&scaled, voxel_size_a)
 }

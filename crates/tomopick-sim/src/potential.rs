@@ -37,7 +37,14 @@ pub struct PotentialOptions {
 
 impl Default for PotentialOptions {
     fn default() -> Self {
-        PotentialOptions { voxel_size_a: 10.0, b_factor: 0.0, use_atom_b_factors: false, implicit_hydrogens: true, subtract_solvent: true, padding_a: 20.0 }
+        PotentialOptions {
+            voxel_size_a: 10.0,
+            b_factor: 0.0,
+            use_atom_b_factors: false,
+            implicit_hydrogens: true,
+            subtract_solvent: true,
+            padding_a: 20.0,
+        }
     }
 }
 
@@ -66,7 +73,15 @@ pub fn box_for(atoms: &[Atom], voxel_size_a: f64, padding_a: f64) -> (usize, [f6
             *ck += p / n;
         }
     }
-    let rmax = atoms.iter().map(|a| (0..3).map(|k| (a.pos_a[k] - c[k]).powi(2)).sum::<f64>().sqrt()).fold(0.0, f64::max);
+    let rmax = atoms
+        .iter()
+        .map(|a| {
+            (0..3)
+                .map(|k| (a.pos_a[k] - c[k]).powi(2))
+                .sum::<f64>()
+                .sqrt()
+        })
+        .fold(0.0, f64::max);
     let half = ((rmax + padding_a) / voxel_size_a).ceil() as usize;
     (2 * half.max(1), c)
 }
@@ -133,30 +148,54 @@ fn deposit(blobs: &[Blob], n: usize, vs: f64) -> Array3<f64> {
 pub fn potential_map(atoms: &[Atom], opts: &PotentialOptions) -> Result<Volume> {
     let vs = opts.voxel_size_a;
     if !(vs.is_finite() && vs > 0.0) {
-        return Err(SimError::Parameter(format!("voxel size {vs} Å: must be positive")));
+        return Err(SimError::Parameter(format!(
+            "voxel size {vs} Å: must be positive"
+        )));
     }
     if !(opts.b_factor.is_finite() && opts.b_factor >= 0.0) {
-        return Err(SimError::Parameter(format!("B-factor {} Å²: must be zero or positive", opts.b_factor)));
+        return Err(SimError::Parameter(format!(
+            "B-factor {} Å²: must be zero or positive",
+            opts.b_factor
+        )));
     }
     if atoms.is_empty() {
-        return Err(SimError::Parameter("no atoms to turn into a potential".into()));
+        return Err(SimError::Parameter(
+            "no atoms to turn into a potential".into(),
+        ));
     }
     let (n, c) = box_for(atoms, vs, opts.padding_a);
     let shift = n as f64 / 2.0 * vs;
     let hydrogen: &Element = &ELEMENTS[0];
     let mut blobs = Vec::with_capacity(atoms.len() * 10);
     for a in atoms {
-        let pos = [a.pos_a[0] - c[0] + shift, a.pos_a[1] - c[1] + shift, a.pos_a[2] - c[2] + shift];
-        let extra_b = opts.b_factor + if opts.use_atom_b_factors { a.b_factor.max(0.0) } else { 0.0 };
+        let pos = [
+            a.pos_a[0] - c[0] + shift,
+            a.pos_a[1] - c[1] + shift,
+            a.pos_a[2] - c[2] + shift,
+        ];
+        let extra_b = opts.b_factor
+            + if opts.use_atom_b_factors {
+                a.b_factor.max(0.0)
+            } else {
+                0.0
+            };
         // Integral of w·exp(−4π²r²/b) over all space is w·(b/4π)^{3/2}; deposit() integrates a
         // unit-integral Gaussian, so weight = K·aᵢ.
-        let nh = if opts.implicit_hydrogens { implicit_h(a.element.symbol) } else { 0.0 };
+        let nh = if opts.implicit_hydrogens {
+            implicit_h(a.element.symbol)
+        } else {
+            0.0
+        };
         for (el, count) in [(a.element, 1.0), (hydrogen, nh)] {
             if count == 0.0 {
                 continue;
             }
             for i in 0..5 {
-                blobs.push(Blob { pos, b: el.b[i] + extra_b, weight: a.occupancy * count * K_V_A2 * el.a[i] });
+                blobs.push(Blob {
+                    pos,
+                    b: el.b[i] + extra_b,
+                    weight: a.occupancy * count * K_V_A2 * el.a[i],
+                });
             }
         }
     }
@@ -166,7 +205,15 @@ pub fn potential_map(atoms: &[Atom], opts: &PotentialOptions) -> Result<Volume> 
         let occ: Vec<Blob> = atoms
             .iter()
             .filter(|a| a.element.symbol != "H")
-            .map(|a| Blob { pos: [a.pos_a[0] - c[0] + shift, a.pos_a[1] - c[1] + shift, a.pos_a[2] - c[2] + shift], b: b_solvent, weight: a.occupancy * HEAVY_ATOM_VOLUME_A3 })
+            .map(|a| Blob {
+                pos: [
+                    a.pos_a[0] - c[0] + shift,
+                    a.pos_a[1] - c[1] + shift,
+                    a.pos_a[2] - c[2] + shift,
+                ],
+                b: b_solvent,
+                weight: a.occupancy * HEAVY_ATOM_VOLUME_A3,
+            })
             .collect();
         let fraction = deposit(&occ, n, vs);
         v.zip_mut_with(&fraction, |p, f| *p -= ICE_POTENTIAL_V * f.min(1.0));

@@ -37,9 +37,10 @@ use crate::library::SHREC2021_CLASSES;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
-/// A distribution of one parameter.
+/// A distribution of one parameter. In TOML: `{ fixed = 3 }`, `{ uniform = [1, 2] }`,
+/// `{ log_uniform = [0.03, 10] }`, or a plain number for a fixed value.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case", try_from = "DistRepr")]
 pub enum Dist {
     /// Always this value.
     Fixed(f64),
@@ -47,6 +48,33 @@ pub enum Dist {
     Uniform([f64; 2]),
     /// log-uniform on [lo, hi] (both positive).
     LogUniform([f64; 2]),
+}
+
+/// What a [`Dist`] may be written as.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum DistRepr {
+    Number(f64),
+    Table(DistTable),
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+enum DistTable {
+    Fixed(f64),
+    Uniform([f64; 2]),
+    LogUniform([f64; 2]),
+}
+
+impl TryFrom<DistRepr> for Dist {
+    type Error = String;
+    fn try_from(r: DistRepr) -> std::result::Result<Self, String> {
+        Ok(match r {
+            DistRepr::Number(v) | DistRepr::Table(DistTable::Fixed(v)) => Dist::Fixed(v),
+            DistRepr::Table(DistTable::Uniform(b)) => Dist::Uniform(b),
+            DistRepr::Table(DistTable::LogUniform(b)) => Dist::LogUniform(b),
+        })
+    }
 }
 
 impl Dist {
@@ -65,14 +93,18 @@ impl Dist {
             Dist::Uniform([a, b]) | Dist::LogUniform([a, b]) => (a.min(b), a.max(b)),
         }
     }
-    fn check(&self, name: &str, ok: impl Fn(f64) -> bool, what: &str) -> Result<()> {
+    /// Checks the range with `ok`; the error names `name` and says `what`.
+    pub fn check(&self, name: &str, ok: impl Fn(f64) -> bool, what: &str) -> Result<()> {
         let (lo, hi) = self.range();
         if let Dist::LogUniform([a, _]) = self
-            && *a <= 0.0 {
-                return Err(SimError::Parameter(format!("imaging.{name}: log_uniform needs positive bounds")));
-            }
+            && *a <= 0.0
+        {
+            return Err(SimError::Parameter(format!(
+                "{name}: log_uniform needs positive bounds"
+            )));
+        }
         if !(lo.is_finite() && hi.is_finite() && ok(lo) && ok(hi)) {
-            return Err(SimError::Parameter(format!("imaging.{name} = {self:?}: {what}")));
+            return Err(SimError::Parameter(format!("{name} = {self:?}: {what}")));
         }
         Ok(())
     }
@@ -170,49 +202,97 @@ impl SubtomoConfig {
         match name {
             "randomized" | "randomised" => Ok(Self::randomized()),
             "fixed" => Ok(Self::fixed()),
-            _ => Err(SimError::Parameter(format!("unknown preset '{name}' (randomized, fixed)"))),
+            _ => Err(SimError::Parameter(format!(
+                "unknown preset '{name}' (randomized, fixed)"
+            ))),
         }
     }
 
     /// Reads a TOML file and checks it.
     pub fn from_toml(path: &std::path::Path) -> Result<Self> {
         let text = std::fs::read_to_string(path).map_err(|e| tomopick_io::IoError::os(path, e))?;
-        let c: SubtomoConfig = toml::from_str(&text).map_err(|e| SimError::Parameter(format!("{}: {e}", path.display())))?;
+        let c: SubtomoConfig = toml::from_str(&text)
+            .map_err(|e| SimError::Parameter(format!("{}: {e}", path.display())))?;
         c.validate()?;
         Ok(c)
     }
 
     /// The class names in use.
     pub fn class_names(&self) -> Vec<String> {
-        if self.classes.is_empty() { SHREC2021_CLASSES.iter().map(|s| s.to_string()).collect() } else { self.classes.clone() }
+        if self.classes.is_empty() {
+            SHREC2021_CLASSES.iter().map(|s| s.to_string()).collect()
+        } else {
+            self.classes.clone()
+        }
     }
 
     /// Refuses values outside their physical range, naming the field.
     pub fn validate(&self) -> Result<()> {
         let bad = |m: String| Err(SimError::Parameter(m));
         if !(self.voxel_size_a.is_finite() && self.voxel_size_a > 0.0) {
-            return bad(format!("voxel_size_a = {}: must be positive", self.voxel_size_a));
+            return bad(format!(
+                "voxel_size_a = {}: must be positive",
+                self.voxel_size_a
+            ));
         }
         if !(8..=512).contains(&self.box_size) || !self.box_size.is_multiple_of(2) {
-            return bad(format!("box_size = {}: must be even, 8 to 512", self.box_size));
+            return bad(format!(
+                "box_size = {}: must be even, 8 to 512",
+                self.box_size
+            ));
         }
         if !(self.shift_max_vox >= 0.0 && self.shift_max_vox < self.box_size as f64 / 2.0) {
-            return bad(format!("shift_max_vox = {}: must be in [0, box_size/2)", self.shift_max_vox));
+            return bad(format!(
+                "shift_max_vox = {}: must be in [0, box_size/2)",
+                self.shift_max_vox
+            ));
         }
         if !(self.mask_threshold_v > 0.0 && self.mask_threshold_v < 10.0) {
-            return bad(format!("mask_threshold_v = {} V: must be in (0, 10)", self.mask_threshold_v));
+            return bad(format!(
+                "mask_threshold_v = {} V: must be in (0, 10)",
+                self.mask_threshold_v
+            ));
         }
         let i = &self.imaging;
-        i.snr.check("snr", |v| v > 0.0, "SNR must be positive")?;
-        i.tilt_max_deg.check("tilt_max_deg", |v| v > 0.0 && v <= 90.0, "tilts must be in (0°, 90°]")?;
-        i.defocus_um.check("defocus_um", |v| (-20.0..=50.0).contains(&v), "defocus must be within −20..50 µm")?;
-        i.cs_mm.check("cs_mm", |v| v >= 0.0, "Cs must not be negative")?;
-        i.voltage_kv.check("voltage_kv", |v| v > 0.0, "voltage must be positive")?;
-        i.amplitude_contrast.check("amplitude_contrast", |v| (0.0..1.0).contains(&v), "amplitude contrast must be in [0, 1)")?;
-        i.envelope_b_a2.check("envelope_b_a2", |v| v >= 0.0, "B must not be negative")?;
-        i.scale_jitter.check("scale_jitter", |v| v > -0.5 && v < 0.5, "scale jitter must be within ±0.5")?;
+        i.snr
+            .check("imaging.snr", |v| v > 0.0, "SNR must be positive")?;
+        i.tilt_max_deg.check(
+            "imaging.tilt_max_deg",
+            |v| v > 0.0 && v <= 90.0,
+            "tilts must be in (0°, 90°]",
+        )?;
+        i.defocus_um.check(
+            "imaging.defocus_um",
+            |v| (-20.0..=50.0).contains(&v),
+            "defocus must be within −20..50 µm",
+        )?;
+        i.cs_mm
+            .check("imaging.cs_mm", |v| v >= 0.0, "Cs must not be negative")?;
+        i.voltage_kv.check(
+            "imaging.voltage_kv",
+            |v| v > 0.0,
+            "voltage must be positive",
+        )?;
+        i.amplitude_contrast.check(
+            "imaging.amplitude_contrast",
+            |v| (0.0..1.0).contains(&v),
+            "amplitude contrast must be in [0, 1)",
+        )?;
+        i.envelope_b_a2.check(
+            "imaging.envelope_b_a2",
+            |v| v >= 0.0,
+            "B must not be negative",
+        )?;
+        i.scale_jitter.check(
+            "imaging.scale_jitter",
+            |v| v > -0.5 && v < 0.5,
+            "scale jitter must be within ±0.5",
+        )?;
         if !(0.0..=1.0).contains(&i.invert_contrast_probability) {
-            return bad(format!("imaging.invert_contrast_probability = {}: must be in [0, 1]", i.invert_contrast_probability));
+            return bad(format!(
+                "imaging.invert_contrast_probability = {}: must be in [0, 1]",
+                i.invert_contrast_probability
+            ));
         }
         Ok(())
     }

@@ -15,7 +15,11 @@ pub fn trilinear(v: &ArrayView3<f32>, x: f64, y: f64, z: f64) -> f32 {
     let (fx, fy, fz) = ((x - x0) as f32, (y - y0) as f32, (z - z0) as f32);
     let (x0, y0, z0) = (x0 as i64, y0 as i64, z0 as i64);
     let at = |xx: i64, yy: i64, zz: i64| -> f32 {
-        if xx < 0 || yy < 0 || zz < 0 || xx >= nx as i64 || yy >= ny as i64 || zz >= nz as i64 { 0.0 } else { v[[zz as usize, yy as usize, xx as usize]] }
+        if xx < 0 || yy < 0 || zz < 0 || xx >= nx as i64 || yy >= ny as i64 || zz >= nz as i64 {
+            0.0
+        } else {
+            v[[zz as usize, yy as usize, xx as usize]]
+        }
     };
     let c00 = at(x0, y0, z0) * (1.0 - fx) + at(x0 + 1, y0, z0) * fx;
     let c10 = at(x0, y0 + 1, z0) * (1.0 - fx) + at(x0 + 1, y0 + 1, z0) * fx;
@@ -34,16 +38,40 @@ pub fn support_radius(template: &ArrayView3<f32>) -> f64 {
     let r2 = template
         .indexed_iter()
         .filter(|(_, v)| **v != 0.0)
-        .map(|((z, y, x), _)| (x as f64 - c[0]).powi(2) + (y as f64 - c[1]).powi(2) + (z as f64 - c[2]).powi(2))
+        .map(|((z, y, x), _)| {
+            (x as f64 - c[0]).powi(2) + (y as f64 - c[1]).powi(2) + (z as f64 - c[2]).powi(2)
+        })
         .fold(0.0, f64::max);
     r2.sqrt() + 1.0
+}
+
+/// Radius in voxels of the farthest voxel above `threshold` from the centre voxel `n/2`:
+/// the particle's radius as its mask sees it.
+pub fn radius_above(template: &ArrayView3<f32>, threshold: f32) -> f64 {
+    let (tz, ty, tx) = template.dim();
+    let c = [tx as f64 / 2.0, ty as f64 / 2.0, tz as f64 / 2.0];
+    template
+        .indexed_iter()
+        .filter(|(_, v)| **v > threshold)
+        .map(|((z, y, x), _)| {
+            ((x as f64 - c[0]).powi(2) + (y as f64 - c[1]).powi(2) + (z as f64 - c[2]).powi(2))
+                .sqrt()
+        })
+        .fold(0.0, f64::max)
 }
 
 /// Places `template` (centred at voxel `n/2`) rotated by `rot` and enlarged by `scale` with its
 /// centre at `centre_vox` (x, y, z, voxels) of a `[nz, ny, nx]` box:
 /// `out(p) = template(Rᵀ(p − c)/scale + c_t)`. Only voxels within `radius × scale` of the centre
 /// (see [`support_radius`]) are sampled; pass `f64::INFINITY` to sample all.
-pub fn place_rotated(template: &ArrayView3<f32>, rot: &Rotation, scale: f64, centre_vox: [f64; 3], shape_zyx: [usize; 3], radius: f64) -> Array3<f32> {
+pub fn place_rotated(
+    template: &ArrayView3<f32>,
+    rot: &Rotation,
+    scale: f64,
+    centre_vox: [f64; 3],
+    shape_zyx: [usize; 3],
+    radius: f64,
+) -> Array3<f32> {
     let (tz, ty, tx) = template.dim();
     let ct = [tx as f64 / 2.0, ty as f64 / 2.0, tz as f64 / 2.0];
     let reach = radius * scale;
@@ -62,7 +90,10 @@ pub fn place_rotated(template: &ArrayView3<f32>, rot: &Rotation, scale: f64, cen
             // The row meets the ball for |x − c_x| ≤ √left.
             let (x0, x1) = if reach.is_finite() {
                 let w = left.sqrt();
-                (((centre_vox[0] - w).floor().max(0.0)) as usize, ((centre_vox[0] + w).ceil().min(nx as f64 - 1.0)).max(-1.0) as i64)
+                (
+                    ((centre_vox[0] - w).floor().max(0.0)) as usize,
+                    ((centre_vox[0] + w).ceil().min(nx as f64 - 1.0)).max(-1.0) as i64,
+                )
             } else {
                 (0, nx as i64 - 1)
             };
@@ -75,9 +106,14 @@ pub fn place_rotated(template: &ArrayView3<f32>, rot: &Rotation, scale: f64, cen
         }
     };
     if out.len() >= 1 << 18 {
-        out.axis_iter_mut(Axis(0)).into_par_iter().enumerate().for_each(|(z, p)| fill(z, p));
+        out.axis_iter_mut(Axis(0))
+            .into_par_iter()
+            .enumerate()
+            .for_each(|(z, p)| fill(z, p));
     } else {
-        out.axis_iter_mut(Axis(0)).enumerate().for_each(|(z, p)| fill(z, p));
+        out.axis_iter_mut(Axis(0))
+            .enumerate()
+            .for_each(|(z, p)| fill(z, p));
     }
     out
 }
@@ -93,7 +129,8 @@ pub fn rescale(v: &Volume, voxel_size_a: f64) -> Volume {
     let (mz, my, mx) = (m(nz), m(ny), m(nx));
     let view = v.data.view();
     let out = Array3::from_shape_fn((mz, my, mx), |(z, y, x)| {
-        let src = |i: usize, mi: usize, ni: usize| (i as f64 - mi as f64 / 2.0) * r + ni as f64 / 2.0;
+        let src =
+            |i: usize, mi: usize, ni: usize| (i as f64 - mi as f64 / 2.0) * r + ni as f64 / 2.0;
         trilinear(&view, src(x, mx, nx), src(y, my, ny), src(z, mz, nz))
     });
     Volume::new(out, VoxelSize::isotropic(voxel_size_a))

@@ -11,6 +11,11 @@ pub fn random_rotation<R: Rng + ?Sized>(rng: &mut R) -> Rotation {
     let (u1, u2, u3): (f64, f64, f64) = (rng.random(), rng.random(), rng.random());
     let tau = std::f64::consts::TAU;
     let (a, b) = ((1.0 - u1).sqrt(), u1.sqrt());
-    let q = DQuat::from_xyzw(a * (tau * u2).sin(), a * (tau * u2).cos(), b * (tau * u3).sin(), b * (tau * u3).cos());
+    let q = DQuat::from_xyzw(
+        a * (tau * u2).sin(),
+        a * (tau * u2).cos(),
+        b * (tau * u3).sin(),
+        b * (tau * u3).cos(),
+    );
     Rotation(DMat3::from_quat(q.normalize()))
 }

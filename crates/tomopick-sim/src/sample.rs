@@ -7,8 +7,9 @@
 //! [`HEADGROUP_POTENTIAL_V`].
 //!
 //! Placement (as SHREC 2021 does): each particle is tried at up to `tries` random positions; the
-//! first with no voxel overlap with anything placed before is kept. When a particle cannot be
-//! placed the sample stops filling and says how many were placed.
+//! first with no voxel overlap with anything placed before is kept. A particle that finds no
+//! room is skipped; after a whole round of classes fails in a row the sample is called full, and
+//! the number not placed is reported.
 
 use crate::error::{Result, SimError};
 use crate::resample::place_rotated;
@@ -83,19 +84,27 @@ impl SampleSpec {
     pub fn validate(&self) -> Result<()> {
         let bad = |m: String| Err(SimError::Parameter(m));
         if !(self.voxel_size_a.is_finite() && self.voxel_size_a > 0.0) {
-            return bad(format!("voxel_size_a = {}: must be positive", self.voxel_size_a));
+            return bad(format!(
+                "voxel_size_a = {}: must be positive",
+                self.voxel_size_a
+            ));
         }
         if self.shape_xyz.iter().any(|&n| !(8..=4096).contains(&n)) {
-            return bad(format!("shape {:?}: each side must be 8 to 4096 voxels", self.shape_xyz));
+            return bad(format!(
+                "shape {:?}: each side must be 8 to 4096 voxels",
+                self.shape_xyz
+            ));
         }
-        if let Some(t) = self.ice_thickness_a {
-            if !(t > 0.0) {
-                return bad(format!("ice_thickness_a = {t}: must be positive"));
-            }
+        if let Some(t) = self.ice_thickness_a
+            && (t.is_nan() || t <= 0.0)
+        {
+            return bad(format!("ice_thickness_a = {t}: must be positive"));
         }
         for (what, r) in [("gold", self.gold.1), ("vesicles", self.vesicles.1)] {
             if !(r[0] > 0.0 && r[1] >= r[0]) {
-                return bad(format!("{what} radius range {r:?}: must be positive and ordered"));
+                return bad(format!(
+                    "{what} radius range {r:?}: must be positive and ordered"
+                ));
             }
         }
         if self.tries == 0 {
@@ -121,20 +130,38 @@ pub fn build_sample(spec: &SampleSpec, templates: &[Template<'_>], seed: u64) ->
     let (z_lo, z_hi) = match spec.ice_thickness_a {
         Some(t) => {
             let half = t / vs / 2.0;
-            ((nz as f64 / 2.0 - half).max(0.0), (nz as f64 / 2.0 + half).min(nz as f64))
+            (
+                (nz as f64 / 2.0 - half).max(0.0),
+                (nz as f64 / 2.0 + half).min(nz as f64),
+            )
         }
         None => (0.0, nz as f64),
     };
     let mut particles = Vec::new();
     let mut distractors = Vec::new();
-    let mut not_placed = 0;
 
     // Gold and vesicles first: they are big and simple.
     for _ in 0..spec.gold.0 {
         let r = rng.random_range(spec.gold.1[0]..=spec.gold.1[1]) / vs;
         if let Some(c) = free_spot(&class_mask, r, (z_lo, z_hi), spec.tries, &mut rng) {
-            paint_ball(&mut potential, &mut class_mask, c, r, |d| if d <= r { Some(GOLD_POTENTIAL_V as f32) } else { None }, GOLD_LABEL);
-            distractors.push(Particle::new("fiducial", PosAngstrom::new(c[0] * vs, c[1] * vs, c[2] * vs)));
+            paint_ball(
+                &mut potential,
+                &mut class_mask,
+                c,
+                r,
+                |d| {
+                    if d <= r {
+                        Some(GOLD_POTENTIAL_V as f32)
+                    } else {
+                        None
+                    }
+                },
+                GOLD_LABEL,
+            );
+            distractors.push(Particle::new(
+                "fiducial",
+                PosAngstrom::new(c[0] * vs, c[1] * vs, c[2] * vs),
+            ));
         }
     }
     for _ in 0..spec.vesicles.0 {
@@ -147,15 +174,29 @@ pub fn build_sample(spec: &SampleSpec, templates: &[Template<'_>], seed: u64) ->
         if let Some(c) = free_spot(&class_mask, r_out, (z_lo, z_hi), spec.tries, &mut rng) {
             let profile = |d: f64| {
                 let x = d - mid;
-                let v = HEADGROUP_POTENTIAL_V * ((-(x - half).powi(2) / (2.0 * sd * sd)).exp() + (-(x + half).powi(2) / (2.0 * sd * sd)).exp());
+                let v = HEADGROUP_POTENTIAL_V
+                    * ((-(x - half).powi(2) / (2.0 * sd * sd)).exp()
+                        + (-(x + half).powi(2) / (2.0 * sd * sd)).exp());
                 (x.abs() <= half + 2.0 * sd).then_some(v as f32)
             };
-            paint_ball(&mut potential, &mut class_mask, c, r_out, profile, MEMBRANE_LABEL);
-            distractors.push(Particle::new("vesicle", PosAngstrom::new(c[0] * vs, c[1] * vs, c[2] * vs)));
+            paint_ball(
+                &mut potential,
+                &mut class_mask,
+                c,
+                r_out,
+                profile,
+                MEMBRANE_LABEL,
+            );
+            distractors.push(Particle::new(
+                "vesicle",
+                PosAngstrom::new(c[0] * vs, c[1] * vs, c[2] * vs),
+            ));
         }
     }
 
-    // Particles.
+    // Particles. One that finds no room is skipped; after a whole round of classes fails in a
+    // row the sample is full and filling stops, so asking for too many never loops forever.
+    let mut failures_in_a_row = 0;
     for i in 0..spec.n_particles {
         let (k, t) = (i % templates.len(), &templates[i % templates.len()]);
         let rot = random_rotation(&mut rng);
@@ -163,10 +204,20 @@ pub fn build_sample(spec: &SampleSpec, templates: &[Template<'_>], seed: u64) ->
         let side = 2 * r.ceil() as usize + 2;
         let mut placed = false;
         for _ in 0..spec.tries {
-            let Some(c) = random_centre([nx, ny, nz], r, (z_lo, z_hi), &mut rng) else { break };
+            let Some(c) = random_centre([nx, ny, nz], r, (z_lo, z_hi), &mut rng) else {
+                break;
+            };
             // Local box with its corner at an integer voxel; the particle centre inside it.
-            let corner = [c[0].floor() as i64 - side as i64 / 2, c[1].floor() as i64 - side as i64 / 2, c[2].floor() as i64 - side as i64 / 2];
-            let local_c = [c[0] - corner[0] as f64, c[1] - corner[1] as f64, c[2] - corner[2] as f64];
+            let corner = [
+                c[0].floor() as i64 - side as i64 / 2,
+                c[1].floor() as i64 - side as i64 / 2,
+                c[2].floor() as i64 - side as i64 / 2,
+            ];
+            let local_c = [
+                c[0] - corner[0] as f64,
+                c[1] - corner[1] as f64,
+                c[2] - corner[2] as f64,
+            ];
             let local = place_rotated(&t.potential, &rot, 1.0, local_c, [side, side, side], r);
             let cut = spec.mask_threshold_v as f32;
             let clash = local.indexed_iter().any(|((z, y, x), v)| {
@@ -177,8 +228,18 @@ pub fn build_sample(spec: &SampleSpec, templates: &[Template<'_>], seed: u64) ->
             }
             let id = particles.len() as u32 + 1;
             for ((z, y, x), v) in local.indexed_iter() {
-                let (gx, gy, gz) = (corner[0] + x as i64, corner[1] + y as i64, corner[2] + z as i64);
-                if gx < 0 || gy < 0 || gz < 0 || gx >= nx as i64 || gy >= ny as i64 || gz >= nz as i64 {
+                let (gx, gy, gz) = (
+                    corner[0] + x as i64,
+                    corner[1] + y as i64,
+                    corner[2] + z as i64,
+                );
+                if gx < 0
+                    || gy < 0
+                    || gz < 0
+                    || gx >= nx as i64
+                    || gy >= ny as i64
+                    || gz >= nz as i64
+                {
                     continue;
                 }
                 let g = [gz as usize, gy as usize, gx as usize];
@@ -194,47 +255,83 @@ pub fn build_sample(spec: &SampleSpec, templates: &[Template<'_>], seed: u64) ->
             placed = true;
             break;
         }
-        if !placed {
-            not_placed = spec.n_particles - i;
-            break;
+        if placed {
+            failures_in_a_row = 0;
+        } else {
+            failures_in_a_row += 1;
+            if failures_in_a_row >= templates.len().max(3) {
+                break;
+            }
         }
     }
+    let not_placed = spec.n_particles - particles.len();
 
     // Vacuum outside the ice slab.
     if spec.ice_thickness_a.is_some() {
         for z in 0..nz {
             let zc = z as f64 + 0.5;
             if zc < z_lo || zc > z_hi {
-                potential.slice_mut(s![z, .., ..]).fill(-ICE_POTENTIAL_V as f32);
+                potential
+                    .slice_mut(s![z, .., ..])
+                    .fill(-ICE_POTENTIAL_V as f32);
             }
         }
     }
-    Ok(Sample { potential, class_mask, occupancy, particles, distractors, not_placed })
+    Ok(Sample {
+        potential,
+        class_mask,
+        occupancy,
+        particles,
+        distractors,
+        not_placed,
+    })
 }
 
 fn at(mask: &Array3<u8>, corner: [i64; 3], local: [usize; 3]) -> Option<u8> {
     let (nz, ny, nx) = mask.dim();
-    let (x, y, z) = (corner[0] + local[0] as i64, corner[1] + local[1] as i64, corner[2] + local[2] as i64);
-    (x >= 0 && y >= 0 && z >= 0 && x < nx as i64 && y < ny as i64 && z < nz as i64).then(|| mask[[z as usize, y as usize, x as usize]])
+    let (x, y, z) = (
+        corner[0] + local[0] as i64,
+        corner[1] + local[1] as i64,
+        corner[2] + local[2] as i64,
+    );
+    (x >= 0 && y >= 0 && z >= 0 && x < nx as i64 && y < ny as i64 && z < nz as i64)
+        .then(|| mask[[z as usize, y as usize, x as usize]])
 }
 
 /// A centre (voxels, x y z) that keeps a ball of radius `r` inside the volume and the slab.
-fn random_centre<R: Rng + ?Sized>(shape: [usize; 3], r: f64, slab: (f64, f64), rng: &mut R) -> Option<[f64; 3]> {
+fn random_centre<R: Rng + ?Sized>(
+    shape: [usize; 3],
+    r: f64,
+    slab: (f64, f64),
+    rng: &mut R,
+) -> Option<[f64; 3]> {
     let lo = [r, r, slab.0 + r];
     let hi = [shape[0] as f64 - r, shape[1] as f64 - r, slab.1 - r];
     if (0..3).any(|a| hi[a] <= lo[a]) {
         return None;
     }
-    Some([rng.random_range(lo[0]..hi[0]), rng.random_range(lo[1]..hi[1]), rng.random_range(lo[2]..hi[2])])
+    Some([
+        rng.random_range(lo[0]..hi[0]),
+        rng.random_range(lo[1]..hi[1]),
+        rng.random_range(lo[2]..hi[2]),
+    ])
 }
 
 /// A centre where a ball of radius `r` overlaps nothing yet.
-fn free_spot<R: Rng + ?Sized>(mask: &Array3<u8>, r: f64, slab: (f64, f64), tries: usize, rng: &mut R) -> Option<[f64; 3]> {
+fn free_spot<R: Rng + ?Sized>(
+    mask: &Array3<u8>,
+    r: f64,
+    slab: (f64, f64),
+    tries: usize,
+    rng: &mut R,
+) -> Option<[f64; 3]> {
     let (nz, ny, nx) = mask.dim();
     for _ in 0..tries {
         let c = random_centre([nx, ny, nz], r, slab, rng)?;
         let mut clash = false;
-        visit_ball(c, r, [nx, ny, nz], |z, y, x, _| clash |= mask[[z, y, x]] != 0);
+        visit_ball(c, r, [nx, ny, nz], |z, y, x, _| {
+            clash |= mask[[z, y, x]] != 0
+        });
         if !clash {
             return Some(c);
         }
@@ -248,7 +345,10 @@ fn visit_ball(c: [f64; 3], r: f64, shape: [usize; 3], mut f: impl FnMut(usize, u
     for z in lo(2)..=hi(2) {
         for y in lo(1)..=hi(1) {
             for x in lo(0)..=hi(0) {
-                let d = ((x as f64 - c[0]).powi(2) + (y as f64 - c[1]).powi(2) + (z as f64 - c[2]).powi(2)).sqrt();
+                let d = ((x as f64 - c[0]).powi(2)
+                    + (y as f64 - c[1]).powi(2)
+                    + (z as f64 - c[2]).powi(2))
+                .sqrt();
                 if d <= r {
                     f(z, y, x, d);
                 }
@@ -257,7 +357,14 @@ fn visit_ball(c: [f64; 3], r: f64, shape: [usize; 3], mut f: impl FnMut(usize, u
     }
 }
 
-fn paint_ball(potential: &mut Array3<f32>, mask: &mut Array3<u8>, c: [f64; 3], r: f64, value: impl Fn(f64) -> Option<f32>, label: u8) {
+fn paint_ball(
+    potential: &mut Array3<f32>,
+    mask: &mut Array3<u8>,
+    c: [f64; 3],
+    r: f64,
+    value: impl Fn(f64) -> Option<f32>,
+    label: u8,
+) {
     let (nz, ny, nx) = potential.dim();
     visit_ball(c, r, [nx, ny, nz], |z, y, x, d| {
         if let Some(v) = value(d) {

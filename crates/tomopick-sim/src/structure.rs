@@ -36,7 +36,10 @@ pub struct Operation {
 
 impl Operation {
     fn identity() -> Self {
-        Operation { r: [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]], t: [0.0; 3] }
+        Operation {
+            r: [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]],
+            t: [0.0; 3],
+        }
     }
     fn apply(&self, p: [f64; 3]) -> [f64; 3] {
         let mut o = self.t;
@@ -53,7 +56,10 @@ impl Operation {
                 *rij = (0..3).map(|k| self.r[i][k] * other.r[k][j]).sum();
             }
         }
-        Operation { r, t: self.apply(other.t) }
+        Operation {
+            r,
+            t: self.apply(other.t),
+        }
     }
 }
 
@@ -88,7 +94,15 @@ impl Structure {
                 crate::error::SimError::Parameter(format!(
                     "{}: assembly '{id}' does not exist (the file declares: {})",
                     self.name,
-                    if self.assemblies.is_empty() { "none".to_string() } else { self.assemblies.iter().map(|a| a.id.as_str()).collect::<Vec<_>>().join(", ") }
+                    if self.assemblies.is_empty() {
+                        "none".to_string()
+                    } else {
+                        self.assemblies
+                            .iter()
+                            .map(|a| a.id.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    }
                 ))
             })?,
             None => match self.assemblies.first() {
@@ -99,8 +113,15 @@ impl Structure {
         let mut out = Vec::new();
         for (chains, ops) in &asm.parts {
             for op in ops {
-                for a in self.atoms.iter().filter(|a| chains.iter().any(|c| c == &a.chain)) {
-                    out.push(Atom { pos_a: op.apply(a.pos_a), ..a.clone() });
+                for a in self
+                    .atoms
+                    .iter()
+                    .filter(|a| chains.iter().any(|c| c == &a.chain))
+                {
+                    out.push(Atom {
+                        pos_a: op.apply(a.pos_a),
+                        ..a.clone()
+                    });
                 }
             }
         }
@@ -119,16 +140,35 @@ pub fn read_structure(path: &Path) -> Result<Structure> {
 pub fn parse_structure_bytes(path: &Path, raw: &[u8]) -> Result<Structure> {
     let text = if raw.starts_with(&[0x1f, 0x8b]) {
         let mut s = String::new();
-        flate2::read::GzDecoder::new(raw).read_to_string(&mut s).map_err(|e| structure_err(path, 0, format!("cannot decompress: {e}")))?;
+        flate2::read::GzDecoder::new(raw)
+            .read_to_string(&mut s)
+            .map_err(|e| structure_err(path, 0, format!("cannot decompress: {e}")))?;
         s
     } else {
         String::from_utf8(raw.to_vec()).map_err(|_| structure_err(path, 0, "not a text file"))?
     };
     let lower = path.to_string_lossy().to_lowercase();
-    let name = path.file_name().map(|n| n.to_string_lossy().split('.').next().unwrap_or("").to_string()).unwrap_or_default();
-    let s = if lower.contains(".cif") { parse_mmcif(path, &text, name)? } else { parse_pdb(path, &text, name)? };
+    let name = path
+        .file_name()
+        .map(|n| {
+            n.to_string_lossy()
+                .split('.')
+                .next()
+                .unwrap_or("")
+                .to_string()
+        })
+        .unwrap_or_default();
+    let s = if lower.contains(".cif") {
+        parse_mmcif(path, &text, name)?
+    } else {
+        parse_pdb(path, &text, name)?
+    };
     if s.atoms.is_empty() {
-        return Err(structure_err(path, 0, "the file holds no atoms (no ATOM/HETATM records)"));
+        return Err(structure_err(
+            path,
+            0,
+            "the file holds no atoms (no ATOM/HETATM records)",
+        ));
     }
     Ok(s)
 }
@@ -159,11 +199,15 @@ pub fn parse_pdb(path: &Path, text: &str, name: String) -> Result<Structure> {
     let mut chains: Vec<String> = Vec::new();
     let mut new_chain_list = false;
     let mut biomt: BTreeMap<usize, Operation> = BTreeMap::new();
-    let flush = |assemblies: &mut Vec<Assembly>, chains: &[String], biomt: &mut BTreeMap<usize, Operation>| {
+    let flush = |assemblies: &mut Vec<Assembly>,
+                 chains: &[String],
+                 biomt: &mut BTreeMap<usize, Operation>| {
         if let Some(a) = assemblies.last_mut()
-            && !biomt.is_empty() {
-                a.parts.push((chains.to_vec(), biomt.values().copied().collect()));
-            }
+            && !biomt.is_empty()
+        {
+            a.parts
+                .push((chains.to_vec(), biomt.values().copied().collect()));
+        }
         biomt.clear();
     };
     for (i, line) in text.lines().enumerate() {
@@ -175,24 +219,49 @@ pub fn parse_pdb(path: &Path, text: &str, name: String) -> Result<Structure> {
             let body = line.get(10..).unwrap_or("").trim();
             if let Some(id) = body.strip_prefix("BIOMOLECULE:") {
                 flush(&mut assemblies, &chains, &mut biomt);
-                assemblies.push(Assembly { id: id.trim().to_string(), parts: Vec::new() });
+                assemblies.push(Assembly {
+                    id: id.trim().to_string(),
+                    parts: Vec::new(),
+                });
             } else if let Some(list) = body.strip_prefix("APPLY THE FOLLOWING TO CHAINS:") {
                 flush(&mut assemblies, &chains, &mut biomt);
-                chains = list.split(',').map(|c| c.trim().to_string()).filter(|c| !c.is_empty()).collect();
+                chains = list
+                    .split(',')
+                    .map(|c| c.trim().to_string())
+                    .filter(|c| !c.is_empty())
+                    .collect();
                 new_chain_list = true;
             } else if let Some(list) = body.strip_prefix("AND CHAINS:") {
-                chains.extend(list.split(',').map(|c| c.trim().to_string()).filter(|c| !c.is_empty()));
+                chains.extend(
+                    list.split(',')
+                        .map(|c| c.trim().to_string())
+                        .filter(|c| !c.is_empty()),
+                );
             } else if body.starts_with("BIOMT") {
                 let t: Vec<&str> = body.split_whitespace().collect();
-                let row = t[0].trim_start_matches("BIOMT").parse::<usize>().ok().filter(|r| (1..=3).contains(r));
-                let nums: Option<Vec<f64>> = t.get(1..6).and_then(|v| v.iter().map(|x| x.parse::<f64>().ok()).collect::<Option<Vec<_>>>());
+                let row = t[0]
+                    .trim_start_matches("BIOMT")
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|r| (1..=3).contains(r));
+                let nums: Option<Vec<f64>> = t.get(1..6).and_then(|v| {
+                    v.iter()
+                        .map(|x| x.parse::<f64>().ok())
+                        .collect::<Option<Vec<_>>>()
+                });
                 let (Some(row), Some(nums)) = (row, nums) else {
                     return Err(structure_err(path, n, "malformed REMARK 350 BIOMT record"));
                 };
                 if assemblies.is_empty() || !new_chain_list && chains.is_empty() {
-                    return Err(structure_err(path, n, "BIOMT record before BIOMOLECULE / APPLY THE FOLLOWING TO CHAINS"));
+                    return Err(structure_err(
+                        path,
+                        n,
+                        "BIOMT record before BIOMOLECULE / APPLY THE FOLLOWING TO CHAINS",
+                    ));
                 }
-                let op = biomt.entry(nums[0] as usize).or_insert_with(Operation::identity);
+                let op = biomt
+                    .entry(nums[0] as usize)
+                    .or_insert_with(Operation::identity);
                 op.r[row - 1] = [nums[1], nums[2], nums[3]];
                 op.t[row - 1] = nums[4];
             }
@@ -209,20 +278,45 @@ pub fn parse_pdb(path: &Path, text: &str, name: String) -> Result<Structure> {
             continue;
         }
         let f = |a: usize, b: usize, what: &str| -> Result<f64> {
-            col(line, a, b).trim().parse::<f64>().map_err(|_| structure_err(path, n, format!("{what} '{}' is not a number", col(line, a, b).trim())))
+            col(line, a, b).trim().parse::<f64>().map_err(|_| {
+                structure_err(
+                    path,
+                    n,
+                    format!("{what} '{}' is not a number", col(line, a, b).trim()),
+                )
+            })
         };
         let pos = [f(30, 38, "x")?, f(38, 46, "y")?, f(46, 54, "z")?];
         let b = col(line, 60, 66).trim().parse::<f64>().unwrap_or(0.0);
-        let occupancy = col(line, 54, 60).trim().parse::<f64>().ok().filter(|o| *o > 0.0).map_or(1.0, |o| o.min(1.0));
+        let occupancy = col(line, 54, 60)
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|o| *o > 0.0)
+            .map_or(1.0, |o| o.min(1.0));
         let mut sym = col(line, 76, 78).trim().to_string();
         if sym.is_empty() {
-            sym = col(line, 12, 14).trim().trim_start_matches(|c: char| c.is_ascii_digit()).to_string();
+            sym = col(line, 12, 14)
+                .trim()
+                .trim_start_matches(|c: char| c.is_ascii_digit())
+                .to_string();
         }
-        atoms.push(Atom { element: element_of(&sym, &mut unknown), pos_a: pos, b_factor: b, occupancy, chain: col(line, 21, 22).trim().to_string() });
+        atoms.push(Atom {
+            element: element_of(&sym, &mut unknown),
+            pos_a: pos,
+            b_factor: b,
+            occupancy,
+            chain: col(line, 21, 22).trim().to_string(),
+        });
     }
     flush(&mut assemblies, &chains, &mut biomt);
     assemblies.retain(|a| !a.parts.is_empty());
-    Ok(Structure { name, atoms, assemblies, unknown_elements: unknown })
+    Ok(Structure {
+        name,
+        atoms,
+        assemblies,
+        unknown_elements: unknown,
+    })
 }
 
 /// Tokens of a CIF file with their line numbers; `;` text fields become one token.
@@ -317,7 +411,11 @@ fn cif_tables(tokens: &[(usize, String)]) -> BTreeMap<String, Table> {
             table.items = items.clone();
             let mut row = Vec::new();
             let mut row_line = 0;
-            while k < tokens.len() && !tokens[k].1.starts_with('_') && !tokens[k].1.eq_ignore_ascii_case("loop_") && !tokens[k].1.starts_with("data_") {
+            while k < tokens.len()
+                && !tokens[k].1.starts_with('_')
+                && !tokens[k].1.eq_ignore_ascii_case("loop_")
+                && !tokens[k].1.starts_with("data_")
+            {
                 if row.is_empty() {
                     row_line = tokens[k].0;
                 }
@@ -346,7 +444,9 @@ fn cif_tables(tokens: &[(usize, String)]) -> BTreeMap<String, Table> {
 /// Expands an mmCIF `oper_expression` such as `1`, `(1-60)`, `(1,5,7)` or `(1-5)(6-10)`.
 fn oper_ids(expr: &str) -> Option<Vec<Vec<String>>> {
     let groups: Vec<&str> = if expr.contains('(') {
-        expr.split(['(', ')']).filter(|g| !g.trim().is_empty()).collect()
+        expr.split(['(', ')'])
+            .filter(|g| !g.trim().is_empty())
+            .collect()
     } else {
         vec![expr]
     };
@@ -372,33 +472,59 @@ pub fn parse_mmcif(path: &Path, text: &str, name: String) -> Result<Structure> {
     let tables = cif_tables(&cif_tokens(text));
     let mut unknown = BTreeMap::new();
     let Some(site) = tables.get("atom_site") else {
-        return Err(structure_err(path, 0, "no _atom_site category: the file holds no atoms"));
+        return Err(structure_err(
+            path,
+            0,
+            "no _atom_site category: the file holds no atoms",
+        ));
     };
-    let need = |t: &Table, item: &str, cat: &str| t.col(item).ok_or_else(|| structure_err(path, 0, format!("_{cat}.{item} is missing")));
-    let (cx, cy, cz) = (need(site, "Cartn_x", "atom_site")?, need(site, "Cartn_y", "atom_site")?, need(site, "Cartn_z", "atom_site")?);
+    let need = |t: &Table, item: &str, cat: &str| {
+        t.col(item)
+            .ok_or_else(|| structure_err(path, 0, format!("_{cat}.{item} is missing")))
+    };
+    let (cx, cy, cz) = (
+        need(site, "Cartn_x", "atom_site")?,
+        need(site, "Cartn_y", "atom_site")?,
+        need(site, "Cartn_z", "atom_site")?,
+    );
     let sym = need(site, "type_symbol", "atom_site")?;
-    let chain = site.col("label_asym_id").or_else(|| site.col("auth_asym_id"));
-    let (bcol, comp, alt, model) = (site.col("B_iso_or_equiv"), site.col("label_comp_id"), site.col("label_alt_id"), site.col("pdbx_PDB_model_num"));
+    let chain = site
+        .col("label_asym_id")
+        .or_else(|| site.col("auth_asym_id"));
+    let (bcol, comp, alt, model) = (
+        site.col("B_iso_or_equiv"),
+        site.col("label_comp_id"),
+        site.col("label_alt_id"),
+        site.col("pdbx_PDB_model_num"),
+    );
     let occ = site.col("occupancy");
     let first_model = model.and_then(|m| site.rows.first().map(|r| r.1[m].clone()));
     let mut atoms = Vec::new();
     for (line, r) in &site.rows {
         if let (Some(m), Some(fm)) = (model, &first_model)
-            && &r[m] != fm {
-                continue;
-            }
+            && &r[m] != fm
+        {
+            continue;
+        }
         if comp.is_some_and(|c| is_water(&r[c])) {
             continue;
         }
         if alt.is_some_and(|a| !matches!(r[a].as_str(), "." | "?" | "A" | "1")) {
             continue;
         }
-        let f = |c: usize, what: &str| r[c].parse::<f64>().map_err(|_| structure_err(path, *line, format!("{what} '{}' is not a number", r[c])));
+        let f = |c: usize, what: &str| {
+            r[c].parse::<f64>().map_err(|_| {
+                structure_err(path, *line, format!("{what} '{}' is not a number", r[c]))
+            })
+        };
         atoms.push(Atom {
             element: element_of(&r[sym], &mut unknown),
             pos_a: [f(cx, "Cartn_x")?, f(cy, "Cartn_y")?, f(cz, "Cartn_z")?],
             b_factor: bcol.and_then(|c| r[c].parse().ok()).unwrap_or(0.0),
-            occupancy: occ.and_then(|c| r[c].parse::<f64>().ok()).filter(|o| *o > 0.0).map_or(1.0, |o| o.min(1.0)),
+            occupancy: occ
+                .and_then(|c| r[c].parse::<f64>().ok())
+                .filter(|o| *o > 0.0)
+                .map_or(1.0, |o| o.min(1.0)),
             chain: chain.map(|c| r[c].clone()).unwrap_or_default(),
         });
     }
@@ -409,26 +535,54 @@ pub fn parse_mmcif(path: &Path, text: &str, name: String) -> Result<Structure> {
             let mut op = Operation::identity();
             for i in 0..3 {
                 for j in 0..3 {
-                    let c = need(t, &format!("matrix[{}][{}]", i + 1, j + 1), "pdbx_struct_oper_list")?;
-                    op.r[i][j] = r[c].parse().map_err(|_| structure_err(path, *line, format!("matrix[{}][{}] is not a number", i + 1, j + 1)))?;
+                    let c = need(
+                        t,
+                        &format!("matrix[{}][{}]", i + 1, j + 1),
+                        "pdbx_struct_oper_list",
+                    )?;
+                    op.r[i][j] = r[c].parse().map_err(|_| {
+                        structure_err(
+                            path,
+                            *line,
+                            format!("matrix[{}][{}] is not a number", i + 1, j + 1),
+                        )
+                    })?;
                 }
                 let c = need(t, &format!("vector[{}]", i + 1), "pdbx_struct_oper_list")?;
-                op.t[i] = r[c].parse().map_err(|_| structure_err(path, *line, format!("vector[{}] is not a number", i + 1)))?;
+                op.t[i] = r[c].parse().map_err(|_| {
+                    structure_err(path, *line, format!("vector[{}] is not a number", i + 1))
+                })?;
             }
             ops.insert(r[id].clone(), op);
         }
     }
     let mut assemblies: Vec<Assembly> = Vec::new();
     if let Some(t) = tables.get("pdbx_struct_assembly_gen") {
-        let (aid, expr, asyms) = (need(t, "assembly_id", "pdbx_struct_assembly_gen")?, need(t, "oper_expression", "pdbx_struct_assembly_gen")?, need(t, "asym_id_list", "pdbx_struct_assembly_gen")?);
+        let (aid, expr, asyms) = (
+            need(t, "assembly_id", "pdbx_struct_assembly_gen")?,
+            need(t, "oper_expression", "pdbx_struct_assembly_gen")?,
+            need(t, "asym_id_list", "pdbx_struct_assembly_gen")?,
+        );
         for (line, r) in &t.rows {
-            let groups = oper_ids(&r[expr]).ok_or_else(|| structure_err(path, *line, format!("cannot read oper_expression '{}'", r[expr])))?;
+            let groups = oper_ids(&r[expr]).ok_or_else(|| {
+                structure_err(
+                    path,
+                    *line,
+                    format!("cannot read oper_expression '{}'", r[expr]),
+                )
+            })?;
             let mut combined = vec![Operation::identity()];
             for g in &groups {
                 let mut next = Vec::new();
                 for prev in &combined {
                     for id in g {
-                        let op = ops.get(id).ok_or_else(|| structure_err(path, *line, format!("operation '{id}' is not in _pdbx_struct_oper_list")))?;
+                        let op = ops.get(id).ok_or_else(|| {
+                            structure_err(
+                                path,
+                                *line,
+                                format!("operation '{id}' is not in _pdbx_struct_oper_list"),
+                            )
+                        })?;
                         next.push(prev.compose(op));
                     }
                 }
@@ -437,9 +591,17 @@ pub fn parse_mmcif(path: &Path, text: &str, name: String) -> Result<Structure> {
             let chains = r[asyms].split(',').map(|c| c.trim().to_string()).collect();
             match assemblies.iter_mut().find(|a| a.id == r[aid]) {
                 Some(a) => a.parts.push((chains, combined)),
-                None => assemblies.push(Assembly { id: r[aid].clone(), parts: vec![(chains, combined)] }),
+                None => assemblies.push(Assembly {
+                    id: r[aid].clone(),
+                    parts: vec![(chains, combined)],
+                }),
             }
         }
     }
-    Ok(Structure { name, atoms, assemblies, unknown_elements: unknown })
+    Ok(Structure {
+        name,
+        atoms,
+        assemblies,
+        unknown_elements: unknown,
+    })
 }

@@ -59,14 +59,26 @@ impl SubtomoGenerator {
     pub fn new(config: SubtomoConfig) -> Result<Self> {
         config.validate()?;
         let names = config.class_names();
-        let opts = PotentialOptions { voxel_size_a: config.voxel_size_a, ..Default::default() };
+        let opts = PotentialOptions {
+            voxel_size_a: config.voxel_size_a,
+            ..Default::default()
+        };
         let templates = names
             .par_iter()
             .map(|n| shipped_potential(n, &opts).map(|v| v.data))
             .collect::<Result<Vec<_>>>()?;
         let b = config.box_size;
-        let radii = templates.iter().map(|t| support_radius(&t.view())).collect();
-        Ok(SubtomoGenerator { fft: Fft3::new([b, b, b]), config, names, templates, radii })
+        let radii = templates
+            .iter()
+            .map(|t| support_radius(&t.view()))
+            .collect();
+        Ok(SubtomoGenerator {
+            fft: Fft3::new([b, b, b]),
+            config,
+            names,
+            templates,
+            radii,
+        })
     }
 
     /// The class names, in index order.
@@ -92,7 +104,11 @@ impl SubtomoGenerator {
         let class_index = rng.random_range(0..self.templates.len());
         let rotation = random_rotation(&mut rng);
         let s = c.shift_max_vox;
-        let shift_vox = [rng.random_range(-s..=s), rng.random_range(-s..=s), rng.random_range(-s..=s)];
+        let shift_vox = [
+            rng.random_range(-s..=s),
+            rng.random_range(-s..=s),
+            rng.random_range(-s..=s),
+        ];
         let scale = 1.0 + im.scale_jitter.sample(&mut rng);
         let imaging = Imaging3dParams {
             ctf: CtfParams {
@@ -109,19 +125,51 @@ impl SubtomoGenerator {
         };
         let inverted = rng.random::<f64>() < im.invert_contrast_probability;
         let b = c.box_size;
-        let centre = [b as f64 / 2.0 + shift_vox[0], b as f64 / 2.0 + shift_vox[1], b as f64 / 2.0 + shift_vox[2]];
-        let placed = place_rotated(&self.templates[class_index].view(), &rotation, scale, centre, [b, b, b], self.radii[class_index]);
+        let centre = [
+            b as f64 / 2.0 + shift_vox[0],
+            b as f64 / 2.0 + shift_vox[1],
+            b as f64 / 2.0 + shift_vox[2],
+        ];
+        let placed = place_rotated(
+            &self.templates[class_index].view(),
+            &rotation,
+            scale,
+            centre,
+            [b, b, b],
+            self.radii[class_index],
+        );
         let cut = c.mask_threshold_v as f32;
         let mask = placed.mapv(|v| u8::from(v > cut));
-        let mut image = image_3d(&self.fft, &placed, c.voxel_size_a, &imaging, false, &mut rng).expect("parameters validated with the config").image;
+        let mut image = image_3d(
+            &self.fft,
+            &placed,
+            c.voxel_size_a,
+            &imaging,
+            false,
+            &mut rng,
+        )
+        .expect("parameters validated with the config")
+        .image;
         if inverted {
             image.mapv_inplace(|v| -v);
         }
-        Subtomogram { image, mask, class_index, rotation, shift_vox, scale, imaging, inverted }
+        Subtomogram {
+            image,
+            mask,
+            class_index,
+            rotation,
+            shift_vox,
+            scale,
+            imaging,
+            inverted,
+        }
     }
 
     /// `n` subtomograms starting at `start`, made in parallel.
     pub fn batch(&self, seed: u64, start: u64, n: usize) -> Vec<Subtomogram> {
-        (0..n as u64).into_par_iter().map(|i| self.sample(seed, start + i)).collect()
+        (0..n as u64)
+            .into_par_iter()
+            .map(|i| self.sample(seed, start + i))
+            .collect()
     }
 }

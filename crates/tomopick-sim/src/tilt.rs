@@ -60,22 +60,34 @@ impl TiltSeriesParams {
     /// The tilt angles in degrees.
     pub fn angles_deg(&self) -> Vec<f64> {
         let n = ((self.tilt_max_deg - self.tilt_min_deg) / self.tilt_step_deg).round() as usize + 1;
-        (0..n).map(|i| self.tilt_min_deg + i as f64 * self.tilt_step_deg).collect()
+        (0..n)
+            .map(|i| self.tilt_min_deg + i as f64 * self.tilt_step_deg)
+            .collect()
     }
     /// Refuses values outside their physical range.
     pub fn validate(&self) -> Result<()> {
         let bad = |m: String| Err(SimError::Parameter(m));
-        for (name, t) in [("tilt_min_deg", self.tilt_min_deg), ("tilt_max_deg", self.tilt_max_deg)] {
-            if !(t.abs() < 90.0) {
+        for (name, t) in [
+            ("tilt_min_deg", self.tilt_min_deg),
+            ("tilt_max_deg", self.tilt_max_deg),
+        ] {
+            if t.is_nan() || t.abs() >= 90.0 {
                 return bad(format!("{name} = {t}°: tilts must be within (−90°, 90°)"));
             }
         }
         if !(self.tilt_step_deg > 0.0 && self.tilt_max_deg >= self.tilt_min_deg) {
-            return bad(format!("tilt range {}..{} step {}: needs min ≤ max and a positive step", self.tilt_min_deg, self.tilt_max_deg, self.tilt_step_deg));
+            return bad(format!(
+                "tilt range {}..{} step {}: needs min ≤ max and a positive step",
+                self.tilt_min_deg, self.tilt_max_deg, self.tilt_step_deg
+            ));
         }
         match self.noise {
-            NoiseModel::Dose(d) if !(d > 0.0) => return bad(format!("dose = {d} e/Å²: must be positive")),
-            NoiseModel::Snr(s) if !(s > 0.0) => return bad(format!("snr = {s}: must be positive")),
+            NoiseModel::Dose(d) if d.is_nan() || d <= 0.0 => {
+                return bad(format!("dose = {d} e/Å²: must be positive"));
+            }
+            NoiseModel::Snr(s) if s.is_nan() || s <= 0.0 => {
+                return bad(format!("snr = {s}: must be positive"));
+            }
             _ => {}
         }
         if !(self.defocus_sd_a >= 0.0 && self.ctf.voltage_kv > 0.0 && self.ctf.cs_mm >= 0.0) {
@@ -135,20 +147,36 @@ pub fn project(v: &ArrayView3<f32>, alpha_deg: f64, voxel_size_a: f64) -> Array2
 /// Adds the back-projection of `p` (`[y, u]`) at `alpha_deg`, times `scale`, into `v`.
 pub fn back_project_into(v: &mut Array3<f32>, p: &Array2<f32>, alpha_deg: f64, scale: f32) {
     let (nz, _, nx) = v.dim();
-    v.axis_iter_mut(Axis(0)).into_par_iter().enumerate().for_each(|(z, mut plane)| {
-        let t = taps(nx, nz, z, alpha_deg);
-        for (mut row, prow) in plane.outer_iter_mut().zip(p.outer_iter()) {
-            for (o, &(i0, w)) in row.iter_mut().zip(t.iter()) {
-                let a = if i0 >= 0 && (i0 as usize) < nx { prow[i0 as usize] } else { 0.0 };
-                let b = if i0 + 1 >= 0 && ((i0 + 1) as usize) < nx { prow[(i0 + 1) as usize] } else { 0.0 };
-                *o += scale * (a * (1.0 - w) + b * w);
+    v.axis_iter_mut(Axis(0))
+        .into_par_iter()
+        .enumerate()
+        .for_each(|(z, mut plane)| {
+            let t = taps(nx, nz, z, alpha_deg);
+            for (mut row, prow) in plane.outer_iter_mut().zip(p.outer_iter()) {
+                for (o, &(i0, w)) in row.iter_mut().zip(t.iter()) {
+                    let a = if i0 >= 0 && (i0 as usize) < nx {
+                        prow[i0 as usize]
+                    } else {
+                        0.0
+                    };
+                    let b = if i0 + 1 >= 0 && ((i0 + 1) as usize) < nx {
+                        prow[(i0 + 1) as usize]
+                    } else {
+                        0.0
+                    };
+                    *o += scale * (a * (1.0 - w) + b * w);
+                }
             }
-        }
-    });
+        });
 }
 
 /// Multiplies the 2D spectrum of `img` (`[y, x]`) by `h(kx, ky)` (1/Å) and returns the result.
-fn filter_2d(fft: &Fft3, img: &Array2<f32>, voxel_size_a: f64, h: impl Fn(f64, f64) -> f64) -> Array2<f32> {
+fn filter_2d(
+    fft: &Fft3,
+    img: &Array2<f32>,
+    voxel_size_a: f64,
+    h: impl Fn(f64, f64) -> f64,
+) -> Array2<f32> {
     let (ny, nx) = img.dim();
     let vol = img.clone().insert_axis(Axis(0));
     let mut spec = fft.forward(&vol);
@@ -171,7 +199,12 @@ pub struct Projection {
 }
 
 /// Projects and images the tilt series of `potential`.
-pub fn tilt_series(potential: &Array3<f32>, voxel_size_a: f64, p: &TiltSeriesParams, seed: u64) -> Result<Vec<Projection>> {
+pub fn tilt_series(
+    potential: &Array3<f32>,
+    voxel_size_a: f64,
+    p: &TiltSeriesParams,
+    seed: u64,
+) -> Result<Vec<Projection>> {
     p.validate()?;
     let (_, ny, nx) = potential.dim();
     let angles = p.angles_deg();
@@ -186,12 +219,24 @@ pub fn tilt_series(potential: &Array3<f32>, voxel_size_a: f64, p: &TiltSeriesPar
             let mut rng = ChaCha8Rng::seed_from_u64(crate::subtomo::mix_seed(seed, i as u64));
             let proj = project(&view, alpha, voxel_size_a);
             let defocus = p.ctf.defocus_a + p.defocus_sd_a * rng.sample::<f64, _>(StandardNormal);
-            let ctf = CtfParams { defocus_a: defocus, ..p.ctf };
+            let ctf = CtfParams {
+                defocus_a: defocus,
+                ..p.ctf
+            };
             let (astig, theta_a) = (p.astigmatism_a, p.astigmatism_angle_deg.to_radians());
-            let mtf = |k: f64| if p.apply_mtf { pixel_mtf(k, voxel_size_a) } else { 1.0 };
+            let mtf = |k: f64| {
+                if p.apply_mtf {
+                    pixel_mtf(k, voxel_size_a)
+                } else {
+                    1.0
+                }
+            };
             let clean = filter_2d(&fft, &proj, voxel_size_a, |kx, ky| {
                 let k = (kx * kx + ky * ky).sqrt();
-                let local = CtfParams { defocus_a: defocus + astig * (2.0 * (ky.atan2(kx) - theta_a)).cos(), ..ctf };
+                let local = CtfParams {
+                    defocus_a: defocus + astig * (2.0 * (ky.atan2(kx) - theta_a)).cos(),
+                    ..ctf
+                };
                 2.0 * sigma_e * local.value(k) * mtf(k)
             });
             let image = match p.noise {
@@ -201,7 +246,9 @@ pub fn tilt_series(potential: &Array3<f32>, voxel_size_a: f64, p: &TiltSeriesPar
                     clean.mapv(|c| {
                         let lambda = (mean * (1.0 + c as f64)).max(0.0);
                         let k = if lambda < 50.0 {
-                            Poisson::new(lambda.max(1e-9)).map(|d| d.sample(&mut rng)).unwrap_or(0.0)
+                            Poisson::new(lambda.max(1e-9))
+                                .map(|d| d.sample(&mut rng))
+                                .unwrap_or(0.0)
                         } else {
                             lambda + lambda.sqrt() * rng.sample::<f64, _>(StandardNormal)
                         };
@@ -211,23 +258,37 @@ pub fn tilt_series(potential: &Array3<f32>, voxel_size_a: f64, p: &TiltSeriesPar
                 NoiseModel::Snr(snr) => {
                     let n = (ny * nx) as f64;
                     let mean_c = clean.iter().map(|&v| v as f64).sum::<f64>() / n;
-                    let var_c = clean.iter().map(|&v| (v as f64 - mean_c).powi(2)).sum::<f64>() / n;
+                    let var_c = clean
+                        .iter()
+                        .map(|&v| (v as f64 - mean_c).powi(2))
+                        .sum::<f64>()
+                        / n;
                     // Mean |MTF|² over the full 2D spectrum, so the filtered noise has variance var_c / snr.
                     let h = nx / 2 + 1;
                     let mut m2 = 0.0;
                     for iy in 0..ny {
                         for ix in 0..h {
-                            let k = ((ix as f64 / (nx as f64 * voxel_size_a)).powi(2) + (freq_index(iy, ny) as f64 / (ny as f64 * voxel_size_a)).powi(2)).sqrt();
+                            let k = ((ix as f64 / (nx as f64 * voxel_size_a)).powi(2)
+                                + (freq_index(iy, ny) as f64 / (ny as f64 * voxel_size_a)).powi(2))
+                            .sqrt();
                             m2 += half_weight(ix, nx) * mtf(k).powi(2);
                         }
                     }
                     let sigma = (var_c / snr / (m2 / n)).sqrt();
-                    let white = Array2::from_shape_simple_fn((ny, nx), || (sigma * rng.sample::<f64, _>(StandardNormal)) as f32);
-                    let noise = filter_2d(&fft, &white, voxel_size_a, |kx, ky| mtf((kx * kx + ky * ky).sqrt()));
+                    let white = Array2::from_shape_simple_fn((ny, nx), || {
+                        (sigma * rng.sample::<f64, _>(StandardNormal)) as f32
+                    });
+                    let noise = filter_2d(&fft, &white, voxel_size_a, |kx, ky| {
+                        mtf((kx * kx + ky * ky).sqrt())
+                    });
                     &clean + &noise
                 }
             };
-            Projection { angle_deg: alpha, image, clean }
+            Projection {
+                angle_deg: alpha,
+                image,
+                clean,
+            }
         })
         .collect())
 }
@@ -237,7 +298,13 @@ pub fn wbp(projections: &[Projection], shape_zyx: [usize; 3], voxel_size_a: f64)
     let [nz, ny, nx] = shape_zyx;
     let fft = Fft3::new([1, ny, nx]);
     let mut v = Array3::<f32>::zeros((nz, ny, nx));
-    let step = if projections.len() > 1 { (projections[1].angle_deg - projections[0].angle_deg).abs().to_radians() } else { 1.0 };
+    let step = if projections.len() > 1 {
+        (projections[1].angle_deg - projections[0].angle_deg)
+            .abs()
+            .to_radians()
+    } else {
+        1.0
+    };
     let k_ny = 0.5 / voxel_size_a;
     for p in projections {
         let weighted = filter_2d(&fft, &p.image, voxel_size_a, |kx, _| {

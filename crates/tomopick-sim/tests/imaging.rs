@@ -13,12 +13,28 @@ const VS: f64 = 10.0;
 fn blobs() -> Array3<f32> {
     let c = [[20.0, 20.0, 20.0], [14.0, 22.0, 18.0], [25.0, 15.0, 23.0]];
     Array3::from_shape_fn((40, 40, 40), |(z, y, x)| {
-        c.iter().map(|p| (-((x as f64 - p[0]).powi(2) + (y as f64 - p[1]).powi(2) + (z as f64 - p[2]).powi(2)) / 8.0).exp() as f32).sum()
+        c.iter()
+            .map(|p| {
+                (-((x as f64 - p[0]).powi(2)
+                    + (y as f64 - p[1]).powi(2)
+                    + (z as f64 - p[2]).powi(2))
+                    / 8.0)
+                    .exp() as f32
+            })
+            .sum()
     })
 }
 
 fn params(snr: Option<f64>, tilt: f64, defocus_um: f64) -> Imaging3dParams {
-    Imaging3dParams { ctf: CtfParams { defocus_a: defocus_um * 1e4, ..Default::default() }, apply_mtf: true, tilt_max_deg: tilt, snr }
+    Imaging3dParams {
+        ctf: CtfParams {
+            defocus_a: defocus_um * 1e4,
+            ..Default::default()
+        },
+        apply_mtf: true,
+        tilt_max_deg: tilt,
+        snr,
+    }
 }
 
 fn var(a: &Array3<f32>) -> f64 {
@@ -38,8 +54,14 @@ fn measured_snr_equals_the_requested_snr() {
             let clean = out.clean.unwrap();
             let noise = &out.image - &clean;
             let measured = var(&clean) / var(&noise);
-            assert!((measured / snr - 1.0).abs() < 0.05, "SNR {snr} (tilt {tilt}, {dz} µm): measured {measured:.4}");
-            assert!((var(&clean) / out.signal_variance - 1.0).abs() < 1e-3, "Parseval variance");
+            assert!(
+                (measured / snr - 1.0).abs() < 0.05,
+                "SNR {snr} (tilt {tilt}, {dz} µm): measured {measured:.4}"
+            );
+            assert!(
+                (var(&clean) / out.signal_variance - 1.0).abs() < 1e-3,
+                "Parseval variance"
+            );
         }
     }
 }
@@ -48,7 +70,15 @@ fn measured_snr_equals_the_requested_snr() {
 fn no_power_inside_the_missing_wedge() {
     let fft = Fft3::new([40, 40, 40]);
     let tilt = 50.0f64;
-    let out = image_3d(&fft, &blobs(), VS, &params(Some(0.1), tilt, 4.0), false, &mut ChaCha8Rng::seed_from_u64(1)).unwrap();
+    let out = image_3d(
+        &fft,
+        &blobs(),
+        VS,
+        &params(Some(0.1), tilt, 4.0),
+        false,
+        &mut ChaCha8Rng::seed_from_u64(1),
+    )
+    .unwrap();
     let spec = fft.forward(&out.image);
     let (mut inside, mut total) = (0.0f64, 0.0f64);
     for ((iz, _, ix), c) in spec.indexed_iter() {
@@ -59,7 +89,11 @@ fn no_power_inside_the_missing_wedge() {
             inside += p;
         }
     }
-    assert!(inside / total < 1e-9, "power fraction inside the wedge {:.2e}", inside / total);
+    assert!(
+        inside / total < 1e-9,
+        "power fraction inside the wedge {:.2e}",
+        inside / total
+    );
     // And outside the wedge the image is not empty at those frequencies.
     assert!(total > 0.0);
 }
@@ -72,33 +106,64 @@ fn the_image_spectrum_is_the_potential_spectrum_times_ctf_and_mtf() {
     let out = image_3d(&fft, &v, VS, &p, false, &mut ChaCha8Rng::seed_from_u64(0)).unwrap();
     let (a, b) = (fft.forward(&v), fft.forward(&out.image));
     for (iz, iy, ix) in [(0, 0, 1), (0, 3, 2), (5, 0, 0), (2, 37, 4), (1, 1, 1)] {
-        let k = ((ix as f64).powi(2) + (freq_index(iy, 40) as f64).powi(2) + (freq_index(iz, 40) as f64).powi(2)).sqrt() / (40.0 * VS);
+        let k = ((ix as f64).powi(2)
+            + (freq_index(iy, 40) as f64).powi(2)
+            + (freq_index(iz, 40) as f64).powi(2))
+        .sqrt()
+            / (40.0 * VS);
         let h = p.ctf.value(k) * pixel_mtf(k, VS);
         let ratio = (b[[iz, iy, ix]] / a[[iz, iy, ix]]).re as f64;
-        assert!((ratio - h).abs() < 1e-3 * h.abs().max(1e-2), "bin {iz},{iy},{ix}: {ratio} vs {h}");
+        assert!(
+            (ratio - h).abs() < 1e-3 * h.abs().max(1e-2),
+            "bin {iz},{iy},{ix}: {ratio} vs {h}"
+        );
     }
 }
 
 #[test]
 fn ctf_zeros_sit_where_the_formula_puts_them() {
     // Without Cs, zeros at χ + arctan(A/√(1−A²)) = nπ.
-    let c = CtfParams { cs_mm: 0.0, defocus_a: 25_000.0, ..Default::default() };
+    let c = CtfParams {
+        cs_mm: 0.0,
+        defocus_a: 25_000.0,
+        ..Default::default()
+    };
     let lambda = wavelength_a(300.0);
     let phi_a = (0.07f64 / (1.0 - 0.0049f64).sqrt()).atan();
     for n in 1..6 {
-        let k = ((n as f64 * std::f64::consts::PI - phi_a) / (std::f64::consts::PI * lambda * c.defocus_a)).sqrt();
+        let k = ((n as f64 * std::f64::consts::PI - phi_a)
+            / (std::f64::consts::PI * lambda * c.defocus_a))
+            .sqrt();
         assert!(c.value(k).abs() < 1e-9, "zero {n}");
-        assert!(c.value(k * 0.99).signum() != c.value(k * 1.01).signum(), "sign change at zero {n}");
+        assert!(
+            c.value(k * 0.99).signum() != c.value(k * 1.01).signum(),
+            "sign change at zero {n}"
+        );
     }
     // The first zero at 300 kV, A = 0 (notes: 14/20/24/31/40/49 Å at 1/2/3/5/8/12 µm).
     assert!((lambda - 0.019687).abs() < 1e-6);
-    for (dz, want) in [(1.0, 14.0), (2.0, 20.0), (3.0, 24.0), (5.0, 31.0), (8.0, 40.0), (12.0, 49.0)] {
-        let c = CtfParams { defocus_a: dz * 1e4, amplitude_contrast: 0.0, ..Default::default() };
+    for (dz, want) in [
+        (1.0, 14.0),
+        (2.0, 20.0),
+        (3.0, 24.0),
+        (5.0, 31.0),
+        (8.0, 40.0),
+        (12.0, 49.0),
+    ] {
+        let c = CtfParams {
+            defocus_a: dz * 1e4,
+            amplitude_contrast: 0.0,
+            ..Default::default()
+        };
         let mut k = 1e-4;
         while c.value(k).signum() == c.value(k + 1e-5).signum() {
             k += 1e-5;
         }
-        assert!((1.0 / k - want).abs() < 0.6, "{dz} µm: first zero at {:.1} Å", 1.0 / k);
+        assert!(
+            (1.0 / k - want).abs() < 0.6,
+            "{dz} µm: first zero at {:.1} Å",
+            1.0 / k
+        );
     }
     // Underfocus images protein dark: the CTF is negative at low frequency.
     assert!(CtfParams::default().value(0.005) < 0.0);
@@ -107,15 +172,47 @@ fn ctf_zeros_sit_where_the_formula_puts_them() {
 #[test]
 fn same_seed_same_bits() {
     let fft = Fft3::new([40, 40, 40]);
-    let a = image_3d(&fft, &blobs(), VS, &params(Some(0.1), 60.0, 3.0), false, &mut ChaCha8Rng::seed_from_u64(9)).unwrap().image;
-    let b = image_3d(&fft, &blobs(), VS, &params(Some(0.1), 60.0, 3.0), false, &mut ChaCha8Rng::seed_from_u64(9)).unwrap().image;
+    let a = image_3d(
+        &fft,
+        &blobs(),
+        VS,
+        &params(Some(0.1), 60.0, 3.0),
+        false,
+        &mut ChaCha8Rng::seed_from_u64(9),
+    )
+    .unwrap()
+    .image;
+    let b = image_3d(
+        &fft,
+        &blobs(),
+        VS,
+        &params(Some(0.1), 60.0, 3.0),
+        false,
+        &mut ChaCha8Rng::seed_from_u64(9),
+    )
+    .unwrap()
+    .image;
     assert_eq!(a, b);
 }
 
 #[test]
 fn out_of_range_parameters_are_refused() {
     let fft = Fft3::new([40, 40, 40]);
-    for p in [params(Some(0.0), 60.0, 3.0), params(Some(-1.0), 60.0, 3.0), params(Some(1.0), 95.0, 3.0)] {
-        assert!(image_3d(&fft, &blobs(), VS, &p, false, &mut ChaCha8Rng::seed_from_u64(0)).is_err());
+    for p in [
+        params(Some(0.0), 60.0, 3.0),
+        params(Some(-1.0), 60.0, 3.0),
+        params(Some(1.0), 95.0, 3.0),
+    ] {
+        assert!(
+            image_3d(
+                &fft,
+                &blobs(),
+                VS,
+                &p,
+                false,
+                &mut ChaCha8Rng::seed_from_u64(0)
+            )
+            .is_err()
+        );
     }
 }

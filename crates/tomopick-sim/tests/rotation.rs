@@ -24,5 +24,8 @@ fn random_rotations_are_uniform() {
     }
     // Rotation angles of uniform rotations have density (1 − cos θ)/π: mean π/2 + 2/π = 126.48°.
     let mean = angle_sum / n as f64;
-    assert!((mean - 126.48).abs() < 0.5, "mean rotation angle {mean:.2}°");
+    assert!(
+        (mean - 126.48).abs() < 0.5,
+        "mean rotation angle {mean:.2}°"
+    );
 }

@@ -60,9 +60,18 @@ fn out_of_range_configs_are_refused_with_the_field_named() {
     type Change = Box<dyn Fn(&mut SubtomoConfig)>;
     let cases: Vec<(Change, &str)> = vec![
         (Box::new(|c| c.voxel_size_a = -1.0), "voxel_size_a"),
-        (Box::new(|c| c.imaging.snr = Dist::Uniform([0.0, 1.0])), "imaging.snr"),
-        (Box::new(|c| c.imaging.tilt_max_deg = Dist::Fixed(95.0)), "imaging.tilt_max_deg"),
-        (Box::new(|c| c.imaging.snr = Dist::LogUniform([-1.0, 1.0])), "imaging.snr"),
+        (
+            Box::new(|c| c.imaging.snr = Dist::Uniform([0.0, 1.0])),
+            "imaging.snr",
+        ),
+        (
+            Box::new(|c| c.imaging.tilt_max_deg = Dist::Fixed(95.0)),
+            "imaging.tilt_max_deg",
+        ),
+        (
+            Box::new(|c| c.imaging.snr = Dist::LogUniform([-1.0, 1.0])),
+            "imaging.snr",
+        ),
         (Box::new(|c| c.box_size = 41), "box_size"),
     ];
     for (change, field) in cases {
@@ -106,7 +115,14 @@ fn a_toml_config_as_a_user_writes_it() {
     // What we write reads back the same.
     std::fs::write(&p, toml::to_string(&small()).unwrap()).unwrap();
     assert_eq!(SubtomoConfig::from_toml(&p).unwrap(), small());
-    std::fs::write(&p, USER_TOML.replace("snr = { log_uniform = [0.03, 10.0] }", "snr = { fixed = -2.0 }")).unwrap();
+    std::fs::write(
+        &p,
+        USER_TOML.replace(
+            "snr = { log_uniform = [0.03, 10.0] }",
+            "snr = { fixed = -2.0 }",
+        ),
+    )
+    .unwrap();
     let e = SubtomoConfig::from_toml(&p).unwrap_err().to_string();
     assert!(e.contains("imaging.snr"), "{e}");
     std::fs::write(&p, USER_TOML.replace("mtf = true", "mtf = true\nsnrr = 3")).unwrap();

@@ -10,38 +10,79 @@ use tomopick_sim::potential::PotentialOptions;
 use tomopick_sim::resample::{place_rotated, support_radius};
 use tomopick_sim::sample::{GOLD_LABEL, MEMBRANE_LABEL, SampleSpec, Template, build_sample};
 use tomopick_sim::scattering::ICE_POTENTIAL_V;
-use tomopick_sim::tilt::{NoiseModel, Projection, TiltSeriesParams, back_project_into, interaction_constant, project, tilt_series, wbp};
+use tomopick_sim::tilt::{
+    NoiseModel, Projection, TiltSeriesParams, back_project_into, interaction_constant, project,
+    tilt_series, wbp,
+};
 
 const VS: f64 = 10.0;
 
 fn templates(names: &[&str]) -> Vec<(String, Array3<f32>)> {
-    let opts = PotentialOptions { voxel_size_a: VS, ..Default::default() };
-    names.iter().map(|n| (n.to_string(), shipped_potential(n, &opts).unwrap().data)).collect()
+    let opts = PotentialOptions {
+        voxel_size_a: VS,
+        ..Default::default()
+    };
+    names
+        .iter()
+        .map(|n| (n.to_string(), shipped_potential(n, &opts).unwrap().data))
+        .collect()
 }
 
 fn spec(n: usize) -> SampleSpec {
-    SampleSpec { shape_xyz: [64, 64, 40], voxel_size_a: VS, ice_thickness_a: Some(300.0), n_particles: n, gold: (2, [25.0, 50.0]), vesicles: (1, [120.0, 150.0]), tries: 200, mask_threshold_v: 1.0 }
+    SampleSpec {
+        shape_xyz: [64, 64, 40],
+        voxel_size_a: VS,
+        ice_thickness_a: Some(300.0),
+        n_particles: n,
+        gold: (2, [25.0, 50.0]),
+        vesicles: (1, [120.0, 150.0]),
+        tries: 200,
+        mask_threshold_v: 1.0,
+    }
 }
 
 #[test]
 fn particles_do_not_overlap_and_truth_is_exact() {
     let t = templates(&["3qm1", "1bxn", "3cf3"]);
-    let tm: Vec<Template> = t.iter().map(|(n, v)| Template { name: n, potential: v.view(), radius: support_radius(&v.view()) }).collect();
+    let tm: Vec<Template> = t
+        .iter()
+        .map(|(n, v)| Template {
+            name: n,
+            potential: v.view(),
+            radius: support_radius(&v.view()),
+        })
+        .collect();
     let s = build_sample(&spec(12), &tm, 5).unwrap();
     assert!(!s.particles.is_empty());
     assert_eq!(s.particles.len() + s.not_placed, 12);
     let labels: std::collections::BTreeSet<u8> = s.class_mask.iter().cloned().collect();
-    assert!(labels.iter().all(|l| [0, 1, 2, 3, GOLD_LABEL, MEMBRANE_LABEL].contains(l)), "{labels:?}");
+    assert!(
+        labels
+            .iter()
+            .all(|l| [0, 1, 2, 3, GOLD_LABEL, MEMBRANE_LABEL].contains(l)),
+        "{labels:?}"
+    );
     // Every particle, placed again alone, owns all of its mask voxels: nothing later overwrote it.
     for (k, p) in s.particles.iter().enumerate() {
         let ti = tm.iter().position(|x| x.name == p.class).unwrap();
         let c = [p.pos_a.x / VS, p.pos_a.y / VS, p.pos_a.z / VS];
-        let alone = place_rotated(&tm[ti].potential, p.rotation.as_ref().unwrap(), 1.0, c, [40, 64, 64], tm[ti].radius);
+        let alone = place_rotated(
+            &tm[ti].potential,
+            p.rotation.as_ref().unwrap(),
+            1.0,
+            c,
+            [40, 64, 64],
+            tm[ti].radius,
+        );
         let mut n = 0;
         for ((z, y, x), v) in alone.indexed_iter() {
             if *v > 1.0 {
                 n += 1;
-                assert_eq!(s.occupancy[[z, y, x]], k as u32 + 1, "particle {k} lost voxel {x},{y},{z}");
+                assert_eq!(
+                    s.occupancy[[z, y, x]],
+                    k as u32 + 1,
+                    "particle {k} lost voxel {x},{y},{z}"
+                );
                 assert_eq!(s.class_mask[[z, y, x]], ti as u8 + 1);
             }
         }
@@ -60,7 +101,14 @@ fn particles_do_not_overlap_and_truth_is_exact() {
 #[test]
 fn asking_for_more_particles_than_fit_stops_and_counts() {
     let t = templates(&["4v94"]);
-    let tm: Vec<Template> = t.iter().map(|(n, v)| Template { name: n, potential: v.view(), radius: support_radius(&v.view()) }).collect();
+    let tm: Vec<Template> = t
+        .iter()
+        .map(|(n, v)| Template {
+            name: n,
+            potential: v.view(),
+            radius: support_radius(&v.view()),
+        })
+        .collect();
     let mut sp = spec(5000);
     sp.gold.0 = 0;
     sp.vesicles.0 = 0;
@@ -82,10 +130,16 @@ fn projector_and_back_projector_are_adjoint_and_conserve_mass() {
         back_project_into(&mut bp, &p, alpha, 1.0);
         let lhs: f64 = pv.iter().zip(p.iter()).map(|(a, b)| (*a * *b) as f64).sum();
         let rhs: f64 = v.iter().zip(bp.iter()).map(|(a, b)| (*a * *b) as f64).sum();
-        assert!((lhs - rhs).abs() < 1e-4 * lhs.abs(), "α {alpha}: {lhs} vs {rhs}");
+        assert!(
+            (lhs - rhs).abs() < 1e-4 * lhs.abs(),
+            "α {alpha}: {lhs} vs {rhs}"
+        );
     }
     // A blob well inside the volume keeps its mass at every tilt.
-    let blob = Array3::from_shape_fn((20, 8, 40), |(z, y, x)| (-(((x as f64 - 20.0).powi(2) + (z as f64 - 10.0).powi(2)) / 4.0)).exp() as f32 * f32::from(y == 4));
+    let blob = Array3::from_shape_fn((20, 8, 40), |(z, y, x)| {
+        (-(((x as f64 - 20.0).powi(2) + (z as f64 - 10.0).powi(2)) / 4.0)).exp() as f32
+            * f32::from(y == 4)
+    });
     let m: f32 = blob.sum() * 10.0;
     for alpha in [0.0, 30.0, -60.0] {
         let s = project(&blob.view(), alpha, 10.0).sum();
@@ -99,7 +153,10 @@ fn series(noise: NoiseModel, mtf: bool) -> TiltSeriesParams {
         tilt_min_deg: -60.0,
         tilt_max_deg: 60.0,
         tilt_step_deg: 3.0,
-        ctf: CtfParams { defocus_a: 30_000.0, ..Default::default() },
+        ctf: CtfParams {
+            defocus_a: 30_000.0,
+            ..Default::default()
+        },
         defocus_sd_a: 2000.0,
         astigmatism_a: 500.0,
         astigmatism_angle_deg: 30.0,
@@ -111,7 +168,15 @@ fn series(noise: NoiseModel, mtf: bool) -> TiltSeriesParams {
 fn blobs() -> Array3<f32> {
     let c = [[20.0, 24.0, 16.0], [44.0, 40.0, 20.0], [30.0, 12.0, 14.0]];
     Array3::from_shape_fn((32, 56, 64), |(z, y, x)| {
-        c.iter().map(|p| 3.0 * (-((x as f64 - p[0]).powi(2) + (y as f64 - p[1]).powi(2) + (z as f64 - p[2]).powi(2)) / 6.0).exp() as f32).sum()
+        c.iter()
+            .map(|p| {
+                3.0 * (-((x as f64 - p[0]).powi(2)
+                    + (y as f64 - p[1]).powi(2)
+                    + (z as f64 - p[2]).powi(2))
+                    / 6.0)
+                    .exp() as f32
+            })
+            .sum()
     })
 }
 
@@ -129,7 +194,11 @@ fn projection_snr_and_dose_noise_are_as_asked() {
         for p in ps.iter().step_by(10) {
             let noise = &p.image - &p.clean;
             let measured = var(&p.clean) / var(&noise);
-            assert!((measured / snr - 1.0).abs() < 0.05, "SNR {snr} at {}°: {measured:.4}", p.angle_deg);
+            assert!(
+                (measured / snr - 1.0).abs() < 0.05,
+                "SNR {snr} at {}°: {measured:.4}",
+                p.angle_deg
+            );
         }
     }
     // Dose noise on an empty sample: counts/mean − 1 has variance 1/(d·p²).
@@ -138,25 +207,51 @@ fn projection_snr_and_dose_noise_are_as_asked() {
     let ps = tilt_series(&empty, VS, &series(NoiseModel::Dose(120.0), false), 1).unwrap();
     let per_tilt = 120.0 / ps.len() as f64 * VS * VS;
     let mean_var = ps.iter().map(|p| var(&p.image)).sum::<f64>() / ps.len() as f64;
-    assert!((mean_var * per_tilt - 1.0).abs() < 0.03, "{}", mean_var * per_tilt);
+    assert!(
+        (mean_var * per_tilt - 1.0).abs() < 0.03,
+        "{}",
+        mean_var * per_tilt
+    );
     // At 2 Å pixels the counts are low (Poisson branch): the same law holds.
     let ps = tilt_series(&empty, 2.0, &series(NoiseModel::Dose(120.0), false), 1).unwrap();
     let per_tilt = 120.0 / ps.len() as f64 * 4.0;
     let mean_var = ps.iter().map(|p| var(&p.image)).sum::<f64>() / ps.len() as f64;
-    assert!((mean_var * per_tilt - 1.0).abs() < 0.03, "Poisson: {}", mean_var * per_tilt);
+    assert!(
+        (mean_var * per_tilt - 1.0).abs() < 0.03,
+        "Poisson: {}",
+        mean_var * per_tilt
+    );
 }
 
 #[test]
 fn wbp_puts_things_back_and_suppresses_the_missing_wedge() {
     let v = blobs();
-    let p = TiltSeriesParams { noise: NoiseModel::None, ctf: CtfParams { defocus_a: 0.0, amplitude_contrast: 0.9999, ..Default::default() }, defocus_sd_a: 0.0, astigmatism_a: 0.0, ..series(NoiseModel::None, false) };
+    let p = TiltSeriesParams {
+        noise: NoiseModel::None,
+        ctf: CtfParams {
+            defocus_a: 0.0,
+            amplitude_contrast: 0.9999,
+            ..Default::default()
+        },
+        defocus_sd_a: 0.0,
+        astigmatism_a: 0.0,
+        ..series(NoiseModel::None, false)
+    };
     let ps: Vec<Projection> = tilt_series(&v, VS, &p, 0).unwrap();
     let rec = wbp(&ps, [32, 56, 64], VS);
     // The brightest voxel (contrast sign: amplitude contrast images mass dark, so look at the minimum)
     // sits on one of the blobs.
-    let ((z, y, x), _) = rec.indexed_iter().min_by(|a, b| a.1.total_cmp(b.1)).unwrap();
+    let ((z, y, x), _) = rec
+        .indexed_iter()
+        .min_by(|a, b| a.1.total_cmp(b.1))
+        .unwrap();
     let centres = [[20.0, 24.0, 16.0], [44.0, 40.0, 20.0], [30.0, 12.0, 14.0]];
-    assert!(centres.iter().any(|c| (x as f64 - c[0]).abs() <= 1.0 && (y as f64 - c[1]).abs() <= 1.0 && (z as f64 - c[2]).abs() <= 1.0), "extreme at {x},{y},{z}");
+    assert!(
+        centres.iter().any(|c| (x as f64 - c[0]).abs() <= 1.0
+            && (y as f64 - c[1]).abs() <= 1.0
+            && (z as f64 - c[2]).abs() <= 1.0),
+        "extreme at {x},{y},{z}"
+    );
     // Power per frequency bin inside the wedge (|kz| > |kx| tan 60°) is far below that outside.
     let fft = Fft3::new([32, 56, 64]);
     let spec = fft.forward(&rec);
@@ -186,7 +281,12 @@ fn wbp_puts_things_back_and_suppresses_the_missing_wedge() {
 fn tilts_beyond_90_degrees_are_refused() {
     let mut p = series(NoiseModel::None, true);
     p.tilt_max_deg = 95.0;
-    assert!(p.validate().unwrap_err().to_string().contains("tilt_max_deg"));
+    assert!(
+        p.validate()
+            .unwrap_err()
+            .to_string()
+            .contains("tilt_max_deg")
+    );
     let mut p = series(NoiseModel::Dose(0.0), true);
     p.tilt_max_deg = 60.0;
     assert!(p.validate().is_err());

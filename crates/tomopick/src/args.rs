@@ -20,16 +20,22 @@ pub struct Cli {
 #[derive(Subcommand)]
 pub enum Command {
     /// Show what a tomogram (MRC, TIFF, OME-Zarr) or particle list holds.
-    #[command(after_help = "Examples:\n  tomopick info tomo.mrc\n  tomopick info picks.star\n  tomopick info tomo.zarr --voxel-size 10")]
+    #[command(
+        after_help = "Examples:\n  tomopick info tomo.mrc\n  tomopick info picks.star\n  tomopick info tomo.zarr --voxel-size 10"
+    )]
     Info(InfoArgs),
     /// Check a tomogram: header against file size, voxel size, NaN/Inf values. Exits 1 on problems.
     #[command(after_help = "Example:\n  tomopick validate tomo.mrc")]
     Validate(InfoArgs),
     /// Convert particle lists between formats, or volumes to MRC.
-    #[command(after_help = "Examples:\n  tomopick convert particles.star picks_dir/ --to copick\n  tomopick convert picks.json particles.star --voxel-size 10 --out-binning 4\n  tomopick convert run_data.star picks.csv --tomogram tomo.mrc\n  tomopick convert tomo.zarr tomo.mrc --voxel-size 10\n  tomopick convert mask.mrc mask_int8.mrc --mode int8\n\nUnits: positions are Å internally. Pixel-based files (RELION 3/4, SHREC, IMOD) need the\npixel size: from --voxel-size (the tomogram's) divided by --binning (how much the tomogram is\nbinned relative to the file's pixels), or from the STAR file itself; conflicting sizes are refused.")]
+    #[command(
+        after_help = "Examples:\n  tomopick convert particles.star picks_dir/ --to copick\n  tomopick convert picks.json particles.star --voxel-size 10 --out-binning 4\n  tomopick convert run_data.star picks.csv --tomogram tomo.mrc\n  tomopick convert tomo.zarr tomo.mrc --voxel-size 10\n  tomopick convert mask.mrc mask_int8.mrc --mode int8\n\nUnits: positions are Å internally. Pixel-based files (RELION 3/4, SHREC, IMOD) need the\npixel size: from --voxel-size (the tomogram's) divided by --binning (how much the tomogram is\nbinned relative to the file's pixels), or from the STAR file itself; conflicting sizes are refused."
+    )]
     Convert(ConvertArgs),
     /// Score picks against ground truth with the SHREC and CZII metrics.
-    #[command(after_help = "Examples:\n  tomopick evaluate --picks picks.csv --truth particle_locations.txt --occupancy occupancy_mask.mrc --voxel-size 10 --classes classes.toml\n  tomopick evaluate --picks picks.csv --truth truth.csv --radius 60 --tomogram tomo.mrc -o report/")]
+    #[command(
+        after_help = "Examples:\n  tomopick evaluate --picks picks.csv --truth particle_locations.txt --occupancy occupancy_mask.mrc --voxel-size 10 --classes classes.toml\n  tomopick evaluate --picks picks.csv --truth truth.csv --radius 60 --tomogram tomo.mrc -o report/"
+    )]
     Evaluate(EvaluateArgs),
     /// Simulate data from atomic models: labelled subtomograms (tomograms come next).
     #[command(subcommand)]
@@ -39,8 +45,43 @@ pub enum Command {
 #[derive(Subcommand)]
 pub enum SimulateCommand {
     /// Write N labelled, domain-randomised subtomograms with their masks.
-    #[command(after_help = "Examples:\n  tomopick simulate subtomograms -n 100 --seed 1 -o subtomos/\n  tomopick simulate subtomograms --preset fixed --classes 1bxn,4v94 -n 20 -o fixed/\n  tomopick simulate subtomograms --config randomization.toml -n 1000 -o train/\n\nOutput: subtomo_NNNNNN.mrc (float32), mask_NNNNNN.mrc (int8, 1 = particle), labels.csv\n(class, RELION angles, shift in Å, imaging parameters), and config.toml with the seed.\nThe same seed gives the same files, bit for bit.")]
+    #[command(
+        after_help = "Examples:\n  tomopick simulate subtomograms -n 100 --seed 1 -o subtomos/\n  tomopick simulate subtomograms --preset fixed --classes 1bxn,4v94 -n 20 -o fixed/\n  tomopick simulate subtomograms --config randomization.toml -n 1000 -o train/\n\nOutput: subtomo_NNNNNN.mrc (float32), mask_NNNNNN.mrc (int8, 1 = particle), labels.csv\n(class, RELION angles, shift in Å, imaging parameters), and config.toml with the seed.\nThe same seed gives the same files, bit for bit."
+    )]
     Subtomograms(SubtomoArgs),
+    /// Write one crowded tomogram with its ground truth (SHREC layout).
+    #[command(
+        after_help = "Examples:\n  tomopick simulate tomogram --seed 1 -o tomo01/                       # SHREC-like: 512×512×200 at 10 Å\n  tomopick simulate tomogram --shape 200,200,100 --particles 150 --classes 1bxn,4v94,3cf3 -o small/\n  tomopick simulate tomogram --config tomogram.toml --seed 7 -o t7/\n\nOutput: reconstruction.mrc, noise_free.mrc, class_mask.mrc (int8: class index + 1, 100 gold,\n101 membrane), occupancy_mask.mrc (particle number = line of particle_locations.txt),\nparticle_locations.txt (SHREC: class x y z Z1 X Z2, voxels), particles.csv (Å), distractors.csv,\nclasses.toml (radii for `tomopick evaluate`), config.toml (the resolved config and seed)."
+    )]
+    Tomogram(TomogramArgs),
+}
+
+#[derive(Args)]
+pub struct TomogramArgs {
+    /// Random seed.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Output folder (must not exist yet).
+    #[arg(short, long)]
+    pub output: PathBuf,
+    /// A TOML tomogram config (default: SHREC-like).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Comma-separated class names (default: the 13 SHREC 2021 classes).
+    #[arg(long, value_delimiter = ',')]
+    pub classes: Option<Vec<String>>,
+    /// Size in voxels, X,Y,Z.
+    #[arg(long, value_delimiter = ',')]
+    pub shape: Option<Vec<usize>>,
+    /// Number of particles.
+    #[arg(long)]
+    pub particles: Option<usize>,
+    /// Voxel size in Å.
+    #[arg(long)]
+    pub voxel_size: Option<f64>,
+    /// Imaging route: tilt (tilt series + WBP) or fast (3D filter).
+    #[arg(long)]
+    pub route: Option<String>,
 }
 
 #[derive(Args)]
@@ -84,7 +125,7 @@ pub struct UnitArgs {
     #[arg(long, value_name = "MRC")]
     pub tomogram: Option<PathBuf>,
     /// Tomogram size in voxels, X,Y,Z (for RELION 5 centred coordinates).
-    #[arg(long, value_name = "X,Y,Z", value_delimiter = ',', num_args = 3)]
+    #[arg(long, value_name = "X,Y,Z", value_delimiter = ',')]
     pub tomo_size: Option<Vec<usize>>,
 }
 

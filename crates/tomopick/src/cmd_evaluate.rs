@@ -21,12 +21,21 @@ pub fn evaluate(a: EvaluateArgs) -> Result<()> {
     }
     // Fail before the work if the report cannot be written; create the folder only at the end.
     if let Some(dir) = &a.output {
-        if dir.is_dir() { check_writable(&dir.join("report.json"))? } else { check_writable(dir)? }
+        if dir.is_dir() {
+            check_writable(&dir.join("report.json"))?
+        } else {
+            check_writable(dir)?
+        }
     }
     let mut ctx = list_context(&a.units, a.units.binning)?;
     let occupancy_vol = match &a.occupancy {
         Some(p) => {
-            let v = read_mrc(p, MrcReadOptions { voxel_size: ctx.voxel_size })?;
+            let v = read_mrc(
+                p,
+                MrcReadOptions {
+                    voxel_size: ctx.voxel_size,
+                },
+            )?;
             ctx.voxel_size.get_or_insert(v.voxel_size);
             ctx.tomo_shape_xyz.get_or_insert(v.shape_xyz());
             Some(v)
@@ -40,24 +49,44 @@ pub fn evaluate(a: EvaluateArgs) -> Result<()> {
     }
     let occupancy = match (&occupancy_vol, ctx.tomo_shape_xyz, ctx.voxel_size) {
         (Some(v), _, _) => Occupancy::Mask(v),
-        (None, Some(shape_xyz), Some(voxel_size)) => Occupancy::Spheres { shape_xyz, voxel_size },
+        (None, Some(shape_xyz), Some(voxel_size)) => Occupancy::Spheres {
+            shape_xyz,
+            voxel_size,
+        },
         _ => {
             tracing::warn!("no --occupancy, --tomogram or --tomo-size: skipping the SHREC metric");
             Occupancy::None
         }
     };
     let names = (a.picks.display().to_string(), a.truth.display().to_string());
-    let report = run_eval(&picks, &truth, &classes, occupancy, CziiOptions { threshold: a.threshold, beta: a.beta }, (&names.0, &names.1))?;
+    let report = run_eval(
+        &picks,
+        &truth,
+        &classes,
+        occupancy,
+        CziiOptions {
+            threshold: a.threshold,
+            beta: a.beta,
+        },
+        (&names.0, &names.1),
+    )?;
     if report.picks_outside_volume > 0 {
-        tracing::warn!("{} picks lie outside the tomogram; they count as false positives", report.picks_outside_volume);
+        tracing::warn!(
+            "{} picks lie outside the tomogram; they count as false positives",
+            report.picks_outside_volume
+        );
     }
     let md = report.to_markdown();
     println!("{md}");
     if let Some(dir) = &a.output {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         let json = report.to_json();
-        write_atomic(&dir.join("report.json"), |w| std::io::Write::write_all(w, json.as_bytes()))?;
-        write_atomic(&dir.join("report.md"), |w| std::io::Write::write_all(w, md.as_bytes()))?;
+        write_atomic(&dir.join("report.json"), |w| {
+            std::io::Write::write_all(w, json.as_bytes())
+        })?;
+        write_atomic(&dir.join("report.md"), |w| {
+            std::io::Write::write_all(w, md.as_bytes())
+        })?;
         tracing::info!("wrote {} and report.md", dir.join("report.json").display());
     }
     Ok(())

@@ -4,7 +4,9 @@ use crate::args::InfoArgs;
 use crate::cmd_convert::{is_volume_path, list_context, parse_format};
 use anyhow::{Result, bail};
 use std::collections::BTreeMap;
-use tomopick_io::{MrcVolumeFile, VolumeFormat, VoxelSize, open_volume, read_header, read_particles};
+use tomopick_io::{
+    MrcVolumeFile, VolumeFormat, VoxelSize, open_volume, read_header, read_particles,
+};
 
 pub fn info(a: InfoArgs) -> Result<()> {
     if is_volume_path(&a.file) {
@@ -27,7 +29,10 @@ pub fn info(a: InfoArgs) -> Result<()> {
 
 pub fn validate(a: InfoArgs) -> Result<()> {
     if !is_volume_path(&a.file) {
-        bail!("{}: validate checks volumes (MRC, TIFF, OME-Zarr); use `tomopick info` for particle lists", a.file.display());
+        bail!(
+            "{}: validate checks volumes (MRC, TIFF, OME-Zarr); use `tomopick info` for particle lists",
+            a.file.display()
+        );
     }
     volume_info(&a, true)
 }
@@ -37,28 +42,59 @@ fn volume_info(a: &InfoArgs, check_values: bool) -> Result<()> {
     if VolumeFormat::from_path(&a.file) == VolumeFormat::Mrc {
         let h = read_header(&a.file)?;
         println!("{}", a.file.display());
-        println!("  size (x, y, z)   {} × {} × {} voxels", h.shape_xyz[0], h.shape_xyz[1], h.shape_xyz[2]);
-        println!("  mode             {} ({}{})", h.mode.code(), h.mode.name(), if h.unsigned_bytes { ", read as unsigned" } else { "" });
+        println!(
+            "  size (x, y, z)   {} × {} × {} voxels",
+            h.shape_xyz[0], h.shape_xyz[1], h.shape_xyz[2]
+        );
+        println!(
+            "  mode             {} ({}{})",
+            h.mode.code(),
+            h.mode.name(),
+            if h.unsigned_bytes {
+                ", read as unsigned"
+            } else {
+                ""
+            }
+        );
         match h.voxel_size {
             Some(v) => println!("  voxel size       {v}"),
-            None => println!("  voxel size       MISSING (zero or negative in the header; pass --voxel-size)"),
+            None => println!(
+                "  voxel size       MISSING (zero or negative in the header; pass --voxel-size)"
+            ),
         }
-        println!("  origin           {:.2}, {:.2}, {:.2} Å", h.origin_a.x, h.origin_a.y, h.origin_a.z);
+        println!(
+            "  origin           {:.2}, {:.2}, {:.2} Å",
+            h.origin_a.x, h.origin_a.y, h.origin_a.z
+        );
         println!("  axis order       mapc/mapr/maps = {:?}", h.axis_map);
-        println!("  header stats     min {} max {} mean {} rms {}", h.header_stats[0], h.header_stats[1], h.header_stats[2], h.header_stats[3]);
+        println!(
+            "  header stats     min {} max {} mean {} rms {}",
+            h.header_stats[0], h.header_stats[1], h.header_stats[2], h.header_stats[3]
+        );
         if h.nsymbt > 0 {
             println!("  extended header  {} bytes ({})", h.nsymbt, h.exttyp);
         }
         if h.trailing_bytes > 0 {
-            println!("  trailing bytes   {} after the data (ignored)", h.trailing_bytes);
+            println!(
+                "  trailing bytes   {} after the data (ignored)",
+                h.trailing_bytes
+            );
         }
         for l in &h.labels {
             println!("  label            {l}");
         }
         if check_values {
-            let file = MrcVolumeFile::open(&a.file, tomopick_io::MrcReadOptions { voxel_size: override_vs })?;
+            let file = MrcVolumeFile::open(
+                &a.file,
+                tomopick_io::MrcReadOptions {
+                    voxel_size: override_vs,
+                },
+            )?;
             let s = file.read_all()?.stats();
-            println!("  data stats       min {:.4} max {:.4} mean {:.4} sd {:.4}", s.min, s.max, s.mean, s.rms);
+            println!(
+                "  data stats       min {:.4} max {:.4} mean {:.4} sd {:.4}",
+                s.min, s.max, s.mean, s.rms
+            );
             report_nonfinite(&a.file, s.nan, s.inf)?;
             println!("OK");
         }
@@ -67,8 +103,15 @@ fn volume_info(a: &InfoArgs, check_values: bool) -> Result<()> {
     let vol = open_volume(&a.file, override_vs)?;
     let s = vol.stats();
     let [x, y, z] = vol.shape_xyz();
-    println!("{}\n  size (x, y, z)   {x} × {y} × {z} voxels\n  voxel size       {}", a.file.display(), vol.voxel_size);
-    println!("  data stats       min {:.4} max {:.4} mean {:.4} sd {:.4}", s.min, s.max, s.mean, s.rms);
+    println!(
+        "{}\n  size (x, y, z)   {x} × {y} × {z} voxels\n  voxel size       {}",
+        a.file.display(),
+        vol.voxel_size
+    );
+    println!(
+        "  data stats       min {:.4} max {:.4} mean {:.4} sd {:.4}",
+        s.min, s.max, s.mean, s.rms
+    );
     if check_values {
         report_nonfinite(&a.file, s.nan, s.inf)?;
         println!("OK");
@@ -78,7 +121,10 @@ fn volume_info(a: &InfoArgs, check_values: bool) -> Result<()> {
 
 fn report_nonfinite(path: &std::path::Path, nan: u64, inf: u64) -> Result<()> {
     if nan + inf > 0 {
-        bail!("{}: the data holds {nan} NaN and {inf} infinite values", path.display());
+        bail!(
+            "{}: the data holds {nan} NaN and {inf} infinite values",
+            path.display()
+        );
     }
     Ok(())
 }

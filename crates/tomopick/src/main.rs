@@ -19,7 +19,10 @@ fn main() -> ExitCode {
         _ => "trace",
     };
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("TOMOPICK_LOG").unwrap_or_else(|_| level.into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("TOMOPICK_LOG")
+                .unwrap_or_else(|_| level.into()),
+        )
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
         .with_target(false)
@@ -30,7 +33,10 @@ fn main() -> ExitCode {
         args::Command::Validate(a) => cmd_info::validate(a),
         args::Command::Convert(a) => cmd_convert::convert(a),
         args::Command::Evaluate(a) => cmd_evaluate::evaluate(a),
-        args::Command::Simulate(args::SimulateCommand::Subtomograms(a)) => cmd_simulate::subtomograms(a),
+        args::Command::Simulate(args::SimulateCommand::Subtomograms(a)) => {
+            cmd_simulate::subtomograms(a)
+        }
+        args::Command::Simulate(args::SimulateCommand::Tomogram(a)) => cmd_simulate::tomogram(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

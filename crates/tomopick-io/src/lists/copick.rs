@@ -45,7 +45,10 @@ pub fn read_copick(path: &Path) -> Result<Vec<Particle>> {
         collect_json(path, &mut files).map_err(|e| IoError::os(path, e))?;
         files.sort();
         if files.is_empty() {
-            return Err(IoError::file(path, "the folder holds no copick picks (*.json) files"));
+            return Err(IoError::file(
+                path,
+                "the folder holds no copick picks (*.json) files",
+            ));
         }
         let mut out = Vec::new();
         for f in files {
@@ -70,18 +73,28 @@ fn collect_json(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
 
 fn read_file(path: &Path) -> Result<Vec<Particle>> {
     let text = super::read_text(path, "a copick picks JSON file")?;
-    let value: serde_json::Value =
-        serde_json::from_str(&text).map_err(|e| IoError::line(path, e.line(), format!("not valid JSON: {e}")))?;
+    let value: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| IoError::line(path, e.line(), format!("not valid JSON: {e}")))?;
     for field in ["pickable_object_name", "points"] {
         if value.get(field).is_none() {
-            return Err(IoError::field(path, field, "missing: this JSON is not a copick picks file"));
+            return Err(IoError::field(
+                path,
+                field,
+                "missing: this JSON is not a copick picks file",
+            ));
         }
     }
-    let file: PicksFile = serde_json::from_value(value).map_err(|e| IoError::file(path, format!("not a copick picks file: {e}")))?;
+    let file: PicksFile = serde_json::from_value(value)
+        .map_err(|e| IoError::file(path, format!("not a copick picks file: {e}")))?;
     if let Some(u) = &file.unit
-        && u != "angstrom" {
-            return Err(IoError::field(path, "unit", format!("'{u}' is not supported; copick picks are in angstrom")));
-        }
+        && u != "angstrom"
+    {
+        return Err(IoError::field(
+            path,
+            "unit",
+            format!("'{u}' is not supported; copick picks are in angstrom"),
+        ));
+    }
     Ok(file
         .points
         .into_iter()
@@ -90,9 +103,19 @@ fn read_file(path: &Path) -> Result<Vec<Particle>> {
             let shift = t.map(|m| [m[0][3], m[1][3], m[2][3]]).unwrap_or([0.0; 3]);
             let mut p = Particle::new(
                 file.pickable_object_name.clone(),
-                PosAngstrom::new(pt.location.x + shift[0], pt.location.y + shift[1], pt.location.z + shift[2]),
+                PosAngstrom::new(
+                    pt.location.x + shift[0],
+                    pt.location.y + shift[1],
+                    pt.location.z + shift[2],
+                ),
             );
-            p.rotation = t.map(|m| Rotation::from_rows([[m[0][0], m[0][1], m[0][2]], [m[1][0], m[1][1], m[1][2]], [m[2][0], m[2][1], m[2][2]]]));
+            p.rotation = t.map(|m| {
+                Rotation::from_rows([
+                    [m[0][0], m[0][1], m[0][2]],
+                    [m[1][0], m[1][1], m[1][2]],
+                    [m[2][0], m[2][1], m[2][2]],
+                ])
+            });
             p.score = pt.score;
             p.tomogram = file.run_name.clone();
             p
@@ -115,18 +138,30 @@ pub fn write_copick(path: &Path, particles: &[Particle]) -> Result<()> {
             )));
         }
         let run = runs.into_iter().next().flatten();
-        let class = classes.into_iter().next().unwrap_or_else(|| "particle".into());
+        let class = classes
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| "particle".into());
         return write_one(path, &class, run.as_deref(), particles);
     }
     for run in &runs {
         for class in &classes {
-            let sel: Vec<Particle> = particles.iter().filter(|p| &p.class == class && &p.tomogram == run).cloned().collect();
+            let sel: Vec<Particle> = particles
+                .iter()
+                .filter(|p| &p.class == class && &p.tomogram == run)
+                .cloned()
+                .collect();
             if sel.is_empty() {
                 continue;
             }
             let dir = path.join(run.as_deref().unwrap_or("run")).join("Picks");
             std::fs::create_dir_all(&dir).map_err(|e| IoError::os(&dir, e))?;
-            write_one(&dir.join(format!("tomopick_0_{class}.json")), class, run.as_deref(), &sel)?;
+            write_one(
+                &dir.join(format!("tomopick_0_{class}.json")),
+                class,
+                run.as_deref(),
+                &sel,
+            )?;
         }
     }
     Ok(())
@@ -139,7 +174,11 @@ fn write_one(path: &Path, class: &str, run: Option<&str>, particles: &[Particle]
         .map(|(i, p)| {
             let r = p.rotation.unwrap_or(Rotation::IDENTITY).to_rows();
             Point {
-                location: Location { x: p.pos_a.x, y: p.pos_a.y, z: p.pos_a.z },
+                location: Location {
+                    x: p.pos_a.x,
+                    y: p.pos_a.y,
+                    z: p.pos_a.z,
+                },
                 transformation_: Some([
                     [r[0][0], r[0][1], r[0][2], 0.0],
                     [r[1][0], r[1][1], r[1][2], 0.0],
@@ -160,6 +199,7 @@ fn write_one(path: &Path, class: &str, run: Option<&str>, particles: &[Particle]
         unit: Some("angstrom".into()),
         points,
     };
-    let text = serde_json::to_string_pretty(&file).map_err(|e| IoError::file(path, e.to_string()))?;
+    let text =
+        serde_json::to_string_pretty(&file).map_err(|e| IoError::file(path, e.to_string()))?;
     write_atomic(path, |w| std::io::Write::write_all(w, text.as_bytes()))
 }

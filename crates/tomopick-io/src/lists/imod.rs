@@ -16,7 +16,13 @@ struct Cursor<'a> {
 impl Cursor<'_> {
     fn take(&mut self, n: usize) -> Result<&[u8]> {
         if self.at + n > self.b.len() {
-            return Err(IoError::file(self.path, format!("truncated IMOD model: needed {n} bytes at offset {}", self.at)));
+            return Err(IoError::file(
+                self.path,
+                format!(
+                    "truncated IMOD model: needed {n} bytes at offset {}",
+                    self.at
+                ),
+            ));
         }
         let s = &self.b[self.at..self.at + n];
         self.at += n;
@@ -40,13 +46,23 @@ const OBJECT_BYTES: usize = 176;
 pub fn read_mod(path: &Path, ctx: &ListContext) -> Result<Vec<Particle>> {
     let bytes = std::fs::read(path).map_err(|e| IoError::os(path, e))?;
     if bytes.is_empty() {
-        return Err(IoError::file(path, "the file is empty; expected an IMOD model"));
+        return Err(IoError::file(
+            path,
+            "the file is empty; expected an IMOD model",
+        ));
     }
     if !bytes.starts_with(b"IMOD") {
-        return Err(IoError::file(path, "does not start with 'IMOD': not an IMOD model file"));
+        return Err(IoError::file(
+            path,
+            "does not start with 'IMOD': not an IMOD model file",
+        ));
     }
     let vs = ctx.require_pixel_size(path, "IMOD model points")?;
-    let mut c = Cursor { b: &bytes, at: 8, path };
+    let mut c = Cursor {
+        b: &bytes,
+        at: 8,
+        path,
+    };
     c.take(MODEL_BYTES)?;
     let mut out = Vec::new();
     let mut object = 0usize;
@@ -58,17 +74,27 @@ pub fn read_mod(path: &Path, ctx: &ListContext) -> Result<Vec<Particle>> {
             b"OBJT" => {
                 object += 1;
                 let rec = c.take(OBJECT_BYTES)?;
-                object_name = String::from_utf8_lossy(&rec[..64]).trim_matches(char::from(0)).trim().to_string();
+                object_name = String::from_utf8_lossy(&rec[..64])
+                    .trim_matches(char::from(0))
+                    .trim()
+                    .to_string();
             }
             b"CONT" => {
                 let n = c.i32()?;
                 if n < 0 {
-                    return Err(IoError::file(path, format!("contour at offset {} has a negative point count", c.at)));
+                    return Err(IoError::file(
+                        path,
+                        format!("contour at offset {} has a negative point count", c.at),
+                    ));
                 }
                 c.take(12)?; // flags, time, surf
                 for _ in 0..n {
                     let (x, y, z) = (c.f32()? as f64, c.f32()? as f64, c.f32()? as f64);
-                    let class = if object_name.is_empty() { format!("object_{object}") } else { object_name.clone() };
+                    let class = if object_name.is_empty() {
+                        format!("object_{object}")
+                    } else {
+                        object_name.clone()
+                    };
                     out.push(Particle::new(class, PosVoxel::new(x, y, z).to_angstrom(vs)));
                 }
             }
@@ -76,7 +102,10 @@ pub fn read_mod(path: &Path, ctx: &ListContext) -> Result<Vec<Particle>> {
                 // vsize, lsize, flag, time, surf; then vsize 3-float vertices and lsize ints.
                 let (nv, nl) = (c.i32()?, c.i32()?);
                 if nv < 0 || nl < 0 {
-                    return Err(IoError::file(path, format!("mesh at offset {} has negative sizes", c.at)));
+                    return Err(IoError::file(
+                        path,
+                        format!("mesh at offset {} has negative sizes", c.at),
+                    ));
                 }
                 c.take(8)?;
                 c.take(nv as usize * 12 + nl as usize * 4)?;
@@ -85,7 +114,13 @@ pub fn read_mod(path: &Path, ctx: &ListContext) -> Result<Vec<Particle>> {
                 // Any other chunk (MESH, IMAT, VIEW, MINX, SIZE, …) carries its byte length.
                 let len = c.i32()?;
                 if len < 0 {
-                    return Err(IoError::file(path, format!("chunk {:?} has a negative length", String::from_utf8_lossy(&tag))));
+                    return Err(IoError::file(
+                        path,
+                        format!(
+                            "chunk {:?} has a negative length",
+                            String::from_utf8_lossy(&tag)
+                        ),
+                    ));
                 }
                 c.take(len as usize)?;
             }

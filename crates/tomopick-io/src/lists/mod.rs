@@ -60,7 +60,11 @@ impl ListFormat {
     /// Guesses the format from a file name. A `.star` file is RELION 3.1/4 unless it holds
     /// centred coordinates (the reader detects that).
     pub fn from_path(path: &Path) -> Option<Self> {
-        let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_lowercase();
+        let ext = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .unwrap_or("")
+            .to_lowercase();
         match ext.as_str() {
             "csv" => Some(ListFormat::Csv),
             "star" => Some(ListFormat::Relion4),
@@ -115,12 +119,19 @@ impl ListContext {
 }
 
 /// Reads a particle list. `format` overrides the guess from the file name.
-pub fn read_particles(path: &Path, format: Option<ListFormat>, ctx: &ListContext) -> Result<Vec<Particle>> {
+pub fn read_particles(
+    path: &Path,
+    format: Option<ListFormat>,
+    ctx: &ListContext,
+) -> Result<Vec<Particle>> {
     let format = format.or_else(|| ListFormat::from_path(path)).ok_or_else(|| {
         IoError::file(path, "cannot tell the particle list format from the file name; pass --format (csv, relion4, relion5, copick, shrec, imod, points)")
     })?;
     if !path.exists() {
-        return Err(IoError::os(path, std::io::Error::from(std::io::ErrorKind::NotFound)));
+        return Err(IoError::os(
+            path,
+            std::io::Error::from(std::io::ErrorKind::NotFound),
+        ));
     }
     match format {
         ListFormat::Csv => csv_list::read_csv(path),
@@ -133,7 +144,12 @@ pub fn read_particles(path: &Path, format: Option<ListFormat>, ctx: &ListContext
 }
 
 /// Writes a particle list atomically (nothing is left behind on error).
-pub fn write_particles(path: &Path, format: ListFormat, particles: &[Particle], ctx: &ListContext) -> Result<()> {
+pub fn write_particles(
+    path: &Path,
+    format: ListFormat,
+    particles: &[Particle],
+    ctx: &ListContext,
+) -> Result<()> {
     match format {
         ListFormat::Csv => csv_list::write_csv(path, particles),
         ListFormat::Relion4 => relion::write_relion4(path, particles, ctx),
@@ -151,7 +167,10 @@ pub fn write_particles(path: &Path, format: ListFormat, particles: &[Particle], 
 pub(crate) fn read_text(path: &Path, what: &str) -> Result<String> {
     let text = std::fs::read_to_string(path).map_err(|e| IoError::os(path, e))?;
     if text.trim().is_empty() {
-        return Err(IoError::file(path, format!("the file is empty; expected {what}")));
+        return Err(IoError::file(
+            path,
+            format!("the file is empty; expected {what}"),
+        ));
     }
     Ok(text)
 }

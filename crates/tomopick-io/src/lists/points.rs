@@ -34,17 +34,26 @@ pub fn read_points(path: &Path, ctx: &ListContext) -> Result<Vec<Particle>> {
     let lower: Vec<String> = head.iter().map(|h| h.to_lowercase()).collect();
     let find = |names: &[&str]| lower.iter().position(|h| names.contains(&h.as_str()));
     let (cols, in_angstrom, id_col) = if has_header {
-        if let (Some(x), Some(y), Some(z)) = (find(&["x [a]"]), find(&["y [a]"]), find(&["z [a]"])) {
+        if let (Some(x), Some(y), Some(z)) = (find(&["x [a]"]), find(&["y [a]"]), find(&["z [a]"]))
+        {
             ([x, y, z], true, find(&["ids"]))
         } else if let (Some(x), Some(y), Some(z)) = (find(&["x"]), find(&["y"]), find(&["z"])) {
             ([x, y, z], false, None)
         } else {
-            return Err(IoError::line(path, 1, format!("header {head:?} has no x, y, z columns")));
+            return Err(IoError::line(
+                path,
+                1,
+                format!("header {head:?} has no x, y, z columns"),
+            ));
         }
     } else {
         ([0, 1, 2], false, None)
     };
-    let px = if in_angstrom { None } else { Some(ctx.require_pixel_size(path, "point coordinates")?) };
+    let px = if in_angstrom {
+        None
+    } else {
+        Some(ctx.require_pixel_size(path, "point coordinates")?)
+    };
     let mut out = Vec::new();
     for (i, line) in text.lines().enumerate().skip(usize::from(has_header)) {
         if line.trim().is_empty() {
@@ -54,7 +63,12 @@ pub fn read_points(path: &Path, ctx: &ListContext) -> Result<Vec<Particle>> {
         let t = split(line);
         let f = |k: usize| -> Result<f64> {
             let s = t.get(k).map(String::as_str).unwrap_or("");
-            s.parse::<f64>().ok().filter(|v| v.is_finite()).ok_or_else(|| IoError::line(path, n, format!("column {}: '{s}' is not a number", k + 1)))
+            s.parse::<f64>()
+                .ok()
+                .filter(|v| v.is_finite())
+                .ok_or_else(|| {
+                    IoError::line(path, n, format!("column {}: '{s}' is not a number", k + 1))
+                })
         };
         let (x, y, z) = (f(cols[0])?, f(cols[1])?, f(cols[2])?);
         let pos = match px {
@@ -76,12 +90,22 @@ fn read_stopgap(path: &Path, text: &str, ctx: &ListContext) -> Result<Vec<Partic
         .blocks
         .iter()
         .find(|b| b.has_all(&["orig_x", "orig_y", "orig_z"]))
-        .ok_or_else(|| IoError::field(path, "orig_x/orig_y/orig_z", "no block has STOPGAP coordinate columns"))?;
+        .ok_or_else(|| {
+            IoError::field(
+                path,
+                "orig_x/orig_y/orig_z",
+                "no block has STOPGAP coordinate columns",
+            )
+        })?;
     let px = ctx.require_pixel_size(path, "STOPGAP coordinates")?;
     let mut out = Vec::new();
     for r in 0..b.rows.len() {
         let g = |l: &str| b.number(path, r, l).map(|v| v.unwrap_or(0.0));
-        let v = PosVoxel::new(g("orig_x")? + g("x_shift")?, g("orig_y")? + g("y_shift")?, g("orig_z")? + g("z_shift")?);
+        let v = PosVoxel::new(
+            g("orig_x")? + g("x_shift")?,
+            g("orig_y")? + g("y_shift")?,
+            g("orig_z")? + g("z_shift")?,
+        );
         let mut p = Particle::new(b.text(r, "class").unwrap_or("particle"), v.to_angstrom(px));
         p.score = b.number(path, r, "score")?;
         p.tomogram = b.text(r, "tomo_num").map(|t| format!("tomo_{t}"));

@@ -21,7 +21,11 @@ use std::collections::HashMap;
 use std::path::Path;
 
 const XYZ: [&str; 3] = ["rlnCoordinateX", "rlnCoordinateY", "rlnCoordinateZ"];
-const CENTRED: [&str; 3] = ["rlnCenteredCoordinateXAngst", "rlnCenteredCoordinateYAngst", "rlnCenteredCoordinateZAngst"];
+const CENTRED: [&str; 3] = [
+    "rlnCenteredCoordinateXAngst",
+    "rlnCenteredCoordinateYAngst",
+    "rlnCenteredCoordinateZAngst",
+];
 const ANGLES: [&str; 3] = ["rlnAngleRot", "rlnAngleTilt", "rlnAnglePsi"];
 const SCORE: &str = "rlnAutopickFigureOfMerit";
 const CLASS_COMMENT: &str = "tomopick class ";
@@ -42,7 +46,14 @@ pub fn read_star(path: &Path, ctx: &ListContext) -> Result<Vec<Particle>> {
     let (scale, offset_a) = if centred {
         let vs = ctx.voxel_size.ok_or_else(|| need_tomo(path))?;
         let shape = ctx.tomo_shape_xyz.ok_or_else(|| need_tomo(path))?;
-        (VoxelSize::isotropic(1.0), [shape[0] as f64 / 2.0 * vs.x, shape[1] as f64 / 2.0 * vs.y, shape[2] as f64 / 2.0 * vs.z])
+        (
+            VoxelSize::isotropic(1.0),
+            [
+                shape[0] as f64 / 2.0 * vs.x,
+                shape[1] as f64 / 2.0 * vs.y,
+                shape[2] as f64 / 2.0 * vs.z,
+            ],
+        )
     } else {
         (pixel_size(path, &star, block, ctx)?, [0.0; 3])
     };
@@ -50,8 +61,16 @@ pub fn read_star(path: &Path, ctx: &ListContext) -> Result<Vec<Particle>> {
     let mut out = Vec::with_capacity(block.rows.len());
     for r in 0..block.rows.len() {
         let get = |l: &str| block.number(path, r, l);
-        let c = [get(cols[0])?.unwrap_or(0.0), get(cols[1])?.unwrap_or(0.0), get(cols[2])?.unwrap_or(0.0)];
-        let mut pos = [c[0] * scale.x + offset_a[0], c[1] * scale.y + offset_a[1], c[2] * scale.z + offset_a[2]];
+        let c = [
+            get(cols[0])?.unwrap_or(0.0),
+            get(cols[1])?.unwrap_or(0.0),
+            get(cols[2])?.unwrap_or(0.0),
+        ];
+        let mut pos = [
+            c[0] * scale.x + offset_a[0],
+            c[1] * scale.y + offset_a[1],
+            c[2] * scale.z + offset_a[2],
+        ];
         // Origin shifts: the particle sits at coordinate − origin.
         for (k, axis) in ["X", "Y", "Z"].iter().enumerate() {
             if let Some(o) = get(&format!("rlnOrigin{axis}Angst"))? {
@@ -66,10 +85,17 @@ pub fn read_star(path: &Path, ctx: &ListContext) -> Result<Vec<Particle>> {
         };
         let mut p = Particle::new(class, PosAngstrom::new(pos[0], pos[1], pos[2]));
         if block.has_all(&ANGLES) {
-            p.rotation = Some(Rotation::from_relion_zyz_deg(get(ANGLES[0])?.unwrap_or(0.0), get(ANGLES[1])?.unwrap_or(0.0), get(ANGLES[2])?.unwrap_or(0.0)));
+            p.rotation = Some(Rotation::from_relion_zyz_deg(
+                get(ANGLES[0])?.unwrap_or(0.0),
+                get(ANGLES[1])?.unwrap_or(0.0),
+                get(ANGLES[2])?.unwrap_or(0.0),
+            ));
         }
         p.score = get(SCORE)?;
-        p.tomogram = block.text(r, "rlnTomoName").or_else(|| block.text(r, "rlnMicrographName")).map(String::from);
+        p.tomogram = block
+            .text(r, "rlnTomoName")
+            .or_else(|| block.text(r, "rlnMicrographName"))
+            .map(String::from);
         out.push(p);
     }
     Ok(out)
@@ -92,7 +118,12 @@ fn class_map(star: &StarFile) -> HashMap<String, String> {
 }
 
 /// The pixel size of the coordinates: from the flags, from the file, and both must agree.
-fn pixel_size(path: &Path, star: &StarFile, block: &StarBlock, ctx: &ListContext) -> Result<VoxelSize> {
+fn pixel_size(
+    path: &Path,
+    star: &StarFile,
+    block: &StarBlock,
+    ctx: &ListContext,
+) -> Result<VoxelSize> {
     let optics = star.block("optics");
     let first = |b: Option<&StarBlock>, l: &str| -> Result<Option<f64>> {
         match b {
@@ -113,10 +144,14 @@ fn pixel_size(path: &Path, star: &StarFile, block: &StarBlock, ctx: &ListContext
         }
     }
     if from_file.is_none()
-        && let (Some(d), Some(m)) = (first(Some(block), "rlnDetectorPixelSize")?, first(Some(block), "rlnMagnification")?)
-            && m > 0.0 {
-                from_file = Some((d * 1e4 / m, "rlnDetectorPixelSize/rlnMagnification".into()));
-            }
+        && let (Some(d), Some(m)) = (
+            first(Some(block), "rlnDetectorPixelSize")?,
+            first(Some(block), "rlnMagnification")?,
+        )
+        && m > 0.0
+    {
+        from_file = Some((d * 1e4 / m, "rlnDetectorPixelSize/rlnMagnification".into()));
+    }
     match (ctx.pixel_size(), from_file) {
         (Some(flag), Some((file, label))) => {
             if (flag.x - file).abs() > 1e-3 * file {
@@ -147,7 +182,11 @@ fn class_numbers(particles: &[Particle]) -> (HashMap<String, usize>, Vec<String>
     let mut map = HashMap::new();
     let mut comments = Vec::new();
     for (i, n) in names.iter().enumerate() {
-        let k = if all_numeric { n.parse().unwrap_or(i + 1) } else { i + 1 };
+        let k = if all_numeric {
+            n.parse().unwrap_or(i + 1)
+        } else {
+            i + 1
+        };
         map.insert(n.clone(), k);
         if !all_numeric {
             comments.push(format!("# {CLASS_COMMENT}{k} = {n}"));
@@ -157,7 +196,10 @@ fn class_numbers(particles: &[Particle]) -> (HashMap<String, usize>, Vec<String>
 }
 
 fn common_columns(p: &Particle, classes: &HashMap<String, usize>) -> Vec<String> {
-    let [a, b, c] = p.rotation.map(|r| r.to_relion_zyz_deg()).unwrap_or([0.0; 3]);
+    let [a, b, c] = p
+        .rotation
+        .map(|r| r.to_relion_zyz_deg())
+        .unwrap_or([0.0; 3]);
     vec![
         p.tomogram.clone().unwrap_or_else(|| "tomogram".into()),
         num(a),
@@ -169,7 +211,15 @@ fn common_columns(p: &Particle, classes: &HashMap<String, usize>) -> Vec<String>
     ]
 }
 
-const COMMON: [&str; 7] = ["rlnTomoName", "rlnAngleRot", "rlnAngleTilt", "rlnAnglePsi", "rlnClassNumber", "rlnOpticsGroup", SCORE];
+const COMMON: [&str; 7] = [
+    "rlnTomoName",
+    "rlnAngleRot",
+    "rlnAngleTilt",
+    "rlnAnglePsi",
+    "rlnClassNumber",
+    "rlnOpticsGroup",
+    SCORE,
+];
 
 /// What differs between the RELION 4 and 5 writers.
 struct StarLayout<'a> {
@@ -181,7 +231,12 @@ struct StarLayout<'a> {
 
 /// Writes the optics block and the particle table, with `coords` giving the three
 /// coordinate values of each particle in the file's unit.
-fn write_star(path: &Path, particles: &[Particle], layout: StarLayout<'_>, coords: impl Fn(&Particle) -> [f64; 3]) -> Result<()> {
+fn write_star(
+    path: &Path,
+    particles: &[Particle],
+    layout: StarLayout<'_>,
+    coords: impl Fn(&Particle) -> [f64; 3],
+) -> Result<()> {
     let (classes, comments) = class_numbers(particles);
     let rows: Vec<Vec<String>> = particles
         .iter()
@@ -198,7 +253,12 @@ fn write_star(path: &Path, particles: &[Particle], layout: StarLayout<'_>, coord
         for line in layout.header.iter().chain(&comments) {
             writeln!(w, "{line}")?;
         }
-        write_loop(w, "optics", layout.optics_labels, std::slice::from_ref(&layout.optics_row))?;
+        write_loop(
+            w,
+            "optics",
+            layout.optics_labels,
+            std::slice::from_ref(&layout.optics_row),
+        )?;
         write_loop(w, "particles", &labels, &rows)
     })
 }
@@ -207,30 +267,60 @@ fn write_star(path: &Path, particles: &[Particle], layout: StarLayout<'_>, coord
 pub fn write_relion4(path: &Path, particles: &[Particle], ctx: &ListContext) -> Result<()> {
     let px = ctx.require_pixel_size(path, "RELION 4 coordinates")?;
     if !px.is_isotropic() {
-        return Err(IoError::Units(format!("{}: RELION holds one pixel size, but the voxel size {px} is anisotropic", path.display())));
+        return Err(IoError::Units(format!(
+            "{}: RELION holds one pixel size, but the voxel size {px} is anisotropic",
+            path.display()
+        )));
     }
     let layout = StarLayout {
         header: vec!["# version 30001 (RELION 4 tomography particles, written by tomopick)".into()],
-        optics_labels: &["rlnOpticsGroup", "rlnOpticsGroupName", "rlnMicrographOriginalPixelSize", "rlnImagePixelSize"],
+        optics_labels: &[
+            "rlnOpticsGroup",
+            "rlnOpticsGroupName",
+            "rlnMicrographOriginalPixelSize",
+            "rlnImagePixelSize",
+        ],
         optics_row: vec!["1".into(), "opticsGroup1".into(), num(px.x), num(px.x)],
         coord_labels: XYZ,
     };
-    write_star(path, particles, layout, |p| p.pos_a.to_voxels(px).as_array())
+    write_star(path, particles, layout, |p| {
+        p.pos_a.to_voxels(px).as_array()
+    })
 }
 
 /// Writes RELION 5 style: centred Å coordinates (needs the tomogram size and voxel size).
 pub fn write_relion5(path: &Path, particles: &[Particle], ctx: &ListContext) -> Result<()> {
     let vs = ctx.voxel_size.ok_or_else(|| need_tomo(path))?;
     let shape = ctx.tomo_shape_xyz.ok_or_else(|| need_tomo(path))?;
-    let centre = [shape[0] as f64 / 2.0 * vs.x, shape[1] as f64 / 2.0 * vs.y, shape[2] as f64 / 2.0 * vs.z];
+    let centre = [
+        shape[0] as f64 / 2.0 * vs.x,
+        shape[1] as f64 / 2.0 * vs.y,
+        shape[2] as f64 / 2.0 * vs.z,
+    ];
     let layout = StarLayout {
         header: vec![
             "# version 50001 (RELION 5 tomography particles, written by tomopick)".into(),
-            format!("# tomogram size {} {} {} voxels at {} Å", shape[0], shape[1], shape[2], num(vs.x)),
+            format!(
+                "# tomogram size {} {} {} voxels at {} Å",
+                shape[0],
+                shape[1],
+                shape[2],
+                num(vs.x)
+            ),
         ],
-        optics_labels: &["rlnOpticsGroup", "rlnOpticsGroupName", "rlnTomoTiltSeriesPixelSize"],
+        optics_labels: &[
+            "rlnOpticsGroup",
+            "rlnOpticsGroupName",
+            "rlnTomoTiltSeriesPixelSize",
+        ],
         optics_row: vec!["1".into(), "opticsGroup1".into(), num(vs.x)],
         coord_labels: CENTRED,
     };
-    write_star(path, particles, layout, |p| [p.pos_a.x - centre[0], p.pos_a.y - centre[1], p.pos_a.z - centre[2]])
+    write_star(path, particles, layout, |p| {
+        [
+            p.pos_a.x - centre[0],
+            p.pos_a.y - centre[1],
+            p.pos_a.z - centre[2],
+        ]
+    })
 }

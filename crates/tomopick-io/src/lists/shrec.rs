@@ -21,17 +21,33 @@ pub fn read_shrec(path: &Path, ctx: &ListContext) -> Result<Vec<Particle>> {
             continue;
         }
         if t.len() != 4 && t.len() != 7 {
-            return Err(IoError::line(path, n, format!("expected 4 or 7 fields (class x y z [rotZ1 rotX rotZ2]), found {}", t.len())));
+            return Err(IoError::line(
+                path,
+                n,
+                format!(
+                    "expected 4 or 7 fields (class x y z [rotZ1 rotX rotZ2]), found {}",
+                    t.len()
+                ),
+            ));
         }
         let f = |k: usize, name: &str| -> Result<f64> {
             t[k].parse::<f64>()
                 .ok()
                 .filter(|v| v.is_finite())
-                .ok_or_else(|| IoError::line(path, n, format!("field {name}: '{}' is not a number", t[k])))
+                .ok_or_else(|| {
+                    IoError::line(path, n, format!("field {name}: '{}' is not a number", t[k]))
+                })
         };
-        let mut p = Particle::new(t[0], PosVoxel::new(f(1, "x")?, f(2, "y")?, f(3, "z")?).to_angstrom(vs));
+        let mut p = Particle::new(
+            t[0],
+            PosVoxel::new(f(1, "x")?, f(2, "y")?, f(3, "z")?).to_angstrom(vs),
+        );
         if t.len() == 7 {
-            p.rotation = Some(Rotation::from_shrec_zxz_deg(f(4, "rotZ1")?, f(5, "rotX")?, f(6, "rotZ2")?));
+            p.rotation = Some(Rotation::from_shrec_zxz_deg(
+                f(4, "rotZ1")?,
+                f(5, "rotX")?,
+                f(6, "rotZ2")?,
+            ));
         }
         out.push(p);
     }
@@ -41,14 +57,31 @@ pub fn read_shrec(path: &Path, ctx: &ListContext) -> Result<Vec<Particle>> {
 /// Writes a SHREC list (positions in voxels; zero angles where no orientation is known).
 pub fn write_shrec(path: &Path, particles: &[Particle], ctx: &ListContext) -> Result<()> {
     let vs = ctx.require_pixel_size(path, "SHREC positions")?;
-    if let Some(p) = particles.iter().find(|p| p.class.contains(char::is_whitespace)) {
-        return Err(IoError::Units(format!("{}: class name '{}' contains a space, which SHREC's format cannot hold", path.display(), p.class)));
+    if let Some(p) = particles
+        .iter()
+        .find(|p| p.class.contains(char::is_whitespace))
+    {
+        return Err(IoError::Units(format!(
+            "{}: class name '{}' contains a space, which SHREC's format cannot hold",
+            path.display(),
+            p.class
+        )));
     }
     write_atomic(path, |w| {
         for p in particles {
             let v = p.pos_a.to_voxels(vs);
             let [a, b, c] = p.rotation.map(|r| r.to_shrec_zxz_deg()).unwrap_or([0.0; 3]);
-            writeln!(w, "{} {} {} {} {} {} {}", p.class, num(v.x), num(v.y), num(v.z), num(a), num(b), num(c))?;
+            writeln!(
+                w,
+                "{} {} {} {} {} {} {}",
+                p.class,
+                num(v.x),
+                num(v.y),
+                num(v.z),
+                num(a),
+                num(b),
+                num(c)
+            )?;
         }
         Ok(())
     })

@@ -26,12 +26,18 @@ impl StarBlock {
     }
     /// The value at `row`, column `label`, parsed as a number; errors name the line and column.
     pub fn number(&self, path: &Path, row: usize, label: &str) -> Result<Option<f64>> {
-        let Some(c) = self.col(label) else { return Ok(None) };
+        let Some(c) = self.col(label) else {
+            return Ok(None);
+        };
         let (line, vals) = &self.rows[row];
         let s = vals[c].as_str();
-        s.parse::<f64>()
-            .map(Some)
-            .map_err(|_| IoError::line(path, *line, format!("column {label}: '{s}' is not a number")))
+        s.parse::<f64>().map(Some).map_err(|_| {
+            IoError::line(
+                path,
+                *line,
+                format!("column {label}: '{s}' is not a number"),
+            )
+        })
     }
     /// The text at `row`, column `label`.
     pub fn text(&self, row: usize, label: &str) -> Option<&str> {
@@ -105,12 +111,19 @@ pub fn parse_star(path: &Path, text: &str) -> Result<StarFile> {
             if let Some(b) = cur.take() {
                 file.blocks.push(b);
             }
-            cur = Some(StarBlock { name: name.trim().to_string(), ..Default::default() });
+            cur = Some(StarBlock {
+                name: name.trim().to_string(),
+                ..Default::default()
+            });
             in_loop = false;
             continue;
         }
         let Some(block) = cur.as_mut() else {
-            return Err(IoError::line(path, n, "text before the first data_ block: not a STAR file"));
+            return Err(IoError::line(
+                path,
+                n,
+                "text before the first data_ block: not a STAR file",
+            ));
         };
         if line == "loop_" {
             in_loop = true;
@@ -127,7 +140,9 @@ pub fn parse_star(path: &Path, text: &str) -> Result<StarFile> {
             } else {
                 // A key-value pair: store as a one-row table.
                 in_loop = false;
-                let value = t.get(1).cloned().ok_or_else(|| IoError::line(path, n, format!("label _{label} has no value")))?;
+                let value = t.get(1).cloned().ok_or_else(|| {
+                    IoError::line(path, n, format!("label _{label} has no value"))
+                })?;
                 block.labels.push(label);
                 if block.rows.is_empty() {
                     block.rows.push((n, vec![value]));
@@ -145,7 +160,11 @@ pub fn parse_star(path: &Path, text: &str) -> Result<StarFile> {
             return Err(IoError::line(
                 path,
                 n,
-                format!("row has {} values but the loop declares {} columns", vals.len(), block.labels.len()),
+                format!(
+                    "row has {} values but the loop declares {} columns",
+                    vals.len(),
+                    block.labels.len()
+                ),
             ));
         }
         block.rows.push((n, vals));
@@ -160,7 +179,12 @@ pub fn parse_star(path: &Path, text: &str) -> Result<StarFile> {
 }
 
 /// Writes one loop block.
-pub fn write_loop(out: &mut impl std::io::Write, name: &str, labels: &[&str], rows: &[Vec<String>]) -> std::io::Result<()> {
+pub fn write_loop(
+    out: &mut impl std::io::Write,
+    name: &str,
+    labels: &[&str],
+    rows: &[Vec<String>],
+) -> std::io::Result<()> {
     writeln!(out, "\ndata_{name}\n\nloop_")?;
     for (i, l) in labels.iter().enumerate() {
         writeln!(out, "_{l} #{}", i + 1)?;
@@ -168,7 +192,13 @@ pub fn write_loop(out: &mut impl std::io::Write, name: &str, labels: &[&str], ro
     for r in rows {
         let quoted: Vec<String> = r
             .iter()
-            .map(|v| if v.is_empty() || v.contains(char::is_whitespace) { format!("\"{v}\"") } else { v.clone() })
+            .map(|v| {
+                if v.is_empty() || v.contains(char::is_whitespace) {
+                    format!("\"{v}\"")
+                } else {
+                    v.clone()
+                }
+            })
             .collect();
         writeln!(out, "{}", quoted.join("\t"))?;
     }

@@ -4,11 +4,15 @@
 use std::path::PathBuf;
 
 pub fn made(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/made").join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/fixtures/made")
+        .join(name)
 }
 
 pub fn portal(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/cryoet-data-portal").join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/fixtures/cryoet-data-portal")
+        .join(name)
 }
 
 /// The ramp the fixture script writes: value of voxel (x, y, z) in a 6 × 5 × 4 volume.
