@@ -37,6 +37,58 @@ use crate::library::SHREC2021_CLASSES;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
+/// Parses a TOML file into a config type; errors name the file and the key.
+pub(crate) fn read_toml<T: serde::de::DeserializeOwned>(path: &std::path::Path) -> Result<T> {
+    let text = std::fs::read_to_string(path).map_err(|e| tomopick_io::IoError::os(path, e))?;
+    toml::from_str(&text).map_err(|e| SimError::Parameter(format!("{}: {e}", path.display())))
+}
+
+/// The given class names, or the 13 SHREC 2021 classes when none are given.
+pub(crate) fn classes_or_shrec(classes: &[String]) -> Vec<String> {
+    if classes.is_empty() {
+        SHREC2021_CLASSES.iter().map(|s| s.to_string()).collect()
+    } else {
+        classes.to_vec()
+    }
+}
+
+/// Refuses a voxel size that is not a positive number.
+pub(crate) fn check_voxel_size(v: f64) -> Result<()> {
+    if v.is_finite() && v > 0.0 {
+        Ok(())
+    } else {
+        Err(SimError::Parameter(format!(
+            "voxel_size_a = {v}: must be positive"
+        )))
+    }
+}
+
+/// Checks the microscope distributions shared by every config: Cs, voltage, amplitude
+/// contrast and the envelope B.
+pub(crate) fn check_ctf(
+    cs_mm: &Dist,
+    voltage_kv: &Dist,
+    amplitude: &Dist,
+    envelope_b_a2: &Dist,
+) -> Result<()> {
+    cs_mm.check("imaging.cs_mm", |v| v >= 0.0, "Cs must not be negative")?;
+    voltage_kv.check(
+        "imaging.voltage_kv",
+        |v| v > 0.0,
+        "voltage must be positive",
+    )?;
+    amplitude.check(
+        "imaging.amplitude_contrast",
+        |v| (0.0..1.0).contains(&v),
+        "amplitude contrast must be in [0, 1)",
+    )?;
+    envelope_b_a2.check(
+        "imaging.envelope_b_a2",
+        |v| v >= 0.0,
+        "B must not be negative",
+    )
+}
+
 /// A distribution of one parameter. In TOML: `{ fixed = 3 }`, `{ uniform = [1, 2] }`,
 /// `{ log_uniform = [0.03, 10] }`, or a plain number for a fixed value.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -210,31 +262,20 @@ impl SubtomoConfig {
 
     /// Reads a TOML file and checks it.
     pub fn from_toml(path: &std::path::Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|e| tomopick_io::IoError::os(path, e))?;
-        let c: SubtomoConfig = toml::from_str(&text)
-            .map_err(|e| SimError::Parameter(format!("{}: {e}", path.display())))?;
+        let c: SubtomoConfig = read_toml(path)?;
         c.validate()?;
         Ok(c)
     }
 
     /// The class names in use.
     pub fn class_names(&self) -> Vec<String> {
-        if self.classes.is_empty() {
-            SHREC2021_CLASSES.iter().map(|s| s.to_string()).collect()
-        } else {
-            self.classes.clone()
-        }
+        classes_or_shrec(&self.classes)
     }
 
     /// Refuses values outside their physical range, naming the field.
     pub fn validate(&self) -> Result<()> {
         let bad = |m: String| Err(SimError::Parameter(m));
-        if !(self.voxel_size_a.is_finite() && self.voxel_size_a > 0.0) {
-            return bad(format!(
-                "voxel_size_a = {}: must be positive",
-                self.voxel_size_a
-            ));
-        }
+        check_voxel_size(self.voxel_size_a)?;
         if !(8..=512).contains(&self.box_size) || !self.box_size.is_multiple_of(2) {
             return bad(format!(
                 "box_size = {}: must be even, 8 to 512",
@@ -266,22 +307,11 @@ impl SubtomoConfig {
             |v| (-20.0..=50.0).contains(&v),
             "defocus must be within −20..50 µm",
         )?;
-        i.cs_mm
-            .check("imaging.cs_mm", |v| v >= 0.0, "Cs must not be negative")?;
-        i.voltage_kv.check(
-            "imaging.voltage_kv",
-            |v| v > 0.0,
-            "voltage must be positive",
-        )?;
-        i.amplitude_contrast.check(
-            "imaging.amplitude_contrast",
-            |v| (0.0..1.0).contains(&v),
-            "amplitude contrast must be in [0, 1)",
-        )?;
-        i.envelope_b_a2.check(
-            "imaging.envelope_b_a2",
-            |v| v >= 0.0,
-            "B must not be negative",
+        check_ctf(
+            &i.cs_mm,
+            &i.voltage_kv,
+            &i.amplitude_contrast,
+            &i.envelope_b_a2,
         )?;
         i.scale_jitter.check(
             "imaging.scale_jitter",

@@ -83,12 +83,7 @@ impl SampleSpec {
     /// Checks the numbers.
     pub fn validate(&self) -> Result<()> {
         let bad = |m: String| Err(SimError::Parameter(m));
-        if !(self.voxel_size_a.is_finite() && self.voxel_size_a > 0.0) {
-            return bad(format!(
-                "voxel_size_a = {}: must be positive",
-                self.voxel_size_a
-            ));
-        }
+        crate::randomization::check_voxel_size(self.voxel_size_a)?;
         if self.shape_xyz.iter().any(|&n| !(8..=4096).contains(&n)) {
             return bad(format!(
                 "shape {:?}: each side must be 8 to 4096 voxels",

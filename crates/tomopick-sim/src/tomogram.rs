@@ -27,9 +27,9 @@ use crate::ctf::CtfParams;
 use crate::error::{Result, SimError};
 use crate::fft::Fft3;
 use crate::imaging3d::{Imaging3dParams, image_3d};
-use crate::library::{SHREC2021_CLASSES, shipped_potential};
+use crate::library::shipped_potential;
 use crate::potential::PotentialOptions;
-use crate::randomization::Dist;
+use crate::randomization::{Dist, check_ctf, check_voxel_size, classes_or_shrec, read_toml};
 use crate::resample::support_radius;
 use crate::sample::{Sample, SampleSpec, Template, build_sample};
 use crate::subtomo::mix_seed;
@@ -177,31 +177,20 @@ impl TomogramConfig {
 
     /// Reads and checks a TOML file.
     pub fn from_toml(path: &std::path::Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|e| tomopick_io::IoError::os(path, e))?;
-        let c: TomogramConfig = toml::from_str(&text)
-            .map_err(|e| SimError::Parameter(format!("{}: {e}", path.display())))?;
+        let c: TomogramConfig = read_toml(path)?;
         c.validate()?;
         Ok(c)
     }
 
     /// Class names in use.
     pub fn class_names(&self) -> Vec<String> {
-        if self.classes.is_empty() {
-            SHREC2021_CLASSES.iter().map(|s| s.to_string()).collect()
-        } else {
-            self.classes.clone()
-        }
+        classes_or_shrec(&self.classes)
     }
 
     /// Refuses values outside their physical range, naming the field.
     pub fn validate(&self) -> Result<()> {
         let bad = |m: String| Err(SimError::Parameter(m));
-        if !(self.voxel_size_a.is_finite() && self.voxel_size_a > 0.0) {
-            return bad(format!(
-                "voxel_size_a = {}: must be positive",
-                self.voxel_size_a
-            ));
-        }
+        check_voxel_size(self.voxel_size_a)?;
         if self.shape_xyz.iter().any(|&n| !(8..=4096).contains(&n)) {
             return bad(format!(
                 "shape_xyz = {:?}: each side must be 8 to 4096",
@@ -244,22 +233,11 @@ impl TomogramConfig {
             |v| v >= 0.0,
             "must not be negative",
         )?;
-        i.cs_mm
-            .check("imaging.cs_mm", |v| v >= 0.0, "Cs must not be negative")?;
-        i.voltage_kv.check(
-            "imaging.voltage_kv",
-            |v| v > 0.0,
-            "voltage must be positive",
-        )?;
-        i.amplitude_contrast.check(
-            "imaging.amplitude_contrast",
-            |v| (0.0..1.0).contains(&v),
-            "must be in [0, 1)",
-        )?;
-        i.envelope_b_a2.check(
-            "imaging.envelope_b_a2",
-            |v| v >= 0.0,
-            "must not be negative",
+        check_ctf(
+            &i.cs_mm,
+            &i.voltage_kv,
+            &i.amplitude_contrast,
+            &i.envelope_b_a2,
         )?;
         if let Some(d) = &i.dose_e_per_a2 {
             d.check(
