@@ -5,7 +5,7 @@ use crate::ctf::CtfParams;
 use crate::error::Result;
 use crate::fft::Fft3;
 use crate::imaging3d::{Imaging3dParams, image_3d};
-use crate::library::shipped_potential;
+use crate::library::{ClassSpec, class_potential};
 use crate::potential::PotentialOptions;
 use crate::randomization::SubtomoConfig;
 use crate::resample::{place_rotated, support_radius};
@@ -58,14 +58,19 @@ impl SubtomoGenerator {
     /// Checks the config and computes the class potentials.
     pub fn new(config: SubtomoConfig) -> Result<Self> {
         config.validate()?;
-        let names = config.class_names();
+        let specs = config
+            .class_names()
+            .iter()
+            .map(|c| ClassSpec::parse(c))
+            .collect::<Result<Vec<_>>>()?;
+        let names: Vec<String> = specs.iter().map(|c| c.name.clone()).collect();
         let opts = PotentialOptions {
             voxel_size_a: config.voxel_size_a,
             ..Default::default()
         };
-        let templates = names
+        let templates = specs
             .par_iter()
-            .map(|n| shipped_potential(n, &opts).map(|v| v.data))
+            .map(|c| class_potential(c, &opts).map(|p| p.volume.data))
             .collect::<Result<Vec<_>>>()?;
         let b = config.box_size;
         let radii = templates

@@ -27,7 +27,7 @@ use crate::ctf::CtfParams;
 use crate::error::{Result, SimError};
 use crate::fft::Fft3;
 use crate::imaging3d::{Imaging3dParams, image_3d};
-use crate::library::shipped_potential;
+use crate::library::{ClassSpec, class_potential};
 use crate::potential::PotentialOptions;
 use crate::randomization::{Dist, check_ctf, check_voxel_size, classes_or_shrec, read_toml};
 use crate::resample::support_radius;
@@ -295,6 +295,8 @@ fn fixed(d: &Dist) -> f64 {
 
 /// A simulated tomogram and its truth.
 pub struct Tomogram {
+    /// Element symbols without scattering factors in the structures (read as carbon), with counts.
+    pub unknown_elements: std::collections::BTreeMap<String, usize>,
     /// Per class: its name and radius in Å (the farthest mask voxel from the centre).
     pub class_radii_a: Vec<(String, f64)>,
     /// The reconstruction `[z, y, x]`.
@@ -328,15 +330,27 @@ pub fn simulate_tomogram(
     let c = config.resolve(seed);
     let vs = c.voxel_size_a;
     on_stage(Stage::Potentials);
-    let names = c.class_names();
+    let specs = c
+        .class_names()
+        .iter()
+        .map(|e| ClassSpec::parse(e))
+        .collect::<Result<Vec<_>>>()?;
+    let names: Vec<String> = specs.iter().map(|s| s.name.clone()).collect();
     let opts = PotentialOptions {
         voxel_size_a: vs,
         ..Default::default()
     };
-    let potentials: Vec<Array3<f32>> = names
+    let made = specs
         .par_iter()
-        .map(|n| shipped_potential(n, &opts).map(|v| v.data))
-        .collect::<Result<_>>()?;
+        .map(|c| class_potential(c, &opts))
+        .collect::<Result<Vec<_>>>()?;
+    let mut unknown_elements = std::collections::BTreeMap::new();
+    for m in &made {
+        for (e, n) in &m.unknown_elements {
+            *unknown_elements.entry(e.clone()).or_insert(0) += n;
+        }
+    }
+    let potentials: Vec<Array3<f32>> = made.into_iter().map(|m| m.volume.data).collect();
     let templates: Vec<Template> = names
         .iter()
         .zip(&potentials)
@@ -416,6 +430,7 @@ pub fn simulate_tomogram(
         })
         .collect();
     Ok(Tomogram {
+        unknown_elements,
         class_radii_a,
         reconstruction,
         sample,

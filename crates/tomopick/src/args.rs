@@ -67,7 +67,8 @@ pub struct TomogramArgs {
     /// A TOML tomogram config (default: SHREC-like).
     #[arg(long)]
     pub config: Option<PathBuf>,
-    /// Comma-separated class names (default: the 13 SHREC 2021 classes).
+    /// Comma-separated classes: shipped names (1bxn, 4v94, …), `name=file.pdb[:assembly]`, or a
+    /// PDB/mmCIF/MRC path (default: the 13 SHREC 2021 classes).
     #[arg(long, value_delimiter = ',')]
     pub classes: Option<Vec<String>>,
     /// Size in voxels, X,Y,Z.
@@ -101,7 +102,8 @@ pub struct SubtomoArgs {
     /// A TOML randomisation config (overrides --preset).
     #[arg(long)]
     pub config: Option<PathBuf>,
-    /// Comma-separated class names (default: the 13 SHREC 2021 classes).
+    /// Comma-separated classes: shipped names, `name=file.pdb[:assembly]`, or a PDB/mmCIF/MRC
+    /// path (default: the 13 SHREC 2021 classes).
     #[arg(long, value_delimiter = ',')]
     pub classes: Option<Vec<String>>,
     /// Box edge in voxels.

@@ -237,6 +237,17 @@ pub fn tomogram(a: TomogramArgs) -> Result<()> {
     pb.finish_and_clear();
     commit_dir(staging, &a.output)?;
     tracing::info!("Writing: {:.2} s", written.elapsed().as_secs_f64());
+    if !t.unknown_elements.is_empty() {
+        let list: Vec<String> = t
+            .unknown_elements
+            .iter()
+            .map(|(e, n)| format!("{e} ×{n}"))
+            .collect();
+        tracing::warn!(
+            "elements without scattering factors were read as carbon: {}",
+            list.join(", ")
+        );
+    }
     if t.sample.not_placed > 0 {
         tracing::warn!(
             "only {} of {} particles fit; the sample is full",

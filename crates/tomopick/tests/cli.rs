@@ -526,3 +526,65 @@ fn simulate_tomogram_gives_exact_truth_that_evaluate_accepts() {
     ]);
     assert!(e.contains("imaging.tilt_max_deg"), "{e}");
 }
+
+#[test]
+fn users_bring_their_own_structures() {
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("t");
+    let o = tomopick(&[
+        "simulate",
+        "tomogram",
+        "--shape",
+        "64,64,32",
+        "--particles",
+        "6",
+        "--seed",
+        "1",
+        "--classes",
+        "cdk=tests/fixtures/made/3qm1.cif:1,1qvr",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(err.contains("read as carbon: Pt ×23"), "{err}");
+    let locations = std::fs::read_to_string(out.join("particle_locations.txt")).unwrap();
+    assert!(
+        locations.lines().any(|l| l.starts_with("cdk ")),
+        "{locations}"
+    );
+    let e = fails(&[
+        "simulate",
+        "tomogram",
+        "--classes",
+        "nothing_here.pdb",
+        "-o",
+        d.path().join("u").to_str().unwrap(),
+    ]);
+    assert!(e.contains("nothing_here.pdb"), "{e}");
+    let e = fails(&[
+        "simulate",
+        "tomogram",
+        "--classes",
+        "x=tests/fixtures/made/3qm1.cif:7",
+        "--shape",
+        "32,32,16",
+        "-o",
+        d.path().join("v").to_str().unwrap(),
+    ]);
+    assert!(e.contains("assembly '7' does not exist"), "{e}");
+    let e = fails(&[
+        "simulate",
+        "tomogram",
+        "--classes",
+        "tests/fixtures/made/bad_no_atoms.pdb",
+        "--shape",
+        "32,32,16",
+        "-o",
+        d.path().join("w").to_str().unwrap(),
+    ]);
+    assert!(
+        e.contains("bad_no_atoms.pdb") && e.contains("no atoms"),
+        "{e}"
+    );
+}
