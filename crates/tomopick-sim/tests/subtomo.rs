@@ -83,7 +83,7 @@ fn out_of_range_configs_are_refused_with_the_field_named() {
     let mut c = SubtomoConfig::randomized();
     c.classes = vec!["nope".into()];
     let e = SubtomoGenerator::new(c).err().unwrap().to_string();
-    assert!(e.contains("unknown class 'nope'"), "{e}");
+    assert!(e.contains("class 'nope': not a shipped class"), "{e}");
 }
 
 const USER_TOML: &str = r#"

@@ -400,7 +400,7 @@ fn simulate_subtomograms_is_reproducible_and_refuses_bad_input() {
         "-o",
         out.to_str().unwrap(),
     ]);
-    assert!(e.contains("unknown class '9xyz'"), "{e}");
+    assert!(e.contains("class '9xyz': not a shipped class"), "{e}");
     assert!(!out.exists());
     assert_eq!(
         std::fs::read_dir(d.path()).unwrap().count(),
