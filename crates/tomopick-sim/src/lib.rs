@@ -5,6 +5,7 @@
 //! the ratio of signal variance to noise variance after the imaging filters.
 
 pub mod ctf;
+pub mod cubes;
 pub mod error;
 pub mod fft;
 pub mod imaging3d;

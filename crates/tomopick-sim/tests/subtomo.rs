@@ -129,3 +129,29 @@ fn a_toml_config_as_a_user_writes_it() {
     let e = SubtomoConfig::from_toml(&p).unwrap_err().to_string();
     assert!(e.contains("snrr") && e.contains("c.toml"), "{e}");
 }
+
+#[test]
+fn training_cubes_carry_exact_boxes_and_repeat_with_the_seed() {
+    use tomopick_sim::cubes::{CubeGenerator, CubeSpec};
+    let g = CubeGenerator::new(CubeSpec {
+        size: 48,
+        particles: Dist::Uniform([3.0, 8.0]),
+        gold: Dist::Fixed(1.0),
+        randomization: small(),
+    })
+    .unwrap();
+    let cubes = g.batch(11, 0, 4).unwrap();
+    for (i, c) in cubes.iter().enumerate() {
+        assert_eq!(c.image.dim(), (48, 48, 48));
+        assert!(!c.boxes.is_empty());
+        for b in &c.boxes {
+            assert!(b.centre_vox.iter().all(|&v| (0.0..48.0).contains(&v)));
+            assert_eq!(b.radius_vox, g.class_radii_vox()[b.class_index]);
+        }
+        let again = g.sample(11, i as u64).unwrap();
+        assert_eq!(again.image, c.image);
+        assert_eq!(again.boxes, c.boxes);
+    }
+    // The ribosome's box is far larger than the CDK dimer's.
+    assert!(g.class_radii_vox()[2] > 2.0 * g.class_radii_vox()[0]);
+}
