@@ -1,0 +1,7 @@
+//! Networks for tomopick, on burn: the one-stage 3D detector and the subtomogram
+//! classifier/segmenter, their losses and training. The only crate that depends on burn.
+//!
+//! Models run on a [`burn::prelude::Device`] chosen at run time: the `flex` CPU backend by
+//! default, CUDA with the `cuda` feature.
+
+pub mod ops3d;
