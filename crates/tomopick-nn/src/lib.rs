@@ -4,4 +4,8 @@
 //! Models run on a [`burn::prelude::Device`] chosen at run time: the `flex` CPU backend by
 //! default, CUDA with the `cuda` feature.
 
+pub mod blocks;
+pub mod detector;
 pub mod ops3d;
+
+pub use detector::{Architecture, Detector};

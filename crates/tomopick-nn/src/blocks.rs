@@ -1,0 +1,141 @@
+//! Building blocks: conv + batch norm + LeakyReLU(0.1), and the Darknet residual block.
+
+use burn::nn::conv::{Conv3d, Conv3dConfig};
+use burn::nn::{BatchNorm, BatchNormConfig, PaddingConfig3d};
+use burn::prelude::*;
+use burn::tensor::activation::leaky_relu;
+
+/// A 3D convolution with batch norm and LeakyReLU(0.1); padding k/2 keeps the size at stride 1.
+#[derive(Module, Debug)]
+pub struct ConvBn {
+    conv: Conv3d,
+    bn: BatchNorm,
+    cin: usize,
+    cout: usize,
+    kernel: usize,
+    stride: usize,
+}
+
+impl ConvBn {
+    /// `cin → cout` channels, cubic kernel `k`, stride `s`.
+    pub fn new(cin: usize, cout: usize, k: usize, s: usize, device: &Device) -> Self {
+        let p = k / 2;
+        let conv = Conv3dConfig::new([cin, cout], [k, k, k])
+            .with_stride([s, s, s])
+            .with_padding(PaddingConfig3d::Explicit(p, p, p))
+            .with_bias(false)
+            .init(device);
+        ConvBn {
+            conv,
+            bn: BatchNormConfig::new(cout).init(device),
+            cin,
+            cout,
+            kernel: k,
+            stride: s,
+        }
+    }
+    /// Applies the block.
+    pub fn forward(&self, x: Tensor<5>) -> Tensor<5> {
+        leaky_relu(self.bn.forward(self.conv.forward(x)), 0.1)
+    }
+    /// Multiply-adds per output voxel.
+    pub fn macs_per_output(&self) -> usize {
+        self.cin * self.cout * self.kernel.pow(3)
+    }
+    /// The stride.
+    pub fn stride(&self) -> usize {
+        self.stride
+    }
+    /// Output channels.
+    pub fn out_channels(&self) -> usize {
+        self.cout
+    }
+}
+
+/// Darknet residual block: 1×1 to C/2, 3×3 back to C, plus the input.
+#[derive(Module, Debug)]
+pub struct Residual {
+    reduce: ConvBn,
+    expand: ConvBn,
+}
+
+impl Residual {
+    /// A block of `c` channels.
+    pub fn new(c: usize, device: &Device) -> Self {
+        Residual {
+            reduce: ConvBn::new(c, c / 2, 1, 1, device),
+            expand: ConvBn::new(c / 2, c, 3, 1, device),
+        }
+    }
+    /// Applies the block.
+    pub fn forward(&self, x: Tensor<5>) -> Tensor<5> {
+        let y = self.expand.forward(self.reduce.forward(x.clone()));
+        x + y
+    }
+    /// Multiply-adds per voxel.
+    pub fn macs_per_voxel(&self) -> usize {
+        self.reduce.macs_per_output() + self.expand.macs_per_output()
+    }
+}
+
+/// An optional strided conv followed by residual blocks.
+#[derive(Module, Debug)]
+pub struct Stage {
+    entry: ConvBn,
+    blocks: Vec<Residual>,
+}
+
+impl Stage {
+    /// `entry` then `n` residual blocks at its output width.
+    pub fn new(entry: ConvBn, n: usize, device: &Device) -> Self {
+        let c = entry.out_channels();
+        Stage {
+            entry,
+            blocks: (0..n).map(|_| Residual::new(c, device)).collect(),
+        }
+    }
+    /// Applies the stage.
+    pub fn forward(&self, x: Tensor<5>) -> Tensor<5> {
+        self.blocks
+            .iter()
+            .fold(self.entry.forward(x), |y, b| b.forward(y))
+    }
+    /// Multiply-adds, for an input of `voxels_in` voxels; returns (macs, voxels out).
+    pub fn macs(&self, voxels_in: f64) -> (f64, f64) {
+        let v = voxels_in / (self.entry.stride().pow(3) as f64);
+        let m = v
+            * (self.entry.macs_per_output()
+                + self
+                    .blocks
+                    .iter()
+                    .map(Residual::macs_per_voxel)
+                    .sum::<usize>()) as f64;
+        (m, v)
+    }
+}
+
+/// A chain of ConvBn blocks at one resolution.
+#[derive(Module, Debug)]
+pub struct Chain {
+    layers: Vec<ConvBn>,
+}
+
+impl Chain {
+    /// Blocks from `(cin, cout, k)` triples at stride 1.
+    pub fn new(spec: &[(usize, usize, usize)], device: &Device) -> Self {
+        Chain {
+            layers: spec
+                .iter()
+                .map(|&(a, b, k)| ConvBn::new(a, b, k, 1, device))
+                .collect(),
+        }
+    }
+    /// Applies the chain.
+    pub fn forward(&self, x: Tensor<5>) -> Tensor<5> {
+        self.layers.iter().fold(x, |y, l| l.forward(y))
+    }
+    /// Multiply-adds per voxel.
+    pub fn macs_per_voxel(&self) -> usize {
+        self.layers.iter().map(ConvBn::macs_per_output).sum()
+    }
+}
