@@ -2,10 +2,9 @@
 //! each with the boxes (class, centre, radius) of the particles in it. Made on the fly, in
 //! parallel, and deterministic: cube `i` of seed `s` never depends on the thread count.
 
-use crate::ctf::CtfParams;
 use crate::error::Result;
 use crate::fft::Fft3;
-use crate::imaging3d::{Imaging3dParams, image_3d};
+use crate::imaging3d::image_3d;
 use crate::library::{ClassSpec, class_potential};
 use crate::potential::PotentialOptions;
 use crate::randomization::{Dist, SubtomoConfig};
@@ -141,19 +140,7 @@ impl CubeGenerator {
             mask_threshold_v: r.mask_threshold_v,
         };
         let sample = build_sample(&sample_spec, &shuffled, rng.random())?;
-        let imaging = Imaging3dParams {
-            ctf: CtfParams {
-                voltage_kv: im.voltage_kv.sample(&mut rng),
-                defocus_a: im.defocus_um.sample(&mut rng) * 1e4,
-                cs_mm: im.cs_mm.sample(&mut rng),
-                amplitude_contrast: im.amplitude_contrast.sample(&mut rng),
-                b_factor_a2: im.envelope_b_a2.sample(&mut rng),
-                phase_shift_rad: 0.0,
-            },
-            apply_mtf: im.mtf,
-            tilt_max_deg: im.tilt_max_deg.sample(&mut rng),
-            snr: Some(im.snr.sample(&mut rng)),
-        };
+        let imaging = im.draw(&mut rng);
         let mut image = image_3d(
             &self.fft,
             &sample.potential,

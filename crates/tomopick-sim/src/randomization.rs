@@ -188,6 +188,25 @@ pub struct ImagingRandomization {
     pub mtf: bool,
 }
 
+impl ImagingRandomization {
+    /// Draws one set of imaging parameters (in a fixed order, so streams stay reproducible).
+    pub fn draw<R: Rng + ?Sized>(&self, rng: &mut R) -> crate::imaging3d::Imaging3dParams {
+        crate::imaging3d::Imaging3dParams {
+            ctf: crate::ctf::CtfParams {
+                voltage_kv: self.voltage_kv.sample(rng),
+                defocus_a: self.defocus_um.sample(rng) * 1e4,
+                cs_mm: self.cs_mm.sample(rng),
+                amplitude_contrast: self.amplitude_contrast.sample(rng),
+                b_factor_a2: self.envelope_b_a2.sample(rng),
+                phase_shift_rad: 0.0,
+            },
+            apply_mtf: self.mtf,
+            tilt_max_deg: self.tilt_max_deg.sample(rng),
+            snr: Some(self.snr.sample(rng)),
+        }
+    }
+}
+
 /// A whole subtomogram simulation set-up.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

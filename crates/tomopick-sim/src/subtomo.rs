@@ -1,7 +1,6 @@
 //! Labelled subtomograms with domain-randomised imaging, generated on the fly and
 //! deterministically: subtomogram `i` of seed `s` is the same whatever the thread count.
 
-use crate::ctf::CtfParams;
 use crate::error::Result;
 use crate::fft::Fft3;
 use crate::imaging3d::{Imaging3dParams, image_3d};
@@ -115,19 +114,7 @@ impl SubtomoGenerator {
             rng.random_range(-s..=s),
         ];
         let scale = 1.0 + im.scale_jitter.sample(&mut rng);
-        let imaging = Imaging3dParams {
-            ctf: CtfParams {
-                voltage_kv: im.voltage_kv.sample(&mut rng),
-                defocus_a: im.defocus_um.sample(&mut rng) * 1e4,
-                cs_mm: im.cs_mm.sample(&mut rng),
-                amplitude_contrast: im.amplitude_contrast.sample(&mut rng),
-                b_factor_a2: im.envelope_b_a2.sample(&mut rng),
-                phase_shift_rad: 0.0,
-            },
-            apply_mtf: im.mtf,
-            tilt_max_deg: im.tilt_max_deg.sample(&mut rng),
-            snr: Some(im.snr.sample(&mut rng)),
-        };
+        let imaging = im.draw(&mut rng);
         let inverted = rng.random::<f64>() < im.invert_contrast_probability;
         let b = c.box_size;
         let centre = [
