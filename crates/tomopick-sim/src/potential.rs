@@ -1,5 +1,8 @@
 //! Electrostatic potential of an atomic model on a voxel grid, in volts.
 //!
+//! Maps are cached on disk (see [`crate::library::class_potential`]): bump
+//! [`crate::library::MAP_VERSION`] with any change here that alters the numbers.
+//!
 //! Each Peng Gaussian is averaged over each voxel exactly (the IASA approach of Rullgård 2011
 //! and Vulović 2013): along each axis the voxel integral of `exp(−4π²x²/b)` is
 //! `(√b / 4√π)·[erf(2πx₁/√b) − erf(2πx₀/√b)]`, so the integral over a voxel of one atom's
