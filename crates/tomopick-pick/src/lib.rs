@@ -1,0 +1,8 @@
+//! Picking particles in a tomogram: tiling into overlapping cubes with effective zones,
+//! inference with the detector, and non-maximum suppression.
+
+pub mod nms;
+pub mod tiling;
+
+pub use nms::{Detection, nms_distance, nms_iou, sphere_iou};
+pub use tiling::{Tile, overhead, tiles};

@@ -1,0 +1,85 @@
+//! Non-maximum suppression of detections.
+//!
+//! - Within a tile, by the overlap of the detections' spheres (the paper uses cube IoU > 0.1).
+//! - Across the volume, by distance: a detection within `factor × size` of a stronger one is
+//!   dropped (the paper: 2/3 of the size, no class check). Uses a KD-tree, so it scales to
+//!   hundreds of thousands of candidates.
+
+use kiddo::{KdTree, SquaredEuclidean};
+
+/// A candidate detection.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Detection {
+    /// Centre, voxels `[x, y, z]`.
+    pub centre: [f64; 3],
+    /// Diameter (the "size"), voxels.
+    pub size: f64,
+    /// Confidence.
+    pub score: f64,
+    /// Class index.
+    pub class: usize,
+}
+
+/// Intersection over union of two spheres given by centre and diameter.
+pub fn sphere_iou(a: &Detection, b: &Detection) -> f64 {
+    let (r1, r2) = (a.size / 2.0, b.size / 2.0);
+    let d = (0..3)
+        .map(|k| (a.centre[k] - b.centre[k]).powi(2))
+        .sum::<f64>()
+        .sqrt();
+    let vol = |r: f64| 4.0 / 3.0 * std::f64::consts::PI * r.powi(3);
+    let inter = if d >= r1 + r2 {
+        0.0
+    } else if d <= (r1 - r2).abs() {
+        vol(r1.min(r2))
+    } else {
+        // Lens of two intersecting spheres.
+        std::f64::consts::PI
+            * (r1 + r2 - d).powi(2)
+            * (d * d + 2.0 * d * (r1 + r2) - 3.0 * (r1 - r2).powi(2))
+            / (12.0 * d)
+    };
+    let union = vol(r1) + vol(r2) - inter;
+    if union > 0.0 { inter / union } else { 0.0 }
+}
+
+fn by_score(dets: &[Detection]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..dets.len()).collect();
+    order.sort_by(|&a, &b| dets[b].score.total_cmp(&dets[a].score).then(a.cmp(&b)));
+    order
+}
+
+/// Keeps, in score order, detections whose sphere IoU with every kept one is at most `max_iou`.
+pub fn nms_iou(dets: &[Detection], max_iou: f64) -> Vec<Detection> {
+    let mut kept: Vec<Detection> = Vec::new();
+    for i in by_score(dets) {
+        if kept.iter().all(|k| sphere_iou(k, &dets[i]) <= max_iou) {
+            kept.push(dets[i]);
+        }
+    }
+    kept
+}
+
+/// Keeps, in score order, detections farther than `factor × size` (of the candidate) from every
+/// kept detection; with `per_class`, only detections of the same class suppress each other.
+pub fn nms_distance(dets: &[Detection], factor: f64, per_class: bool) -> Vec<Detection> {
+    let max_reach = dets.iter().map(|d| d.size * factor).fold(0.0, f64::max);
+    let mut tree: KdTree<f64, 3> = KdTree::new();
+    let mut kept: Vec<Detection> = Vec::new();
+    for i in by_score(dets) {
+        let d = &dets[i];
+        let reach = d.size * factor;
+        let suppressed = tree
+            .within::<SquaredEuclidean>(&d.centre, max_reach.max(reach).powi(2))
+            .iter()
+            .any(|n| {
+                n.distance <= reach * reach
+                    && (!per_class || kept[n.item as usize].class == d.class)
+            });
+        if !suppressed {
+            tree.add(&d.centre, kept.len() as u64);
+            kept.push(*d);
+        }
+    }
+    kept
+}

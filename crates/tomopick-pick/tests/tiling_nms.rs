@@ -1,0 +1,109 @@
+//! Tiling covers every voxel once; NMS keeps the right detections.
+
+use tomopick_pick::{Detection, nms_distance, nms_iou, overhead, sphere_iou, tiles};
+
+#[test]
+fn effective_zones_cover_every_voxel_exactly_once() {
+    for (shape, size, overlap) in [
+        ([512, 512, 200], 64, 8),
+        ([100, 37, 64], 32, 4),
+        ([20, 20, 20], 64, 8),
+        ([64, 64, 64], 64, 8),
+    ] {
+        let ts = tiles(shape, size, overlap);
+        let mut count = vec![0u8; shape[0] * shape[1] * shape[2]];
+        for t in &ts {
+            for a in 0..3 {
+                // A tile lies inside the volume whenever the volume is at least one tile wide.
+                if shape[a] >= size {
+                    assert!(
+                        t.origin[a] >= 0 && t.origin[a] + size as i64 <= shape[a] as i64,
+                        "{t:?}"
+                    );
+                }
+                // Its zone lies inside the tile.
+                assert!(
+                    t.zone_start[a] >= t.origin[a] && t.zone_end[a] <= t.origin[a] + size as i64,
+                    "{t:?}"
+                );
+            }
+            for z in t.zone_start[2]..t.zone_end[2] {
+                for y in t.zone_start[1]..t.zone_end[1] {
+                    for x in t.zone_start[0]..t.zone_end[0] {
+                        count[(z as usize * shape[1] + y as usize) * shape[0] + x as usize] += 1;
+                    }
+                }
+            }
+        }
+        assert!(
+            count.iter().all(|&c| c == 1),
+            "{shape:?}: every voxel in exactly one zone"
+        );
+        // Each voxel centre is owned by exactly one tile.
+        let p = [shape[0] as f64 / 3.0, shape[1] as f64 - 1.0, 0.0];
+        assert_eq!(ts.iter().filter(|t| t.owns(p)).count(), 1);
+    }
+    // The paper's tiling of a SHREC tomogram: 64³ cubes, 48³ zones → 11 × 11 × 5 tiles here
+    // (the paper pads z to 4 tiles of a 200-deep crop; we cover all 200 slices).
+    assert_eq!(tiles([512, 512, 200], 64, 8).len(), 11 * 11 * 5);
+    // Larger tiles waste less.
+    assert!(overhead([512, 512, 200], 128, 8) < overhead([512, 512, 200], 64, 8));
+}
+
+fn det(x: f64, size: f64, score: f64, class: usize) -> Detection {
+    Detection {
+        centre: [x, 0.0, 0.0],
+        size,
+        score,
+        class,
+    }
+}
+
+#[test]
+fn sphere_iou_on_known_cases() {
+    assert_eq!(
+        sphere_iou(&det(0.0, 10.0, 1.0, 0), &det(0.0, 10.0, 1.0, 0)),
+        1.0
+    );
+    assert_eq!(
+        sphere_iou(&det(0.0, 10.0, 1.0, 0), &det(10.0, 10.0, 1.0, 0)),
+        0.0
+    );
+    // A sphere of radius 2 inside one of radius 4: IoU = (2/4)³.
+    assert!((sphere_iou(&det(0.0, 8.0, 1.0, 0), &det(0.5, 4.0, 1.0, 0)) - 0.125).abs() < 1e-12);
+    // Two unit spheres at distance 1: lens volume 5π/12.
+    let lens = 5.0 * std::f64::consts::PI / 12.0;
+    let v = 4.0 / 3.0 * std::f64::consts::PI;
+    assert!(
+        (sphere_iou(&det(0.0, 2.0, 1.0, 0), &det(1.0, 2.0, 1.0, 0)) - lens / (2.0 * v - lens))
+            .abs()
+            < 1e-12
+    );
+}
+
+#[test]
+fn nms_keeps_the_strongest_of_each_cluster() {
+    let dets = vec![
+        det(0.0, 10.0, 0.6, 0),
+        det(1.0, 10.0, 0.9, 0),
+        det(30.0, 10.0, 0.5, 1),
+        det(33.0, 10.0, 0.7, 0),
+    ];
+    let kept = nms_iou(&dets, 0.1);
+    assert_eq!(
+        kept.iter().map(|d| d.score).collect::<Vec<_>>(),
+        vec![0.9, 0.7]
+    );
+    // Distance NMS with the paper's 2/3 of the size: 6.7 voxels for size 10.
+    let kept = nms_distance(&dets, 2.0 / 3.0, false);
+    assert_eq!(
+        kept.iter().map(|d| d.score).collect::<Vec<_>>(),
+        vec![0.9, 0.7]
+    );
+    // Per class, the class-1 detection at 30 survives next to the class-0 one at 33.
+    let kept = nms_distance(&dets, 2.0 / 3.0, true);
+    assert_eq!(
+        kept.iter().map(|d| d.score).collect::<Vec<_>>(),
+        vec![0.9, 0.7, 0.5]
+    );
+}
