@@ -13,6 +13,7 @@ fn effective_zones_cover_every_voxel_exactly_once() {
         let ts = tiles(shape, size, overlap);
         let mut count = vec![0u8; shape[0] * shape[1] * shape[2]];
         for t in &ts {
+            #[allow(clippy::needless_range_loop)] // a indexes four arrays at once
             for a in 0..3 {
                 // A tile lies inside the volume whenever the volume is at least one tile wide.
                 if shape[a] >= size {
