@@ -6,6 +6,8 @@
 
 pub mod blocks;
 pub mod detector;
+pub mod encoding;
 pub mod ops3d;
 
 pub use detector::{Architecture, Detector};
+pub use encoding::{Encoding, Prediction, kmeans_anchors};
