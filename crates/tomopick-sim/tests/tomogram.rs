@@ -28,6 +28,16 @@ fn templates(names: &[&str]) -> Vec<(String, Array3<f32>)> {
         .collect()
 }
 
+fn as_templates(t: &[(String, Array3<f32>)]) -> Vec<Template<'_>> {
+    t.iter()
+        .map(|(n, v)| Template {
+            name: n,
+            potential: v.view(),
+            radius: support_radius(&v.view()),
+        })
+        .collect()
+}
+
 fn spec(n: usize) -> SampleSpec {
     SampleSpec {
         shape_xyz: [64, 64, 40],
@@ -44,14 +54,7 @@ fn spec(n: usize) -> SampleSpec {
 #[test]
 fn particles_do_not_overlap_and_truth_is_exact() {
     let t = templates(&["3qm1", "1bxn", "3cf3"]);
-    let tm: Vec<Template> = t
-        .iter()
-        .map(|(n, v)| Template {
-            name: n,
-            potential: v.view(),
-            radius: support_radius(&v.view()),
-        })
-        .collect();
+    let tm = as_templates(&t);
     let s = build_sample(&spec(12), &tm, 5).unwrap();
     assert!(!s.particles.is_empty());
     assert_eq!(s.particles.len() + s.not_placed, 12);
@@ -101,14 +104,7 @@ fn particles_do_not_overlap_and_truth_is_exact() {
 #[test]
 fn asking_for_more_particles_than_fit_stops_and_counts() {
     let t = templates(&["4v94"]);
-    let tm: Vec<Template> = t
-        .iter()
-        .map(|(n, v)| Template {
-            name: n,
-            potential: v.view(),
-            radius: support_radius(&v.view()),
-        })
-        .collect();
+    let tm = as_templates(&t);
     let mut sp = spec(5000);
     sp.gold.0 = 0;
     sp.vesicles.0 = 0;

@@ -39,6 +39,24 @@ fn fails(args: &[&str]) -> String {
     err
 }
 
+/// `tomopick evaluate` of `picks` against the shipped SHREC-style example, report into `out`.
+fn evaluate_example(picks: &str, out: &str) -> Output {
+    let e = "examples/shrec_small";
+    tomopick(&[
+        "evaluate",
+        "--picks",
+        picks,
+        "--truth",
+        &format!("{e}/particle_locations.txt"),
+        "--occupancy",
+        &format!("{e}/occupancy_mask.mrc"),
+        "--classes",
+        &format!("{e}/classes.toml"),
+        "-o",
+        out,
+    ])
+}
+
 fn dir_is_empty(d: &Path) -> bool {
     std::fs::read_dir(d).unwrap().next().is_none()
 }
@@ -47,19 +65,13 @@ fn dir_is_empty(d: &Path) -> bool {
 fn readme_evaluate_example() {
     let out = tempfile::tempdir().unwrap();
     let o = out.path().to_str().unwrap();
-    let text = ok(&[
-        "evaluate",
-        "--picks",
-        "examples/shrec_small/picks.csv",
-        "--truth",
-        "examples/shrec_small/particle_locations.txt",
-        "--occupancy",
-        "examples/shrec_small/occupancy_mask.mrc",
-        "--classes",
-        "examples/shrec_small/classes.toml",
-        "-o",
-        o,
-    ]);
+    let o_ = evaluate_example("examples/shrec_small/picks.csv", o);
+    assert!(
+        o_.status.success(),
+        "{}",
+        String::from_utf8_lossy(&o_.stderr)
+    );
+    let text = String::from_utf8_lossy(&o_.stdout).into_owned();
     assert!(text.contains("SHREC") && text.contains("CZII"));
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.path().join("report.json")).unwrap())
@@ -245,19 +257,7 @@ fn picks_outside_the_volume_are_warned_about_and_counted() {
     let d = tempfile::tempdir().unwrap();
     let picks = d.path().join("picks.csv");
     std::fs::write(&picks, "class,x,y,z,score\n1bxn,5000,5000,5000,1\n").unwrap();
-    let o = tomopick(&[
-        "evaluate",
-        "--picks",
-        picks.to_str().unwrap(),
-        "--truth",
-        "examples/shrec_small/particle_locations.txt",
-        "--occupancy",
-        "examples/shrec_small/occupancy_mask.mrc",
-        "--classes",
-        "examples/shrec_small/classes.toml",
-        "-o",
-        d.path().to_str().unwrap(),
-    ]);
+    let o = evaluate_example(picks.to_str().unwrap(), d.path().to_str().unwrap());
     assert!(o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("1 picks lie outside the tomogram"));
     let report: serde_json::Value =
