@@ -2,12 +2,12 @@
 //! and atomic writes. A thin wrapper around the `mrc` crate that adds the checks and
 //! conventions tomopick needs (voxel size per axis, axis order, signed/unsigned mode 0).
 
-use crate::atomic::TempPath;
 use crate::error::{IoError, Result};
 use crate::units::{PosAngstrom, VoxelSize};
 use crate::volume::{Stats, Volume};
 use ndarray::{Array3, ArrayView3};
-use std::io::Read;
+use rayon::prelude::*;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 /// The MRC data modes tomopick reads.
@@ -454,6 +454,10 @@ pub fn write_mrc(path: &Path, vol: &Volume, mode: MrcWriteMode) -> Result<()> {
 }
 
 /// Like [`write_mrc`] for a borrowed `[z, y, x]` array.
+///
+/// The header comes from the `mrc` crate (builder, validation, encoding, little-endian stamp);
+/// the voxels are encoded here in 16 MiB chunks on all cores and streamed through one buffered
+/// write, which runs at disk speed (the crate's writer managed 0.3 GiB/s here).
 pub fn write_mrc_view(
     path: &Path,
     data: ArrayView3<f32>,
@@ -468,9 +472,18 @@ pub fn write_mrc_view(
         )));
     }
     let (nz, ny, nx) = data.dim();
-    let tmp = TempPath::beside(path)?;
-    let fail = |e: mrc::Error| IoError::file(path, format!("cannot write MRC: {e}"));
-    let builder = mrc::create(tmp.path())
+    let contiguous = data.as_standard_layout();
+    let values = contiguous
+        .as_slice()
+        .expect("standard layout is contiguous");
+    // What is stored, as f32, for the header statistics.
+    let stored = |v: f32| match mode {
+        MrcWriteMode::Float32 => v,
+        MrcWriteMode::Int8 => v.round().clamp(-128.0, 127.0),
+        MrcWriteMode::Float16 => half::f16::from_f32(v).to_f32(),
+    };
+    let stats = Stats::of_mapped(values, stored);
+    let builder = mrc::HeaderBuilder::new()
         .shape([nx, ny, nz])
         .cell_lengths(
             (nx as f64 * voxel_size.x) as f32,
@@ -479,43 +492,51 @@ pub fn write_mrc_view(
         )
         .origin([origin_a.x as f32, origin_a.y as f32, origin_a.z as f32])
         .add_label("tomopick");
-    let contiguous = data.as_standard_layout();
-    let values = contiguous
-        .as_slice()
-        .expect("standard layout is contiguous");
-    let stats = Stats::of(values);
-    let mut writer = match mode {
-        MrcWriteMode::Float32 => {
-            let mut w = builder.mode::<f32>().finish().map_err(fail)?;
-            w.set_data(values).map_err(fail)?;
-            w
-        }
-        MrcWriteMode::Int8 => {
-            let q: Vec<i8> = values
-                .iter()
-                .map(|v| v.round().clamp(-128.0, 127.0) as i8)
-                .collect();
-            let mut w = builder.mode::<i8>().finish().map_err(fail)?;
-            w.set_data(&q).map_err(fail)?;
-            w
-        }
-        MrcWriteMode::Float16 => {
-            let q: Vec<half::f16> = values.iter().map(|&v| half::f16::from_f32(v)).collect();
-            let mut w = builder.mode::<half::f16>().finish().map_err(fail)?;
-            w.set_data(&q).map_err(fail)?;
-            w
-        }
+    let builder = match mode {
+        MrcWriteMode::Float32 => builder.mode::<f32>(),
+        MrcWriteMode::Int8 => builder.mode::<i8>(),
+        MrcWriteMode::Float16 => builder.mode::<half::f16>(),
     };
-    if mode == MrcWriteMode::Float32 {
-        let h = writer.header_mut();
-        h.dmin = stats.min as f32;
-        h.dmax = stats.max as f32;
-        h.dmean = stats.mean as f32;
-        h.rms = stats.rms as f32;
-    } else {
-        writer.update_header_stats().map_err(fail)?;
+    let mut header = builder
+        .build()
+        .map_err(|e| IoError::file(path, format!("cannot build an MRC header: {e}")))?;
+    header.dmin = stats.min as f32;
+    header.dmax = stats.max as f32;
+    header.dmean = stats.mean as f32;
+    header.rms = stats.rms as f32;
+    let mut raw = [0u8; 1024];
+    header.encode_to_bytes(&mut raw);
+    const CHUNK: usize = 1 << 22; // voxels per chunk
+    crate::atomic::write_atomic(path, |w| {
+        w.write_all(&raw)?;
+        let mut buf = Vec::new();
+        for chunk in values.chunks(CHUNK) {
+            buf.clear();
+            buf.resize(chunk.len() * mode_bytes(mode), 0);
+            let size = mode_bytes(mode);
+            buf.par_chunks_mut(size * 4096)
+                .zip(chunk.par_chunks(4096))
+                .for_each(|(out, vals)| {
+                    for (o, &v) in out.chunks_exact_mut(size).zip(vals) {
+                        match mode {
+                            MrcWriteMode::Float32 => o.copy_from_slice(&v.to_le_bytes()),
+                            MrcWriteMode::Int8 => o[0] = (stored(v) as i8) as u8,
+                            MrcWriteMode::Float16 => {
+                                o.copy_from_slice(&half::f16::from_f32(v).to_le_bytes())
+                            }
+                        }
+                    }
+                });
+            w.write_all(&buf)?;
+        }
+        Ok(())
+    })
+}
+
+fn mode_bytes(mode: MrcWriteMode) -> usize {
+    match mode {
+        MrcWriteMode::Float32 => 4,
+        MrcWriteMode::Int8 => 1,
+        MrcWriteMode::Float16 => 2,
     }
-    writer.finalize().map_err(fail)?;
-    drop(writer);
-    tmp.commit(path)
 }

@@ -64,6 +64,11 @@ pub struct Stats {
 impl Stats {
     /// Statistics of a slice, in one pass per chunk (parallel).
     pub fn of(values: &[f32]) -> Stats {
+        Self::of_mapped(values, |v| v)
+    }
+
+    /// Statistics of `f(v)` over a slice, without materialising the mapped values.
+    pub fn of_mapped(values: &[f32], f: impl Fn(f32) -> f32 + Sync) -> Stats {
         use rayon::prelude::*;
         #[derive(Clone, Copy)]
         struct Acc {
@@ -89,6 +94,7 @@ impl Stats {
             .map(|c| {
                 let mut a = zero;
                 for &v in c {
+                    let v = f(v);
                     if v.is_nan() {
                         a.nan += 1;
                     } else if v.is_infinite() {
