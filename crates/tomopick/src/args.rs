@@ -37,7 +37,7 @@ pub enum Command {
         after_help = "Examples:\n  tomopick evaluate --picks picks.csv --truth particle_locations.txt --occupancy occupancy_mask.mrc --voxel-size 10 --classes classes.toml\n  tomopick evaluate --picks picks.csv --truth truth.csv --radius 60 --tomogram tomo.mrc -o report/"
     )]
     Evaluate(EvaluateArgs),
-    /// Simulate data from atomic models: labelled subtomograms (tomograms come next).
+    /// Simulate data from atomic models: labelled subtomograms, or crowded tomograms with ground truth.
     #[command(subcommand)]
     Simulate(SimulateCommand),
 }
