@@ -10,12 +10,7 @@ pub fn write_atomic<F>(path: &Path, write: F) -> Result<()>
 where
     F: FnOnce(&mut std::io::BufWriter<&mut std::fs::File>) -> std::io::Result<()>,
 {
-    let dir = parent_dir(path);
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".tomopick-")
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .map_err(|e| IoError::os(path, e))?;
+    let mut tmp = temp_beside(path)?;
     {
         let mut w = std::io::BufWriter::new(tmp.as_file_mut());
         write(&mut w).map_err(|e| IoError::os(path, e))?;
@@ -37,39 +32,18 @@ fn readable_by_all(path: &Path) -> Result<()> {
     Ok(())
 }
 
-/// A temporary path beside `path` for writers that need a path rather than a stream;
-/// call [`TempPath::commit`] to rename it into place. Dropped uncommitted, it is removed.
-pub struct TempPath {
-    tmp: tempfile::TempPath,
-}
-
-impl TempPath {
-    /// Reserves a temporary file beside `path`.
-    pub fn beside(path: &Path) -> Result<Self> {
-        let tmp = tempfile::Builder::new()
-            .prefix(".tomopick-")
-            .suffix(".tmp")
-            .tempfile_in(parent_dir(path))
-            .map_err(|e| IoError::os(path, e))?
-            .into_temp_path();
-        Ok(TempPath { tmp })
-    }
-    /// The temporary path to write to.
-    pub fn path(&self) -> &Path {
-        &self.tmp
-    }
-    /// Renames the temporary file to `path`.
-    pub fn commit(self, path: &Path) -> Result<()> {
-        readable_by_all(&self.tmp)?;
-        self.tmp
-            .persist(path)
-            .map_err(|e| IoError::os(path, e.error))
-    }
-}
-
 /// Checks before long work that `path` can be created: its folder exists and is writable.
 pub fn check_writable(path: &Path) -> Result<()> {
-    TempPath::beside(path).map(drop)
+    temp_beside(path).map(drop)
+}
+
+/// A temporary file in the folder of `path` (removed when dropped).
+fn temp_beside(path: &Path) -> Result<tempfile::NamedTempFile> {
+    tempfile::Builder::new()
+        .prefix(".tomopick-")
+        .suffix(".tmp")
+        .tempfile_in(parent_dir(path))
+        .map_err(|e| IoError::os(path, e))
 }
 
 fn parent_dir(path: &Path) -> &Path {

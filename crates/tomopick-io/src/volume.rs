@@ -36,11 +36,11 @@ impl Volume {
     }
     /// Summary statistics over all values.
     pub fn stats(&self) -> Stats {
-        Stats::of(
-            self.data
-                .as_slice_memory_order()
-                .unwrap_or(&self.data.iter().copied().collect::<Vec<_>>()),
-        )
+        // Copy only when the array is not contiguous (`unwrap_or` would copy every time).
+        match self.data.as_slice_memory_order() {
+            Some(values) => Stats::of(values),
+            None => Stats::of(&self.data.iter().copied().collect::<Vec<_>>()),
+        }
     }
 }
 

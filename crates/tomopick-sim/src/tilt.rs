@@ -15,7 +15,8 @@
 
 use crate::ctf::{CtfParams, pixel_mtf, wavelength_a};
 use crate::error::{Result, SimError};
-use crate::fft::{Fft3, freq_index, half_weight};
+use crate::fft::{Fft3, freq_index};
+use crate::imaging3d::{Imaging3dParams, filters, mean_square};
 use ndarray::{Array2, Array3, ArrayView3, Axis, s};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -212,6 +213,15 @@ pub fn tilt_series(
     let fft = Fft3::new([1, ny, nx]);
     let view = potential.view();
     let n_tilts = angles.len();
+    // Mean |MTF|² over the full 2D spectrum, the same for every tilt: white noise of variance σ²
+    // leaves the MTF with variance σ²·noise_power (used for the SNR noise model).
+    let flat = Imaging3dParams {
+        ctf: p.ctf,
+        apply_mtf: p.apply_mtf,
+        tilt_max_deg: 90.0,
+        snr: None,
+    };
+    let noise_power = mean_square(&filters([1, ny, nx], voxel_size_a, &flat).noise, nx);
     Ok(angles
         .par_iter()
         .enumerate()
@@ -263,18 +273,7 @@ pub fn tilt_series(
                         .map(|&v| (v as f64 - mean_c).powi(2))
                         .sum::<f64>()
                         / n;
-                    // Mean |MTF|² over the full 2D spectrum, so the filtered noise has variance var_c / snr.
-                    let h = nx / 2 + 1;
-                    let mut m2 = 0.0;
-                    for iy in 0..ny {
-                        for ix in 0..h {
-                            let k = ((ix as f64 / (nx as f64 * voxel_size_a)).powi(2)
-                                + (freq_index(iy, ny) as f64 / (ny as f64 * voxel_size_a)).powi(2))
-                            .sqrt();
-                            m2 += half_weight(ix, nx) * mtf(k).powi(2);
-                        }
-                    }
-                    let sigma = (var_c / snr / (m2 / n)).sqrt();
+                    let sigma = (var_c / snr / noise_power).sqrt();
                     let white = Array2::from_shape_simple_fn((ny, nx), || {
                         (sigma * rng.sample::<f64, _>(StandardNormal)) as f32
                     });
