@@ -32,6 +32,26 @@ pub struct Prediction {
     pub class_probability: f64,
 }
 
+/// Intersection over union of two spheres given by centre and diameter (same units).
+pub fn sphere_iou(c1: [f64; 3], d1: f64, c2: [f64; 3], d2: f64) -> f64 {
+    let (r1, r2) = (d1 / 2.0, d2 / 2.0);
+    let d = (0..3).map(|k| (c1[k] - c2[k]).powi(2)).sum::<f64>().sqrt();
+    let vol = |r: f64| 4.0 / 3.0 * std::f64::consts::PI * r.powi(3);
+    let inter = if d >= r1 + r2 {
+        0.0
+    } else if d <= (r1 - r2).abs() {
+        vol(r1.min(r2))
+    } else {
+        // Lens of two intersecting spheres.
+        std::f64::consts::PI
+            * (r1 + r2 - d).powi(2)
+            * (d * d + 2.0 * d * (r1 + r2) - 3.0 * (r1 - r2).powi(2))
+            / (12.0 * d)
+    };
+    let union = vol(r1) + vol(r2) - inter;
+    if union > 0.0 { inter / union } else { 0.0 }
+}
+
 fn sigmoid(x: f64) -> f64 {
     1.0 / (1.0 + (-x).exp())
 }

@@ -7,7 +7,17 @@
 pub mod blocks;
 pub mod detector;
 pub mod encoding;
+pub mod error;
+pub mod loss;
+pub mod model_file;
 pub mod ops3d;
+pub mod targets;
+pub mod train;
+pub mod train_config;
 
 pub use detector::{Architecture, Detector};
 pub use encoding::{Encoding, Prediction, kmeans_anchors};
+pub use error::{NnError, Result};
+pub use model_file::{DetectorConfig, DetectorModel, inference_device};
+pub use train::DetectorTrainer;
+pub use train_config::TrainDetectorConfig;

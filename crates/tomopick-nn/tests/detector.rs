@@ -39,7 +39,13 @@ fn the_paper_network_costs_what_its_layers_add_up_to() {
     // 2 FLOP per multiply-add: 102 GFLOP per cube. (The notes' 36.2 GFLOP cannot be this network
     // on a 64³ cube: the backbone alone is 46.8 G multiply-adds.)
     assert!((paper * 2.0 / 1e9 - 102.3).abs() < 0.5);
-    // The efficient design: at least 10× fewer per voxel.
+    // The efficient design, per full-resolution voxel: 1→16 s2 (54) + res(16) (448) + 16→32 s2
+    // (216) + 2 res(32) (448) + 32→64 s2 (108) + 2 res(64) (224) + up 64→32 (4) + 64→32 1×1 (32)
+    // + 3×3 32→32 head conv (432) + 1×1 head 32→54 (27) = 1993 multiply-adds.
     let efficient = Detector::new(Architecture::Efficient, 3, 13, &dev).macs(64);
+    assert!(
+        (efficient / (1993.0 * 262_144.0) - 1.0).abs() < 1e-9,
+        "counted {efficient:.4e}"
+    );
     assert!(paper / efficient >= 10.0, "ratio {:.1}", paper / efficient);
 }

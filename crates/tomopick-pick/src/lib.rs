@@ -2,7 +2,9 @@
 //! inference with the detector, and non-maximum suppression.
 
 pub mod nms;
+pub mod picker;
 pub mod tiling;
 
 pub use nms::{Detection, nms_distance, nms_iou, sphere_iou};
-pub use tiling::{Tile, overhead, tiles};
+pub use picker::{PickOptions, cut_tile, pick, to_particles};
+pub use tiling::{Tile, overhead, tiles, tiles_shaped};

@@ -20,27 +20,9 @@ pub struct Detection {
     pub class: usize,
 }
 
-/// Intersection over union of two spheres given by centre and diameter.
+/// Intersection over union of two detections' spheres.
 pub fn sphere_iou(a: &Detection, b: &Detection) -> f64 {
-    let (r1, r2) = (a.size / 2.0, b.size / 2.0);
-    let d = (0..3)
-        .map(|k| (a.centre[k] - b.centre[k]).powi(2))
-        .sum::<f64>()
-        .sqrt();
-    let vol = |r: f64| 4.0 / 3.0 * std::f64::consts::PI * r.powi(3);
-    let inter = if d >= r1 + r2 {
-        0.0
-    } else if d <= (r1 - r2).abs() {
-        vol(r1.min(r2))
-    } else {
-        // Lens of two intersecting spheres.
-        std::f64::consts::PI
-            * (r1 + r2 - d).powi(2)
-            * (d * d + 2.0 * d * (r1 + r2) - 3.0 * (r1 - r2).powi(2))
-            / (12.0 * d)
-    };
-    let union = vol(r1) + vol(r2) - inter;
-    if union > 0.0 { inter / union } else { 0.0 }
+    tomopick_nn::encoding::sphere_iou(a.centre, a.size, b.centre, b.size)
 }
 
 fn by_score(dets: &[Detection]) -> Vec<usize> {

@@ -54,14 +54,22 @@ fn axis(n: usize, size: usize, overlap: usize) -> Vec<(i64, i64, i64)> {
 /// # Panics
 /// When `2·overlap >= size`.
 pub fn tiles(shape_xyz: [usize; 3], size: usize, overlap: usize) -> Vec<Tile> {
+    tiles_shaped(shape_xyz, [size; 3], overlap)
+}
+
+/// Tiles of `size_xyz` voxels (one edge per axis) with margins `overlap`.
+///
+/// # Panics
+/// When `2·overlap >= size` on some axis.
+pub fn tiles_shaped(shape_xyz: [usize; 3], size_xyz: [usize; 3], overlap: usize) -> Vec<Tile> {
     assert!(
-        2 * overlap < size,
-        "overlap {overlap} leaves no effective zone in a tile of {size}"
+        size_xyz.iter().all(|&s| 2 * overlap < s),
+        "overlap {overlap} leaves no effective zone in a tile of {size_xyz:?}"
     );
     let (ax, ay, az) = (
-        axis(shape_xyz[0], size, overlap),
-        axis(shape_xyz[1], size, overlap),
-        axis(shape_xyz[2], size, overlap),
+        axis(shape_xyz[0], size_xyz[0], overlap),
+        axis(shape_xyz[1], size_xyz[1], overlap),
+        axis(shape_xyz[2], size_xyz[2], overlap),
     );
     let mut out = Vec::with_capacity(ax.len() * ay.len() * az.len());
     for &(oz, sz, ez) in &az {

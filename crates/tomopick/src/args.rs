@@ -40,6 +40,34 @@ pub enum Command {
     /// Simulate data from atomic models: labelled subtomograms, or crowded tomograms with ground truth.
     #[command(subcommand)]
     Simulate(SimulateCommand),
+    /// Train a network on simulated data made on the fly.
+    #[command(subcommand)]
+    Train(TrainCommand),
+}
+
+#[derive(Subcommand)]
+pub enum TrainCommand {
+    /// Train the particle detector.
+    #[command(
+        after_help = "Examples:\n  tomopick train detector --config configs/detector_shrec10a.toml -o runs/det1\n  tomopick train detector -o runs/det1 --resume              # continue after a stop\n  tomopick train detector -o runs/det1 --resume --steps 9000 # continue for longer\n\nThe run folder gets train.toml (the config), checkpoint/ (weights, Adam state, step), curve.csv\n(loss per step, validation F1) and, at the end, model.bpk for `tomopick pick --model`.\nResuming gives the same losses as a run that never stopped."
+    )]
+    Detector(TrainDetectorArgs),
+}
+
+#[derive(Args)]
+pub struct TrainDetectorArgs {
+    /// Training config (TOML); not needed with --resume.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Run folder.
+    #[arg(short, long)]
+    pub output: PathBuf,
+    /// Continue the run in the folder from its last checkpoint.
+    #[arg(long)]
+    pub resume: bool,
+    /// Train until this step (overrides the config's `steps`).
+    #[arg(long)]
+    pub steps: Option<u64>,
 }
 
 #[derive(Subcommand)]

@@ -5,6 +5,8 @@ mod cmd_convert;
 mod cmd_evaluate;
 mod cmd_info;
 mod cmd_simulate;
+mod cmd_train;
+mod detect;
 
 use clap::Parser;
 use std::io::IsTerminal;
@@ -37,6 +39,7 @@ fn main() -> ExitCode {
             cmd_simulate::subtomograms(a)
         }
         args::Command::Simulate(args::SimulateCommand::Tomogram(a)) => cmd_simulate::tomogram(a),
+        args::Command::Train(args::TrainCommand::Detector(a)) => cmd_train::train_detector(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

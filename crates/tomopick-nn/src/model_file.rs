@@ -1,0 +1,212 @@
+//! Detector model files: the network's weights in burn's burnpack format, with our own metadata
+//! (what the model is, its classes, anchors and voxel size), so that a file can be checked
+//! before any weight is loaded.
+//!
+//! Metadata keys: `tomopick.kind = "detector"`, `tomopick.format = "1"`, and
+//! `tomopick.detector` = the [`DetectorConfig`] as JSON.
+
+use crate::detector::{Architecture, Detector};
+use crate::encoding::Encoding;
+use crate::error::{Result, model_err};
+use burn::prelude::*;
+use burn::store::{BurnpackStore, ModuleSnapshot, burn_pack};
+use burn::tensor::{Bytes, TensorData};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+const KIND: &str = "tomopick.kind";
+const FORMAT: &str = "tomopick.format";
+const CONFIG: &str = "tomopick.detector";
+
+/// Everything besides the weights that defines a detector.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DetectorConfig {
+    /// The network.
+    pub architecture: Architecture,
+    /// Anchor diameters in voxels (k-means over the training particle sizes).
+    pub anchors_vox: Vec<f64>,
+    /// Class names, in output order.
+    pub classes: Vec<String>,
+    /// Each class's particle diameter in voxels (as trained).
+    pub class_diameters_vox: Vec<f64>,
+    /// Voxel size of the training data in Å.
+    pub voxel_size_a: f64,
+    /// Edge of the training cubes in voxels.
+    pub cube_size: usize,
+}
+
+impl DetectorConfig {
+    /// The output encoding (stride 4).
+    pub fn encoding(&self) -> Encoding {
+        Encoding {
+            stride: 4,
+            anchors: self.anchors_vox.clone(),
+            classes: self.classes.len(),
+        }
+    }
+    /// Input sizes must be multiples of this.
+    pub fn size_multiple(&self) -> usize {
+        match self.architecture {
+            Architecture::Paper => 16,
+            Architecture::Efficient => 8,
+        }
+    }
+}
+
+/// A detector network with its configuration.
+#[derive(Debug)]
+pub struct DetectorModel {
+    /// The configuration.
+    pub config: DetectorConfig,
+    /// The network.
+    pub net: Detector,
+}
+
+impl DetectorModel {
+    /// A freshly initialised network.
+    pub fn new(config: DetectorConfig, device: &Device) -> Self {
+        let net = Detector::new(
+            config.architecture,
+            config.anchors_vox.len(),
+            config.classes.len(),
+            device,
+        );
+        DetectorModel { config, net }
+    }
+
+    /// The file's bytes: weights (with parameter ids, so optimizer state can follow) and metadata.
+    pub fn to_bytes(&self, path_for_errors: &Path) -> Result<Vec<u8>> {
+        let json = serde_json::to_string(&self.config).expect("config serialises");
+        let mut store = BurnpackStore::from_bytes(None)
+            .metadata(KIND, "detector")
+            .metadata(FORMAT, "1")
+            .metadata(CONFIG, json);
+        self.net
+            .save_into(&mut store)
+            .map_err(|e| model_err(path_for_errors, format!("cannot encode the model: {e}")))?;
+        let bytes = store
+            .get_bytes()
+            .map_err(|e| model_err(path_for_errors, format!("cannot encode the model: {e}")))?;
+        Ok(bytes.to_vec())
+    }
+
+    /// Writes the model to `path` (temporary file, then rename).
+    pub fn save(&self, path: &Path) -> Result<()> {
+        let bytes = self.to_bytes(path)?;
+        tomopick_io::atomic::write_atomic(path, |f| {
+            use std::io::Write;
+            f.write_all(&bytes)
+        })?;
+        Ok(())
+    }
+
+    /// Reads a model file.
+    pub fn load(path: &Path, device: &Device) -> Result<Self> {
+        let bytes = std::fs::read(path).map_err(|e| tomopick_io::IoError::os(path, e))?;
+        Self::from_bytes(bytes, path, device)
+    }
+
+    /// Reads a model from bytes (`path` only names it in errors).
+    pub fn from_bytes(bytes: Vec<u8>, path: &Path, device: &Device) -> Result<Self> {
+        let config = read_config(&bytes, path)?;
+        let mut model = DetectorModel::new(config, device);
+        let mut store = BurnpackStore::from_bytes(Some(Bytes::from_bytes_vec(bytes)));
+        let applied = model
+            .net
+            .load_from(&mut store)
+            .map_err(|e| model_err(path, format!("weights do not fit the network: {e}")))?;
+        if !applied.missing.is_empty() {
+            return Err(model_err(
+                path,
+                format!(
+                    "weights missing for {} tensors (first: {})",
+                    applied.missing.len(),
+                    applied.missing[0].0
+                ),
+            ));
+        }
+        Ok(model)
+    }
+
+    /// Raw outputs for one input block `[z, y, x]` (row-major `dims_zyx`, sizes multiples of
+    /// [`DetectorConfig::size_multiple`]): `([A·(5+C), d, h, w] row-major, [d, h, w])`.
+    pub fn predict(&self, input: Vec<f32>, dims_zyx: [usize; 3]) -> (Vec<f32>, [usize; 3]) {
+        let [d, h, w] = dims_zyx;
+        let device = self.net.devices().into_iter().next().unwrap_or_default();
+        let x = Tensor::<5>::from_data(TensorData::new(input, [1, 1, d, h, w]), &device);
+        let out = self.net.forward(x);
+        let [_, _, gd, gh, gw] = out.dims();
+        let raw = out
+            .into_data()
+            .try_to_vec::<f32>()
+            .expect("the network outputs f32");
+        (raw, [gd, gh, gw])
+    }
+
+    /// Refuses a model whose class set differs from `classes` (same names, same order).
+    pub fn check_classes(&self, classes: &[String], path: &Path) -> Result<()> {
+        if self.config.classes != classes {
+            return Err(model_err(
+                path,
+                format!(
+                    "the model's classes [{}] differ from the ones asked for [{}]",
+                    self.config.classes.join(", "),
+                    classes.join(", ")
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Reads and checks the metadata of a model file without loading its weights.
+pub fn read_config(bytes: &[u8], path: &Path) -> Result<DetectorConfig> {
+    let reader =
+        burn_pack::Reader::from_bytes(Bytes::from_bytes_vec(bytes.to_vec())).map_err(|e| {
+            model_err(
+                path,
+                format!("not a tomopick model (not a burnpack file: {e})"),
+            )
+        })?;
+    let meta = reader.metadata();
+    match meta.get(KIND).map(String::as_str) {
+        Some("detector") => {}
+        Some(other) => {
+            return Err(model_err(
+                path,
+                format!("a tomopick '{other}' model, not a detector"),
+            ));
+        }
+        None => return Err(model_err(path, "not a tomopick model (no tomopick.kind)")),
+    }
+    if meta.get(FORMAT).map(String::as_str) != Some("1") {
+        return Err(model_err(
+            path,
+            format!(
+                "model format {:?} is not one this version reads (1)",
+                meta.get(FORMAT)
+            ),
+        ));
+    }
+    let json = meta
+        .get(CONFIG)
+        .ok_or_else(|| model_err(path, "tomopick.detector metadata missing"))?;
+    let config: DetectorConfig = serde_json::from_str(json)
+        .map_err(|e| model_err(path, format!("tomopick.detector metadata: {e}")))?;
+    if config.anchors_vox.is_empty()
+        || config.classes.is_empty()
+        || config.classes.len() != config.class_diameters_vox.len()
+        || !(config.voxel_size_a > 0.0)
+    {
+        return Err(model_err(
+            path,
+            "tomopick.detector metadata is inconsistent",
+        ));
+    }
+    Ok(config)
+}
+
+/// The device inference runs on: burn's flex CPU backend.
+pub fn inference_device() -> Device {
+    Device::flex()
+}

@@ -1,0 +1,352 @@
+//! Training the detector on simulated cubes made on the fly.
+//!
+//! Step `k` trains on cubes `k·B … k·B + B − 1` of the seeded cube stream, so a run resumed
+//! from a checkpoint sees exactly the cubes an uninterrupted run would have seen. A checkpoint
+//! holds the weights (with their parameter ids), Adam's state, the step, and the curve so far;
+//! resuming from it gives the same losses as not stopping.
+
+use crate::encoding::kmeans_anchors;
+use crate::error::{NnError, Result, model_err};
+use crate::loss::{LossWeights, detection_loss};
+use crate::model_file::{DetectorConfig, DetectorModel};
+use crate::targets::{TrueBox, build_targets};
+use crate::train_config::TrainDetectorConfig;
+use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
+use burn::prelude::*;
+use burn::tensor::{Bytes, TensorData};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+use tomopick_sim::cubes::{Cube, CubeGenerator, CubeSpec};
+
+/// One row of the training curve.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CurveRow {
+    /// Step number (1-based: the step just taken).
+    pub step: u64,
+    /// Total loss.
+    pub loss: f64,
+    /// Box part.
+    pub box_loss: f64,
+    /// Confidence part.
+    pub conf_loss: f64,
+    /// Class part.
+    pub class_loss: f64,
+    /// Learning rate used.
+    pub learning_rate: f64,
+    /// Validation F1, when measured at this step.
+    pub val_f1: Option<f64>,
+}
+
+/// Timing of one step.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StepTiming {
+    /// Seconds making the cubes.
+    pub data_s: f64,
+    /// Seconds in forward, backward and update.
+    pub train_s: f64,
+}
+
+/// A training run.
+pub struct DetectorTrainer {
+    cfg: TrainDetectorConfig,
+    model: DetectorModel,
+    optim: ModuleOptimizer,
+    generator: Arc<CubeGenerator>,
+    /// The next step's cubes, being made on another thread while this step trains.
+    prefetch: Option<(
+        u64,
+        std::thread::JoinHandle<tomopick_sim::Result<Vec<Cube>>>,
+    )>,
+    step: u64,
+    curve: Vec<CurveRow>,
+    device: Device,
+}
+
+fn checkpoint_files(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    (
+        dir.join("model.bpk"),
+        dir.join("optimizer.bpk"),
+        dir.join("state.json"),
+    )
+}
+
+impl DetectorTrainer {
+    /// Starts a run: builds the cube generator, the anchors (k-means over the classes'
+    /// diameters) and a network initialised from the seed.
+    pub fn new(cfg: TrainDetectorConfig, device: &Device) -> Result<Self> {
+        let generator = CubeGenerator::new(CubeSpec {
+            size: cfg.cube_size,
+            particles: cfg.particles_per_cube,
+            gold: cfg.gold_per_cube,
+            randomization: cfg.simulation()?,
+        })?;
+        let diameters: Vec<f64> = generator
+            .class_radii_vox()
+            .iter()
+            .map(|r| 2.0 * r)
+            .collect();
+        let k = cfg.anchors.min(diameters.len());
+        let config = DetectorConfig {
+            architecture: cfg.architecture,
+            anchors_vox: kmeans_anchors(&diameters, k),
+            classes: generator.class_names().to_vec(),
+            class_diameters_vox: diameters,
+            voxel_size_a: cfg.voxel_size_a,
+            cube_size: cfg.cube_size,
+        };
+        let device = device.clone().autodiff();
+        device.seed(cfg.seed);
+        let model = DetectorModel::new(config, &device);
+        Ok(DetectorTrainer {
+            optim: AdamConfig::new().init(),
+            cfg,
+            model,
+            generator: Arc::new(generator),
+            prefetch: None,
+            step: 0,
+            curve: Vec::new(),
+            device,
+        })
+    }
+
+    /// Continues the run saved in checkpoint folder `dir`, with the config it was started with.
+    pub fn resume(cfg: TrainDetectorConfig, dir: &Path, device: &Device) -> Result<Self> {
+        let mut t = Self::new(cfg, device)?;
+        let (model_path, optim_path, state_path) = checkpoint_files(dir);
+        let model_bytes =
+            std::fs::read(&model_path).map_err(|e| tomopick_io::IoError::os(&model_path, e))?;
+        let loaded = DetectorModel::from_bytes(model_bytes, &model_path, &t.device)?;
+        if loaded.config != t.model.config {
+            return Err(model_err(
+                &model_path,
+                "the checkpoint was made with another configuration (classes, anchors, architecture or voxel size differ)",
+            ));
+        }
+        t.model = loaded;
+        let optim_bytes =
+            std::fs::read(&optim_path).map_err(|e| tomopick_io::IoError::os(&optim_path, e))?;
+        t.optim = t
+            .optim
+            .from_bytes(Bytes::from_bytes_vec(optim_bytes))
+            .map_err(|e| model_err(&optim_path, format!("cannot read optimizer state: {e}")))?;
+        let text = std::fs::read_to_string(&state_path)
+            .map_err(|e| tomopick_io::IoError::os(&state_path, e))?;
+        let state: serde_json::Value = serde_json::from_str(&text)
+            .map_err(|e| model_err(&state_path, format!("not a checkpoint state: {e}")))?;
+        t.step = state["step"]
+            .as_u64()
+            .ok_or_else(|| model_err(&state_path, "no step"))?;
+        t.curve = read_curve(&state["curve"])
+            .ok_or_else(|| model_err(&state_path, "curve is malformed"))?;
+        Ok(t)
+    }
+
+    /// Steps taken so far.
+    pub fn step(&self) -> u64 {
+        self.step
+    }
+    /// The configuration.
+    pub fn config(&self) -> &TrainDetectorConfig {
+        &self.cfg
+    }
+    /// The model's configuration.
+    pub fn model_config(&self) -> &DetectorConfig {
+        &self.model.config
+    }
+    /// The curve so far.
+    pub fn curve(&self) -> &[CurveRow] {
+        &self.curve
+    }
+
+    /// Takes one step; returns its curve row and timing.
+    pub fn train_step(&mut self) -> Result<(CurveRow, StepTiming)> {
+        let t0 = Instant::now();
+        let b = self.cfg.batch;
+        let n = self.cfg.cube_size;
+        let cubes = self.cubes(self.step)?;
+        self.start_prefetch(self.step + 1);
+        let mut input = Vec::with_capacity(b * n * n * n);
+        let mut truth = Vec::with_capacity(b);
+        for cube in &cubes {
+            input.extend(standardized(
+                cube.image.as_slice().expect("standard layout"),
+            ));
+            truth.push(
+                cube.boxes
+                    .iter()
+                    .map(|bx| TrueBox {
+                        centre_vox: bx.centre_vox,
+                        diameter_vox: 2.0 * bx.radius_vox,
+                        class: bx.class_index,
+                    })
+                    .collect::<Vec<_>>(),
+            );
+        }
+        let data_s = t0.elapsed().as_secs_f64();
+        let t1 = Instant::now();
+        let x = Tensor::<5>::from_data(TensorData::new(input, [b, 1, n, n, n]), &self.device);
+        let raw = self.model.net.forward(x);
+        let [_, _, gd, gh, gw] = raw.dims();
+        let raw_host: Vec<f32> = raw
+            .clone()
+            .detach()
+            .into_data()
+            .try_to_vec::<f32>()
+            .expect("f32 output");
+        let enc = self.model.config.encoding();
+        let targets = build_targets(&enc, &truth, &raw_host, [gd, gh, gw], 0.333);
+        let loss = detection_loss(raw, &targets, &LossWeights::default());
+        let scalar = |t: &Tensor<1>| t.clone().into_scalar::<f32>() as f64;
+        let (total, box_loss, conf_loss, class_loss) = (
+            scalar(&loss.total),
+            scalar(&loss.box_),
+            scalar(&loss.conf),
+            scalar(&loss.class),
+        );
+        if !total.is_finite() {
+            return Err(NnError::Config(format!(
+                "the loss became {total} at step {}: lower learning_rate",
+                self.step + 1
+            )));
+        }
+        let grads = GradientsParams::from_grads(loss.total.backward(), &self.model.net);
+        let lr = self.cfg.learning_rate_at(self.step);
+        self.model.net = self.optim.step(lr, self.model.net.clone(), grads);
+        self.step += 1;
+        let row = CurveRow {
+            step: self.step,
+            loss: total,
+            box_loss,
+            conf_loss,
+            class_loss,
+            learning_rate: lr,
+            val_f1: None,
+        };
+        self.curve.push(row.clone());
+        Ok((
+            row,
+            StepTiming {
+                data_s,
+                train_s: t1.elapsed().as_secs_f64(),
+            },
+        ))
+    }
+
+    /// The cubes of `step`: the prefetched ones when they are for this step.
+    fn cubes(&mut self, step: u64) -> Result<Vec<Cube>> {
+        if let Some((s, handle)) = self.prefetch.take()
+            && s == step
+        {
+            return Ok(handle.join().expect("the cube thread does not panic")?);
+        }
+        let b = self.cfg.batch;
+        Ok(self.generator.batch(self.cfg.seed, step * b as u64, b)?)
+    }
+
+    fn start_prefetch(&mut self, step: u64) {
+        if step >= self.cfg.steps {
+            return;
+        }
+        let (generator, seed, b) = (self.generator.clone(), self.cfg.seed, self.cfg.batch);
+        self.prefetch = Some((
+            step,
+            std::thread::spawn(move || generator.batch(seed, step * b as u64, b)),
+        ));
+    }
+
+    /// Records a validation F1 for the last step.
+    pub fn record_validation(&mut self, f1: f64) {
+        if let Some(last) = self.curve.last_mut() {
+            last.val_f1 = Some(f1);
+        }
+    }
+
+    /// The current weights as a model on a plain (inference) device.
+    pub fn inference_model(&self, device: &Device) -> Result<DetectorModel> {
+        let path = Path::new("<training model>");
+        DetectorModel::from_bytes(self.model.to_bytes(path)?, path, device)
+    }
+
+    /// Writes a checkpoint folder `dir` (staged, then renamed over the old one).
+    pub fn save_checkpoint(&self, dir: &Path) -> Result<()> {
+        let staging = dir.with_extension("partial");
+        let old = dir.with_extension("old");
+        let _ = std::fs::remove_dir_all(&staging);
+        std::fs::create_dir_all(&staging).map_err(|e| tomopick_io::IoError::os(&staging, e))?;
+        let (model_path, optim_path, state_path) = checkpoint_files(&staging);
+        self.model.save(&model_path)?;
+        let optim_bytes = self
+            .optim
+            .into_bytes()
+            .map_err(|e| model_err(&optim_path, format!("cannot encode optimizer state: {e}")))?;
+        write_file(&optim_path, &optim_bytes)?;
+        let state = serde_json::json!({
+            "step": self.step,
+            "curve": self.curve.iter().map(|r| serde_json::json!([
+                r.step, r.loss, r.box_loss, r.conf_loss, r.class_loss, r.learning_rate, r.val_f1
+            ])).collect::<Vec<_>>(),
+        });
+        write_file(&state_path, state.to_string().as_bytes())?;
+        let _ = std::fs::remove_dir_all(&old);
+        if dir.exists() {
+            std::fs::rename(dir, &old).map_err(|e| tomopick_io::IoError::os(dir, e))?;
+        }
+        std::fs::rename(&staging, dir).map_err(|e| tomopick_io::IoError::os(dir, e))?;
+        let _ = std::fs::remove_dir_all(&old);
+        Ok(())
+    }
+}
+
+fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
+    tomopick_io::atomic::write_atomic(path, |f| {
+        use std::io::Write;
+        f.write_all(bytes)
+    })?;
+    Ok(())
+}
+
+fn read_curve(v: &serde_json::Value) -> Option<Vec<CurveRow>> {
+    v.as_array()?
+        .iter()
+        .map(|r| {
+            let f = |i: usize| r.get(i).and_then(|x| x.as_f64());
+            Some(CurveRow {
+                step: r.get(0)?.as_u64()?,
+                loss: f(1)?,
+                box_loss: f(2)?,
+                conf_loss: f(3)?,
+                class_loss: f(4)?,
+                learning_rate: f(5)?,
+                val_f1: f(6),
+            })
+        })
+        .collect()
+}
+
+/// Zero mean, unit variance (a constant input becomes zeros).
+pub fn standardized(v: &[f32]) -> impl Iterator<Item = f32> + '_ {
+    let n = v.len().max(1) as f64;
+    let mean = v.iter().map(|&x| x as f64).sum::<f64>() / n;
+    let var = v.iter().map(|&x| (x as f64 - mean).powi(2)).sum::<f64>() / n;
+    let inv = if var > 0.0 { 1.0 / var.sqrt() } else { 0.0 };
+    v.iter().map(move |&x| ((x as f64 - mean) * inv) as f32)
+}
+
+/// Writes the curve as CSV: `step,loss,box,conf,class,learning_rate,val_f1`.
+pub fn write_curve_csv(path: &Path, curve: &[CurveRow]) -> Result<()> {
+    let mut text = String::from("step,loss,box,conf,class,learning_rate,val_f1\n");
+    for r in curve {
+        text.push_str(&format!(
+            "{},{:.6},{:.6},{:.6},{:.6},{:.3e},{}\n",
+            r.step,
+            r.loss,
+            r.box_loss,
+            r.conf_loss,
+            r.class_loss,
+            r.learning_rate,
+            r.val_f1.map(|f| format!("{f:.4}")).unwrap_or_default()
+        ));
+    }
+    write_file(path, text.as_bytes())
+}

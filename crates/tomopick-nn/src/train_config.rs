@@ -1,0 +1,170 @@
+//! The detector's training configuration (`train.toml`).
+//!
+//! ```toml
+//! architecture = "efficient"        # or "paper"
+//! classes = []                      # empty: the 13 SHREC 2021 classes
+//! voxel_size_a = 10.0
+//! cube_size = 64                    # training cubes, voxels (a multiple of 16)
+//! batch = 8
+//! steps = 6000
+//! learning_rate = 1e-3
+//! lr_decay_steps = [4500]           # learning rate × 0.1 at each
+//! anchors = 3                       # k-means over the classes' diameters
+//! seed = 1                          # the cube stream; validation uses other seeds
+//! checkpoint_every = 100
+//! validate_every = 1000             # 0: never
+//! particles_per_cube = { uniform = [4, 40] }
+//! gold_per_cube = { uniform = [0, 2] }
+//! preset = "randomized"             # imaging distributions, or give [imaging] in full
+//! [validation]                      # a held-aside simulated tomogram, scored by F1
+//! shape_xyz = [192, 192, 96]
+//! particles = 120
+//! seed = 900001
+//! ```
+
+use crate::detector::Architecture;
+use crate::error::{NnError, Result};
+use serde::{Deserialize, Serialize};
+use tomopick_sim::randomization::ImagingRandomization;
+use tomopick_sim::{Dist, SubtomoConfig};
+
+/// The held-aside validation tomogram.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ValidationSpec {
+    /// Its size in voxels `[x, y, z]`.
+    pub shape_xyz: [usize; 3],
+    /// Particles in it.
+    pub particles: usize,
+    /// Its simulation seed (keep it apart from the training stream).
+    pub seed: u64,
+}
+
+/// Everything a detector training run needs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainDetectorConfig {
+    /// The network.
+    pub architecture: Architecture,
+    /// Class names; empty means the 13 SHREC 2021 classes.
+    #[serde(default)]
+    pub classes: Vec<String>,
+    /// Voxel size in Å.
+    pub voxel_size_a: f64,
+    /// Training cube edge in voxels.
+    pub cube_size: usize,
+    /// Cubes per step.
+    pub batch: usize,
+    /// Steps in the run.
+    pub steps: u64,
+    /// Adam's learning rate.
+    pub learning_rate: f64,
+    /// Steps at which the learning rate drops tenfold.
+    #[serde(default)]
+    pub lr_decay_steps: Vec<u64>,
+    /// Number of anchors.
+    pub anchors: usize,
+    /// Seed of the training cube stream (and of the weights' initialisation).
+    pub seed: u64,
+    /// Steps between checkpoints.
+    pub checkpoint_every: u64,
+    /// Steps between validations (0: never).
+    #[serde(default)]
+    pub validate_every: u64,
+    /// Particles per cube.
+    pub particles_per_cube: Dist,
+    /// Gold beads per cube.
+    pub gold_per_cube: Dist,
+    /// Imaging preset (`randomized` or `fixed`), used when `imaging` is not given.
+    #[serde(default = "default_preset")]
+    pub preset: String,
+    /// Imaging distributions in full.
+    #[serde(default)]
+    pub imaging: Option<ImagingRandomization>,
+    /// The validation tomogram.
+    #[serde(default)]
+    pub validation: Option<ValidationSpec>,
+}
+
+fn default_preset() -> String {
+    "randomized".into()
+}
+
+impl TrainDetectorConfig {
+    /// Reads and checks a TOML file; errors name the file and field.
+    pub fn from_toml(path: &std::path::Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| tomopick_io::IoError::os(path, e))?;
+        Self::from_toml_str(&text, &path.display().to_string())
+    }
+
+    /// Parses and checks TOML text (`name` labels errors).
+    pub fn from_toml_str(text: &str, name: &str) -> Result<Self> {
+        let c: TrainDetectorConfig =
+            toml::from_str(text).map_err(|e| NnError::Config(format!("{name}: {e}")))?;
+        c.validate()
+            .map_err(|e| NnError::Config(format!("{name}: {e}")))?;
+        Ok(c)
+    }
+
+    /// The simulator's view of this config: classes, voxel size and imaging distributions.
+    pub fn simulation(&self) -> Result<SubtomoConfig> {
+        let mut s = SubtomoConfig::preset(&self.preset)?;
+        s.voxel_size_a = self.voxel_size_a;
+        s.classes = self.classes.clone();
+        if let Some(im) = &self.imaging {
+            s.imaging = im.clone();
+        }
+        s.validate()?;
+        Ok(s)
+    }
+
+    fn validate(&self) -> std::result::Result<(), String> {
+        let multiple = match self.architecture {
+            Architecture::Paper => 16,
+            Architecture::Efficient => 8,
+        };
+        if self.cube_size < 16 || !self.cube_size.is_multiple_of(multiple) || self.cube_size > 256 {
+            return Err(format!(
+                "cube_size = {}: must be a multiple of {multiple} in 16..=256",
+                self.cube_size
+            ));
+        }
+        if self.batch == 0 || self.batch > 256 {
+            return Err(format!("batch = {}: must be in 1..=256", self.batch));
+        }
+        if !(self.learning_rate > 0.0 && self.learning_rate < 1.0) {
+            return Err(format!(
+                "learning_rate = {}: must be in (0, 1)",
+                self.learning_rate
+            ));
+        }
+        if self.anchors == 0 || self.anchors > 9 {
+            return Err(format!("anchors = {}: must be in 1..=9", self.anchors));
+        }
+        if self.checkpoint_every == 0 {
+            return Err("checkpoint_every = 0: must be at least 1".into());
+        }
+        self.particles_per_cube
+            .check("particles_per_cube", |v| v >= 0.0, "must not be negative")
+            .map_err(|e| e.to_string())?;
+        self.gold_per_cube
+            .check("gold_per_cube", |v| v >= 0.0, "must not be negative")
+            .map_err(|e| e.to_string())?;
+        if let Some(v) = &self.validation
+            && (v.shape_xyz.iter().any(|&s| s < self.cube_size) || v.particles == 0)
+        {
+            return Err(format!(
+                "validation: shape_xyz {:?} must be at least cube_size = {} on each axis, with particles > 0",
+                v.shape_xyz, self.cube_size
+            ));
+        }
+        self.simulation().map_err(|e| e.to_string())?;
+        Ok(())
+    }
+
+    /// The learning rate at `step` (tenfold drops at `lr_decay_steps`).
+    pub fn learning_rate_at(&self, step: u64) -> f64 {
+        let drops = self.lr_decay_steps.iter().filter(|&&s| step >= s).count();
+        self.learning_rate * 0.1f64.powi(drops as i32)
+    }
+}

@@ -1,0 +1,161 @@
+//! Picking a whole tomogram with the detector: tiles with margins, one tile in memory at a time,
+//! decoding, the confidence threshold, per-tile NMS, then global distance NMS.
+//!
+//! The volume is standardised once (global mean and standard deviation) and each tile is read
+//! from its source, so a tomogram on disk is streamed: memory holds one tile and its network
+//! activations, whatever the tomogram's size. Voxels outside the volume are 0 (the mean).
+
+use crate::nms::{Detection, nms_distance, nms_iou};
+use crate::tiling::{Tile, tiles_shaped};
+use ndarray::Array3;
+use tomopick_io::{Particle, PosVoxel, VoxelSize};
+use tomopick_nn::DetectorModel;
+
+/// Options of a picking run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PickOptions {
+    /// Largest tile edge in voxels (tiles along a shorter axis span it whole).
+    pub max_tile: usize,
+    /// Margin on each side of a tile's effective zone, voxels.
+    pub overlap: usize,
+    /// Confidence threshold (the paper: 0.5).
+    pub threshold: f64,
+    /// Per-tile NMS: drop a detection whose sphere IoU with a stronger one exceeds this (0.1).
+    pub tile_nms_iou: f64,
+    /// Global NMS: drop a detection within this × its diameter of a stronger one (2/3).
+    pub global_nms_factor: f64,
+}
+
+impl Default for PickOptions {
+    fn default() -> Self {
+        PickOptions {
+            max_tile: 128,
+            overlap: 8,
+            threshold: 0.5,
+            tile_nms_iou: 0.1,
+            global_nms_factor: 2.0 / 3.0,
+        }
+    }
+}
+
+/// Tile edge per axis: the whole axis (rounded up to `multiple`) when it fits in `max_tile`,
+/// else `max_tile` rounded down to `multiple`.
+pub fn tile_shape(shape_xyz: [usize; 3], max_tile: usize, multiple: usize) -> [usize; 3] {
+    let cap = (max_tile / multiple).max(1) * multiple;
+    shape_xyz.map(|n| {
+        if n <= cap {
+            n.div_ceil(multiple) * multiple
+        } else {
+            cap
+        }
+    })
+}
+
+/// The tiles a picking run will read, for a volume of `shape_xyz`.
+pub fn plan(shape_xyz: [usize; 3], model: &DetectorModel, opts: &PickOptions) -> Vec<Tile> {
+    let size = tile_shape(shape_xyz, opts.max_tile, model.config.size_multiple());
+    tiles_shaped(shape_xyz, size, opts.overlap)
+}
+
+/// Detections of one tile, in volume voxels, owned by the tile (centre in its effective zone),
+/// after the threshold and per-tile NMS. `block` is the standardised tile `[z, y, x]`.
+pub fn detect_tile(
+    model: &DetectorModel,
+    tile: &Tile,
+    block: Array3<f32>,
+    opts: &PickOptions,
+) -> Vec<Detection> {
+    let (d, h, w) = block.dim();
+    let (raw, grid) = model.predict(block.into_raw_vec_and_offset().0, [d, h, w]);
+    let enc = model.config.encoding();
+    let dets: Vec<Detection> = enc
+        .decode(&raw, grid, opts.threshold)
+        .into_iter()
+        .map(|p| Detection {
+            centre: [
+                p.centre[0] + tile.origin[0] as f64,
+                p.centre[1] + tile.origin[1] as f64,
+                p.centre[2] + tile.origin[2] as f64,
+            ],
+            size: p.size,
+            score: p.confidence,
+            class: p.class,
+        })
+        .collect();
+    nms_iou(&dets, opts.tile_nms_iou)
+        .into_iter()
+        .filter(|det| tile.owns(det.centre))
+        .collect()
+}
+
+/// Picks a volume whose standardised tiles come from `read_tile(origin_xyz, size_xyz)` (voxels
+/// outside the volume must be 0). `progress(done, total)` is called after each tile.
+pub fn pick<E>(
+    model: &DetectorModel,
+    shape_xyz: [usize; 3],
+    opts: &PickOptions,
+    mut read_tile: impl FnMut([i64; 3], [usize; 3]) -> Result<Array3<f32>, E>,
+    mut progress: impl FnMut(usize, usize),
+) -> Result<Vec<Detection>, E> {
+    let size = tile_shape(shape_xyz, opts.max_tile, model.config.size_multiple());
+    let plan = tiles_shaped(shape_xyz, size, opts.overlap);
+    let mut all = Vec::new();
+    for (i, tile) in plan.iter().enumerate() {
+        let block = read_tile(tile.origin, size)?;
+        all.extend(detect_tile(model, tile, block, opts));
+        progress(i + 1, plan.len());
+    }
+    Ok(nms_distance(&all, opts.global_nms_factor, false))
+}
+
+/// A standardised tile cut from an in-memory volume `[z, y, x]` (outside: 0).
+pub fn cut_tile(
+    data: &Array3<f32>,
+    mean: f64,
+    std: f64,
+    origin: [i64; 3],
+    size: [usize; 3],
+) -> Array3<f32> {
+    let (nz, ny, nx) = data.dim();
+    let inv = if std > 0.0 { 1.0 / std } else { 0.0 };
+    let mut out = Array3::<f32>::zeros((size[2], size[1], size[0]));
+    for z in 0..size[2] {
+        let sz = origin[2] + z as i64;
+        if sz < 0 || sz >= nz as i64 {
+            continue;
+        }
+        for y in 0..size[1] {
+            let sy = origin[1] + y as i64;
+            if sy < 0 || sy >= ny as i64 {
+                continue;
+            }
+            for x in 0..size[0] {
+                let sx = origin[0] + x as i64;
+                if sx < 0 || sx >= nx as i64 {
+                    continue;
+                }
+                out[[z, y, x]] =
+                    ((data[[sz as usize, sy as usize, sx as usize]] as f64 - mean) * inv) as f32;
+            }
+        }
+    }
+    out
+}
+
+/// Detections as particles: class names from the model, positions in Å.
+pub fn to_particles(
+    dets: &[Detection],
+    model: &DetectorModel,
+    voxel_size: VoxelSize,
+) -> Vec<Particle> {
+    dets.iter()
+        .map(|d| {
+            let mut p = Particle::new(
+                model.config.classes[d.class].clone(),
+                PosVoxel::new(d.centre[0], d.centre[1], d.centre[2]).to_angstrom(voxel_size),
+            );
+            p.score = Some(d.score);
+            p
+        })
+        .collect()
+}

@@ -1,0 +1,144 @@
+//! `tomopick train detector`.
+
+use crate::args::TrainDetectorArgs;
+use crate::cmd_simulate::progress;
+use crate::detect::{pick_in_memory, score, simulate_quietly, test_tomogram_config};
+use anyhow::{Context, Result, bail};
+use std::time::Instant;
+use tomopick_io::{Volume, VoxelSize};
+use tomopick_nn::train::write_curve_csv;
+use tomopick_nn::{DetectorTrainer, TrainDetectorConfig, inference_device};
+use tomopick_pick::PickOptions;
+
+pub fn train_detector(a: TrainDetectorArgs) -> Result<()> {
+    let run = &a.output;
+    let checkpoint = run.join("checkpoint");
+    let saved_config = run.join("train.toml");
+    let device = inference_device();
+    let (cfg, mut trainer) = if a.resume {
+        if !checkpoint.is_dir() {
+            bail!(
+                "{}: no checkpoint to resume (start without --resume)",
+                checkpoint.display()
+            );
+        }
+        let mut cfg = TrainDetectorConfig::from_toml(&saved_config)?;
+        if let Some(s) = a.steps {
+            cfg.steps = s;
+        }
+        let t = DetectorTrainer::resume(cfg.clone(), &checkpoint, &device)?;
+        tracing::info!("resuming {} at step {}", run.display(), t.step());
+        (cfg, t)
+    } else {
+        let path = a
+            .config
+            .as_ref()
+            .context("--config train.toml is needed to start a run")?;
+        let mut cfg = TrainDetectorConfig::from_toml(path)?;
+        if let Some(s) = a.steps {
+            cfg.steps = s;
+        }
+        if run.exists() && std::fs::read_dir(run)?.next().is_some() {
+            bail!(
+                "{}: the run folder exists and is not empty (use --resume to continue it)",
+                run.display()
+            );
+        }
+        std::fs::create_dir_all(run).with_context(|| format!("creating {}", run.display()))?;
+        let text = std::fs::read_to_string(path)?;
+        tomopick_io::atomic::write_atomic(&saved_config, |w| {
+            std::io::Write::write_all(w, text.as_bytes())
+        })?;
+        (cfg.clone(), DetectorTrainer::new(cfg, &device)?)
+    };
+    let mc = trainer.model_config().clone();
+    tracing::info!(
+        "{:?} network, {} classes at {} Å, anchors {:?} voxels, cubes {}³ × {} per step",
+        mc.architecture,
+        mc.classes.len(),
+        mc.voxel_size_a,
+        mc.anchors_vox
+            .iter()
+            .map(|a| (a * 10.0).round() / 10.0)
+            .collect::<Vec<_>>(),
+        cfg.cube_size,
+        cfg.batch
+    );
+    let validation = match (&cfg.validation, cfg.validate_every) {
+        (Some(v), n) if n > 0 => {
+            let t0 = Instant::now();
+            let tc = test_tomogram_config(v.shape_xyz, v.particles, &mc.classes, mc.voxel_size_a);
+            let t = simulate_quietly(&tc, v.seed)?;
+            tracing::info!(
+                "validation tomogram {:?}, {} particles, seed {} ({:.1} s)",
+                v.shape_xyz,
+                t.sample.particles.len(),
+                v.seed,
+                t0.elapsed().as_secs_f64()
+            );
+            Some(t)
+        }
+        _ => None,
+    };
+    let pb = progress(cfg.steps, "training");
+    pb.set_position(trainer.step());
+    let (mut data_s, mut train_s, mut since) = (0.0, 0.0, 0usize);
+    while trainer.step() < cfg.steps {
+        let (row, timing) = trainer.train_step()?;
+        data_s += timing.data_s;
+        train_s += timing.train_s;
+        since += 1;
+        pb.set_position(row.step);
+        let cubes_per_s = (since * cfg.batch) as f64 / (data_s + train_s);
+        pb.set_message(format!(
+            "loss {:.3} (box {:.3} conf {:.3} class {:.3}) {:.2} cubes/s",
+            row.loss, row.box_loss, row.conf_loss, row.class_loss, cubes_per_s
+        ));
+        if let Some(t) = &validation
+            && row.step % cfg.validate_every == 0
+        {
+            let model = trainer.inference_model(&device)?;
+            let vol = Volume::new(
+                t.reconstruction.clone(),
+                VoxelSize::isotropic(t.config.voxel_size_a),
+            );
+            let picks = pick_in_memory(&model, &vol, &PickOptions::default(), |_, _| {});
+            let report = score(&picks, t)?;
+            let f1 = report
+                .shrec
+                .as_ref()
+                .map(|s| s.overall.f_beta)
+                .unwrap_or(report.czii.overall.f_beta);
+            trainer.record_validation(f1);
+            pb.println(format!(
+                "step {}: validation F1 {:.3} ({} picks, {} particles)",
+                row.step,
+                f1,
+                picks.len(),
+                t.sample.particles.len()
+            ));
+        }
+        if row.step % cfg.checkpoint_every == 0 || row.step == cfg.steps {
+            trainer.save_checkpoint(&checkpoint)?;
+            write_curve_csv(&run.join("curve.csv"), trainer.curve())?;
+            tracing::debug!(
+                "step {}: data {:.2} s, network {:.2} s per step",
+                row.step,
+                data_s / since as f64,
+                train_s / since as f64
+            );
+        }
+    }
+    pb.finish_and_clear();
+    trainer.save_checkpoint(&checkpoint)?;
+    write_curve_csv(&run.join("curve.csv"), trainer.curve())?;
+    let model = trainer.inference_model(&device)?;
+    model.save(&run.join("model.bpk"))?;
+    tracing::info!(
+        "wrote {} (step {}); curve in {}",
+        run.join("model.bpk").display(),
+        trainer.step(),
+        run.join("curve.csv").display()
+    );
+    Ok(())
+}

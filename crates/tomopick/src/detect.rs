@@ -1,0 +1,75 @@
+//! Glue shared by `train detector`, `pick` and `demo`: picking an in-memory volume, simulating a
+//! held-aside tomogram, and scoring picks against a simulation's truth.
+
+use anyhow::Result;
+use tomopick_eval::{ClassTable, CziiOptions, EvalReport, Occupancy, evaluate};
+use tomopick_io::{Particle, Volume, VoxelSize};
+use tomopick_nn::DetectorModel;
+use tomopick_pick::{PickOptions, cut_tile, pick, to_particles};
+use tomopick_sim::Dist;
+use tomopick_sim::tomogram::{Route, Tomogram, TomogramConfig, simulate_tomogram};
+
+/// Picks a volume held in memory; `progress(done, total)` after each tile.
+pub fn pick_in_memory(
+    model: &DetectorModel,
+    volume: &Volume,
+    opts: &PickOptions,
+    progress: impl FnMut(usize, usize),
+) -> Vec<Particle> {
+    let stats = volume.stats();
+    let dets = pick::<std::convert::Infallible>(
+        model,
+        volume.shape_xyz(),
+        opts,
+        |origin, size| Ok(cut_tile(&volume.data, stats.mean, stats.rms, origin, size)),
+        progress,
+    )
+    .unwrap_or_else(|e| match e {});
+    to_particles(&dets, model, volume.voxel_size)
+}
+
+/// A small test tomogram like SHREC's (tilt series ±60° in 3° steps, 120 e/Å², defocus 3 µm):
+/// `shape_xyz` voxels, `particles` particles of `classes` at `voxel_size_a`.
+pub fn test_tomogram_config(
+    shape_xyz: [usize; 3],
+    particles: usize,
+    classes: &[String],
+    voxel_size_a: f64,
+) -> TomogramConfig {
+    let mut c = TomogramConfig::shrec_like();
+    c.shape_xyz = shape_xyz;
+    c.particles = Dist::Fixed(particles as f64);
+    c.classes = classes.to_vec();
+    c.voxel_size_a = voxel_size_a;
+    c.ice_thickness_a = Dist::Fixed(shape_xyz[2] as f64 * voxel_size_a * 0.9);
+    c.gold = Dist::Fixed(((shape_xyz[0] * shape_xyz[1]) as f64 / 512.0 / 512.0 * 30.0).round());
+    c.vesicles = Dist::Fixed(0.0);
+    c.imaging.route = Route::Tilt;
+    c
+}
+
+/// Simulates a tomogram without progress output.
+pub fn simulate_quietly(config: &TomogramConfig, seed: u64) -> Result<Tomogram> {
+    Ok(simulate_tomogram(config, seed, &|_| {})?)
+}
+
+/// Scores picks against a simulated tomogram's truth with both metrics (F1: beta = 1).
+pub fn score(picks: &[Particle], t: &Tomogram) -> Result<EvalReport> {
+    let vs = VoxelSize::isotropic(t.config.voxel_size_a);
+    let mut classes = ClassTable::default();
+    for (n, r) in &t.class_radii_a {
+        classes.radius_a.insert(n.clone(), *r);
+    }
+    let occupancy = Volume::new(t.sample.occupancy.mapv(|v| v as f32), vs);
+    Ok(evaluate(
+        picks,
+        &t.sample.particles,
+        &classes,
+        Occupancy::Mask(&occupancy),
+        CziiOptions {
+            threshold: 0.5,
+            beta: 1.0,
+        },
+        ("picks", "simulation truth"),
+    )?)
+}
