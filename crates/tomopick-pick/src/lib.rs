@@ -3,6 +3,7 @@
 
 pub mod nms;
 pub mod picker;
+pub mod preview;
 pub mod tiling;
 
 pub use nms::{Detection, nms_distance, nms_iou, sphere_iou};

@@ -40,6 +40,16 @@ pub enum Command {
     /// Simulate data from atomic models: labelled subtomograms, or crowded tomograms with ground truth.
     #[command(subcommand)]
     Simulate(SimulateCommand),
+    /// Simulate a small tomogram, pick it with the default model and score the picks.
+    #[command(
+        after_help = "Examples:\n  tomopick demo                      # writes tomopick-demo/\n  tomopick demo --seed 7 -o demo7/\n\nOutput: tomogram.mrc, picks.csv, picks.star, truth.csv, report.md and report.json (SHREC and\nCZII metrics, F1), preview_picks.png and preview_truth.png (central XY and XZ slices)."
+    )]
+    Demo(DemoArgs),
+    /// Find particles in a tomogram with the detector.
+    #[command(
+        after_help = "Examples:\n  tomopick pick tomo.mrc -o picks.csv                    # the embedded default model\n  tomopick pick tomo.mrc --model runs/det1/model.bpk -o picks.star --preview picks.png\n  tomopick pick tomo.mrc -o picks.json --threshold 0.3\n\nThe tomogram's voxel size must be within 10 % of the model's (the default model: 10 Å);\nMRC files are streamed tile by tile unless --preview needs the whole volume.\nOutput: any list format (.csv, .star = RELION 4 pixels, .json = copick, .txt = SHREC)."
+    )]
+    Pick(PickArgs),
     /// Train a network on simulated data made on the fly.
     #[command(subcommand)]
     Train(TrainCommand),
@@ -220,4 +230,50 @@ pub struct EvaluateArgs {
     /// Folder for report.json and report.md.
     #[arg(short, long)]
     pub output: Option<PathBuf>,
+}
+
+#[derive(Args)]
+pub struct PickArgs {
+    /// The tomogram (MRC, TIFF stack, OME-Zarr).
+    pub tomogram: PathBuf,
+    /// Output particle list.
+    #[arg(short, long)]
+    pub output: PathBuf,
+    /// A detector model file (default: the embedded model).
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// Output list format when the extension does not tell.
+    #[arg(long)]
+    pub format: Option<String>,
+    /// Confidence threshold.
+    #[arg(long, default_value_t = 0.5)]
+    pub threshold: f64,
+    /// Largest tile edge in voxels.
+    #[arg(long, default_value_t = 128)]
+    pub tile: usize,
+    /// Voxel size in Å (overrides the header).
+    #[arg(long, value_name = "Å")]
+    pub voxel_size: Option<f64>,
+    /// Write a PNG of the central slices with the picks.
+    #[arg(long, value_name = "PNG")]
+    pub preview: Option<PathBuf>,
+}
+
+#[derive(Args)]
+pub struct DemoArgs {
+    /// Report folder (must not exist yet).
+    #[arg(short, long, default_value = "tomopick-demo")]
+    pub output: PathBuf,
+    /// Simulation seed.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Tomogram edge in voxels (X and Y; Z is half).
+    #[arg(long, default_value_t = 256)]
+    pub size: usize,
+    /// Particles in the tomogram.
+    #[arg(long, default_value_t = 300)]
+    pub particles: usize,
+    /// A detector model file (default: the embedded model).
+    #[arg(long)]
+    pub model: Option<std::path::PathBuf>,
 }

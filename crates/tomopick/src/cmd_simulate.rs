@@ -96,7 +96,7 @@ pub fn subtomograms(a: SubtomoArgs) -> Result<()> {
 }
 
 /// A staging folder beside `output` (which must not exist): results appear only when complete.
-fn staging_dir(output: &Path) -> Result<tempfile::TempDir> {
+pub fn staging_dir(output: &Path) -> Result<tempfile::TempDir> {
     if output.exists() {
         bail!(
             "{}: already exists; choose a new folder (nothing was written)",
@@ -113,7 +113,7 @@ fn staging_dir(output: &Path) -> Result<tempfile::TempDir> {
         .with_context(|| format!("cannot write in {}", parent.display()))
 }
 
-fn commit_dir(staging: tempfile::TempDir, output: &Path) -> Result<()> {
+pub fn commit_dir(staging: tempfile::TempDir, output: &Path) -> Result<()> {
     let staged = staging.keep();
     std::fs::rename(&staged, output)
         .with_context(|| format!("moving results to {}", output.display()))

@@ -41,7 +41,7 @@ pub fn test_tomogram_config(
     c.particles = Dist::Fixed(particles as f64);
     c.classes = classes.to_vec();
     c.voxel_size_a = voxel_size_a;
-    c.ice_thickness_a = Dist::Fixed(shape_xyz[2] as f64 * voxel_size_a * 0.9);
+    c.ice_thickness_a = Dist::Fixed(shape_xyz[2] as f64 * voxel_size_a);
     c.gold = Dist::Fixed(((shape_xyz[0] * shape_xyz[1]) as f64 / 512.0 / 512.0 * 30.0).round());
     c.vesicles = Dist::Fixed(0.0);
     c.imaging.route = Route::Tilt;

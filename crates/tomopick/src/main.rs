@@ -2,8 +2,10 @@
 
 mod args;
 mod cmd_convert;
+mod cmd_demo;
 mod cmd_evaluate;
 mod cmd_info;
+mod cmd_pick;
 mod cmd_simulate;
 mod cmd_train;
 mod detect;
@@ -39,6 +41,8 @@ fn main() -> ExitCode {
             cmd_simulate::subtomograms(a)
         }
         args::Command::Simulate(args::SimulateCommand::Tomogram(a)) => cmd_simulate::tomogram(a),
+        args::Command::Demo(a) => cmd_demo::demo(a),
+        args::Command::Pick(a) => cmd_pick::pick_cmd(a),
         args::Command::Train(args::TrainCommand::Detector(a)) => cmd_train::train_detector(a),
     };
     match result {

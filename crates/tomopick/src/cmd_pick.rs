@@ -1,0 +1,248 @@
+//! `tomopick pick`.
+
+use crate::args::PickArgs;
+use crate::cmd_simulate::progress;
+use anyhow::{Context, Result, bail};
+use ndarray::{Array3, s};
+use std::collections::BTreeMap;
+use std::path::Path;
+use tomopick_io::atomic::check_writable;
+use tomopick_io::{
+    ListContext, ListFormat, MrcReadOptions, MrcVolumeFile, Particle, VolumeFormat, VoxelSize,
+    open_volume, write_particles,
+};
+use tomopick_nn::{DetectorModel, inference_device};
+use tomopick_pick::preview::{Mark, write_preview};
+use tomopick_pick::{PickOptions, pick, to_particles};
+
+/// The default detector, embedded in the binary (13 SHREC 2021 classes at 10 Å).
+pub const DEFAULT_MODEL: &[u8] = include_bytes!("../../../models/detector_shrec10a.bpk");
+
+/// Loads `--model`, or the embedded default.
+pub fn load_model(path: Option<&Path>) -> Result<DetectorModel> {
+    let dev = inference_device();
+    Ok(match path {
+        Some(p) => DetectorModel::load(p, &dev)?,
+        None => DetectorModel::from_bytes(
+            DEFAULT_MODEL.to_vec(),
+            Path::new("<embedded default model>"),
+            &dev,
+        )?,
+    })
+}
+
+/// Refuses a tomogram whose voxel size is more than 10 % from the model's.
+pub fn check_voxel_size(model: &DetectorModel, vs: VoxelSize, tomo: &Path) -> Result<()> {
+    let want = model.config.voxel_size_a;
+    let worst = vs
+        .as_array()
+        .iter()
+        .map(|v| (v / want - 1.0).abs())
+        .fold(0.0, f64::max);
+    if worst > 0.10 {
+        bail!(
+            "{}: voxel size {:.3}×{:.3}×{:.3} Å, but the model was trained at {want} Å. Bin or \
+             rescale the tomogram to {want} Å (e.g. IMOD binvol), or pass --voxel-size if the \
+             header is wrong",
+            tomo.display(),
+            vs.x,
+            vs.y,
+            vs.z
+        );
+    }
+    Ok(())
+}
+
+/// Mean, standard deviation and non-finite count of an MRC, read in slabs of Z.
+fn mrc_stats(file: &MrcVolumeFile) -> Result<(f64, f64, usize)> {
+    let [nx, ny, nz] = file.info().shape_xyz;
+    let (mut sum, mut sq, mut n, mut bad) = (0.0f64, 0.0f64, 0usize, 0usize);
+    let slab = 16;
+    for z0 in (0..nz).step_by(slab) {
+        let dz = slab.min(nz - z0);
+        let v = file.read_region([0, 0, z0], [nx, ny, dz])?;
+        for &x in v.data.iter() {
+            if x.is_finite() {
+                sum += x as f64;
+                sq += (x as f64) * (x as f64);
+                n += 1;
+            } else {
+                bad += 1;
+            }
+        }
+    }
+    let mean = sum / n.max(1) as f64;
+    Ok((
+        mean,
+        (sq / n.max(1) as f64 - mean * mean).max(0.0).sqrt(),
+        bad,
+    ))
+}
+
+/// A standardised tile read from the file; voxels outside the volume are 0.
+fn mrc_tile(
+    file: &MrcVolumeFile,
+    mean: f64,
+    std: f64,
+    origin: [i64; 3],
+    size: [usize; 3],
+) -> Result<Array3<f32>> {
+    let shape = file.info().shape_xyz;
+    let lo: Vec<usize> = (0..3).map(|a| origin[a].max(0) as usize).collect();
+    let hi: Vec<usize> = (0..3)
+        .map(|a| ((origin[a] + size[a] as i64).min(shape[a] as i64)) as usize)
+        .collect();
+    let mut out = Array3::<f32>::zeros((size[2], size[1], size[0]));
+    let region = file.read_region(
+        [lo[0], lo[1], lo[2]],
+        [hi[0] - lo[0], hi[1] - lo[1], hi[2] - lo[2]],
+    )?;
+    let off: Vec<usize> = (0..3)
+        .map(|a| (lo[a] as i64 - origin[a]) as usize)
+        .collect();
+    let inv = if std > 0.0 { 1.0 / std } else { 0.0 };
+    out.slice_mut(s![
+        off[2]..off[2] + hi[2] - lo[2],
+        off[1]..off[1] + hi[1] - lo[1],
+        off[0]..off[0] + hi[0] - lo[0]
+    ])
+    .assign(&region.data.mapv(|v| ((v as f64 - mean) * inv) as f32));
+    Ok(out)
+}
+
+/// Prints one line per class with its count.
+pub fn print_counts(picks: &[Particle]) {
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for p in picks {
+        *counts.entry(&p.class).or_default() += 1;
+    }
+    println!("{} particles", picks.len());
+    for (c, n) in counts {
+        println!("  {c:>8}  {n}");
+    }
+}
+
+/// Marks for the preview: each pick with its class's radius.
+pub fn marks(picks: &[Particle], model: &DetectorModel, vs: VoxelSize) -> Vec<Mark> {
+    picks
+        .iter()
+        .filter_map(|p| {
+            let class = model.config.classes.iter().position(|c| *c == p.class)?;
+            Some(Mark {
+                centre_vox: p.pos_a.to_voxels(vs).as_array(),
+                radius_vox: model.config.class_diameters_vox[class] / 2.0,
+                class,
+            })
+        })
+        .collect()
+}
+
+pub fn pick_cmd(a: PickArgs) -> Result<()> {
+    let format = match &a.format {
+        Some(f) => crate::cmd_convert::parse_format(Some(f))?.expect("a named format"),
+        None => ListFormat::from_path(&a.output).with_context(|| {
+            format!(
+                "{}: cannot tell the list format from the extension (.csv, .star, .json, .txt) — pass --format",
+                a.output.display()
+            )
+        })?,
+    };
+    // Fail before the long work when the outputs cannot be written.
+    check_writable(&a.output)?;
+    if let Some(p) = &a.preview {
+        check_writable(p)?;
+    }
+    let model = load_model(a.model.as_deref())?;
+    let opts = PickOptions {
+        threshold: a.threshold,
+        max_tile: a.tile,
+        ..Default::default()
+    };
+    if !(0.0..1.0).contains(&opts.threshold) || opts.max_tile < 32 {
+        bail!("--threshold must be in [0, 1) and --tile at least 32");
+    }
+    let override_vs = a.voxel_size.map(VoxelSize::isotropic);
+    let is_mrc = VolumeFormat::from_path(&a.tomogram) == VolumeFormat::Mrc;
+    let (picks, vs, preview_data) = if is_mrc && a.preview.is_none() {
+        // Streamed: one tile in memory at a time.
+        let file = MrcVolumeFile::open(
+            &a.tomogram,
+            MrcReadOptions {
+                voxel_size: override_vs,
+            },
+        )?;
+        let vs = file.voxel_size();
+        check_voxel_size(&model, vs, &a.tomogram)?;
+        let shape = file.info().shape_xyz;
+        check_shape(shape, &a.tomogram)?;
+        let (mean, std, bad) = mrc_stats(&file)?;
+        if bad > 0 {
+            bail!(
+                "{}: {bad} voxels are NaN or infinite; fix the tomogram first (`tomopick validate` shows them)",
+                a.tomogram.display()
+            );
+        }
+        let n = tomopick_pick::picker::plan(shape, &model, &opts).len();
+        let pb = progress(n as u64, "tiles");
+        let dets = pick(
+            &model,
+            shape,
+            &opts,
+            |origin, size| mrc_tile(&file, mean, std, origin, size),
+            |done, _| pb.set_position(done as u64),
+        )?;
+        pb.finish_and_clear();
+        (to_particles(&dets, &model, vs), vs, None)
+    } else {
+        let vol = open_volume(&a.tomogram, override_vs)?;
+        check_voxel_size(&model, vol.voxel_size, &a.tomogram)?;
+        check_shape(vol.shape_xyz(), &a.tomogram)?;
+        let st = vol.stats();
+        if st.nan + st.inf > 0 {
+            bail!(
+                "{}: {} voxels are NaN or infinite; fix the tomogram first",
+                a.tomogram.display(),
+                st.nan + st.inf
+            );
+        }
+        let n = tomopick_pick::picker::plan(vol.shape_xyz(), &model, &opts).len();
+        let pb = progress(n as u64, "tiles");
+        let picks = crate::detect::pick_in_memory(&model, &vol, &opts, |done, _| {
+            pb.set_position(done as u64)
+        });
+        pb.finish_and_clear();
+        let vs = vol.voxel_size;
+        (picks, vs, Some(vol.data))
+    };
+    let ctx = ListContext {
+        voxel_size: Some(vs),
+        ..Default::default()
+    };
+    let mut picks = picks;
+    let run = a
+        .tomogram
+        .file_stem()
+        .map(|s| s.to_string_lossy().to_string());
+    for p in &mut picks {
+        p.tomogram = run.clone();
+    }
+    write_particles(&a.output, format, &picks, &ctx)?;
+    if let (Some(p), Some(data)) = (&a.preview, &preview_data) {
+        write_preview(p, data, &marks(&picks, &model, vs))?;
+    }
+    print_counts(&picks);
+    tracing::info!("wrote {}", a.output.display());
+    Ok(())
+}
+
+/// Refuses volumes too thin to pick (under 16 voxels on an axis).
+fn check_shape(shape_xyz: [usize; 3], path: &Path) -> Result<()> {
+    if shape_xyz.iter().any(|&n| n < 16) {
+        bail!(
+            "{}: {:?} voxels (x, y, z) is too small to pick; each axis needs at least 16",
+            path.display(),
+            shape_xyz
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,223 @@
+//! `tomopick demo`, `pick` and `train detector` as a user runs them, with the embedded model.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn tomopick(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tomopick"))
+        .current_dir(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.."))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn ok(args: &[&str]) -> String {
+    let o = tomopick(args);
+    assert!(
+        o.status.success(),
+        "{args:?} failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn fails(args: &[&str]) -> String {
+    let o = tomopick(args);
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert!(!o.status.success(), "{args:?} should fail");
+    assert!(err.contains("error: "), "{args:?}: {err}");
+    assert!(!err.contains("panicked"), "{args:?} panicked: {err}");
+    err
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+#[test]
+fn the_demo_finds_most_particles_of_a_fresh_simulation() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("demo");
+    // A seed the default model never trained on (training cubes use seed 1's stream; the
+    // demo's tomogram is a different simulation altogether).
+    let stdout = ok(&[
+        "demo",
+        "-o",
+        s(&out),
+        "--seed",
+        "4242",
+        "--size",
+        "128",
+        "--particles",
+        "80",
+    ]);
+    for f in [
+        "tomogram.mrc",
+        "picks.csv",
+        "picks.star",
+        "truth.csv",
+        "report.md",
+        "report.json",
+        "preview_picks.png",
+        "preview_truth.png",
+    ] {
+        assert!(out.join(f).is_file(), "{f} missing; {stdout}");
+    }
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    let f1 = report["shrec"]["overall"]["f_beta"].as_f64().unwrap();
+    assert_eq!(report["beta"].as_f64(), Some(1.0));
+    assert!(f1 > 0.5, "class-agnostic F1 {f1}");
+    // The demo never overwrites.
+    let e = fails(&["demo", "-o", s(&out)]);
+    assert!(e.contains("already exists"), "{e}");
+}
+
+#[test]
+fn pick_writes_every_format_and_refuses_bad_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = dir.path().join("t");
+    ok(&[
+        "simulate",
+        "tomogram",
+        "--shape",
+        "96,96,48",
+        "--particles",
+        "30",
+        "--seed",
+        "11",
+        "-o",
+        s(&t),
+    ]);
+    let tomo = t.join("reconstruction.mrc");
+    let csv = dir.path().join("p.csv");
+    let stdout = ok(&[
+        "pick",
+        s(&tomo),
+        "-o",
+        s(&csv),
+        "--preview",
+        s(&dir.path().join("p.png")),
+    ]);
+    assert!(stdout.contains("particles"), "{stdout}");
+    let streamed = dir.path().join("streamed.csv");
+    ok(&["pick", s(&tomo), "-o", s(&streamed)]);
+    assert_eq!(
+        std::fs::read_to_string(&csv).unwrap(),
+        std::fs::read_to_string(&streamed).unwrap(),
+        "streaming from disk and picking in memory agree"
+    );
+    ok(&["pick", s(&tomo), "-o", s(&dir.path().join("p.star"))]);
+    // Voxel size far from the model's 10 Å.
+    let e = fails(&[
+        "pick",
+        s(&tomo),
+        "-o",
+        s(&dir.path().join("x.csv")),
+        "--voxel-size",
+        "4",
+    ]);
+    assert!(
+        e.contains("trained at 10") && e.contains("reconstruction.mrc"),
+        "{e}"
+    );
+    assert!(!dir.path().join("x.csv").exists());
+    // An output folder that does not exist: refused before any work.
+    let e = fails(&[
+        "pick",
+        s(&tomo),
+        "-o",
+        s(&dir.path().join("no/such/dir/p.csv")),
+    ]);
+    assert!(e.contains("no/such/dir"), "{e}");
+    // A model that is not ours.
+    let junk = dir.path().join("junk.bpk");
+    std::fs::write(&junk, b"not a model").unwrap();
+    let e = fails(&[
+        "pick",
+        s(&tomo),
+        "-o",
+        s(&dir.path().join("y.csv")),
+        "--model",
+        s(&junk),
+    ]);
+    assert!(
+        e.contains("junk.bpk") && e.contains("not a tomopick model"),
+        "{e}"
+    );
+    // NaNs in the tomogram.
+    let nan = dir.path().join("nan.mrc");
+    let mut bytes = std::fs::read(&tomo).unwrap();
+    let at = 1024 + 4 * 500;
+    bytes[at..at + 4].copy_from_slice(&f32::NAN.to_le_bytes());
+    std::fs::write(&nan, bytes).unwrap();
+    let e = fails(&["pick", s(&nan), "-o", s(&dir.path().join("z.csv"))]);
+    assert!(e.contains("NaN") && e.contains("nan.mrc"), "{e}");
+    assert!(!dir.path().join("z.csv").exists());
+}
+
+#[test]
+fn a_tomogram_smaller_than_a_tile_is_padded() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = dir.path().join("t");
+    ok(&[
+        "simulate",
+        "tomogram",
+        "--shape",
+        "40,36,20",
+        "--particles",
+        "3",
+        "--seed",
+        "2",
+        "-o",
+        s(&t),
+    ]);
+    ok(&[
+        "pick",
+        s(&t.join("reconstruction.mrc")),
+        "-o",
+        s(&dir.path().join("p.csv")),
+    ]);
+}
+
+#[test]
+fn train_detector_runs_checkpoints_and_resumes() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    ok(&[
+        "train",
+        "detector",
+        "--config",
+        "configs/detector_smoke.toml",
+        "-o",
+        s(&run),
+        "--steps",
+        "2",
+    ]);
+    for f in [
+        "train.toml",
+        "curve.csv",
+        "model.bpk",
+        "checkpoint/model.bpk",
+        "checkpoint/optimizer.bpk",
+    ] {
+        assert!(run.join(f).is_file(), "{f} missing");
+    }
+    ok(&["train", "detector", "-o", s(&run), "--resume"]);
+    let curve = std::fs::read_to_string(run.join("curve.csv")).unwrap();
+    assert_eq!(curve.lines().count(), 1 + 4, "{curve}");
+    assert!(
+        curve.lines().nth(2).unwrap().split(',').nth(6).unwrap() != "",
+        "validation F1 at step 2: {curve}"
+    );
+    // The trained model picks.
+    let e = fails(&[
+        "train",
+        "detector",
+        "--config",
+        "configs/detector_smoke.toml",
+        "-o",
+        s(&run),
+    ]);
+    assert!(e.contains("--resume"), "{e}");
+}
