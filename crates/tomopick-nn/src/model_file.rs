@@ -128,6 +128,15 @@ impl DetectorModel {
         Ok(model)
     }
 
+    /// The model ready for inference: batch norms folded into the convolutions (same outputs,
+    /// faster). Do not train or save the result.
+    pub fn into_inference(self) -> Self {
+        DetectorModel {
+            config: self.config,
+            net: self.net.fold_batch_norm(),
+        }
+    }
+
     /// Raw outputs for one input block `[z, y, x]` (row-major `dims_zyx`, sizes multiples of
     /// [`DetectorConfig::size_multiple`]): `([A·(5+C), d, h, w] row-major, [d, h, w])`.
     pub fn predict(&self, input: Vec<f32>, dims_zyx: [usize; 3]) -> (Vec<f32>, [usize; 3]) {

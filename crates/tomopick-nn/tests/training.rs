@@ -184,8 +184,13 @@ particles_per_cube = { uniform = [2, 5] }
 gold_per_cube = 0
 "#;
 
+/// Weight initialisation draws from the device's seeded generator, which tests running in
+/// parallel would share: tests that build trainers take turns.
+static TRAINERS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 #[test]
 fn a_resumed_run_gives_the_same_losses_as_an_uninterrupted_one() {
+    let _turn = TRAINERS.lock().unwrap_or_else(|e| e.into_inner());
     let cfg = TrainDetectorConfig::from_toml_str(RUN, "test").unwrap();
     let dev = Device::flex();
     let mut straight = DetectorTrainer::new(cfg.clone(), &dev).unwrap();
@@ -229,4 +234,24 @@ fn training_configs_name_the_bad_field() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("bogus"), "{e}");
+}
+
+#[test]
+fn folding_batch_norm_keeps_the_outputs() {
+    // Train a few steps so the running statistics and affine parameters are not trivial.
+    let _turn = TRAINERS.lock().unwrap_or_else(|e| e.into_inner());
+    let cfg = TrainDetectorConfig::from_toml_str(RUN, "test").unwrap();
+    let dev = Device::flex();
+    let mut t = DetectorTrainer::new(cfg, &dev).unwrap();
+    t.train_step().unwrap();
+    t.train_step().unwrap();
+    let plain = t.inference_model(&dev).unwrap();
+    let folded = t.inference_model(&dev).unwrap().into_inference();
+    let input: Vec<f32> = (0..32 * 24 * 16).map(|i| ((i * 31) % 17) as f32 / 8.0 - 1.0).collect();
+    let (a, grid) = plain.predict(input.clone(), [32, 24, 16]);
+    let (b, _) = folded.predict(input, [32, 24, 16]);
+    assert_eq!(grid, [8, 6, 4]);
+    let worst = a.iter().zip(&b).map(|(x, y)| (x - y).abs()).fold(0.0f32, f32::max);
+    let scale = a.iter().map(|x| x.abs()).fold(0.0f32, f32::max);
+    assert!(worst <= 1e-4 * scale.max(1.0), "max difference {worst} (scale {scale})");
 }

@@ -29,7 +29,7 @@ pub struct PickOptions {
 impl Default for PickOptions {
     fn default() -> Self {
         PickOptions {
-            max_tile: 128,
+            max_tile: 192,
             overlap: 8,
             threshold: 0.5,
             tile_nms_iou: 0.1,
@@ -38,23 +38,39 @@ impl Default for PickOptions {
     }
 }
 
-/// Tile edge per axis: the whole axis (rounded up to `multiple`) when it fits in `max_tile`,
-/// else `max_tile` rounded down to `multiple`.
-pub fn tile_shape(shape_xyz: [usize; 3], max_tile: usize, multiple: usize) -> [usize; 3] {
+/// Tile edge per axis: the whole axis (rounded up to `multiple`) when it fits in `max_tile`;
+/// else the fewest tiles of at most `max_tile` whose effective zones cover the axis, made as
+/// small as that allows (balanced), so little is computed twice.
+pub fn tile_shape(
+    shape_xyz: [usize; 3],
+    max_tile: usize,
+    overlap: usize,
+    multiple: usize,
+) -> [usize; 3] {
     let cap = (max_tile / multiple).max(1) * multiple;
     shape_xyz.map(|n| {
         if n <= cap {
-            n.div_ceil(multiple) * multiple
-        } else {
-            cap
+            return n.div_ceil(multiple) * multiple;
         }
+        let zone = cap.saturating_sub(2 * overlap).max(1);
+        let k = n.div_ceil(zone);
+        let size = (n.div_ceil(k) + 2 * overlap).div_ceil(multiple) * multiple;
+        size.min(cap)
     })
 }
 
 /// The tiles a picking run will read, for a volume of `shape_xyz`.
 pub fn plan(shape_xyz: [usize; 3], model: &DetectorModel, opts: &PickOptions) -> Vec<Tile> {
-    let size = tile_shape(shape_xyz, opts.max_tile, model.config.size_multiple());
-    tiles_shaped(shape_xyz, size, opts.overlap)
+    tiles_shaped(shape_xyz, plan_shape(shape_xyz, model, opts), opts.overlap)
+}
+
+fn plan_shape(shape_xyz: [usize; 3], model: &DetectorModel, opts: &PickOptions) -> [usize; 3] {
+    tile_shape(
+        shape_xyz,
+        opts.max_tile,
+        opts.overlap,
+        model.config.size_multiple(),
+    )
 }
 
 /// Detections of one tile, in volume voxels, owned by the tile (centre in its effective zone),
@@ -97,7 +113,7 @@ pub fn pick<E>(
     mut read_tile: impl FnMut([i64; 3], [usize; 3]) -> Result<Array3<f32>, E>,
     mut progress: impl FnMut(usize, usize),
 ) -> Result<Vec<Detection>, E> {
-    let size = tile_shape(shape_xyz, opts.max_tile, model.config.size_multiple());
+    let size = plan_shape(shape_xyz, model, opts);
     let plan = tiles_shaped(shape_xyz, size, opts.overlap);
     let mut all = Vec::new();
     for (i, tile) in plan.iter().enumerate() {

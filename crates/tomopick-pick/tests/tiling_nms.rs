@@ -108,3 +108,23 @@ fn nms_keeps_the_strongest_of_each_cluster() {
         vec![0.9, 0.7, 0.5]
     );
 }
+
+#[test]
+fn tile_shapes_are_balanced_and_cover_each_axis() {
+    use tomopick_pick::picker::tile_shape;
+    // SHREC: 512 × 512 × 200 with tiles of at most 192 and margins of 8.
+    let s = tile_shape([512, 512, 200], 192, 8, 8);
+    assert_eq!(s, [192, 192, 200]);
+    // 3 zones of 176 cover 512; a whole axis that fits is one tile, rounded up to 8.
+    assert_eq!(tile_shape([1000, 100, 37], 192, 8, 8), [184, 104, 40]);
+    for (n, cap) in [(512usize, 192usize), (1000, 192), (513, 128), (97, 64)] {
+        let size = tile_shape([n, n, n], cap, 8, 8)[0];
+        assert!(size <= cap && size % 8 == 0, "{n} {cap}: {size}");
+        let covered: usize = tomopick_pick::tiles_shaped([n, 16, 16], [size, 16, 16], 4)
+            .iter()
+            .filter(|t| t.zone_start[1] == 0 && t.zone_start[2] == 0)
+            .map(|t| (t.zone_end[0] - t.zone_start[0]) as usize)
+            .sum();
+        assert_eq!(covered, n, "zones cover the axis once");
+    }
+}

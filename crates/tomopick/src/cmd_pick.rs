@@ -28,7 +28,8 @@ pub fn load_model(path: Option<&Path>) -> Result<DetectorModel> {
             Path::new("<embedded default model>"),
             &dev,
         )?,
-    })
+    }
+    .into_inference())
 }
 
 /// Refuses a tomogram whose voxel size is more than 10 % from the model's.

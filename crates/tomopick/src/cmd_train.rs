@@ -97,7 +97,7 @@ pub fn train_detector(a: TrainDetectorArgs) -> Result<()> {
         if let Some(t) = &validation
             && row.step % cfg.validate_every == 0
         {
-            let model = trainer.inference_model(&device)?;
+            let model = trainer.inference_model(&device)?.into_inference();
             let vol = Volume::new(
                 t.reconstruction.clone(),
                 VoxelSize::isotropic(t.config.voxel_size_a),
@@ -110,7 +110,7 @@ pub fn train_detector(a: TrainDetectorArgs) -> Result<()> {
                 .map(|s| s.overall.f_beta)
                 .unwrap_or(report.czii.overall.f_beta);
             trainer.record_validation(f1);
-            pb.println(format!(
+            pb.suspend(|| tracing::info!(
                 "step {}: validation F1 {:.3} ({} picks, {} particles)",
                 row.step,
                 f1,
