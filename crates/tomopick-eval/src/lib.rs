@@ -5,6 +5,7 @@ pub mod confusion;
 pub mod counts;
 pub mod czii;
 pub mod error;
+pub mod plot;
 pub mod radii;
 pub mod report;
 pub mod shrec;

@@ -1,8 +1,8 @@
 //! Building blocks: conv + batch norm + LeakyReLU(0.1), and the Darknet residual block.
 
+use burn::module::Param;
 use burn::nn::conv::{Conv3d, Conv3dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, PaddingConfig3d};
-use burn::module::Param;
 use burn::prelude::*;
 use burn::tensor::activation::leaky_relu;
 

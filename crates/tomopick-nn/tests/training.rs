@@ -247,11 +247,20 @@ fn folding_batch_norm_keeps_the_outputs() {
     t.train_step().unwrap();
     let plain = t.inference_model(&dev).unwrap();
     let folded = t.inference_model(&dev).unwrap().into_inference();
-    let input: Vec<f32> = (0..32 * 24 * 16).map(|i| ((i * 31) % 17) as f32 / 8.0 - 1.0).collect();
+    let input: Vec<f32> = (0..32 * 24 * 16)
+        .map(|i| ((i * 31) % 17) as f32 / 8.0 - 1.0)
+        .collect();
     let (a, grid) = plain.predict(input.clone(), [32, 24, 16]);
     let (b, _) = folded.predict(input, [32, 24, 16]);
     assert_eq!(grid, [8, 6, 4]);
-    let worst = a.iter().zip(&b).map(|(x, y)| (x - y).abs()).fold(0.0f32, f32::max);
+    let worst = a
+        .iter()
+        .zip(&b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0f32, f32::max);
     let scale = a.iter().map(|x| x.abs()).fold(0.0f32, f32::max);
-    assert!(worst <= 1e-4 * scale.max(1.0), "max difference {worst} (scale {scale})");
+    assert!(
+        worst <= 1e-4 * scale.max(1.0),
+        "max difference {worst} (scale {scale})"
+    );
 }

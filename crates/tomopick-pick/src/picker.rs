@@ -8,6 +8,8 @@
 use crate::nms::{Detection, nms_distance, nms_iou};
 use crate::tiling::{Tile, tiles_shaped};
 use ndarray::Array3;
+use rayon::prelude::*;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use tomopick_io::{Particle, PosVoxel, VoxelSize};
 use tomopick_nn::DetectorModel;
 
@@ -106,21 +108,31 @@ pub fn detect_tile(
 
 /// Picks a volume whose standardised tiles come from `read_tile(origin_xyz, size_xyz)` (voxels
 /// outside the volume must be 0). `progress(done, total)` is called after each tile.
-pub fn pick<E>(
+///
+/// burn's CPU backend runs one convolution on one core, so tiles go through the network in
+/// parallel, one per core; memory holds one tile per core. The result does not depend on the
+/// number of threads.
+pub fn pick<E: Send>(
     model: &DetectorModel,
     shape_xyz: [usize; 3],
     opts: &PickOptions,
-    mut read_tile: impl FnMut([i64; 3], [usize; 3]) -> Result<Array3<f32>, E>,
-    mut progress: impl FnMut(usize, usize),
+    read_tile: impl Fn([i64; 3], [usize; 3]) -> Result<Array3<f32>, E> + Sync,
+    progress: impl Fn(usize, usize) + Sync,
 ) -> Result<Vec<Detection>, E> {
     let size = plan_shape(shape_xyz, model, opts);
     let plan = tiles_shaped(shape_xyz, size, opts.overlap);
-    let mut all = Vec::new();
-    for (i, tile) in plan.iter().enumerate() {
-        let block = read_tile(tile.origin, size)?;
-        all.extend(detect_tile(model, tile, block, opts));
-        progress(i + 1, plan.len());
-    }
+    let done = AtomicUsize::new(0);
+    let per_tile: Vec<Vec<Detection>> = plan
+        .par_iter()
+        .with_max_len(1)
+        .map(|tile| {
+            let block = read_tile(tile.origin, size)?;
+            let dets = detect_tile(model, tile, block, opts);
+            progress(done.fetch_add(1, Ordering::Relaxed) + 1, plan.len());
+            Ok(dets)
+        })
+        .collect::<Result<_, E>>()?;
+    let all: Vec<Detection> = per_tile.into_iter().flatten().collect();
     Ok(nms_distance(&all, opts.global_nms_factor, false))
 }
 

@@ -5,8 +5,9 @@ use crate::cmd_simulate::progress;
 use crate::detect::{pick_in_memory, score, simulate_quietly, test_tomogram_config};
 use anyhow::{Context, Result, bail};
 use std::time::Instant;
+use tomopick_eval::plot::{Series, write_two_panel_png};
 use tomopick_io::{Volume, VoxelSize};
-use tomopick_nn::train::write_curve_csv;
+use tomopick_nn::train::{CurveRow, write_curve_csv};
 use tomopick_nn::{DetectorTrainer, TrainDetectorConfig, inference_device};
 use tomopick_pick::PickOptions;
 
@@ -110,17 +111,19 @@ pub fn train_detector(a: TrainDetectorArgs) -> Result<()> {
                 .map(|s| s.overall.f_beta)
                 .unwrap_or(report.czii.overall.f_beta);
             trainer.record_validation(f1);
-            pb.suspend(|| tracing::info!(
-                "step {}: validation F1 {:.3} ({} picks, {} particles)",
-                row.step,
-                f1,
-                picks.len(),
-                t.sample.particles.len()
-            ));
+            pb.suspend(|| {
+                tracing::info!(
+                    "step {}: validation F1 {:.3} ({} picks, {} particles)",
+                    row.step,
+                    f1,
+                    picks.len(),
+                    t.sample.particles.len()
+                )
+            });
         }
         if row.step % cfg.checkpoint_every == 0 || row.step == cfg.steps {
             trainer.save_checkpoint(&checkpoint)?;
-            write_curve_csv(&run.join("curve.csv"), trainer.curve())?;
+            write_curves(run, trainer.curve())?;
             tracing::debug!(
                 "step {}: data {:.2} s, network {:.2} s per step",
                 row.step,
@@ -131,14 +134,54 @@ pub fn train_detector(a: TrainDetectorArgs) -> Result<()> {
     }
     pb.finish_and_clear();
     trainer.save_checkpoint(&checkpoint)?;
-    write_curve_csv(&run.join("curve.csv"), trainer.curve())?;
+    write_curves(run, trainer.curve())?;
     let model = trainer.inference_model(&device)?;
     model.save(&run.join("model.bpk"))?;
     tracing::info!(
-        "wrote {} (step {}); curve in {}",
+        "wrote {} (step {}); curve in {} and curve.png",
         run.join("model.bpk").display(),
         trainer.step(),
         run.join("curve.csv").display()
     );
+    Ok(())
+}
+
+/// `curve.csv` and `curve.png` (losses on a log axis; validation F1 below).
+fn write_curves(run: &std::path::Path, curve: &[CurveRow]) -> Result<()> {
+    write_curve_csv(&run.join("curve.csv"), curve)?;
+    let pts = |f: &dyn Fn(&CurveRow) -> f64| -> Vec<(f64, f64)> {
+        curve.iter().map(|r| (r.step as f64, f(r))).collect()
+    };
+    let top = [
+        Series {
+            label: "total",
+            points: pts(&|r| r.loss),
+        },
+        Series {
+            label: "box",
+            points: pts(&|r| r.box_loss),
+        },
+        Series {
+            label: "confidence",
+            points: pts(&|r| r.conf_loss),
+        },
+        Series {
+            label: "class",
+            points: pts(&|r| r.class_loss),
+        },
+    ];
+    let f1 = [Series {
+        label: "validation F1",
+        points: curve
+            .iter()
+            .filter_map(|r| r.val_f1.map(|f| (r.step as f64, f)))
+            .collect(),
+    }];
+    write_two_panel_png(
+        &run.join("curve.png"),
+        "step",
+        ("loss per cube", &top),
+        ("validation F1 (SHREC metric, class-agnostic)", &f1),
+    )?;
     Ok(())
 }

@@ -14,7 +14,7 @@ pub fn pick_in_memory(
     model: &DetectorModel,
     volume: &Volume,
     opts: &PickOptions,
-    progress: impl FnMut(usize, usize),
+    progress: impl Fn(usize, usize) + Sync,
 ) -> Vec<Particle> {
     let stats = volume.stats();
     let dets = pick::<std::convert::Infallible>(

@@ -210,7 +210,6 @@ fn train_detector_runs_checkpoints_and_resumes() {
         curve.lines().nth(2).unwrap().split(',').nth(6).unwrap() != "",
         "validation F1 at step 2: {curve}"
     );
-    // The trained model picks.
     let e = fails(&[
         "train",
         "detector",
