@@ -197,6 +197,7 @@ fn train_detector_runs_checkpoints_and_resumes() {
     for f in [
         "train.toml",
         "curve.csv",
+        "curve.png",
         "model.bpk",
         "checkpoint/model.bpk",
         "checkpoint/optimizer.bpk",
