@@ -112,10 +112,11 @@ fn nms_keeps_the_strongest_of_each_cluster() {
 #[test]
 fn tile_shapes_are_balanced_and_cover_each_axis() {
     use tomopick_pick::picker::tile_shape;
-    // SHREC: 512 × 512 × 200 with tiles of at most 192 and margins of 8.
-    let s = tile_shape([512, 512, 200], 192, 8, 8);
-    assert_eq!(s, [192, 192, 200]);
-    // 3 zones of 176 cover 512; a whole axis that fits is one tile, rounded up to 8.
+    // SHREC: 512 × 512 × 200 with tiles of at most 208 and margins of 8: 3 × 3 tiles of
+    // 192 × 192 × 200 (zones of 176 cover 512). With at most 192, Z needs 2 tiles of 120.
+    assert_eq!(tile_shape([512, 512, 200], 208, 8, 8), [192, 192, 200]);
+    assert_eq!(tile_shape([512, 512, 200], 192, 8, 8), [192, 192, 120]);
+    // A whole axis that fits is one tile, rounded up to 8.
     assert_eq!(tile_shape([1000, 100, 37], 192, 8, 8), [184, 104, 40]);
     for (n, cap) in [(512usize, 192usize), (1000, 192), (513, 128), (97, 64)] {
         let size = tile_shape([n, n, n], cap, 8, 8)[0];

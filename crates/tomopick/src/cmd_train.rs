@@ -133,6 +133,14 @@ pub fn train_detector(a: TrainDetectorArgs) -> Result<()> {
         }
     }
     pb.finish_and_clear();
+    if since > 0 {
+        tracing::info!(
+            "{since} steps: {:.2} cubes/s ({:.2} s per step in the network, {:.2} s waiting for cubes)",
+            (since * cfg.batch) as f64 / (data_s + train_s),
+            train_s / since as f64,
+            data_s / since as f64
+        );
+    }
     trainer.save_checkpoint(&checkpoint)?;
     write_curves(run, trainer.curve())?;
     let model = trainer.inference_model(&device)?;
