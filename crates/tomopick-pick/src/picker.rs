@@ -31,7 +31,7 @@ pub struct PickOptions {
 impl Default for PickOptions {
     fn default() -> Self {
         PickOptions {
-            max_tile: 208,
+            max_tile: 192,
             overlap: 8,
             threshold: 0.5,
             tile_nms_iou: 0.1,

@@ -249,7 +249,7 @@ pub struct PickArgs {
     #[arg(long, default_value_t = 0.5)]
     pub threshold: f64,
     /// Largest tile edge in voxels.
-    #[arg(long, default_value_t = 208)]
+    #[arg(long, default_value_t = 192)]
     pub tile: usize,
     /// Voxel size in Å (overrides the header).
     #[arg(long, value_name = "Å")]

@@ -112,14 +112,17 @@ fn mrc_tile(
 }
 
 /// Prints one line per class with its count.
+/// (A closed pipe, as in `| head`, is not an error.)
 pub fn print_counts(picks: &[Particle]) {
+    use std::io::Write;
     let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
     for p in picks {
         *counts.entry(&p.class).or_default() += 1;
     }
-    println!("{} particles", picks.len());
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{} particles", picks.len());
     for (c, n) in counts {
-        println!("  {c:>8}  {n}");
+        let _ = writeln!(out, "  {c:>8}  {n}");
     }
 }
 

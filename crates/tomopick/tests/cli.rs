@@ -1,43 +1,11 @@
 //! The binary as a user runs it: README commands, conversions, and bad input
 //! (non-zero exit, a message naming the file, no partial output).
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
+use std::process::Output;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn tomopick(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tomopick"))
-        .current_dir(root())
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn ok(args: &[&str]) -> String {
-    let o = tomopick(args);
-    assert!(
-        o.status.success(),
-        "{args:?} failed: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-/// Runs a command that must fail; returns stderr.
-fn fails(args: &[&str]) -> String {
-    let o = tomopick(args);
-    let err = String::from_utf8_lossy(&o.stderr).into_owned();
-    assert!(!o.status.success(), "{args:?} should fail");
-    assert!(
-        err.lines().any(|l| l.starts_with("error: ")),
-        "{args:?}: {err}"
-    );
-    assert!(!err.contains("panicked"), "{args:?} panicked: {err}");
-    err
-}
+mod common;
+use common::{fails, ok, tomopick};
 
 /// `tomopick evaluate` of `picks` against the shipped SHREC-style example, report into `out`.
 fn evaluate_example(picks: &str, out: &str) -> Output {

@@ -1,38 +1,7 @@
 //! `tomopick demo`, `pick` and `train detector` as a user runs them, with the embedded model.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn tomopick(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tomopick"))
-        .current_dir(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.."))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn ok(args: &[&str]) -> String {
-    let o = tomopick(args);
-    assert!(
-        o.status.success(),
-        "{args:?} failed: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn fails(args: &[&str]) -> String {
-    let o = tomopick(args);
-    let err = String::from_utf8_lossy(&o.stderr).into_owned();
-    assert!(!o.status.success(), "{args:?} should fail");
-    assert!(err.contains("error: "), "{args:?}: {err}");
-    assert!(!err.contains("panicked"), "{args:?} panicked: {err}");
-    err
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
+mod common;
+use common::{fails, ok, s};
 
 #[test]
 fn the_demo_finds_most_particles_of_a_fresh_simulation() {

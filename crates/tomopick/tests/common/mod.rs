@@ -1,0 +1,48 @@
+//! Running the `tomopick` binary from tests, as a user would.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The repository root (commands run there, so relative paths are the README's).
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Runs `tomopick` with `args`.
+pub fn tomopick(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tomopick"))
+        .current_dir(root())
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// Runs a command that must succeed; returns stdout.
+pub fn ok(args: &[&str]) -> String {
+    let o = tomopick(args);
+    assert!(
+        o.status.success(),
+        "{args:?} failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// Runs a command that must fail cleanly (an `error:` line, no panic); returns stderr.
+pub fn fails(args: &[&str]) -> String {
+    let o = tomopick(args);
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert!(!o.status.success(), "{args:?} should fail");
+    assert!(
+        err.lines().any(|l| l.starts_with("error: ")),
+        "{args:?}: {err}"
+    );
+    assert!(!err.contains("panicked"), "{args:?} panicked: {err}");
+    err
+}
+
+/// A path as `&str` for argument lists.
+pub fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
