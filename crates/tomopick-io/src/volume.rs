@@ -34,6 +34,39 @@ impl Volume {
         let v = self.voxel_size.as_array();
         [s[0] as f64 * v[0], s[1] as f64 * v[1], s[2] as f64 * v[2]]
     }
+    /// The box of `size_xyz` voxels starting at voxel `origin_xyz` (which may lie outside the
+    /// volume), as `[z, y, x]`, each value mapped by `f`; voxels outside the volume are 0.
+    pub fn block(
+        &self,
+        origin_xyz: [i64; 3],
+        size_xyz: [usize; 3],
+        f: impl Fn(f32) -> f32,
+    ) -> Array3<f32> {
+        let (nz, ny, nx) = self.data.dim();
+        let n = [nx as i64, ny as i64, nz as i64];
+        let lo: Vec<i64> = (0..3).map(|a| origin_xyz[a].clamp(0, n[a])).collect();
+        let hi: Vec<i64> = (0..3)
+            .map(|a| (origin_xyz[a] + size_xyz[a] as i64).clamp(0, n[a]))
+            .collect();
+        let mut out = Array3::<f32>::zeros((size_xyz[2], size_xyz[1], size_xyz[0]));
+        if (0..3).any(|a| hi[a] <= lo[a]) {
+            return out;
+        }
+        let src = self.data.slice(ndarray::s![
+            lo[2] as usize..hi[2] as usize,
+            lo[1] as usize..hi[1] as usize,
+            lo[0] as usize..hi[0] as usize
+        ]);
+        let off: Vec<usize> = (0..3).map(|a| (lo[a] - origin_xyz[a]) as usize).collect();
+        out.slice_mut(ndarray::s![
+            off[2]..off[2] + (hi[2] - lo[2]) as usize,
+            off[1]..off[1] + (hi[1] - lo[1]) as usize,
+            off[0]..off[0] + (hi[0] - lo[0]) as usize
+        ])
+        .zip_mut_with(&src, |o, &v| *o = f(v));
+        out
+    }
+
     /// Summary statistics over all values.
     pub fn stats(&self) -> Stats {
         // Copy only when the array is not contiguous (`unwrap_or` would copy every time).

@@ -14,6 +14,7 @@ pub mod ops3d;
 pub mod targets;
 pub mod train;
 pub mod train_config;
+pub mod user_data;
 
 pub use detector::{Architecture, Detector};
 pub use encoding::{Encoding, Prediction, kmeans_anchors};

@@ -11,6 +11,7 @@ use crate::loss::{LossWeights, detection_loss};
 use crate::model_file::{DetectorConfig, DetectorModel};
 use crate::targets::{TrueBox, build_targets};
 use crate::train_config::TrainDetectorConfig;
+use crate::user_data::UserCubes;
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 use burn::tensor::{Bytes, TensorData};
@@ -53,6 +54,7 @@ pub struct DetectorTrainer {
     model: DetectorModel,
     optim: ModuleOptimizer,
     generator: Arc<CubeGenerator>,
+    user: Option<UserCubes>,
     /// The next step's cubes, being made on another thread while this step trains.
     prefetch: Option<(
         u64,
@@ -97,8 +99,43 @@ impl DetectorTrainer {
         };
         let device = device.clone().autodiff();
         device.seed(cfg.seed);
-        let model = DetectorModel::new(config, &device);
+        let mut model = DetectorModel::new(config, &device);
+        if let Some(path) = &cfg.init_model {
+            let init = DetectorModel::load(path, &device)?;
+            let (a, b) = (&init.config, &model.config);
+            if a.architecture != b.architecture
+                || a.classes != b.classes
+                || a.anchors_vox.len() != b.anchors_vox.len()
+                || (a.voxel_size_a / b.voxel_size_a - 1.0).abs() > 0.1
+            {
+                return Err(model_err(
+                    path,
+                    format!(
+                        "cannot fine-tune from this model: it is {:?} with classes [{}] at {} Å, the config asks for {:?} with [{}] at {} Å",
+                        a.architecture,
+                        a.classes.join(", "),
+                        a.voxel_size_a,
+                        b.architecture,
+                        b.classes.join(", "),
+                        b.voxel_size_a
+                    ),
+                ));
+            }
+            model = init;
+        }
+        let user = if cfg.user_data.is_empty() {
+            None
+        } else {
+            Some(UserCubes::load(
+                &cfg.user_data,
+                &model.config.classes,
+                &model.config.class_diameters_vox,
+                cfg.voxel_size_a,
+                cfg.cube_size,
+            )?)
+        };
         Ok(DetectorTrainer {
+            user,
             optim: AdamConfig::new().init(),
             cfg,
             model,
@@ -168,7 +205,16 @@ impl DetectorTrainer {
         self.start_prefetch(self.step + 1);
         let mut input = Vec::with_capacity(b * n * n * n);
         let mut truth = Vec::with_capacity(b);
-        for cube in &cubes {
+        for (j, cube) in cubes.iter().enumerate() {
+            let index = self.step * b as u64 + j as u64;
+            if let Some(user) = &self.user
+                && user_cube(self.cfg.seed, index, self.cfg.user_fraction)
+            {
+                let (image, boxes) = user.cube(self.cfg.seed, index);
+                input.extend(image);
+                truth.push(boxes);
+                continue;
+            }
             input.extend(standardized(
                 cube.image.as_slice().expect("standard layout"),
             ));
@@ -296,6 +342,16 @@ impl DetectorTrainer {
         let _ = std::fs::remove_dir_all(&old);
         Ok(())
     }
+}
+
+/// Whether cube `index` comes from the user's tomograms (a seeded coin with `fraction`).
+fn user_cube(seed: u64, index: u64, fraction: f64) -> bool {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(tomopick_sim::subtomo::mix_seed(
+        seed ^ 0x636f_696e,
+        index,
+    ));
+    rng.random::<f64>() < fraction
 }
 
 fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {

@@ -21,6 +21,17 @@
 //! particles = 120
 //! seed = 900001
 //! ```
+//!
+//! Fine-tuning on your own data: start from a model and mix cubes cut from your tomograms and
+//! picks into the simulated ones.
+//!
+//! ```toml
+//! init_model = "models/detector_shrec10a.bpk"   # same classes and voxel size
+//! user_fraction = 0.5                           # share of cubes from the user tomograms
+//! [[user_data]]
+//! tomogram = "TS_01.mrc"
+//! picks = "TS_01.star"                          # any list format; classes must be the model's
+//! ```
 
 use crate::detector::Architecture;
 use crate::error::{NnError, Result};
@@ -84,6 +95,19 @@ pub struct TrainDetectorConfig {
     /// The validation tomogram.
     #[serde(default)]
     pub validation: Option<ValidationSpec>,
+    /// Start from this model's weights (fine-tuning).
+    #[serde(default)]
+    pub init_model: Option<std::path::PathBuf>,
+    /// Tomograms with picks to cut training cubes from.
+    #[serde(default)]
+    pub user_data: Vec<crate::user_data::UserTomogram>,
+    /// Share of the cubes cut from `user_data` (the rest are simulated).
+    #[serde(default = "half")]
+    pub user_fraction: f64,
+}
+
+fn half() -> f64 {
+    0.5
 }
 
 fn default_preset() -> String {
@@ -156,6 +180,12 @@ impl TrainDetectorConfig {
             return Err(format!(
                 "validation: shape_xyz {:?} must be at least cube_size = {} on each axis, with particles > 0",
                 v.shape_xyz, self.cube_size
+            ));
+        }
+        if !(0.0..=1.0).contains(&self.user_fraction) {
+            return Err(format!(
+                "user_fraction = {}: must be in [0, 1]",
+                self.user_fraction
             ));
         }
         self.simulation().map_err(|e| e.to_string())?;

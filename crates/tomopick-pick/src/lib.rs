@@ -7,5 +7,5 @@ pub mod preview;
 pub mod tiling;
 
 pub use nms::{Detection, nms_distance, nms_iou, sphere_iou};
-pub use picker::{PickOptions, cut_tile, pick, to_particles};
+pub use picker::{PickOptions, pick, to_particles};
 pub use tiling::{Tile, overhead, tiles, tiles_shaped};

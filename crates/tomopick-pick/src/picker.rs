@@ -136,40 +136,6 @@ pub fn pick<E: Send>(
     Ok(nms_distance(&all, opts.global_nms_factor, false))
 }
 
-/// A standardised tile cut from an in-memory volume `[z, y, x]` (outside: 0).
-pub fn cut_tile(
-    data: &Array3<f32>,
-    mean: f64,
-    std: f64,
-    origin: [i64; 3],
-    size: [usize; 3],
-) -> Array3<f32> {
-    let (nz, ny, nx) = data.dim();
-    let inv = if std > 0.0 { 1.0 / std } else { 0.0 };
-    let mut out = Array3::<f32>::zeros((size[2], size[1], size[0]));
-    for z in 0..size[2] {
-        let sz = origin[2] + z as i64;
-        if sz < 0 || sz >= nz as i64 {
-            continue;
-        }
-        for y in 0..size[1] {
-            let sy = origin[1] + y as i64;
-            if sy < 0 || sy >= ny as i64 {
-                continue;
-            }
-            for x in 0..size[0] {
-                let sx = origin[0] + x as i64;
-                if sx < 0 || sx >= nx as i64 {
-                    continue;
-                }
-                out[[z, y, x]] =
-                    ((data[[sz as usize, sy as usize, sx as usize]] as f64 - mean) * inv) as f32;
-            }
-        }
-    }
-    out
-}
-
 /// Detections as particles: class names from the model, positions in Å.
 pub fn to_particles(
     dets: &[Detection],

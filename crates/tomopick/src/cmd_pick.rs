@@ -2,8 +2,9 @@
 
 use crate::args::PickArgs;
 use crate::cmd_simulate::progress;
+use crate::detect::standard_scale;
 use anyhow::{Context, Result, bail};
-use ndarray::{Array3, s};
+use ndarray::Array3;
 use std::collections::BTreeMap;
 use std::path::Path;
 use tomopick_io::atomic::check_writable;
@@ -83,32 +84,27 @@ fn mrc_stats(file: &MrcVolumeFile) -> Result<(f64, f64, usize)> {
 /// A standardised tile read from the file; voxels outside the volume are 0.
 fn mrc_tile(
     file: &MrcVolumeFile,
-    mean: f64,
-    std: f64,
+    mean: f32,
+    inv: f32,
     origin: [i64; 3],
     size: [usize; 3],
 ) -> Result<Array3<f32>> {
     let shape = file.info().shape_xyz;
-    let lo: Vec<usize> = (0..3).map(|a| origin[a].max(0) as usize).collect();
-    let hi: Vec<usize> = (0..3)
-        .map(|a| ((origin[a] + size[a] as i64).min(shape[a] as i64)) as usize)
-        .collect();
-    let mut out = Array3::<f32>::zeros((size[2], size[1], size[0]));
+    let lo: [i64; 3] = std::array::from_fn(|a| origin[a].clamp(0, shape[a] as i64));
+    let hi: [i64; 3] =
+        std::array::from_fn(|a| (origin[a] + size[a] as i64).clamp(0, shape[a] as i64));
+    if (0..3).any(|a| hi[a] <= lo[a]) {
+        return Ok(Array3::zeros((size[2], size[1], size[0])));
+    }
     let region = file.read_region(
-        [lo[0], lo[1], lo[2]],
-        [hi[0] - lo[0], hi[1] - lo[1], hi[2] - lo[2]],
+        lo.map(|v| v as usize),
+        std::array::from_fn(|a| (hi[a] - lo[a]) as usize),
     )?;
-    let off: Vec<usize> = (0..3)
-        .map(|a| (lo[a] as i64 - origin[a]) as usize)
-        .collect();
-    let inv = if std > 0.0 { 1.0 / std } else { 0.0 };
-    out.slice_mut(s![
-        off[2]..off[2] + hi[2] - lo[2],
-        off[1]..off[1] + hi[1] - lo[1],
-        off[0]..off[0] + hi[0] - lo[0]
-    ])
-    .assign(&region.data.mapv(|v| ((v as f64 - mean) * inv) as f32));
-    Ok(out)
+    Ok(
+        region.block(std::array::from_fn(|a| origin[a] - lo[a]), size, |v| {
+            (v - mean) * inv
+        }),
+    )
 }
 
 /// Prints one line per class with its count.
@@ -192,7 +188,7 @@ pub fn pick_cmd(a: PickArgs) -> Result<()> {
             &model,
             shape,
             &opts,
-            |origin, size| mrc_tile(&file, mean, std, origin, size),
+            |origin, size| mrc_tile(&file, mean as f32, standard_scale(std), origin, size),
             |done, _| pb.set_position(done as u64),
         )?;
         pb.finish_and_clear();

@@ -5,7 +5,7 @@ use anyhow::Result;
 use tomopick_eval::{ClassTable, CziiOptions, EvalReport, Occupancy, evaluate};
 use tomopick_io::{Particle, Volume, VoxelSize};
 use tomopick_nn::DetectorModel;
-use tomopick_pick::{PickOptions, cut_tile, pick, to_particles};
+use tomopick_pick::{PickOptions, pick, to_particles};
 use tomopick_sim::Dist;
 use tomopick_sim::tomogram::{Route, Tomogram, TomogramConfig, simulate_tomogram};
 
@@ -17,15 +17,21 @@ pub fn pick_in_memory(
     progress: impl Fn(usize, usize) + Sync,
 ) -> Vec<Particle> {
     let stats = volume.stats();
+    let (mean, inv) = (stats.mean as f32, standard_scale(stats.rms));
     let dets = pick::<std::convert::Infallible>(
         model,
         volume.shape_xyz(),
         opts,
-        |origin, size| Ok(cut_tile(&volume.data, stats.mean, stats.rms, origin, size)),
+        |origin, size| Ok(volume.block(origin, size, |v| (v - mean) * inv)),
         progress,
     )
     .unwrap_or_else(|e| match e {});
     to_particles(&dets, model, volume.voxel_size)
+}
+
+/// 1 / standard deviation, or 0 for a constant volume.
+pub fn standard_scale(std: f64) -> f32 {
+    if std > 0.0 { (1.0 / std) as f32 } else { 0.0 }
 }
 
 /// A small test tomogram like SHREC's (tilt series ±60° in 3° steps, 120 e/Å², defocus 3 µm):

@@ -190,3 +190,76 @@ fn train_detector_runs_checkpoints_and_resumes() {
     ]);
     assert!(e.contains("--resume"), "{e}");
 }
+
+#[test]
+fn fine_tuning_mixes_in_user_tomograms_and_picks() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("base");
+    ok(&[
+        "train",
+        "detector",
+        "--config",
+        "configs/detector_smoke.toml",
+        "-o",
+        s(&base),
+        "--steps",
+        "1",
+    ]);
+    let t = dir.path().join("t");
+    ok(&[
+        "simulate",
+        "tomogram",
+        "--shape",
+        "64,64,32",
+        "--particles",
+        "8",
+        "--classes",
+        "4v94,1bxn",
+        "--seed",
+        "5",
+        "-o",
+        s(&t),
+    ]);
+    let smoke = std::fs::read_to_string("../../configs/detector_smoke.toml").unwrap();
+    let with_user = |picks: &std::path::Path| {
+        smoke.replace(
+            "[validation]",
+            &format!(
+                "init_model = {:?}\nuser_fraction = 1.0\n[validation]",
+                base.join("model.bpk")
+            ),
+        ) + &format!(
+            "[[user_data]]\ntomogram = {:?}\npicks = {:?}\n",
+            t.join("reconstruction.mrc"),
+            picks
+        )
+    };
+    let cfg = dir.path().join("finetune.toml");
+    std::fs::write(&cfg, with_user(&t.join("particles.csv"))).unwrap();
+    let run = dir.path().join("ft");
+    ok(&[
+        "train",
+        "detector",
+        "--config",
+        s(&cfg),
+        "-o",
+        s(&run),
+        "--steps",
+        "2",
+    ]);
+    assert!(run.join("model.bpk").is_file());
+    // Picks of a class the model does not know.
+    let odd = dir.path().join("odd.csv");
+    std::fs::write(&odd, "class,x,y,z\nribosome,100,100,100\n").unwrap();
+    let cfg2 = dir.path().join("bad.toml");
+    std::fs::write(&cfg2, with_user(&odd)).unwrap();
+    let e = fails(&[
+        "train",
+        "detector",
+        "--config",
+        s(&cfg2),
+        "-o",
+        s(&dir.path().join("bad")),
+    ]);
+    assert!(e.contains("odd.csv") && e.contains("ribosome"), "{e}");
+}
