@@ -147,13 +147,18 @@ fn complex_pass(
             lane.iter_mut().zip(buf).for_each(|(d, b)| *d = b);
         });
     } else {
-        let mut buf = vec![Complex32::default(); spec.len_of(axis)];
+        // Gather every lane into one buffer and transform them in one call (rustfft then runs
+        // its batched kernels), then scatter back.
+        let n = spec.len_of(axis);
+        let mut buf: Vec<Complex32> = Vec::with_capacity(spec.len());
+        for lane in spec.lanes(axis) {
+            buf.extend(lane.iter());
+        }
         let mut scratch = vec![Complex32::default(); fft.get_inplace_scratch_len()];
-        Zip::from(spec.lanes_mut(axis)).for_each(|mut lane| {
-            buf.iter_mut().zip(lane.iter()).for_each(|(b, l)| *b = *l);
-            fft.process_with_scratch(&mut buf, &mut scratch);
-            lane.iter_mut().zip(buf.iter()).for_each(|(d, b)| *d = *b);
-        });
+        fft.process_with_scratch(&mut buf, &mut scratch);
+        for (mut lane, chunk) in spec.lanes_mut(axis).into_iter().zip(buf.chunks_exact(n)) {
+            lane.iter_mut().zip(chunk).for_each(|(d, b)| *d = *b);
+        }
     }
 }
 

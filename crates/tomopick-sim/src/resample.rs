@@ -14,6 +14,24 @@ pub fn trilinear(v: &ArrayView3<f32>, x: f64, y: f64, z: f64) -> f32 {
     let (x0, y0, z0) = (x.floor(), y.floor(), z.floor());
     let (fx, fy, fz) = ((x - x0) as f32, (y - y0) as f32, (z - z0) as f32);
     let (x0, y0, z0) = (x0 as i64, y0 as i64, z0 as i64);
+    // Fast path: all eight neighbours inside a contiguous volume.
+    if let Some(d) = v.as_slice()
+        && x0 >= 0
+        && y0 >= 0
+        && z0 >= 0
+        && x0 + 1 < nx as i64
+        && y0 + 1 < ny as i64
+        && z0 + 1 < nz as i64
+    {
+        let (sy, sz) = (nx, nx * ny);
+        let i = z0 as usize * sz + y0 as usize * sy + x0 as usize;
+        let lerp = |a: f32, b: f32, t: f32| a + (b - a) * t;
+        let c00 = lerp(d[i], d[i + 1], fx);
+        let c10 = lerp(d[i + sy], d[i + sy + 1], fx);
+        let c01 = lerp(d[i + sz], d[i + sz + 1], fx);
+        let c11 = lerp(d[i + sz + sy], d[i + sz + sy + 1], fx);
+        return lerp(lerp(c00, c10, fy), lerp(c01, c11, fy), fz);
+    }
     let at = |xx: i64, yy: i64, zz: i64| -> f32 {
         if xx < 0 || yy < 0 || zz < 0 || xx >= nx as i64 || yy >= ny as i64 || zz >= nz as i64 {
             0.0
