@@ -5,6 +5,7 @@
 //! default, CUDA with the `cuda` feature.
 
 pub mod blocks;
+pub mod classifier;
 pub mod detector;
 pub mod encoding;
 pub mod error;
