@@ -1,5 +1,5 @@
 //! The CZII CryoET Object Identification metric: a pick matches an unmatched true particle
-//! of the same class (and tomogram) within `threshold × radius` of it. Counts are summed over
+//! of the same class (and tomogram, when both lists name one) within `threshold × radius` of it. Counts are summed over
 //! tomograms, then F-beta per class and a weighted mean over classes.
 //!
 //! Matching here is one-to-one and greedy: picks in descending score order (input order
@@ -67,7 +67,7 @@ fn match_picks(
                 !taken[t]
                     && d <= reach_a[t]
                     && (!same_class || truth[t].class == p.class)
-                    && truth[t].tomogram == p.tomogram
+                    && same_tomogram(&truth[t].tomogram, &p.tomogram)
             })
             .min_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
         if let Some((t, _)) = best {
@@ -149,4 +149,13 @@ pub fn evaluate_czii(
         mean_distance_a: (tp > 0).then(|| dist_sum / tp as f64),
         weighted_f_beta: (wtot > 0.0).then(|| wsum / wtot),
     })
+}
+
+/// Two particles may match unless both name their tomogram and the names differ (a list without
+/// tomogram names, like SHREC's, belongs to whatever tomogram the other list names).
+fn same_tomogram(a: &Option<String>, b: &Option<String>) -> bool {
+    match (a, b) {
+        (Some(x), Some(y)) => x == y,
+        _ => true,
+    }
 }

@@ -237,3 +237,36 @@ fn a_class_missing_from_the_radius_table_is_an_error() {
         "{e}"
     );
 }
+
+#[test]
+fn tomogram_names_only_separate_particles_when_both_lists_name_one() {
+    // Picks named after their tomogram file against SHREC-style truth without names: all match.
+    let named: Vec<Particle> = truth()
+        .into_iter()
+        .map(|mut p| {
+            p.tomogram = Some("TS_01".into());
+            p
+        })
+        .collect();
+    assert_eq!(run(&named).czii.overall.tp, 25);
+    // Named on both sides but different tomograms: nothing matches.
+    let r = evaluate(
+        &named,
+        &truth()
+            .into_iter()
+            .map(|mut p| {
+                p.tomogram = Some("TS_02".into());
+                p
+            })
+            .collect::<Vec<_>>(),
+        &classes(),
+        Occupancy::None,
+        CziiOptions {
+            threshold: 0.5,
+            beta: 4.0,
+        },
+        ("p", "t"),
+    )
+    .unwrap();
+    assert_eq!(r.czii.overall.tp, 0);
+}

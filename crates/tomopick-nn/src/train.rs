@@ -81,6 +81,7 @@ impl DetectorTrainer {
             size: cfg.cube_size,
             particles: cfg.particles_per_cube,
             gold: cfg.gold_per_cube,
+            vesicles: cfg.vesicles_per_cube,
             randomization: cfg.simulation()?,
         })?;
         let diameters: Vec<f64> = generator

@@ -15,6 +15,7 @@
 //! validate_every = 1000             # 0: never
 //! particles_per_cube = { uniform = [4, 40] }
 //! gold_per_cube = { uniform = [0, 2] }
+//! vesicles_per_cube = { uniform = [0, 1.5] }  # lipid vesicles as distractors (default 0)
 //! preset = "randomized"             # imaging distributions, or give [imaging] in full
 //! [validation]                      # a held-aside simulated tomogram, scored by F1
 //! shape_xyz = [192, 192, 96]
@@ -86,6 +87,9 @@ pub struct TrainDetectorConfig {
     pub particles_per_cube: Dist,
     /// Gold beads per cube.
     pub gold_per_cube: Dist,
+    /// Lipid vesicles per cube (distractors; none when not given).
+    #[serde(default = "no_vesicles")]
+    pub vesicles_per_cube: Dist,
     /// Imaging preset (`randomized` or `fixed`), used when `imaging` is not given.
     #[serde(default = "default_preset")]
     pub preset: String,
@@ -104,6 +108,10 @@ pub struct TrainDetectorConfig {
     /// Share of the cubes cut from `user_data` (the rest are simulated).
     #[serde(default = "half")]
     pub user_fraction: f64,
+}
+
+fn no_vesicles() -> Dist {
+    Dist::Fixed(0.0)
 }
 
 fn half() -> f64 {
@@ -173,6 +181,9 @@ impl TrainDetectorConfig {
             .map_err(|e| e.to_string())?;
         self.gold_per_cube
             .check("gold_per_cube", |v| v >= 0.0, "must not be negative")
+            .map_err(|e| e.to_string())?;
+        self.vesicles_per_cube
+            .check("vesicles_per_cube", |v| v >= 0.0, "must not be negative")
             .map_err(|e| e.to_string())?;
         if let Some(v) = &self.validation
             && (v.shape_xyz.iter().any(|&s| s < self.cube_size) || v.particles == 0)

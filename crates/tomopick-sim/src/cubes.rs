@@ -45,6 +45,8 @@ pub struct CubeSpec {
     pub particles: Dist,
     /// Gold beads per cube (drawn).
     pub gold: Dist,
+    /// Lipid vesicles per cube (drawn; radius 150–280 Å), as distractors.
+    pub vesicles: Dist,
     /// Imaging distributions and classes, shared with subtomograms.
     pub randomization: SubtomoConfig,
 }
@@ -135,7 +137,10 @@ impl CubeGenerator {
                 self.spec.gold.sample(&mut rng).round().max(0.0) as usize,
                 [25.0, 50.0],
             ),
-            vesicles: (0, [100.0, 200.0]),
+            vesicles: (
+                self.spec.vesicles.sample(&mut rng).round().max(0.0) as usize,
+                [150.0, 280.0],
+            ),
             tries: 50,
             mask_threshold_v: r.mask_threshold_v,
         };

@@ -137,6 +137,7 @@ fn training_cubes_carry_exact_boxes_and_repeat_with_the_seed() {
         size: 48,
         particles: Dist::Uniform([3.0, 8.0]),
         gold: Dist::Fixed(1.0),
+        vesicles: Dist::Fixed(0.0),
         randomization: small(),
     })
     .unwrap();

@@ -59,7 +59,7 @@ pub enum Command {
 pub enum TrainCommand {
     /// Train the particle detector.
     #[command(
-        after_help = "Examples:\n  tomopick train detector --config configs/detector_shrec10a.toml -o runs/det1\n  tomopick train detector -o runs/det1 --resume              # continue after a stop\n  tomopick train detector -o runs/det1 --resume --steps 9000 # continue for longer\n\nThe run folder gets train.toml (the config), checkpoint/ (weights, Adam state, step), curve.csv\n(loss per step, validation F1) and, at the end, model.bpk for `tomopick pick --model`.\nResuming gives the same losses as a run that never stopped."
+        after_help = "Examples:\n  tomopick train detector --config configs/detector_shrec10a_stage1.toml -o runs/det1\n  tomopick train detector -o runs/det1 --resume              # continue after a stop\n  tomopick train detector -o runs/det1 --resume --steps 9000 # continue for longer\n\nThe run folder gets train.toml (the config), checkpoint/ (weights, Adam state, step), curve.csv\n(loss per step, validation F1) and, at the end, model.bpk for `tomopick pick --model`.\nResuming gives the same losses as a run that never stopped."
     )]
     Detector(TrainDetectorArgs),
 }

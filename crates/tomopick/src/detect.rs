@@ -34,7 +34,8 @@ pub fn standard_scale(std: f64) -> f32 {
     if std > 0.0 { (1.0 / std) as f32 } else { 0.0 }
 }
 
-/// A small test tomogram like SHREC's (tilt series ±60° in 3° steps, 120 e/Å², defocus 3 µm):
+/// A small test tomogram like SHREC's (tilt series ±60° in 3° steps, 120 e/Å², defocus 3 µm,
+/// gold and vesicles at SHREC's density per area):
 /// `shape_xyz` voxels, `particles` particles of `classes` at `voxel_size_a`.
 pub fn test_tomogram_config(
     shape_xyz: [usize; 3],
@@ -48,8 +49,10 @@ pub fn test_tomogram_config(
     c.classes = classes.to_vec();
     c.voxel_size_a = voxel_size_a;
     c.ice_thickness_a = Dist::Fixed(shape_xyz[2] as f64 * voxel_size_a);
-    c.gold = Dist::Fixed(((shape_xyz[0] * shape_xyz[1]) as f64 / 512.0 / 512.0 * 30.0).round());
-    c.vesicles = Dist::Fixed(0.0);
+    // SHREC's density of distractors: 30 gold beads and 2 vesicles per 512 × 512 voxels.
+    let area = (shape_xyz[0] * shape_xyz[1]) as f64 / 512.0 / 512.0;
+    c.gold = Dist::Fixed((area * 30.0).round());
+    c.vesicles = Dist::Fixed((area * 2.0).round());
     c.imaging.route = Route::Tilt;
     c
 }
