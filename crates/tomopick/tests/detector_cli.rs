@@ -3,6 +3,24 @@
 mod common;
 use common::{fails, ok, s};
 
+/// `tomopick simulate tomogram` into `out` (extra arguments after the common ones).
+fn simulate(out: &std::path::Path, shape: &str, particles: &str, seed: &str, extra: &[&str]) {
+    let mut args = vec![
+        "simulate",
+        "tomogram",
+        "--shape",
+        shape,
+        "--particles",
+        particles,
+        "--seed",
+        seed,
+        "-o",
+        s(out),
+    ];
+    args.extend_from_slice(extra);
+    ok(&args);
+}
+
 #[test]
 fn the_demo_finds_most_particles_of_a_fresh_simulation() {
     let dir = tempfile::tempdir().unwrap();
@@ -46,18 +64,7 @@ fn the_demo_finds_most_particles_of_a_fresh_simulation() {
 fn pick_writes_every_format_and_refuses_bad_input() {
     let dir = tempfile::tempdir().unwrap();
     let t = dir.path().join("t");
-    ok(&[
-        "simulate",
-        "tomogram",
-        "--shape",
-        "96,96,48",
-        "--particles",
-        "30",
-        "--seed",
-        "11",
-        "-o",
-        s(&t),
-    ]);
+    simulate(&t, "96,96,48", "30", "11", &[]);
     let tomo = t.join("reconstruction.mrc");
     let csv = dir.path().join("p.csv");
     let stdout = ok(&[
@@ -129,18 +136,7 @@ fn pick_writes_every_format_and_refuses_bad_input() {
 fn a_tomogram_smaller_than_a_tile_is_padded() {
     let dir = tempfile::tempdir().unwrap();
     let t = dir.path().join("t");
-    ok(&[
-        "simulate",
-        "tomogram",
-        "--shape",
-        "40,36,20",
-        "--particles",
-        "3",
-        "--seed",
-        "2",
-        "-o",
-        s(&t),
-    ]);
+    simulate(&t, "40,36,20", "3", "2", &[]);
     ok(&[
         "pick",
         s(&t.join("reconstruction.mrc")),
@@ -206,20 +202,7 @@ fn fine_tuning_mixes_in_user_tomograms_and_picks() {
         "1",
     ]);
     let t = dir.path().join("t");
-    ok(&[
-        "simulate",
-        "tomogram",
-        "--shape",
-        "64,64,32",
-        "--particles",
-        "8",
-        "--classes",
-        "4v94,1bxn",
-        "--seed",
-        "5",
-        "-o",
-        s(&t),
-    ]);
+    simulate(&t, "64,64,32", "8", "5", &["--classes", "4v94,1bxn"]);
     let smoke = std::fs::read_to_string("../../configs/detector_smoke.toml").unwrap();
     let with_user = |picks: &std::path::Path| {
         smoke.replace(
