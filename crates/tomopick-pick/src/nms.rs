@@ -42,8 +42,13 @@ pub fn nms_iou(dets: &[Detection], max_iou: f64) -> Vec<Detection> {
     kept
 }
 
-/// Keeps, in score order, detections farther than `factor × size` (of the candidate) from every
-/// kept detection; with `per_class`, only detections of the same class suppress each other.
+/// Keeps, in score order, detections farther than `factor × size` from every kept detection,
+/// where size is the smaller diameter of the two; with `per_class`, only detections of the same
+/// class suppress each other.
+///
+/// The detector paper uses the candidate's own size. With the smaller of the two, a large
+/// particle next to a small one survives: two touching particles are (d₁ + d₂)/2 apart, which is
+/// always more than 2/3 of the smaller diameter, while the candidate's own 2/3·d₁ can exceed it.
 pub fn nms_distance(dets: &[Detection], factor: f64, per_class: bool) -> Vec<Detection> {
     let max_reach = dets.iter().map(|d| d.size * factor).fold(0.0, f64::max);
     let mut tree: KdTree<f64, 3> = KdTree::new();
@@ -55,8 +60,9 @@ pub fn nms_distance(dets: &[Detection], factor: f64, per_class: bool) -> Vec<Det
             .within::<SquaredEuclidean>(&d.centre, max_reach.max(reach).powi(2))
             .iter()
             .any(|n| {
-                n.distance <= reach * reach
-                    && (!per_class || kept[n.item as usize].class == d.class)
+                let k = &kept[n.item as usize];
+                let r = factor * d.size.min(k.size);
+                n.distance <= r * r && (!per_class || k.class == d.class)
             });
         if !suppressed {
             tree.add(&d.centre, kept.len() as u64);

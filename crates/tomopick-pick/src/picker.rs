@@ -24,7 +24,7 @@ pub struct PickOptions {
     pub threshold: f64,
     /// Per-tile NMS: drop a detection whose sphere IoU with a stronger one exceeds this (0.1).
     pub tile_nms_iou: f64,
-    /// Global NMS: drop a detection within this × its diameter of a stronger one (2/3).
+    /// Global NMS: drop a detection within this × the smaller diameter of a stronger one (2/3).
     pub global_nms_factor: f64,
 }
 

@@ -129,3 +129,15 @@ fn tile_shapes_are_balanced_and_cover_each_axis() {
         assert_eq!(covered, n, "zones cover the axis once");
     }
 }
+
+#[test]
+fn a_large_particle_touching_a_stronger_small_one_survives_global_nms() {
+    // A ribosome-sized detection (diameter 30) whose centre is 19 voxels from a stronger small
+    // one (diameter 8): touching spheres. By the candidate's own size (2/3 × 30 = 20) it would
+    // go; by the smaller size (2/3 × 8 = 5.3) both stay. A duplicate 3 voxels away still goes.
+    let small = det(0.0, 8.0, 0.9, 0);
+    let large = det(19.0, 30.0, 0.8, 1);
+    let dup = det(22.0, 30.0, 0.7, 1);
+    let kept = nms_distance(&[small, large, dup], 2.0 / 3.0, false);
+    assert_eq!(kept, vec![small, large]);
+}
