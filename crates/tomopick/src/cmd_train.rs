@@ -17,6 +17,16 @@ pub fn train_detector(a: TrainDetectorArgs) -> Result<()> {
     let saved_config = run.join("train.toml");
     let device = inference_device();
     let (cfg, mut trainer) = if a.resume {
+        // A stop between the two renames of a checkpoint swap leaves only `checkpoint.old`.
+        let previous = checkpoint.with_extension("old");
+        if !checkpoint.is_dir() && previous.is_dir() {
+            std::fs::rename(&previous, &checkpoint)
+                .with_context(|| format!("restoring {}", previous.display()))?;
+            tracing::warn!(
+                "restored the previous checkpoint from {}",
+                previous.display()
+            );
+        }
         if !checkpoint.is_dir() {
             bail!(
                 "{}: no checkpoint to resume (start without --resume)",

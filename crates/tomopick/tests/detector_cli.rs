@@ -169,6 +169,8 @@ fn train_detector_runs_checkpoints_and_resumes() {
     ] {
         assert!(run.join(f).is_file(), "{f} missing");
     }
+    // A stop in the middle of a checkpoint swap leaves only checkpoint.old: resume restores it.
+    std::fs::rename(run.join("checkpoint"), run.join("checkpoint.old")).unwrap();
     ok(&["train", "detector", "-o", s(&run), "--resume"]);
     let curve = std::fs::read_to_string(run.join("curve.csv")).unwrap();
     assert_eq!(curve.lines().count(), 1 + 4, "{curve}");
