@@ -3,6 +3,12 @@
 use crate::units::{PosAngstrom, VoxelSize};
 use ndarray::Array3;
 
+/// 1 / standard deviation, or 0 for a constant volume: the scale that standardises values
+/// (with the mean subtracted) for the networks.
+pub fn standard_scale(std: f64) -> f32 {
+    if std > 0.0 { (1.0 / std) as f32 } else { 0.0 }
+}
+
 /// A 3D volume of `f32` values, indexed `[z, y, x]`, with its voxel size and origin.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Volume {

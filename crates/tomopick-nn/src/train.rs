@@ -77,6 +77,12 @@ impl DetectorTrainer {
     /// Starts a run: builds the cube generator, the anchors (k-means over the classes'
     /// diameters) and a network initialised from the seed.
     pub fn new(cfg: TrainDetectorConfig, device: &Device) -> Result<Self> {
+        Self::build(cfg, device, true)
+    }
+
+    /// The run's generator, user data and network; the network starts from `init_model` only
+    /// when `use_init` (a resumed run takes its weights from the checkpoint instead).
+    fn build(cfg: TrainDetectorConfig, device: &Device, use_init: bool) -> Result<Self> {
         let generator = CubeGenerator::new(CubeSpec {
             size: cfg.cube_size,
             particles: cfg.particles_per_cube,
@@ -101,7 +107,7 @@ impl DetectorTrainer {
         let device = device.clone().autodiff();
         device.seed(cfg.seed);
         let mut model = DetectorModel::new(config, &device);
-        if let Some(path) = &cfg.init_model {
+        if let Some(path) = cfg.init_model.as_ref().filter(|_| use_init) {
             let init = DetectorModel::load(path, &device)?;
             let (a, b) = (&init.config, &model.config);
             if a.architecture != b.architecture
@@ -122,7 +128,14 @@ impl DetectorTrainer {
                     ),
                 ));
             }
-            model = init;
+            // The init model's anchors go with its weights; the cubes are this run's.
+            model = DetectorModel {
+                config: DetectorConfig {
+                    cube_size: cfg.cube_size,
+                    ..init.config
+                },
+                net: init.net,
+            };
         }
         let user = if cfg.user_data.is_empty() {
             None
@@ -150,12 +163,19 @@ impl DetectorTrainer {
 
     /// Continues the run saved in checkpoint folder `dir`, with the config it was started with.
     pub fn resume(cfg: TrainDetectorConfig, dir: &Path, device: &Device) -> Result<Self> {
-        let mut t = Self::new(cfg, device)?;
+        let mut t = Self::build(cfg, device, false)?;
         let (model_path, optim_path, state_path) = checkpoint_files(dir);
         let model_bytes =
             std::fs::read(&model_path).map_err(|e| tomopick_io::IoError::os(&model_path, e))?;
         let loaded = DetectorModel::from_bytes(model_bytes, &model_path, &t.device)?;
-        if loaded.config != t.model.config {
+        // A fine-tuned run keeps the anchors, sizes and voxel size of its init model.
+        let mut expected = t.model.config.clone();
+        if t.cfg.init_model.is_some() {
+            expected.anchors_vox = loaded.config.anchors_vox.clone();
+            expected.class_diameters_vox = loaded.config.class_diameters_vox.clone();
+            expected.voxel_size_a = loaded.config.voxel_size_a;
+        }
+        if loaded.config != expected {
             return Err(model_err(
                 &model_path,
                 "the checkpoint was made with another configuration (classes, anchors, architecture or voxel size differ)",

@@ -9,6 +9,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
+use tomopick_io::volume::standard_scale;
 use tomopick_io::{ListContext, Volume, VoxelSize, open_volume, read_particles};
 
 /// One tomogram with its picks.
@@ -90,14 +91,7 @@ impl UserCubes {
                     st.nan + st.inf
                 )));
             }
-            let (mean, inv) = (
-                st.mean as f32,
-                if st.rms > 0.0 {
-                    (1.0 / st.rms) as f32
-                } else {
-                    0.0
-                },
-            );
+            let (mean, inv) = (st.mean as f32, standard_scale(st.rms));
             vol.data.mapv_inplace(|v| (v - mean) * inv);
             volumes.push((vol, boxes));
         }

@@ -61,11 +61,6 @@ pub fn tile_shape(
     })
 }
 
-/// The tiles a picking run will read, for a volume of `shape_xyz`.
-pub fn plan(shape_xyz: [usize; 3], model: &DetectorModel, opts: &PickOptions) -> Vec<Tile> {
-    tiles_shaped(shape_xyz, plan_shape(shape_xyz, model, opts), opts.overlap)
-}
-
 fn plan_shape(shape_xyz: [usize; 3], model: &DetectorModel, opts: &PickOptions) -> [usize; 3] {
     tile_shape(
         shape_xyz,

@@ -3,7 +3,7 @@
 
 use crate::args::DemoArgs;
 use crate::cmd_pick::{load_model, marks, print_counts};
-use crate::cmd_simulate::{commit_dir, progress, staging_dir};
+use crate::cmd_simulate::{advance, commit_dir, progress, staging_dir};
 use crate::detect::{pick_in_memory, score, test_tomogram_config};
 use anyhow::Result;
 use std::io::Write;
@@ -45,10 +45,9 @@ pub fn demo(a: DemoArgs) -> Result<()> {
     );
     let vol = Volume::new(t.reconstruction.clone(), vs);
     let opts = PickOptions::default();
-    let n = tomopick_pick::picker::plan(vol.shape_xyz(), &model, &opts).len();
-    let pb = progress(n as u64, "picking");
+    let pb = progress(0, "picking");
     let t1 = Instant::now();
-    let picks = pick_in_memory(&model, &vol, &opts, |done, _| pb.set_position(done as u64));
+    let picks = pick_in_memory(&model, &vol, &opts, advance(&pb));
     pb.finish_and_clear();
     let pick_s = t1.elapsed().as_secs_f64();
     let report = score(&picks, &t)?;

@@ -1,13 +1,13 @@
 //! `tomopick pick`.
 
 use crate::args::PickArgs;
-use crate::cmd_simulate::progress;
-use crate::detect::standard_scale;
+use crate::cmd_simulate::{advance, progress};
 use anyhow::{Context, Result, bail};
 use ndarray::Array3;
 use std::collections::BTreeMap;
 use std::path::Path;
 use tomopick_io::atomic::check_writable;
+use tomopick_io::volume::standard_scale;
 use tomopick_io::{
     ListContext, ListFormat, MrcReadOptions, MrcVolumeFile, Particle, VolumeFormat, VoxelSize,
     open_volume, write_particles,
@@ -182,14 +182,13 @@ pub fn pick_cmd(a: PickArgs) -> Result<()> {
                 a.tomogram.display()
             );
         }
-        let n = tomopick_pick::picker::plan(shape, &model, &opts).len();
-        let pb = progress(n as u64, "tiles");
+        let pb = progress(0, "tiles");
         let dets = pick(
             &model,
             shape,
             &opts,
             |origin, size| mrc_tile(&file, mean as f32, standard_scale(std), origin, size),
-            |done, _| pb.set_position(done as u64),
+            advance(&pb),
         )?;
         pb.finish_and_clear();
         (to_particles(&dets, &model, vs), vs, None)
@@ -205,11 +204,8 @@ pub fn pick_cmd(a: PickArgs) -> Result<()> {
                 st.nan + st.inf
             );
         }
-        let n = tomopick_pick::picker::plan(vol.shape_xyz(), &model, &opts).len();
-        let pb = progress(n as u64, "tiles");
-        let picks = crate::detect::pick_in_memory(&model, &vol, &opts, |done, _| {
-            pb.set_position(done as u64)
-        });
+        let pb = progress(0, "tiles");
+        let picks = crate::detect::pick_in_memory(&model, &vol, &opts, advance(&pb));
         pb.finish_and_clear();
         let vs = vol.voxel_size;
         (picks, vs, Some(vol.data))

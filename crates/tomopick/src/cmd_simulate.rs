@@ -28,6 +28,14 @@ pub fn progress(n: u64, what: &str) -> ProgressBar {
     pb
 }
 
+/// A `progress(done, total)` callback that moves `pb` (its length comes from the first call).
+pub fn advance(pb: &ProgressBar) -> impl Fn(usize, usize) + Sync + '_ {
+    move |done, total| {
+        pb.set_length(total as u64);
+        pb.set_position(done as u64);
+    }
+}
+
 pub fn subtomograms(a: SubtomoArgs) -> Result<()> {
     let mut config = match &a.config {
         Some(p) => SubtomoConfig::from_toml(p)?,

@@ -79,7 +79,7 @@ pub fn train_detector(a: TrainDetectorArgs) -> Result<()> {
         (Some(v), n) if n > 0 => {
             let t0 = Instant::now();
             let tc = test_tomogram_config(v.shape_xyz, v.particles, &mc.classes, mc.voxel_size_a);
-            let t = simulate_quietly(&tc, v.seed)?;
+            let mut t = simulate_quietly(&tc, v.seed)?;
             tracing::info!(
                 "validation tomogram {:?}, {} particles, seed {} ({:.1} s)",
                 v.shape_xyz,
@@ -87,7 +87,12 @@ pub fn train_detector(a: TrainDetectorArgs) -> Result<()> {
                 v.seed,
                 t0.elapsed().as_secs_f64()
             );
-            Some(t)
+            // The reconstruction moves into the volume that every validation picks.
+            let vol = Volume::new(
+                std::mem::take(&mut t.reconstruction),
+                VoxelSize::isotropic(t.config.voxel_size_a),
+            );
+            Some((t, vol))
         }
         _ => None,
     };
@@ -105,15 +110,11 @@ pub fn train_detector(a: TrainDetectorArgs) -> Result<()> {
             "loss {:.3} (box {:.3} conf {:.3} class {:.3}) {:.2} cubes/s",
             row.loss, row.box_loss, row.conf_loss, row.class_loss, cubes_per_s
         ));
-        if let Some(t) = &validation
+        if let Some((t, vol)) = &validation
             && row.step % cfg.validate_every == 0
         {
             let model = trainer.inference_model(&device)?.into_inference();
-            let vol = Volume::new(
-                t.reconstruction.clone(),
-                VoxelSize::isotropic(t.config.voxel_size_a),
-            );
-            let picks = pick_in_memory(&model, &vol, &PickOptions::default(), |_, _| {});
+            let picks = pick_in_memory(&model, vol, &PickOptions::default(), |_, _| {});
             let report = score(&picks, t)?;
             let f1 = report
                 .shrec

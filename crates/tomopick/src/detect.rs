@@ -3,6 +3,7 @@
 
 use anyhow::Result;
 use tomopick_eval::{ClassTable, CziiOptions, EvalReport, Occupancy, evaluate};
+use tomopick_io::volume::standard_scale;
 use tomopick_io::{Particle, Volume, VoxelSize};
 use tomopick_nn::DetectorModel;
 use tomopick_pick::{PickOptions, pick, to_particles};
@@ -27,11 +28,6 @@ pub fn pick_in_memory(
     )
     .unwrap_or_else(|e| match e {});
     to_particles(&dets, model, volume.voxel_size)
-}
-
-/// 1 / standard deviation, or 0 for a constant volume.
-pub fn standard_scale(std: f64) -> f32 {
-    if std > 0.0 { (1.0 / std) as f32 } else { 0.0 }
 }
 
 /// A small test tomogram like SHREC's (tilt series ±60° in 3° steps, 120 e/Å², defocus 3 µm,
