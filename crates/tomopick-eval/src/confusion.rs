@@ -37,6 +37,19 @@ impl Confusion {
         cols.push(MISSED.to_string());
         cols
     }
+    /// The matrix as a Markdown table; `corner` labels the top-left cell.
+    pub fn to_markdown(&self, corner: &str) -> String {
+        use std::fmt::Write;
+        let cols = self.columns();
+        let mut out = String::new();
+        let _ = writeln!(out, "| {corner} | {} |", cols.join(" | "));
+        let _ = writeln!(out, "|---|{}", "---:|".repeat(cols.len()));
+        for t in self.counts.keys() {
+            let cells: Vec<String> = cols.iter().map(|c| self.get(t, c).to_string()).collect();
+            let _ = writeln!(out, "| {t} | {} |", cells.join(" | "));
+        }
+        out
+    }
     /// The count at `[truth][predicted]`.
     pub fn get(&self, truth: &str, predicted: &str) -> usize {
         self.counts

@@ -1,6 +1,7 @@
 //! Picking metrics for tomopick: the SHREC occupancy-mask metric and the CZII distance
 //! metric, class-agnostic and per class, with confusion matrices and reports.
 
+pub mod classification;
 pub mod confusion;
 pub mod counts;
 pub mod czii;
@@ -10,6 +11,7 @@ pub mod radii;
 pub mod report;
 pub mod shrec;
 
+pub use classification::{ClassificationEval, ClassificationReport};
 pub use counts::{Scores, f_beta};
 pub use czii::{CziiOptions, evaluate_czii};
 pub use error::{EvalError, Result};

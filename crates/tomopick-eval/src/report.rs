@@ -98,20 +98,11 @@ impl EvalReport {
             if let Some(w) = m.weighted_f_beta {
                 let _ = writeln!(out, "\nWeighted mean per-class F{}: {w:.4}", self.beta);
             }
-            let cols = m.confusion.columns();
             let _ = writeln!(
                 out,
                 "\nConfusion (rows: true class; columns: class of the first pick that found it)\n"
             );
-            let _ = writeln!(out, "| true \\ picked | {} |", cols.join(" | "));
-            let _ = writeln!(out, "|---|{}", "---:|".repeat(cols.len()));
-            for t in m.confusion.counts.keys() {
-                let cells: Vec<String> = cols
-                    .iter()
-                    .map(|c| m.confusion.get(t, c).to_string())
-                    .collect();
-                let _ = writeln!(out, "| {t} | {} |", cells.join(" | "));
-            }
+            out.push_str(&m.confusion.to_markdown("true \\ picked"));
         }
         out
     }

@@ -270,3 +270,41 @@ fn tomogram_names_only_separate_particles_when_both_lists_name_one() {
     .unwrap();
     assert_eq!(r.czii.overall.tp, 0);
 }
+
+#[test]
+fn classifier_scores_on_a_hand_counted_case() {
+    use tomopick_eval::ClassificationEval;
+    let classes = vec!["a".to_string(), "b".to_string()];
+    let mut e = ClassificationEval::new(&classes);
+    // Box 1: class a, called a; 4 voxels: truth [1,1,0,0], prediction [1,0,0,0].
+    e.add(
+        0,
+        0,
+        &[true, true, false, false],
+        &[true, false, false, false],
+    );
+    // Box 2: class b, called a; truth [0,1,1,0], prediction [0,1,1,0] (but labelled a).
+    e.add(
+        1,
+        0,
+        &[false, true, true, false],
+        &[false, true, true, false],
+    );
+    let r = e.report();
+    assert_eq!(r.boxes, 2);
+    assert_eq!(r.accuracy, 0.5);
+    assert_eq!(r.per_class[0].accuracy, Some(1.0));
+    assert_eq!(r.per_class[1].accuracy, Some(0.0));
+    // Voxel labels: truth  [a,a,0,0, 0,b,b,0]; prediction [a,0,0,0, 0,a,a,0].
+    // Right: voxels 0,2,3,4,7 = 5 of 8.
+    assert_eq!(r.pixel_accuracy, 5.0 / 8.0);
+    // IoU background: truth {2,3,4,7} ∪ pred {1,2,3,4,7} = 5, ∩ = 4 → 0.8.
+    // IoU a: truth {0,1}, pred {0,5,6}: ∩ 1, ∪ 4 → 0.25. IoU b: truth {5,6}, pred {} → 0.
+    assert_eq!(r.background_iou, Some(0.8));
+    assert_eq!(r.per_class[0].iou, Some(0.25));
+    assert_eq!(r.per_class[1].iou, Some(0.0));
+    assert!((r.miou - (0.8 + 0.25 + 0.0) / 3.0).abs() < 1e-12);
+    assert_eq!(r.confusion.get("b", "a"), 1);
+    let md = r.to_markdown();
+    assert!(md.contains("| 2 | 0.500 | 0.625 | 0.350 |"), "{md}");
+}

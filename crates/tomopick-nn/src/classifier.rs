@@ -2,18 +2,27 @@
 //!
 //! - **Classifier** (DSRF3D-v2, AITom `dsrf3d_v2.py`): two 3×3×3 conv + ReLU at each of three
 //!   levels (w, 2w, 4w channels; w = 32 in the paper) with a 2× max-pool after each, then fully
-//!   connected layers (1024, 1024 in the paper) with dropout 0.7, and log-softmax over the classes.
+//!   connected layers (1024, 1024 in the paper) with dropout (0.7 in the paper), and log-softmax
+//!   over the classes.
 //! - **Segmenter**: a U-Net decoder on the classifier's features: 4 × (transposed conv + conv +
 //!   ReLU), the first three upsampling 2× and taking the encoder's skip connection, the fourth at
 //!   full resolution; then a 1×1 conv to one mask logit per class. Only the true class's mask is
 //!   trained (binary cross-entropy), as in the paper.
 //!
-//! Boxes must be multiples of 8 (40³ by default). `width` scales the channels, so a CPU-sized
-//! variant trains on the same code.
+//! Two architectures share this code:
+//! - `paper`: as above, every level at the box's resolution (40³, 20³, 10³).
+//! - `efficient` (the default for CPU training): the same levels at half the resolution. The first
+//!   convolution has stride 2 (40³ → 20³), the third level is not pooled (its 5³ output is the
+//!   same size as the paper's flattened features), the decoder climbs back to 20³ with the skip
+//!   connections, and a 2×2×2 stride-2 transposed convolution gives the full-resolution mask
+//!   logits. No layer runs at 40³, which is where the paper's network spends most of its time.
+//!
+//! Boxes must be multiples of 8 (40³ by default). `width` scales the channels.
 
+use crate::detector::Architecture;
 use crate::ops3d::max_pool3d_2;
 use burn::nn::conv::{Conv3d, Conv3dConfig, ConvTranspose3d, ConvTranspose3dConfig};
-use burn::nn::{Dropout, DropoutConfig, Linear, LinearConfig, PaddingConfig3d};
+use burn::nn::{Dropout, DropoutConfig, Initializer, Linear, LinearConfig, PaddingConfig3d};
 use burn::prelude::*;
 use burn::tensor::activation::{log_softmax, relu};
 
@@ -28,6 +37,20 @@ pub struct ClassifierShape {
     pub hidden: usize,
     /// Number of classes.
     pub classes: usize,
+    /// `paper` or `efficient` (half resolution inside).
+    #[serde(default = "paper_architecture")]
+    pub architecture: Architecture,
+    /// Dropout probability after each hidden fully connected layer (0.7 in the paper).
+    #[serde(default = "paper_dropout")]
+    pub dropout: f64,
+}
+
+fn paper_architecture() -> Architecture {
+    Architecture::Paper
+}
+
+fn paper_dropout() -> f64 {
+    0.7
 }
 
 impl ClassifierShape {
@@ -38,13 +61,27 @@ impl ClassifierShape {
             width: 32,
             hidden: 1024,
             classes,
+            architecture: Architecture::Paper,
+            dropout: 0.7,
         }
+    }
+}
+
+/// He initialisation (normal, gain √2), which keeps the activations' variance through ReLU
+/// layers. burn's default (uniform, gain 1/√3, as PyTorch's) shrinks it about threefold per
+/// layer, so after ten layers the class outputs start out almost constant and the class loss
+/// sat at ln C for hundreds of steps (measured; the masks, with skip connections, still learned).
+fn he() -> Initializer {
+    Initializer::KaimingNormal {
+        gain: std::f64::consts::SQRT_2,
+        fan_out_only: false,
     }
 }
 
 fn conv3(cin: usize, cout: usize, device: &Device) -> Conv3d {
     Conv3dConfig::new([cin, cout], [3, 3, 3])
         .with_padding(PaddingConfig3d::Explicit(1, 1, 1))
+        .with_initializer(he())
         .init(device)
 }
 
@@ -56,9 +93,13 @@ pub struct ClassifierSegmenter {
     dropout: Dropout,
     up: Vec<ConvTranspose3d>,
     dec: Vec<Conv3d>,
-    mask_head: Conv3d,
+    /// `paper`: 1×1 convolution to the mask logits.
+    mask_head: Option<Conv3d>,
+    /// `efficient`: 2×2×2 stride-2 transposed convolution to the mask logits.
+    mask_up: Option<ConvTranspose3d>,
     shape_box: usize,
     classes: usize,
+    efficient: bool,
 }
 
 /// What the network says about a batch of boxes.
@@ -70,6 +111,13 @@ pub struct ClassifierOutput {
     pub mask_logits: Tensor<5>,
 }
 
+fn up2(cin: usize, cout: usize, device: &Device) -> ConvTranspose3d {
+    ConvTranspose3dConfig::new([cin, cout], [2, 2, 2])
+        .with_stride([2, 2, 2])
+        .with_initializer(he())
+        .init(device)
+}
+
 impl ClassifierSegmenter {
     /// A freshly initialised network.
     pub fn new(s: ClassifierShape, device: &Device) -> Self {
@@ -78,10 +126,20 @@ impl ClassifierSegmenter {
             "box size {} must be a multiple of 8",
             s.box_size
         );
+        let efficient = s.architecture == Architecture::Efficient;
         let w = s.width;
         let (c1, c2, c3) = (w, 2 * w, 4 * w);
+        let stem = if efficient {
+            Conv3dConfig::new([1, c1], [3, 3, 3])
+                .with_stride([2, 2, 2])
+                .with_padding(PaddingConfig3d::Explicit(1, 1, 1))
+                .with_initializer(he())
+                .init(device)
+        } else {
+            conv3(1, c1, device)
+        };
         let enc = vec![
-            conv3(1, c1, device),
+            stem,
             conv3(c1, c1, device),
             conv3(c1, c2, device),
             conv3(c2, c2, device),
@@ -90,38 +148,53 @@ impl ClassifierSegmenter {
         ];
         let flat = c3 * (s.box_size / 8).pow(3);
         let fc = vec![
-            LinearConfig::new(flat, s.hidden).init(device),
-            LinearConfig::new(s.hidden, s.hidden).init(device),
+            LinearConfig::new(flat, s.hidden)
+                .with_initializer(he())
+                .init(device),
+            LinearConfig::new(s.hidden, s.hidden)
+                .with_initializer(he())
+                .init(device),
             LinearConfig::new(s.hidden, s.classes).init(device),
         ];
-        let up2 = |cin: usize, cout: usize| {
-            ConvTranspose3dConfig::new([cin, cout], [2, 2, 2])
-                .with_stride([2, 2, 2])
-                .init(device)
+        let (up, dec, mask_head, mask_up) = if efficient {
+            (
+                vec![up2(c3, c2, device), up2(c2, c1, device)],
+                vec![conv3(2 * c2, c2, device), conv3(2 * c1, c1, device)],
+                None,
+                Some(up2(c1, s.classes, device)),
+            )
+        } else {
+            (
+                vec![
+                    up2(c3, c3, device),
+                    up2(c3, c2, device),
+                    up2(c2, c1, device),
+                    ConvTranspose3dConfig::new([c1, c1], [3, 3, 3])
+                        .with_padding([1, 1, 1])
+                        .with_initializer(he())
+                        .init(device),
+                ],
+                vec![
+                    conv3(2 * c3, c3, device),
+                    conv3(2 * c2, c2, device),
+                    conv3(2 * c1, c1, device),
+                    conv3(c1, c1, device),
+                ],
+                Some(Conv3dConfig::new([c1, s.classes], [1, 1, 1]).init(device)),
+                None,
+            )
         };
-        let up = vec![
-            up2(c3, c3),
-            up2(c3, c2),
-            up2(c2, c1),
-            ConvTranspose3dConfig::new([c1, c1], [3, 3, 3])
-                .with_padding([1, 1, 1])
-                .init(device),
-        ];
-        let dec = vec![
-            conv3(2 * c3, c3, device),
-            conv3(2 * c2, c2, device),
-            conv3(2 * c1, c1, device),
-            conv3(c1, c1, device),
-        ];
         ClassifierSegmenter {
             enc,
             fc,
-            dropout: DropoutConfig::new(0.7).init(),
+            dropout: DropoutConfig::new(s.dropout).init(),
             up,
             dec,
-            mask_head: Conv3dConfig::new([c1, s.classes], [1, 1, 1]).init(device),
+            mask_head,
+            mask_up,
             shape_box: s.box_size,
             classes: s.classes,
+            efficient,
         }
     }
 
@@ -133,24 +206,33 @@ impl ClassifierSegmenter {
         for level in 0..3 {
             y = relu(self.enc[2 * level].forward(y));
             y = relu(self.enc[2 * level + 1].forward(y));
-            skips.push(y.clone());
-            y = max_pool3d_2(y);
+            // `efficient` keeps its third level at 5³ (no pooling, no skip).
+            if !(self.efficient && level == 2) {
+                skips.push(y.clone());
+                y = max_pool3d_2(y);
+            }
         }
         // Classification branch.
         let flat: Tensor<2> = y.clone().reshape([b as i64, -1]);
         let h = self.dropout.forward(relu(self.fc[0].forward(flat)));
         let h = self.dropout.forward(relu(self.fc[1].forward(h)));
         let log_probs = log_softmax(self.fc[2].forward(h), 1);
-        // Segmentation branch.
-        for level in 0..3 {
-            let skip = skips[2 - level].clone();
+        // Segmentation branch: up, join the skip of that level, convolve.
+        for (level, skip) in skips.into_iter().rev().enumerate() {
             y = self.up[level].forward(y);
             y = relu(self.dec[level].forward(Tensor::cat(vec![y, skip], 1)));
         }
-        y = relu(self.dec[3].forward(self.up[3].forward(y)));
+        let mask_logits = match (&self.mask_up, &self.mask_head) {
+            (Some(up), _) => up.forward(y),
+            (None, Some(head)) => {
+                y = relu(self.dec[3].forward(self.up[3].forward(y)));
+                head.forward(y)
+            }
+            (None, None) => unreachable!("one mask head is built"),
+        };
         ClassifierOutput {
             log_probs,
-            mask_logits: self.mask_head.forward(y),
+            mask_logits,
         }
     }
 

@@ -5,18 +5,26 @@
 //! default, CUDA with the `cuda` feature.
 
 pub mod blocks;
+mod checkpoint;
 pub mod classifier;
+pub mod classifier_config;
+pub mod classifier_model;
+pub mod classifier_train;
 pub mod detector;
 pub mod encoding;
 pub mod error;
 pub mod loss;
 pub mod model_file;
 pub mod ops3d;
+mod pack;
 pub mod targets;
 pub mod train;
 pub mod train_config;
 pub mod user_data;
 
+pub use classifier_config::TrainClassifierConfig;
+pub use classifier_model::{BoxPrediction, ClassifierConfig, ClassifierModel};
+pub use classifier_train::ClassifierTrainer;
 pub use detector::{Architecture, Detector};
 pub use encoding::{Encoding, Prediction, kmeans_anchors};
 pub use error::{NnError, Result};

@@ -1,22 +1,16 @@
-//! Detector model files: the network's weights in burn's burnpack format, with our own metadata
-//! (what the model is, its classes, anchors and voxel size), so that a file can be checked
-//! before any weight is loaded.
-//!
-//! Metadata keys: `tomopick.kind = "detector"`, `tomopick.format = "1"`, and
-//! `tomopick.detector` = the [`DetectorConfig`] as JSON.
+//! Detector model files (see [`crate::pack`] for the format): the weights and the
+//! [`DetectorConfig`] under the metadata key `tomopick.detector`.
 
 use crate::detector::{Architecture, Detector};
 use crate::encoding::Encoding;
 use crate::error::{Result, model_err};
+use crate::pack;
 use burn::prelude::*;
-use burn::store::{BurnpackStore, ModuleSnapshot, burn_pack};
-use burn::tensor::{Bytes, TensorData};
+use burn::tensor::TensorData;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
-const KIND: &str = "tomopick.kind";
-const FORMAT: &str = "tomopick.format";
-const CONFIG: &str = "tomopick.detector";
+const KIND: &str = "detector";
 
 /// Everything besides the weights that defines a detector.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -76,28 +70,12 @@ impl DetectorModel {
 
     /// The file's bytes: weights (with parameter ids, so optimizer state can follow) and metadata.
     pub fn to_bytes(&self, path_for_errors: &Path) -> Result<Vec<u8>> {
-        let json = serde_json::to_string(&self.config).expect("config serialises");
-        let mut store = BurnpackStore::from_bytes(None)
-            .metadata(KIND, "detector")
-            .metadata(FORMAT, "1")
-            .metadata(CONFIG, json);
-        self.net
-            .save_into(&mut store)
-            .map_err(|e| model_err(path_for_errors, format!("cannot encode the model: {e}")))?;
-        let bytes = store
-            .get_bytes()
-            .map_err(|e| model_err(path_for_errors, format!("cannot encode the model: {e}")))?;
-        Ok(bytes.to_vec())
+        pack::encode(&self.net, KIND, &self.config, path_for_errors)
     }
 
     /// Writes the model to `path` (temporary file, then rename).
     pub fn save(&self, path: &Path) -> Result<()> {
-        let bytes = self.to_bytes(path)?;
-        tomopick_io::atomic::write_atomic(path, |f| {
-            use std::io::Write;
-            f.write_all(&bytes)
-        })?;
-        Ok(())
+        pack::write_file(path, &self.to_bytes(path)?)
     }
 
     /// Reads a model file.
@@ -110,21 +88,7 @@ impl DetectorModel {
     pub fn from_bytes(bytes: Vec<u8>, path: &Path, device: &Device) -> Result<Self> {
         let config = read_config(&bytes, path)?;
         let mut model = DetectorModel::new(config, device);
-        let mut store = BurnpackStore::from_bytes(Some(Bytes::from_bytes_vec(bytes)));
-        let applied = model
-            .net
-            .load_from(&mut store)
-            .map_err(|e| model_err(path, format!("weights do not fit the network: {e}")))?;
-        if !applied.missing.is_empty() {
-            return Err(model_err(
-                path,
-                format!(
-                    "weights missing for {} tensors (first: {})",
-                    applied.missing.len(),
-                    applied.missing[0].0
-                ),
-            ));
-        }
+        pack::decode_weights(&mut model.net, bytes, path)?;
         Ok(model)
     }
 
@@ -168,40 +132,9 @@ impl DetectorModel {
     }
 }
 
-/// Reads and checks the metadata of a model file without loading its weights.
+/// Reads and checks the metadata of a detector file without loading its weights.
 pub fn read_config(bytes: &[u8], path: &Path) -> Result<DetectorConfig> {
-    let reader =
-        burn_pack::Reader::from_bytes(Bytes::from_bytes_vec(bytes.to_vec())).map_err(|e| {
-            model_err(
-                path,
-                format!("not a tomopick model (not a burnpack file: {e})"),
-            )
-        })?;
-    let meta = reader.metadata();
-    match meta.get(KIND).map(String::as_str) {
-        Some("detector") => {}
-        Some(other) => {
-            return Err(model_err(
-                path,
-                format!("a tomopick '{other}' model, not a detector"),
-            ));
-        }
-        None => return Err(model_err(path, "not a tomopick model (no tomopick.kind)")),
-    }
-    if meta.get(FORMAT).map(String::as_str) != Some("1") {
-        return Err(model_err(
-            path,
-            format!(
-                "model format {:?} is not one this version reads (1)",
-                meta.get(FORMAT)
-            ),
-        ));
-    }
-    let json = meta
-        .get(CONFIG)
-        .ok_or_else(|| model_err(path, "tomopick.detector metadata missing"))?;
-    let config: DetectorConfig = serde_json::from_str(json)
-        .map_err(|e| model_err(path, format!("tomopick.detector metadata: {e}")))?;
+    let config: DetectorConfig = pack::read_config(bytes, path, KIND)?;
     if config.anchors_vox.is_empty()
         || config.classes.is_empty()
         || config.classes.len() != config.class_diameters_vox.len()

@@ -5,17 +5,19 @@
 //! holds the weights (with their parameter ids), Adam's state, the step, and the curve so far;
 //! resuming from it gives the same losses as not stopping.
 
+use crate::checkpoint;
 use crate::encoding::kmeans_anchors;
 use crate::error::{NnError, Result, model_err};
 use crate::loss::{LossWeights, detection_loss};
 use crate::model_file::{DetectorConfig, DetectorModel};
+use crate::pack::write_file;
 use crate::targets::{TrueBox, build_targets};
 use crate::train_config::TrainDetectorConfig;
 use crate::user_data::UserCubes;
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
-use burn::tensor::{Bytes, TensorData};
-use std::path::{Path, PathBuf};
+use burn::tensor::TensorData;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 use tomopick_sim::cubes::{Cube, CubeGenerator, CubeSpec};
@@ -63,14 +65,6 @@ pub struct DetectorTrainer {
     step: u64,
     curve: Vec<CurveRow>,
     device: Device,
-}
-
-fn checkpoint_files(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
-    (
-        dir.join("model.bpk"),
-        dir.join("optimizer.bpk"),
-        dir.join("state.json"),
-    )
 }
 
 impl DetectorTrainer {
@@ -164,10 +158,8 @@ impl DetectorTrainer {
     /// Continues the run saved in checkpoint folder `dir`, with the config it was started with.
     pub fn resume(cfg: TrainDetectorConfig, dir: &Path, device: &Device) -> Result<Self> {
         let mut t = Self::build(cfg, device, false)?;
-        let (model_path, optim_path, state_path) = checkpoint_files(dir);
-        let model_bytes =
-            std::fs::read(&model_path).map_err(|e| tomopick_io::IoError::os(&model_path, e))?;
-        let loaded = DetectorModel::from_bytes(model_bytes, &model_path, &t.device)?;
+        let ck = checkpoint::read(dir, AdamConfig::new().init())?;
+        let loaded = DetectorModel::from_bytes(ck.model_bytes, &ck.model_path, &t.device)?;
         // A fine-tuned run keeps the anchors, sizes and voxel size of its init model.
         let mut expected = t.model.config.clone();
         if t.cfg.init_model.is_some() {
@@ -177,26 +169,15 @@ impl DetectorTrainer {
         }
         if loaded.config != expected {
             return Err(model_err(
-                &model_path,
+                &ck.model_path,
                 "the checkpoint was made with another configuration (classes, anchors, architecture or voxel size differ)",
             ));
         }
         t.model = loaded;
-        let optim_bytes =
-            std::fs::read(&optim_path).map_err(|e| tomopick_io::IoError::os(&optim_path, e))?;
-        t.optim = t
-            .optim
-            .from_bytes(Bytes::from_bytes_vec(optim_bytes))
-            .map_err(|e| model_err(&optim_path, format!("cannot read optimizer state: {e}")))?;
-        let text = std::fs::read_to_string(&state_path)
-            .map_err(|e| tomopick_io::IoError::os(&state_path, e))?;
-        let state: serde_json::Value = serde_json::from_str(&text)
-            .map_err(|e| model_err(&state_path, format!("not a checkpoint state: {e}")))?;
-        t.step = state["step"]
-            .as_u64()
-            .ok_or_else(|| model_err(&state_path, "no step"))?;
-        t.curve = read_curve(&state["curve"])
-            .ok_or_else(|| model_err(&state_path, "curve is malformed"))?;
+        t.optim = ck.optim;
+        t.step = checkpoint::step_of(&ck.state, &ck.state_path)?;
+        t.curve = read_curve(&ck.state["curve"])
+            .ok_or_else(|| model_err(&ck.state_path, "curve is malformed"))?;
         Ok(t)
     }
 
@@ -335,33 +316,15 @@ impl DetectorTrainer {
         DetectorModel::from_bytes(self.model.to_bytes(path)?, path, device)
     }
 
-    /// Writes a checkpoint folder `dir` (staged, then renamed over the old one).
+    /// Writes a checkpoint folder `dir` (see [`crate::checkpoint`]).
     pub fn save_checkpoint(&self, dir: &Path) -> Result<()> {
-        let staging = dir.with_extension("partial");
-        let old = dir.with_extension("old");
-        let _ = std::fs::remove_dir_all(&staging);
-        std::fs::create_dir_all(&staging).map_err(|e| tomopick_io::IoError::os(&staging, e))?;
-        let (model_path, optim_path, state_path) = checkpoint_files(&staging);
-        self.model.save(&model_path)?;
-        let optim_bytes = self
-            .optim
-            .into_bytes()
-            .map_err(|e| model_err(&optim_path, format!("cannot encode optimizer state: {e}")))?;
-        write_file(&optim_path, &optim_bytes)?;
         let state = serde_json::json!({
             "step": self.step,
             "curve": self.curve.iter().map(|r| serde_json::json!([
                 r.step, r.loss, r.box_loss, r.conf_loss, r.class_loss, r.learning_rate, r.val_f1
             ])).collect::<Vec<_>>(),
         });
-        write_file(&state_path, state.to_string().as_bytes())?;
-        let _ = std::fs::remove_dir_all(&old);
-        if dir.exists() {
-            std::fs::rename(dir, &old).map_err(|e| tomopick_io::IoError::os(dir, e))?;
-        }
-        std::fs::rename(&staging, dir).map_err(|e| tomopick_io::IoError::os(dir, e))?;
-        let _ = std::fs::remove_dir_all(&old);
-        Ok(())
+        checkpoint::write(dir, &self.model.to_bytes(dir)?, &self.optim, &state)
     }
 }
 
@@ -373,14 +336,6 @@ fn user_cube(seed: u64, index: u64, fraction: f64) -> bool {
         index,
     ));
     rng.random::<f64>() < fraction
-}
-
-fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
-    tomopick_io::atomic::write_atomic(path, |f| {
-        use std::io::Write;
-        f.write_all(bytes)
-    })?;
-    Ok(())
 }
 
 fn read_curve(v: &serde_json::Value) -> Option<Vec<CurveRow>> {

@@ -205,7 +205,12 @@ impl TrainDetectorConfig {
 
     /// The learning rate at `step` (tenfold drops at `lr_decay_steps`).
     pub fn learning_rate_at(&self, step: u64) -> f64 {
-        let drops = self.lr_decay_steps.iter().filter(|&&s| step >= s).count();
-        self.learning_rate * 0.1f64.powi(drops as i32)
+        stepped_learning_rate(self.learning_rate, &self.lr_decay_steps, step)
     }
+}
+
+/// `base` divided by ten at each of `decay_steps` that `step` has reached.
+pub fn stepped_learning_rate(base: f64, decay_steps: &[u64], step: u64) -> f64 {
+    let drops = decay_steps.iter().filter(|&&s| step >= s).count();
+    base * 0.1f64.powi(drops as i32)
 }

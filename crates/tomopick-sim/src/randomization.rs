@@ -224,7 +224,15 @@ pub struct SubtomoConfig {
     pub mask_threshold_v: f64,
     /// Imaging parameter distributions.
     pub imaging: ImagingRandomization,
+    /// Add a `membrane` class: a patch of lipid bilayer through the box centre, curved as a
+    /// sphere of radius log-uniform in [`MEMBRANE_RADIUS_A`] (vesicles to flat organelle
+    /// membranes).
+    #[serde(default)]
+    pub membrane: bool,
 }
+
+/// Range of the radius of curvature of simulated membrane patches, Å.
+pub const MEMBRANE_RADIUS_A: [f64; 2] = [150.0, 2000.0];
 
 impl SubtomoConfig {
     /// The domain-randomised preset (ranges documented in the module).
@@ -247,6 +255,7 @@ impl SubtomoConfig {
                 invert_contrast_probability: 0.5,
                 mtf: true,
             },
+            membrane: false,
         }
     }
 

@@ -27,6 +27,39 @@ pub const HEADGROUP_POTENTIAL_V: f64 = 2.0;
 /// Distance of each head-group layer from the bilayer mid-plane, Å (a 40 Å bilayer).
 pub const BILAYER_HALF_A: f64 = 20.0;
 
+/// Standard deviation of each head-group layer's Gaussian profile, Å.
+pub const HEADGROUP_SD_A: f64 = 5.0;
+
+/// Potential of a lipid bilayer at signed distance `x_a` (Å) from its mid-plane: two Gaussian
+/// head-group layers at ±[`BILAYER_HALF_A`]; `None` beyond 2 sd outside them (no membrane).
+pub fn bilayer_potential_v(x_a: f64) -> Option<f32> {
+    let (half, sd) = (BILAYER_HALF_A, HEADGROUP_SD_A);
+    let g = |u: f64| (-(u * u) / (2.0 * sd * sd)).exp();
+    (x_a.abs() <= half + 2.0 * sd)
+        .then(|| (HEADGROUP_POTENTIAL_V * (g(x_a - half) + g(x_a + half))) as f32)
+}
+
+/// A patch of membrane filling a box: the bilayer of a sphere of radius `radius_a` (Å, its
+/// mid-plane) centred at `centre_vox` (`[x, y, z]`, voxels, may lie far outside the box).
+/// Returns the potential `[z, y, x]` in volts over ice.
+pub fn membrane_patch(
+    shape_xyz: [usize; 3],
+    voxel_size_a: f64,
+    centre_vox: [f64; 3],
+    radius_a: f64,
+) -> Array3<f32> {
+    let [nx, ny, nz] = shape_xyz;
+    Array3::from_shape_fn((nz, ny, nx), |(z, y, x)| {
+        let d = [
+            x as f64 - centre_vox[0],
+            y as f64 - centre_vox[1],
+            z as f64 - centre_vox[2],
+        ];
+        let r_a = (d[0] * d[0] + d[1] * d[1] + d[2] * d[2]).sqrt() * voxel_size_a;
+        bilayer_potential_v(r_a - radius_a).unwrap_or(0.0)
+    })
+}
+
 /// Label of gold in the class mask (particle classes are 1..=n).
 pub const GOLD_LABEL: u8 = 100;
 /// Label of vesicle membranes in the class mask.
@@ -161,19 +194,13 @@ pub fn build_sample(spec: &SampleSpec, templates: &[Template<'_>], seed: u64) ->
     }
     for _ in 0..spec.vesicles.0 {
         let r_out = rng.random_range(spec.vesicles.1[0]..=spec.vesicles.1[1]) / vs;
-        let (half, sd) = (BILAYER_HALF_A / vs, 5.0 / vs);
-        let mid = r_out - half - 2.0 * sd;
+        let half = BILAYER_HALF_A / vs;
+        let mid = r_out - (BILAYER_HALF_A + 2.0 * HEADGROUP_SD_A) / vs;
         if mid <= half {
             continue;
         }
         if let Some(c) = free_spot(&class_mask, r_out, (z_lo, z_hi), spec.tries, &mut rng) {
-            let profile = |d: f64| {
-                let x = d - mid;
-                let v = HEADGROUP_POTENTIAL_V
-                    * ((-(x - half).powi(2) / (2.0 * sd * sd)).exp()
-                        + (-(x + half).powi(2) / (2.0 * sd * sd)).exp());
-                (x.abs() <= half + 2.0 * sd).then_some(v as f32)
-            };
+            let profile = |d: f64| bilayer_potential_v((d - mid) * vs);
             paint_ball(
                 &mut potential,
                 &mut class_mask,

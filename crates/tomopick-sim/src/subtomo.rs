@@ -6,9 +6,10 @@ use crate::fft::Fft3;
 use crate::imaging3d::{Imaging3dParams, image_3d};
 use crate::library::{ClassSpec, class_potential};
 use crate::potential::PotentialOptions;
-use crate::randomization::SubtomoConfig;
+use crate::randomization::{MEMBRANE_RADIUS_A, SubtomoConfig};
 use crate::resample::{place_rotated, support_radius};
 use crate::rotation::random_rotation;
+use crate::sample::membrane_patch;
 use ndarray::{Array3, ArrayView3};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -36,6 +37,9 @@ pub struct Subtomogram {
     pub inverted: bool,
 }
 
+/// Name of the membrane class (added when [`SubtomoConfig::membrane`] is set).
+pub const MEMBRANE_CLASS: &str = "membrane";
+
 /// Makes subtomograms from a [`SubtomoConfig`].
 pub struct SubtomoGenerator {
     config: SubtomoConfig,
@@ -62,7 +66,10 @@ impl SubtomoGenerator {
             .iter()
             .map(|c| ClassSpec::parse(c))
             .collect::<Result<Vec<_>>>()?;
-        let names: Vec<String> = specs.iter().map(|c| c.name.clone()).collect();
+        let mut names: Vec<String> = specs.iter().map(|c| c.name.clone()).collect();
+        if config.membrane {
+            names.push(MEMBRANE_CLASS.to_string());
+        }
         let opts = PotentialOptions {
             voxel_size_a: config.voxel_size_a,
             ..Default::default()
@@ -85,7 +92,7 @@ impl SubtomoGenerator {
         })
     }
 
-    /// The class names, in index order.
+    /// The class names, in index order (the membrane class last, when there is one).
     pub fn class_names(&self) -> &[String] {
         &self.names
     }
@@ -105,7 +112,7 @@ impl SubtomoGenerator {
         let mut rng = ChaCha8Rng::seed_from_u64(mix_seed(seed, index));
         let c = &self.config;
         let im = &c.imaging;
-        let class_index = rng.random_range(0..self.templates.len());
+        let class_index = rng.random_range(0..self.names.len());
         let rotation = random_rotation(&mut rng);
         let s = c.shift_max_vox;
         let shift_vox = [
@@ -122,14 +129,28 @@ impl SubtomoGenerator {
             b as f64 / 2.0 + shift_vox[1],
             b as f64 / 2.0 + shift_vox[2],
         ];
-        let placed = place_rotated(
-            &self.templates[class_index].view(),
-            &rotation,
-            scale,
-            centre,
-            [b, b, b],
-            self.radii[class_index],
-        );
+        let placed = if class_index < self.templates.len() {
+            place_rotated(
+                &self.templates[class_index].view(),
+                &rotation,
+                scale,
+                centre,
+                [b, b, b],
+                self.radii[class_index],
+            )
+        } else {
+            // A membrane through the (shifted) centre, its normal the rotated z axis.
+            let [lo, hi] = MEMBRANE_RADIUS_A;
+            let radius_a = (lo.ln() + rng.random::<f64>() * (hi / lo).ln()).exp();
+            let n = rotation.0 * glam::DVec3::Z;
+            let r_vox = radius_a / c.voxel_size_a;
+            let sphere = [
+                centre[0] - n.x * r_vox,
+                centre[1] - n.y * r_vox,
+                centre[2] - n.z * r_vox,
+            ];
+            membrane_patch([b, b, b], c.voxel_size_a, sphere, radius_a)
+        };
         let cut = c.mask_threshold_v as f32;
         let mask = placed.mapv(|v| u8::from(v > cut));
         let mut image = image_3d(

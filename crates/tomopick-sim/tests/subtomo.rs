@@ -156,3 +156,33 @@ fn training_cubes_carry_exact_boxes_and_repeat_with_the_seed() {
     // The ribosome's box is far larger than the CDK dimer's.
     assert!(g.class_radii_vox()[2] > 2.0 * g.class_radii_vox()[0]);
 }
+
+#[test]
+fn membrane_class_is_a_bilayer_through_the_centre() {
+    let mut c = small();
+    c.classes = vec!["3qm1".into()];
+    c.membrane = true;
+    c.shift_max_vox = 0.0;
+    let g = SubtomoGenerator::new(c).unwrap();
+    assert_eq!(g.class_names(), ["3qm1", "membrane"]);
+    let membranes: Vec<_> = g
+        .batch(3, 0, 16)
+        .into_iter()
+        .filter(|s| s.class_index == 1)
+        .collect();
+    assert!(membranes.len() >= 3, "about half of 16 draws are membranes");
+    for s in &membranes {
+        // The mask is a sheet: near the box centre, and spanning the box.
+        let near_centre = s
+            .mask
+            .slice(ndarray::s![16..24, 16..24, 16..24])
+            .iter()
+            .any(|&m| m == 1);
+        assert!(near_centre, "the bilayer passes near the box centre");
+        let n = s.mask.iter().filter(|&&m| m == 1).count();
+        assert!(
+            n > 40 * 40 && n < 40 * 40 * 20,
+            "sheet-sized mask: {n} voxels"
+        );
+    }
+}

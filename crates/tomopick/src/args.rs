@@ -37,6 +37,18 @@ pub enum Command {
         after_help = "Examples:\n  tomopick evaluate --picks picks.csv --truth particle_locations.txt --occupancy occupancy_mask.mrc --voxel-size 10 --classes classes.toml\n  tomopick evaluate --picks picks.csv --truth truth.csv --radius 60 --tomogram tomo.mrc -o report/"
     )]
     Evaluate(EvaluateArgs),
+    /// Classify and segment a box around each pick with the subtomogram classifier.
+    #[command(
+        after_help = "Examples:\n  tomopick classify tomo.mrc --picks picks.csv -o classified.csv\n  tomopick classify tomo.mrc --picks picks.star --model runs/cls1/model.bpk -o classified.star --masks masks/\n  tomopick classify tomo.mrc --picks picks.csv -o classified.csv --labels labels.mrc\n\nEach box (the model's size, 40³ by default) is centred on the pick; boxes crossing the border\nare padded with their mean (or skipped with --skip-border), and both are counted."
+    )]
+    Classify(ClassifyArgs),
+    /// Score a classifier on tomograms with ground truth (classification accuracy, pixel
+    /// accuracy, mIoU, confusion).
+    #[command(
+        name = "evaluate-classifier",
+        after_help = "Examples:\n  tomopick simulate tomogram --seed 77 --shape 256,256,128 --particles 300 -o t77/\n  tomopick evaluate-classifier t77/ --model runs/cls1/model.bpk -o report/\n\nBoxes are cut at the true positions; each particle's true mask is its occupancy label."
+    )]
+    EvaluateClassifier(EvaluateClassifierArgs),
     /// Simulate data from atomic models: labelled subtomograms, or crowded tomograms with ground truth.
     #[command(subcommand)]
     Simulate(SimulateCommand),
@@ -61,11 +73,17 @@ pub enum TrainCommand {
     #[command(
         after_help = "Examples:\n  tomopick train detector --config configs/detector_shrec10a_stage1.toml -o runs/det1\n  tomopick train detector -o runs/det1 --resume              # continue after a stop\n  tomopick train detector -o runs/det1 --resume --steps 9000 # continue for longer\n\nThe run folder gets train.toml (the config), checkpoint/ (weights, Adam state, step), curve.csv\n(loss per step, validation F1) and, at the end, model.bpk for `tomopick pick --model`.\nResuming gives the same losses as a run that never stopped."
     )]
-    Detector(TrainDetectorArgs),
+    Detector(TrainRunArgs),
+    /// Train the subtomogram classifier/segmenter (second stage).
+    #[command(
+        after_help = "Examples:\n  tomopick train classifier --config configs/classifier_shrec10a.toml -o runs/cls1\n  tomopick train classifier -o runs/cls1 --resume\n\nThe run folder gets train.toml, checkpoint/, curve.csv and curve.png (losses, batch and\nvalidation accuracy, validation mIoU) and, at the end, model.bpk for `tomopick classify --model`.\nResuming gives the same losses as a run that never stopped."
+    )]
+    Classifier(TrainRunArgs),
 }
 
+/// A training run's folder and length.
 #[derive(Args)]
-pub struct TrainDetectorArgs {
+pub struct TrainRunArgs {
     /// Training config (TOML); not needed with --resume.
     #[arg(long)]
     pub config: Option<PathBuf>,
@@ -257,6 +275,66 @@ pub struct PickArgs {
     /// Write a PNG of the central slices with the picks.
     #[arg(long, value_name = "PNG")]
     pub preview: Option<PathBuf>,
+    /// Run the subtomogram classifier on each pick and keep its class (second stage).
+    #[arg(long)]
+    pub refine_classes: bool,
+    /// Classifier model for --refine-classes (default: the embedded classifier).
+    #[arg(long, value_name = "BPK")]
+    pub classifier: Option<PathBuf>,
+}
+
+#[derive(Args)]
+pub struct ClassifyArgs {
+    /// The tomogram (MRC, TIFF stack, OME-Zarr).
+    pub tomogram: PathBuf,
+    /// Particle positions (any list format; pixel formats use the tomogram's voxel size).
+    #[arg(long)]
+    pub picks: PathBuf,
+    /// Output: .csv gets every class probability; other list formats get class and probability.
+    #[arg(short, long)]
+    pub output: PathBuf,
+    /// A classifier model file (default: the embedded classifier).
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// Write each particle's mask (its box, int8, 1 = particle) as MRC into this folder.
+    #[arg(long, value_name = "DIR")]
+    pub masks: Option<PathBuf>,
+    /// Write one label volume the tomogram's size (int8: class index + 1 where a mask is set).
+    #[arg(long, value_name = "MRC")]
+    pub labels: Option<PathBuf>,
+    /// Skip picks whose box crosses the border (default: pad the box with its mean).
+    #[arg(long)]
+    pub skip_border: bool,
+    /// Gaussian smoothing sigma in voxels (default: the model's).
+    #[arg(long, value_name = "VOXELS")]
+    pub smooth: Option<f64>,
+    /// Voxel size in Å (overrides the header).
+    #[arg(long, value_name = "Å")]
+    pub voxel_size: Option<f64>,
+}
+
+#[derive(Args)]
+pub struct EvaluateClassifierArgs {
+    /// Simulated or annotated tomogram folders in the SHREC layout (reconstruction.mrc,
+    /// class_mask.mrc, occupancy_mask.mrc, particle_locations.txt or particles.csv).
+    #[arg(required = true)]
+    pub folders: Vec<PathBuf>,
+    /// A classifier model file (default: the embedded classifier).
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// Membrane boxes per tomogram, centred on random membrane voxels (label 101), when the
+    /// model has a membrane class.
+    #[arg(long, default_value_t = 40)]
+    pub membrane_boxes: usize,
+    /// Seed for choosing the membrane boxes.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Gaussian smoothing sigma in voxels (default: the model's).
+    #[arg(long, value_name = "VOXELS")]
+    pub smooth: Option<f64>,
+    /// Folder for report.json and report.md.
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
 }
 
 #[derive(Args)]

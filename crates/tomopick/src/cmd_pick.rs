@@ -2,8 +2,8 @@
 
 use crate::args::PickArgs;
 use crate::cmd_simulate::{advance, progress};
+use crate::source::mrc_block;
 use anyhow::{Context, Result, bail};
-use ndarray::Array3;
 use std::collections::BTreeMap;
 use std::path::Path;
 use tomopick_io::atomic::check_writable;
@@ -34,8 +34,7 @@ pub fn load_model(path: Option<&Path>) -> Result<DetectorModel> {
 }
 
 /// Refuses a tomogram whose voxel size is more than 10 % from the model's.
-pub fn check_voxel_size(model: &DetectorModel, vs: VoxelSize, tomo: &Path) -> Result<()> {
-    let want = model.config.voxel_size_a;
+pub fn check_voxel_size(want: f64, vs: VoxelSize, tomo: &Path) -> Result<()> {
     let worst = vs
         .as_array()
         .iter()
@@ -79,32 +78,6 @@ fn mrc_stats(file: &MrcVolumeFile) -> Result<(f64, f64, usize)> {
         (sq / n.max(1) as f64 - mean * mean).max(0.0).sqrt(),
         bad,
     ))
-}
-
-/// A standardised tile read from the file; voxels outside the volume are 0.
-fn mrc_tile(
-    file: &MrcVolumeFile,
-    mean: f32,
-    inv: f32,
-    origin: [i64; 3],
-    size: [usize; 3],
-) -> Result<Array3<f32>> {
-    let shape = file.info().shape_xyz;
-    let lo: [i64; 3] = std::array::from_fn(|a| origin[a].clamp(0, shape[a] as i64));
-    let hi: [i64; 3] =
-        std::array::from_fn(|a| (origin[a] + size[a] as i64).clamp(0, shape[a] as i64));
-    if (0..3).any(|a| hi[a] <= lo[a]) {
-        return Ok(Array3::zeros((size[2], size[1], size[0])));
-    }
-    let region = file.read_region(
-        lo.map(|v| v as usize),
-        std::array::from_fn(|a| (hi[a] - lo[a]) as usize),
-    )?;
-    Ok(
-        region.block(std::array::from_fn(|a| origin[a] - lo[a]), size, |v| {
-            (v - mean) * inv
-        }),
-    )
 }
 
 /// Prints one line per class with its count.
@@ -153,6 +126,13 @@ pub fn pick_cmd(a: PickArgs) -> Result<()> {
         check_writable(p)?;
     }
     let model = load_model(a.model.as_deref())?;
+    let classifier = if a.refine_classes {
+        Some(crate::cmd_classify::load_classifier(
+            a.classifier.as_deref(),
+        )?)
+    } else {
+        None
+    };
     let opts = PickOptions {
         threshold: a.threshold,
         max_tile: a.tile,
@@ -172,7 +152,10 @@ pub fn pick_cmd(a: PickArgs) -> Result<()> {
             },
         )?;
         let vs = file.voxel_size();
-        check_voxel_size(&model, vs, &a.tomogram)?;
+        check_voxel_size(model.config.voxel_size_a, vs, &a.tomogram)?;
+        if let Some(c) = &classifier {
+            check_voxel_size(c.config.voxel_size_a, vs, &a.tomogram)?;
+        }
         let shape = file.info().shape_xyz;
         check_shape(shape, &a.tomogram)?;
         let (mean, std, bad) = mrc_stats(&file)?;
@@ -187,14 +170,20 @@ pub fn pick_cmd(a: PickArgs) -> Result<()> {
             &model,
             shape,
             &opts,
-            |origin, size| mrc_tile(&file, mean as f32, standard_scale(std), origin, size),
+            |origin, size| {
+                let (mean, inv) = (mean as f32, standard_scale(std));
+                mrc_block(&file, origin, size, |v| (v - mean) * inv)
+            },
             advance(&pb),
         )?;
         pb.finish_and_clear();
         (to_particles(&dets, &model, vs), vs, None)
     } else {
         let vol = open_volume(&a.tomogram, override_vs)?;
-        check_voxel_size(&model, vol.voxel_size, &a.tomogram)?;
+        check_voxel_size(model.config.voxel_size_a, vol.voxel_size, &a.tomogram)?;
+        if let Some(c) = &classifier {
+            check_voxel_size(c.config.voxel_size_a, vol.voxel_size, &a.tomogram)?;
+        }
         check_shape(vol.shape_xyz(), &a.tomogram)?;
         let st = vol.stats();
         if st.nan + st.inf > 0 {
@@ -215,6 +204,10 @@ pub fn pick_cmd(a: PickArgs) -> Result<()> {
         ..Default::default()
     };
     let mut picks = picks;
+    if let Some(c) = &classifier {
+        let src = crate::source::TomoSource::open(&a.tomogram, override_vs)?;
+        picks = crate::cmd_classify::refine_classes(picks, c, &src, &a.tomogram)?;
+    }
     let run = a
         .tomogram
         .file_stem()

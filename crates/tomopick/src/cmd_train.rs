@@ -1,9 +1,10 @@
-//! `tomopick train detector`.
+//! `tomopick train detector`, and the run-folder handling shared with the classifier.
 
-use crate::args::TrainDetectorArgs;
+use crate::args::TrainRunArgs;
 use crate::cmd_simulate::progress;
 use crate::detect::{pick_in_memory, score, simulate_quietly, test_tomogram_config};
 use anyhow::{Context, Result, bail};
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 use tomopick_eval::plot::{Series, write_two_panel_png};
 use tomopick_io::{Volume, VoxelSize};
@@ -11,29 +12,59 @@ use tomopick_nn::train::{CurveRow, write_curve_csv};
 use tomopick_nn::{DetectorTrainer, TrainDetectorConfig, inference_device};
 use tomopick_pick::PickOptions;
 
-pub fn train_detector(a: TrainDetectorArgs) -> Result<()> {
+/// The checkpoint folder of a run to resume. A stop between the two renames of a checkpoint
+/// swap leaves only `checkpoint.old`, which is put back.
+pub fn checkpoint_to_resume(run: &Path) -> Result<PathBuf> {
+    let checkpoint = run.join("checkpoint");
+    let previous = checkpoint.with_extension("old");
+    if !checkpoint.is_dir() && previous.is_dir() {
+        std::fs::rename(&previous, &checkpoint)
+            .with_context(|| format!("restoring {}", previous.display()))?;
+        tracing::warn!(
+            "restored the previous checkpoint from {}",
+            previous.display()
+        );
+    }
+    if !checkpoint.is_dir() {
+        bail!(
+            "{}: no checkpoint to resume (start without --resume)",
+            checkpoint.display()
+        );
+    }
+    Ok(checkpoint)
+}
+
+/// Creates a new run folder (refusing a non-empty one) and keeps a copy of its config as
+/// `train.toml`, which `--resume` reads.
+pub fn start_run(run: &Path, config: &Path) -> Result<()> {
+    if run.exists() && std::fs::read_dir(run)?.next().is_some() {
+        bail!(
+            "{}: the run folder exists and is not empty (use --resume to continue it)",
+            run.display()
+        );
+    }
+    std::fs::create_dir_all(run).with_context(|| format!("creating {}", run.display()))?;
+    let text = std::fs::read_to_string(config)?;
+    tomopick_io::atomic::write_atomic(&run.join("train.toml"), |w| {
+        std::io::Write::write_all(w, text.as_bytes())
+    })?;
+    Ok(())
+}
+
+/// The config file of a new run (`--config`, which is needed without `--resume`).
+pub fn new_run_config(a: &TrainRunArgs) -> Result<&Path> {
+    a.config
+        .as_deref()
+        .context("--config train.toml is needed to start a run")
+}
+
+pub fn train_detector(a: TrainRunArgs) -> Result<()> {
     let run = &a.output;
     let checkpoint = run.join("checkpoint");
-    let saved_config = run.join("train.toml");
     let device = inference_device();
     let (cfg, mut trainer) = if a.resume {
-        // A stop between the two renames of a checkpoint swap leaves only `checkpoint.old`.
-        let previous = checkpoint.with_extension("old");
-        if !checkpoint.is_dir() && previous.is_dir() {
-            std::fs::rename(&previous, &checkpoint)
-                .with_context(|| format!("restoring {}", previous.display()))?;
-            tracing::warn!(
-                "restored the previous checkpoint from {}",
-                previous.display()
-            );
-        }
-        if !checkpoint.is_dir() {
-            bail!(
-                "{}: no checkpoint to resume (start without --resume)",
-                checkpoint.display()
-            );
-        }
-        let mut cfg = TrainDetectorConfig::from_toml(&saved_config)?;
+        let checkpoint = checkpoint_to_resume(run)?;
+        let mut cfg = TrainDetectorConfig::from_toml(&run.join("train.toml"))?;
         if let Some(s) = a.steps {
             cfg.steps = s;
         }
@@ -41,25 +72,12 @@ pub fn train_detector(a: TrainDetectorArgs) -> Result<()> {
         tracing::info!("resuming {} at step {}", run.display(), t.step());
         (cfg, t)
     } else {
-        let path = a
-            .config
-            .as_ref()
-            .context("--config train.toml is needed to start a run")?;
+        let path = new_run_config(&a)?;
         let mut cfg = TrainDetectorConfig::from_toml(path)?;
         if let Some(s) = a.steps {
             cfg.steps = s;
         }
-        if run.exists() && std::fs::read_dir(run)?.next().is_some() {
-            bail!(
-                "{}: the run folder exists and is not empty (use --resume to continue it)",
-                run.display()
-            );
-        }
-        std::fs::create_dir_all(run).with_context(|| format!("creating {}", run.display()))?;
-        let text = std::fs::read_to_string(path)?;
-        tomopick_io::atomic::write_atomic(&saved_config, |w| {
-            std::io::Write::write_all(w, text.as_bytes())
-        })?;
+        start_run(run, path)?;
         (cfg.clone(), DetectorTrainer::new(cfg, &device)?)
     };
     let mc = trainer.model_config().clone();
@@ -166,7 +184,7 @@ pub fn train_detector(a: TrainDetectorArgs) -> Result<()> {
 }
 
 /// `curve.csv` and `curve.png` (losses on a log axis; validation F1 below).
-fn write_curves(run: &std::path::Path, curve: &[CurveRow]) -> Result<()> {
+fn write_curves(run: &Path, curve: &[CurveRow]) -> Result<()> {
     write_curve_csv(&run.join("curve.csv"), curve)?;
     let pts = |f: &dyn Fn(&CurveRow) -> f64| -> Vec<(f64, f64)> {
         curve.iter().map(|r| (r.step as f64, f(r))).collect()

@@ -1,6 +1,7 @@
 //! The `tomopick` command line: thin clap commands over the library crates.
 
 mod args;
+mod cmd_classify;
 mod cmd_convert;
 mod cmd_demo;
 mod cmd_evaluate;
@@ -8,7 +9,9 @@ mod cmd_info;
 mod cmd_pick;
 mod cmd_simulate;
 mod cmd_train;
+mod cmd_train_classifier;
 mod detect;
+mod source;
 
 use clap::Parser;
 use std::io::IsTerminal;
@@ -44,6 +47,11 @@ fn main() -> ExitCode {
         args::Command::Demo(a) => cmd_demo::demo(a),
         args::Command::Pick(a) => cmd_pick::pick_cmd(a),
         args::Command::Train(args::TrainCommand::Detector(a)) => cmd_train::train_detector(a),
+        args::Command::Train(args::TrainCommand::Classifier(a)) => {
+            cmd_train_classifier::train_classifier(a)
+        }
+        args::Command::Classify(a) => cmd_classify::classify_cmd(a),
+        args::Command::EvaluateClassifier(a) => cmd_classify::evaluate_classifier_cmd(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

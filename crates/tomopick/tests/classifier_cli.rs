@@ -1,0 +1,311 @@
+//! `tomopick train classifier`, `classify`, `evaluate-classifier` and `pick --refine-classes`
+//! as a user runs them, on a tiny classifier (configs/classifier_smoke.toml, 20 Å).
+
+mod common;
+use common::{fails, ok, s};
+
+/// Trains the smoke classifier into `run` (4 steps), then resumes it to 6.
+fn train(run: &std::path::Path) {
+    ok(&[
+        "train",
+        "classifier",
+        "--config",
+        "configs/classifier_smoke.toml",
+        "-o",
+        s(run),
+    ]);
+    let curve = std::fs::read_to_string(run.join("curve.csv")).unwrap();
+    assert_eq!(curve.lines().count(), 1 + 4, "{curve}");
+    assert!(curve.starts_with("step,loss,class,seg,accuracy"));
+    // Validation every 2 steps fills the last two columns.
+    let row2: Vec<&str> = curve.lines().nth(2).unwrap().split(',').collect();
+    assert!(!row2[6].is_empty() && !row2[7].is_empty(), "{curve}");
+    assert!(run.join("curve.png").is_file() && run.join("model.bpk").is_file());
+    ok(&[
+        "train",
+        "classifier",
+        "-o",
+        s(run),
+        "--resume",
+        "--steps",
+        "6",
+    ]);
+    let curve = std::fs::read_to_string(run.join("curve.csv")).unwrap();
+    assert_eq!(curve.lines().count(), 1 + 6);
+}
+
+#[test]
+fn classifier_train_classify_and_evaluate() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("cls");
+    train(&run);
+    let model = run.join("model.bpk");
+    let tomo = dir.path().join("t");
+    ok(&[
+        "simulate",
+        "tomogram",
+        "--shape",
+        "64,64,32",
+        "--particles",
+        "12",
+        "--voxel-size",
+        "20",
+        "--classes",
+        "1bxn,4v94,3qm1",
+        "--seed",
+        "3",
+        "-o",
+        s(&tomo),
+    ]);
+    let rec = tomo.join("reconstruction.mrc");
+    let picks = tomo.join("particles.csv");
+    let n_picks = std::fs::read_to_string(&picks).unwrap().lines().count() - 1;
+    assert!(n_picks > 5);
+    // CSV with probabilities, per-particle masks and a label volume.
+    let out = dir.path().join("classified.csv");
+    let masks = dir.path().join("masks");
+    let labels = dir.path().join("labels.mrc");
+    ok(&[
+        "classify",
+        s(&rec),
+        "--picks",
+        s(&picks),
+        "--model",
+        s(&model),
+        "-o",
+        s(&out),
+        "--masks",
+        s(&masks),
+        "--labels",
+        s(&labels),
+    ]);
+    let text = std::fs::read_to_string(&out).unwrap();
+    let header = text.lines().next().unwrap();
+    assert_eq!(
+        header,
+        "class,x,y,z,score,input_class,padded,p_1bxn,p_4v94,p_3qm1,p_membrane"
+    );
+    assert_eq!(
+        text.lines().count(),
+        1 + n_picks,
+        "every pick is classified (padded)"
+    );
+    for line in text.lines().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        let p: f64 = f[7..].iter().map(|v| v.parse::<f64>().unwrap()).sum();
+        assert!((p - 1.0).abs() < 2e-3, "{line}");
+    }
+    assert_eq!(std::fs::read_dir(&masks).unwrap().count(), n_picks);
+    let info = ok(&["info", s(&labels)]);
+    assert!(info.contains("64") && info.contains("32"), "{info}");
+    // Other list formats get class and probability.
+    let star = dir.path().join("classified.star");
+    ok(&[
+        "classify",
+        s(&rec),
+        "--picks",
+        s(&picks),
+        "--model",
+        s(&model),
+        "-o",
+        s(&star),
+    ]);
+    assert!(ok(&["info", s(&star)]).contains(&n_picks.to_string()));
+    // A pick near the corner: padded by default, skipped with --skip-border, counted either way.
+    let border = dir.path().join("border.csv");
+    let mut text = std::fs::read_to_string(&picks).unwrap();
+    text.push_str("1bxn,40.0,40.0,320.0,,0,0,0\n");
+    std::fs::write(&border, text).unwrap();
+    let o = common::tomopick(&[
+        "classify",
+        s(&rec),
+        "--picks",
+        s(&border),
+        "--model",
+        s(&model),
+        "-o",
+        s(&dir.path().join("padded.csv")),
+    ]);
+    assert!(o.status.success());
+    let padded = std::fs::read_to_string(dir.path().join("padded.csv")).unwrap();
+    assert_eq!(padded.lines().count(), 1 + n_picks + 1);
+    assert_eq!(
+        padded.lines().filter(|l| l.contains(",true,")).count(),
+        1,
+        "{padded}"
+    );
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("1 boxes crossed the border and were padded")
+    );
+    let o = common::tomopick(&[
+        "classify",
+        s(&rec),
+        "--picks",
+        s(&border),
+        "--model",
+        s(&model),
+        "-o",
+        s(&dir.path().join("inner.csv")),
+        "--skip-border",
+    ]);
+    assert!(o.status.success());
+    let inner = std::fs::read_to_string(dir.path().join("inner.csv")).unwrap();
+    assert_eq!(inner.lines().count(), 1 + n_picks);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("1 picks skipped"), "{err}");
+    // The evaluation on the simulation's truth.
+    let report = dir.path().join("report");
+    let stdout = ok(&[
+        "evaluate-classifier",
+        s(&tomo),
+        "--model",
+        s(&model),
+        "-o",
+        s(&report),
+    ]);
+    assert!(
+        stdout.contains(&format!("{n_picks} boxes: accuracy")),
+        "{stdout}"
+    );
+    let md = std::fs::read_to_string(report.join("report.md")).unwrap();
+    assert!(
+        md.contains("pixel accuracy") && md.contains("Confusion"),
+        "{md}"
+    );
+
+    // Bad input: a detector is not a classifier; the voxel size must match; a bad pick line.
+    let e = fails(&[
+        "classify",
+        s(&rec),
+        "--picks",
+        s(&picks),
+        "--model",
+        "models/detector_shrec10a.bpk",
+        "-o",
+        s(&dir.path().join("x.csv")),
+    ]);
+    assert!(e.contains("detector model, not a classifier"), "{e}");
+    let e = fails(&[
+        "classify",
+        s(&rec),
+        "--picks",
+        s(&picks),
+        "--model",
+        s(&model),
+        "--voxel-size",
+        "10",
+        "-o",
+        s(&dir.path().join("x.csv")),
+    ]);
+    assert!(e.contains("trained at 20"), "{e}");
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(&bad, "class,x,y,z,score\n1bxn,10,abc,3,1\n").unwrap();
+    let e = fails(&[
+        "classify",
+        s(&rec),
+        "--picks",
+        s(&bad),
+        "--model",
+        s(&model),
+        "-o",
+        s(&out),
+    ]);
+    assert!(e.contains("bad.csv") && e.contains("line 2"), "{e}");
+    assert!(!dir.path().join("x.csv").exists());
+}
+
+#[test]
+fn refine_classes_refuses_a_classifier_at_another_voxel_size_before_picking() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("cls");
+    ok(&[
+        "train",
+        "classifier",
+        "--config",
+        "configs/classifier_smoke.toml",
+        "-o",
+        s(&run),
+        "--steps",
+        "1",
+    ]);
+    let tomo = dir.path().join("t");
+    ok(&[
+        "simulate",
+        "tomogram",
+        "--shape",
+        "64,64,32",
+        "--particles",
+        "5",
+        "--seed",
+        "2",
+        "-o",
+        s(&tomo),
+    ]);
+    let e = fails(&[
+        "pick",
+        s(&tomo.join("reconstruction.mrc")),
+        "-o",
+        s(&dir.path().join("p.csv")),
+        "--refine-classes",
+        "--classifier",
+        s(&run.join("model.bpk")),
+    ]);
+    assert!(e.contains("trained at 20"), "{e}");
+}
+
+#[test]
+fn pick_refine_classes_takes_the_classifiers_classes() {
+    let dir = tempfile::tempdir().unwrap();
+    // The smoke classifier at the detector's 10 Å, with the 13 SHREC classes.
+    let cfg = std::fs::read_to_string(common::root().join("configs/classifier_smoke.toml"))
+        .unwrap()
+        .replace("voxel_size_a = 20.0", "voxel_size_a = 10.0")
+        .replace("classes = [\"1bxn\", \"4v94\", \"3qm1\"]", "classes = []")
+        .replace("steps = 4", "steps = 1")
+        .replace("validate_every = 2", "validate_every = 0");
+    let cfg_path = dir.path().join("c10.toml");
+    std::fs::write(&cfg_path, cfg).unwrap();
+    let run = dir.path().join("cls");
+    ok(&[
+        "train",
+        "classifier",
+        "--config",
+        s(&cfg_path),
+        "-o",
+        s(&run),
+    ]);
+    let tomo = dir.path().join("t");
+    ok(&[
+        "simulate",
+        "tomogram",
+        "--shape",
+        "96,96,48",
+        "--particles",
+        "30",
+        "--seed",
+        "2",
+        "-o",
+        s(&tomo),
+    ]);
+    let out = dir.path().join("p.csv");
+    let o = common::tomopick(&[
+        "pick",
+        s(&tomo.join("reconstruction.mrc")),
+        "-o",
+        s(&out),
+        "--refine-classes",
+        "--classifier",
+        s(&run.join("model.bpk")),
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        err.contains("picks changed class") && err.contains("called membrane"),
+        "{err}"
+    );
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(
+        text.lines().skip(1).all(|l| !l.starts_with("membrane,")),
+        "{text}"
+    );
+}
