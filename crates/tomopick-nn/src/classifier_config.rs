@@ -25,7 +25,8 @@
 
 use crate::classifier::ClassifierShape;
 use crate::detector::Architecture;
-use crate::error::{NnError, Result};
+use crate::error::Result;
+use crate::train_config::{parse_checked, read_checked};
 use serde::{Deserialize, Serialize};
 use tomopick_sim::SubtomoConfig;
 use tomopick_sim::randomization::ImagingRandomization;
@@ -142,17 +143,12 @@ pub fn validation_seed(seed: u64) -> u64 {
 impl TrainClassifierConfig {
     /// Reads and checks a TOML file; errors name the file and field.
     pub fn from_toml(path: &std::path::Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|e| tomopick_io::IoError::os(path, e))?;
-        Self::from_toml_str(&text, &path.display().to_string())
+        read_checked(path, Self::validate)
     }
 
     /// Parses and checks TOML text (`name` labels errors).
     pub fn from_toml_str(text: &str, name: &str) -> Result<Self> {
-        let c: TrainClassifierConfig =
-            toml::from_str(text).map_err(|e| NnError::Config(format!("{name}: {e}")))?;
-        c.validate()
-            .map_err(|e| NnError::Config(format!("{name}: {e}")))?;
-        Ok(c)
+        parse_checked(text, name, Self::validate)
     }
 
     /// The simulator's view of this config.

@@ -11,6 +11,7 @@ use crate::checkpoint;
 use crate::classifier_config::{OptimizerKind, TrainClassifierConfig};
 use crate::classifier_model::{ClassifierConfig, ClassifierModel, argmax};
 use crate::error::{NnError, Result, model_err};
+use crate::prefetch::Prefetch;
 use crate::train::standardized;
 use burn::optim::momentum::MomentumConfig;
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer, SgdConfig};
@@ -44,15 +45,13 @@ pub struct ClassifierCurveRow {
     pub val_miou: Option<f64>,
 }
 
-type Prefetch = (u64, std::thread::JoinHandle<Vec<Subtomogram>>);
-
 /// A classifier training run.
 pub struct ClassifierTrainer {
     cfg: TrainClassifierConfig,
     model: ClassifierModel,
     optim: ModuleOptimizer,
     generator: Arc<SubtomoGenerator>,
-    prefetch: Option<Prefetch>,
+    prefetch: Prefetch<Vec<Subtomogram>>,
     step: u64,
     curve: Vec<ClassifierCurveRow>,
     device: Device,
@@ -87,7 +86,7 @@ impl ClassifierTrainer {
             optim: optimizer(&cfg),
             cfg,
             generator: Arc::new(generator),
-            prefetch: None,
+            prefetch: Prefetch::new(),
             step: 0,
             curve: Vec::new(),
             device,
@@ -213,12 +212,8 @@ impl ClassifierTrainer {
     }
 
     fn subtomograms(&mut self, step: u64) -> Vec<Subtomogram> {
-        if let Some((s, handle)) = self.prefetch.take()
-            && s == step
-        {
-            return handle
-                .join()
-                .expect("the subtomogram thread does not panic");
+        if let Some(batch) = self.prefetch.take(step) {
+            return batch;
         }
         let b = self.cfg.batch;
         self.generator.batch(self.cfg.seed, step * b as u64, b)
@@ -229,10 +224,8 @@ impl ClassifierTrainer {
             return;
         }
         let (generator, seed, b) = (self.generator.clone(), self.cfg.seed, self.cfg.batch);
-        self.prefetch = Some((
-            step,
-            std::thread::spawn(move || generator.batch(seed, step * b as u64, b)),
-        ));
+        self.prefetch
+            .start(step, move || generator.batch(seed, step * b as u64, b));
     }
 
     /// Records validation figures for the last step.

@@ -11,6 +11,7 @@ use crate::error::{NnError, Result, model_err};
 use crate::loss::{LossWeights, detection_loss};
 use crate::model_file::{DetectorConfig, DetectorModel};
 use crate::pack::write_file;
+use crate::prefetch::Prefetch;
 use crate::targets::{TrueBox, build_targets};
 use crate::train_config::TrainDetectorConfig;
 use crate::user_data::UserCubes;
@@ -58,10 +59,7 @@ pub struct DetectorTrainer {
     generator: Arc<CubeGenerator>,
     user: Option<UserCubes>,
     /// The next step's cubes, being made on another thread while this step trains.
-    prefetch: Option<(
-        u64,
-        std::thread::JoinHandle<tomopick_sim::Result<Vec<Cube>>>,
-    )>,
+    prefetch: Prefetch<tomopick_sim::Result<Vec<Cube>>>,
     step: u64,
     curve: Vec<CurveRow>,
     device: Device,
@@ -148,7 +146,7 @@ impl DetectorTrainer {
             cfg,
             model,
             generator: Arc::new(generator),
-            prefetch: None,
+            prefetch: Prefetch::new(),
             step: 0,
             curve: Vec::new(),
             device,
@@ -283,10 +281,8 @@ impl DetectorTrainer {
 
     /// The cubes of `step`: the prefetched ones when they are for this step.
     fn cubes(&mut self, step: u64) -> Result<Vec<Cube>> {
-        if let Some((s, handle)) = self.prefetch.take()
-            && s == step
-        {
-            return Ok(handle.join().expect("the cube thread does not panic")?);
+        if let Some(cubes) = self.prefetch.take(step) {
+            return Ok(cubes?);
         }
         let b = self.cfg.batch;
         Ok(self.generator.batch(self.cfg.seed, step * b as u64, b)?)
@@ -297,10 +293,8 @@ impl DetectorTrainer {
             return;
         }
         let (generator, seed, b) = (self.generator.clone(), self.cfg.seed, self.cfg.batch);
-        self.prefetch = Some((
-            step,
-            std::thread::spawn(move || generator.batch(seed, step * b as u64, b)),
-        ));
+        self.prefetch
+            .start(step, move || generator.batch(seed, step * b as u64, b));
     }
 
     /// Records a validation F1 for the last step.

@@ -125,17 +125,12 @@ fn default_preset() -> String {
 impl TrainDetectorConfig {
     /// Reads and checks a TOML file; errors name the file and field.
     pub fn from_toml(path: &std::path::Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|e| tomopick_io::IoError::os(path, e))?;
-        Self::from_toml_str(&text, &path.display().to_string())
+        read_checked(path, Self::validate)
     }
 
     /// Parses and checks TOML text (`name` labels errors).
     pub fn from_toml_str(text: &str, name: &str) -> Result<Self> {
-        let c: TrainDetectorConfig =
-            toml::from_str(text).map_err(|e| NnError::Config(format!("{name}: {e}")))?;
-        c.validate()
-            .map_err(|e| NnError::Config(format!("{name}: {e}")))?;
-        Ok(c)
+        parse_checked(text, name, Self::validate)
     }
 
     /// The simulator's view of this config: classes, voxel size and imaging distributions.
@@ -207,6 +202,26 @@ impl TrainDetectorConfig {
     pub fn learning_rate_at(&self, step: u64) -> f64 {
         stepped_learning_rate(self.learning_rate, &self.lr_decay_steps, step)
     }
+}
+
+/// Parses TOML text into a config and checks it with `validate`; errors start with `name`.
+pub(crate) fn parse_checked<T: serde::de::DeserializeOwned>(
+    text: &str,
+    name: &str,
+    validate: impl Fn(&T) -> std::result::Result<(), String>,
+) -> Result<T> {
+    let c: T = toml::from_str(text).map_err(|e| NnError::Config(format!("{name}: {e}")))?;
+    validate(&c).map_err(|e| NnError::Config(format!("{name}: {e}")))?;
+    Ok(c)
+}
+
+/// Reads a TOML file into a config and checks it with `validate`.
+pub(crate) fn read_checked<T: serde::de::DeserializeOwned>(
+    path: &std::path::Path,
+    validate: impl Fn(&T) -> std::result::Result<(), String>,
+) -> Result<T> {
+    let text = std::fs::read_to_string(path).map_err(|e| tomopick_io::IoError::os(path, e))?;
+    parse_checked(&text, &path.display().to_string(), validate)
 }
 
 /// `base` divided by ten at each of `decay_steps` that `step` has reached.

@@ -12,9 +12,55 @@ use tomopick_nn::train::{CurveRow, write_curve_csv};
 use tomopick_nn::{DetectorTrainer, TrainDetectorConfig, inference_device};
 use tomopick_pick::PickOptions;
 
+/// A config with a step count that `--steps` can override.
+pub trait RunConfig: Clone {
+    /// Reads and checks the TOML file.
+    fn read(path: &Path) -> Result<Self>;
+    /// The run's length.
+    fn steps_mut(&mut self) -> &mut u64;
+}
+
+impl RunConfig for TrainDetectorConfig {
+    fn read(path: &Path) -> Result<Self> {
+        Ok(Self::from_toml(path)?)
+    }
+    fn steps_mut(&mut self) -> &mut u64 {
+        &mut self.steps
+    }
+}
+
+/// Opens the run of `a`: with `--resume`, its saved `train.toml` and `resume(config,
+/// checkpoint)`; otherwise `--config` (copied into a new run folder) and `start(config)`.
+pub fn open_run<C: RunConfig, T>(
+    a: &TrainRunArgs,
+    resume: impl FnOnce(C, &Path) -> Result<T>,
+    start: impl FnOnce(C) -> Result<T>,
+) -> Result<(C, T)> {
+    let run = &a.output;
+    let path = if a.resume {
+        run.join("train.toml")
+    } else {
+        a.config
+            .clone()
+            .context("--config train.toml is needed to start a run")?
+    };
+    let mut cfg = C::read(&path)?;
+    if let Some(s) = a.steps {
+        *cfg.steps_mut() = s;
+    }
+    let trainer = if a.resume {
+        let checkpoint = checkpoint_to_resume(run)?;
+        resume(cfg.clone(), &checkpoint)?
+    } else {
+        start_run(run, &path)?;
+        start(cfg.clone())?
+    };
+    Ok((cfg, trainer))
+}
+
 /// The checkpoint folder of a run to resume. A stop between the two renames of a checkpoint
 /// swap leaves only `checkpoint.old`, which is put back.
-pub fn checkpoint_to_resume(run: &Path) -> Result<PathBuf> {
+fn checkpoint_to_resume(run: &Path) -> Result<PathBuf> {
     let checkpoint = run.join("checkpoint");
     let previous = checkpoint.with_extension("old");
     if !checkpoint.is_dir() && previous.is_dir() {
@@ -36,7 +82,7 @@ pub fn checkpoint_to_resume(run: &Path) -> Result<PathBuf> {
 
 /// Creates a new run folder (refusing a non-empty one) and keeps a copy of its config as
 /// `train.toml`, which `--resume` reads.
-pub fn start_run(run: &Path, config: &Path) -> Result<()> {
+fn start_run(run: &Path, config: &Path) -> Result<()> {
     if run.exists() && std::fs::read_dir(run)?.next().is_some() {
         bail!(
             "{}: the run folder exists and is not empty (use --resume to continue it)",
@@ -51,35 +97,18 @@ pub fn start_run(run: &Path, config: &Path) -> Result<()> {
     Ok(())
 }
 
-/// The config file of a new run (`--config`, which is needed without `--resume`).
-pub fn new_run_config(a: &TrainRunArgs) -> Result<&Path> {
-    a.config
-        .as_deref()
-        .context("--config train.toml is needed to start a run")
-}
-
 pub fn train_detector(a: TrainRunArgs) -> Result<()> {
     let run = &a.output;
     let checkpoint = run.join("checkpoint");
     let device = inference_device();
-    let (cfg, mut trainer) = if a.resume {
-        let checkpoint = checkpoint_to_resume(run)?;
-        let mut cfg = TrainDetectorConfig::from_toml(&run.join("train.toml"))?;
-        if let Some(s) = a.steps {
-            cfg.steps = s;
-        }
-        let t = DetectorTrainer::resume(cfg.clone(), &checkpoint, &device)?;
-        tracing::info!("resuming {} at step {}", run.display(), t.step());
-        (cfg, t)
-    } else {
-        let path = new_run_config(&a)?;
-        let mut cfg = TrainDetectorConfig::from_toml(path)?;
-        if let Some(s) = a.steps {
-            cfg.steps = s;
-        }
-        start_run(run, path)?;
-        (cfg.clone(), DetectorTrainer::new(cfg, &device)?)
-    };
+    let (cfg, mut trainer) = open_run(
+        &a,
+        |cfg: TrainDetectorConfig, ck| Ok(DetectorTrainer::resume(cfg, ck, &device)?),
+        |cfg| Ok(DetectorTrainer::new(cfg, &device)?),
+    )?;
+    if a.resume {
+        tracing::info!("resuming {} at step {}", run.display(), trainer.step());
+    }
     let mc = trainer.model_config().clone();
     tracing::info!(
         "{:?} network, {} classes at {} Å, anchors {:?} voxels, cubes {}³ × {} per step",

@@ -2,7 +2,7 @@
 
 use crate::args::TrainRunArgs;
 use crate::cmd_simulate::progress;
-use crate::cmd_train::{checkpoint_to_resume, new_run_config, start_run};
+use crate::cmd_train::{RunConfig, open_run};
 use anyhow::Result;
 use std::path::Path;
 use std::time::Instant;
@@ -14,28 +14,27 @@ use tomopick_nn::{ClassifierModel, ClassifierTrainer, TrainClassifierConfig, inf
 use tomopick_pick::classify::prepare_box;
 use tomopick_sim::Subtomogram;
 
+impl RunConfig for TrainClassifierConfig {
+    fn read(path: &Path) -> Result<Self> {
+        Ok(Self::from_toml(path)?)
+    }
+    fn steps_mut(&mut self) -> &mut u64 {
+        &mut self.steps
+    }
+}
+
 pub fn train_classifier(a: TrainRunArgs) -> Result<()> {
     let run = &a.output;
     let checkpoint = run.join("checkpoint");
     let device = inference_device();
-    let (cfg, mut trainer) = if a.resume {
-        let checkpoint = checkpoint_to_resume(run)?;
-        let mut cfg = TrainClassifierConfig::from_toml(&run.join("train.toml"))?;
-        if let Some(s) = a.steps {
-            cfg.steps = s;
-        }
-        let t = ClassifierTrainer::resume(cfg.clone(), &checkpoint, &device)?;
-        tracing::info!("resuming {} at step {}", run.display(), t.step());
-        (cfg, t)
-    } else {
-        let path = new_run_config(&a)?;
-        let mut cfg = TrainClassifierConfig::from_toml(path)?;
-        if let Some(s) = a.steps {
-            cfg.steps = s;
-        }
-        start_run(run, path)?;
-        (cfg.clone(), ClassifierTrainer::new(cfg, &device)?)
-    };
+    let (cfg, mut trainer) = open_run(
+        &a,
+        |cfg: TrainClassifierConfig, ck| Ok(ClassifierTrainer::resume(cfg, ck, &device)?),
+        |cfg| Ok(ClassifierTrainer::new(cfg, &device)?),
+    )?;
+    if a.resume {
+        tracing::info!("resuming {} at step {}", run.display(), trainer.step());
+    }
     let mc = trainer.model_config().clone();
     tracing::info!(
         "classifier width {}, hidden {}, {} classes at {} Å, boxes {}³ × {} per step",
