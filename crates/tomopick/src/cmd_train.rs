@@ -12,6 +12,29 @@ use tomopick_nn::train::{CurveRow, write_curve_csv};
 use tomopick_nn::{DetectorTrainer, TrainDetectorConfig, inference_device};
 use tomopick_pick::PickOptions;
 
+/// Writes `best.bpk` in the run folder when the last validation score of `scores` (one per
+/// step, `None` where not measured) is the best so far.
+pub fn keep_if_best(
+    run: &Path,
+    scores: impl Iterator<Item = Option<f64>>,
+    model_bytes: impl FnOnce() -> Result<Vec<u8>>,
+) -> Result<()> {
+    let seen: Vec<f64> = scores.flatten().collect();
+    if let Some((last, before)) = seen.split_last()
+        && before.iter().all(|b| last >= b)
+    {
+        let bytes = model_bytes()?;
+        tomopick_io::atomic::write_atomic(&run.join("best.bpk"), |w| {
+            std::io::Write::write_all(w, &bytes)
+        })?;
+        tracing::info!(
+            "best validation so far: kept as {}",
+            run.join("best.bpk").display()
+        );
+    }
+    Ok(())
+}
+
 /// A config with a step count that `--steps` can override.
 pub trait RunConfig: Clone {
     /// Reads and checks the TOML file.
@@ -169,6 +192,9 @@ pub fn train_detector(a: TrainRunArgs) -> Result<()> {
                 .map(|s| s.overall.f_beta)
                 .unwrap_or(report.czii.overall.f_beta);
             trainer.record_validation(f1);
+            keep_if_best(run, trainer.curve().iter().map(|r| r.val_f1), || {
+                Ok(trainer.inference_model(&device)?.to_bytes(run)?)
+            })?;
             pb.suspend(|| {
                 tracing::info!(
                     "step {}: validation F1 {:.3} ({} picks, {} particles)",

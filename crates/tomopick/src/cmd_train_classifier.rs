@@ -2,7 +2,7 @@
 
 use crate::args::TrainRunArgs;
 use crate::cmd_simulate::progress;
-use crate::cmd_train::{RunConfig, open_run};
+use crate::cmd_train::{RunConfig, keep_if_best, open_run};
 use anyhow::Result;
 use std::path::Path;
 use std::time::Instant;
@@ -73,6 +73,9 @@ pub fn train_classifier(a: TrainRunArgs) -> Result<()> {
             let model = trainer.inference_model(&device)?;
             let report = evaluate_subtomograms(&model, &validation);
             trainer.record_validation(report.accuracy, report.miou);
+            keep_if_best(run, trainer.curve().iter().map(|r| r.val_accuracy), || {
+                Ok(trainer.inference_model(&device)?.to_bytes(run)?)
+            })?;
             pb.suspend(|| {
                 tracing::info!(
                     "step {}: validation accuracy {:.3}, mIoU {:.3} ({} subtomograms)",

@@ -45,10 +45,11 @@ pub fn test_tomogram_config(
     c.classes = classes.to_vec();
     c.voxel_size_a = voxel_size_a;
     c.ice_thickness_a = Dist::Fixed(shape_xyz[2] as f64 * voxel_size_a);
-    // SHREC's density of distractors: 30 gold beads and 2 vesicles per 512 × 512 voxels.
+    // SHREC's density of distractors: 30 gold beads and 2 vesicles per 512 × 512 voxels, and at
+    // least one vesicle (a small validation tomogram must show the detector a membrane).
     let area = (shape_xyz[0] * shape_xyz[1]) as f64 / 512.0 / 512.0;
     c.gold = Dist::Fixed((area * 30.0).round());
-    c.vesicles = Dist::Fixed((area * 2.0).round());
+    c.vesicles = Dist::Fixed((area * 2.0).ceil());
     c.imaging.route = Route::Tilt;
     c
 }
