@@ -20,6 +20,8 @@
 //! validate_every = 500          # 0: never
 //! validation_size = 256         # held-aside subtomograms (another seed)
 //! smoothing_sigma_vox = 1.0     # Gaussian applied to boxes at test time (the paper's)
+//! neighbours = { uniform = [0, 6] }   # other particles in each box (crowding; default 0)
+//! init_model = "runs/cls1/model.bpk" # start from these weights (optional)
 //! preset = "randomized"         # or "fixed" (the paper's baseline), or give [imaging] in full
 //! ```
 
@@ -28,8 +30,8 @@ use crate::detector::Architecture;
 use crate::error::Result;
 use crate::train_config::{parse_checked, read_checked};
 use serde::{Deserialize, Serialize};
-use tomopick_sim::SubtomoConfig;
 use tomopick_sim::randomization::ImagingRandomization;
+use tomopick_sim::{Dist, SubtomoConfig};
 
 /// Everything a classifier training run needs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -95,6 +97,16 @@ pub struct TrainClassifierConfig {
     /// Imaging distributions in full.
     #[serde(default)]
     pub imaging: Option<ImagingRandomization>,
+    /// Other particles around the labelled one in each box (crowding; none when not given).
+    #[serde(default = "no_neighbours")]
+    pub neighbours: Dist,
+    /// Start from this classifier's weights (same classes, sizes and voxel size).
+    #[serde(default)]
+    pub init_model: Option<std::path::PathBuf>,
+}
+
+fn no_neighbours() -> Dist {
+    Dist::Fixed(0.0)
 }
 
 fn default_momentum() -> f64 {
@@ -159,6 +171,7 @@ impl TrainClassifierConfig {
         s.classes = self.classes.clone();
         s.membrane = self.membrane;
         s.shift_max_vox = self.shift_max_vox;
+        s.neighbours = self.neighbours;
         if let Some(im) = &self.imaging {
             s.imaging = im.clone();
         }

@@ -69,8 +69,34 @@ fn optimizer(cfg: &TrainClassifierConfig) -> ModuleOptimizer {
 }
 
 impl ClassifierTrainer {
-    /// Starts a run: the subtomogram generator and a network initialised from the seed.
+    /// Starts a run: the subtomogram generator and a network initialised from the seed, or
+    /// from `init_model`.
     pub fn new(cfg: TrainClassifierConfig, device: &Device) -> Result<Self> {
+        let mut t = Self::build(cfg, device)?;
+        if let Some(path) = t.cfg.init_model.clone() {
+            let init = ClassifierModel::load(&path, &t.device)?;
+            let (a, b) = (&init.config, &t.model.config);
+            if a.shape != b.shape || a.classes != b.classes || a.voxel_size_a != b.voxel_size_a {
+                return Err(model_err(
+                    &path,
+                    format!(
+                        "cannot start from this model: it has classes [{}], sizes {:?} at {} Å; the config asks for [{}], {:?} at {} Å",
+                        a.classes.join(", "),
+                        a.shape,
+                        a.voxel_size_a,
+                        b.classes.join(", "),
+                        b.shape,
+                        b.voxel_size_a
+                    ),
+                ));
+            }
+            t.model.net = init.net;
+        }
+        Ok(t)
+    }
+
+    /// The run's generator and a freshly initialised network.
+    fn build(cfg: TrainClassifierConfig, device: &Device) -> Result<Self> {
         let generator = SubtomoGenerator::new(cfg.simulation()?)?;
         let classes = generator.class_names().to_vec();
         let config = ClassifierConfig {
@@ -95,7 +121,7 @@ impl ClassifierTrainer {
 
     /// Continues the run saved in checkpoint folder `dir`, with the config it was started with.
     pub fn resume(cfg: TrainClassifierConfig, dir: &Path, device: &Device) -> Result<Self> {
-        let mut t = Self::new(cfg, device)?;
+        let mut t = Self::build(cfg, device)?;
         let ck = checkpoint::read(dir, optimizer(&t.cfg))?;
         let loaded = ClassifierModel::from_bytes(ck.model_bytes, &ck.model_path, &t.device)?;
         if loaded.config != t.model.config {

@@ -207,3 +207,43 @@ fn classifier_configs_name_the_bad_field() {
         assert!(e.contains("c.toml") && e.contains(field), "{e}");
     }
 }
+
+#[test]
+fn a_run_can_start_from_another_classifiers_weights() {
+    let _turn = TRAINERS.lock().unwrap_or_else(|e| e.into_inner());
+    let dev = Device::flex();
+    let cfg = TrainClassifierConfig::from_toml_str(RUN, "test").unwrap();
+    let mut first = ClassifierTrainer::new(cfg.clone(), &dev).unwrap();
+    first.train_step().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("init.bpk");
+    first.inference_model(&dev).unwrap().save(&path).unwrap();
+    let text = format!("{RUN}init_model = {:?}\nseed = 9\n", path.to_str().unwrap())
+        .replace("seed = 5\n", "");
+    let second = ClassifierTrainer::new(
+        TrainClassifierConfig::from_toml_str(&text, "test").unwrap(),
+        &dev,
+    )
+    .unwrap();
+    let input: Vec<f32> = (0..16 * 16 * 16)
+        .map(|i| ((i * 5) % 11) as f32 - 5.0)
+        .collect();
+    let a = ClassifierModel::load(&path, &dev)
+        .unwrap()
+        .predict(input.clone(), 1);
+    let b = second.inference_model(&dev).unwrap().predict(input, 1);
+    assert_eq!(a, b, "the second run starts from the first one's weights");
+    // Another class set is refused, naming the file.
+    let other = text.replace("classes = [\"1bxn\", \"4v94\"]", "classes = [\"1bxn\"]");
+    let e = ClassifierTrainer::new(
+        TrainClassifierConfig::from_toml_str(&other, "t").unwrap(),
+        &dev,
+    )
+    .err()
+    .unwrap()
+    .to_string();
+    assert!(
+        e.contains("init.bpk") && e.contains("cannot start from this model"),
+        "{e}"
+    );
+}

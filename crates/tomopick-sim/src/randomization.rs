@@ -229,6 +229,15 @@ pub struct SubtomoConfig {
     /// membranes).
     #[serde(default)]
     pub membrane: bool,
+    /// Other particles placed in the box around the labelled one (crowding, as in a real
+    /// tomogram): random classes, orientations and positions, their centres at least 0.8 × the
+    /// sum of the two radii from the box's particle; they are in the image, not in the mask.
+    #[serde(default = "no_neighbours")]
+    pub neighbours: Dist,
+}
+
+fn no_neighbours() -> Dist {
+    Dist::Fixed(0.0)
 }
 
 /// Range of the radius of curvature of simulated membrane patches, Å.
@@ -256,6 +265,7 @@ impl SubtomoConfig {
                 mtf: true,
             },
             membrane: false,
+            neighbours: Dist::Fixed(0.0),
         }
     }
 
@@ -322,6 +332,11 @@ impl SubtomoConfig {
                 self.mask_threshold_v
             ));
         }
+        self.neighbours.check(
+            "neighbours",
+            |v| (0.0..=50.0).contains(&v),
+            "must be in 0..=50",
+        )?;
         let i = &self.imaging;
         i.snr
             .check("imaging.snr", |v| v > 0.0, "SNR must be positive")?;

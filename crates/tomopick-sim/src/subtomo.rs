@@ -35,6 +35,8 @@ pub struct Subtomogram {
     pub imaging: Imaging3dParams,
     /// True when the contrast was inverted.
     pub inverted: bool,
+    /// Other particles placed in the box (not in the mask).
+    pub neighbours: usize,
 }
 
 /// Name of the membrane class (added when [`SubtomoConfig::membrane`] is set).
@@ -153,6 +155,8 @@ impl SubtomoGenerator {
         };
         let cut = c.mask_threshold_v as f32;
         let mask = placed.mapv(|v| u8::from(v > cut));
+        let mut placed = placed;
+        let neighbours = self.add_neighbours(&mut placed, class_index, centre, &mut rng);
         let mut image = image_3d(
             &self.fft,
             &placed,
@@ -175,7 +179,46 @@ impl SubtomoGenerator {
             scale,
             imaging,
             inverted,
+            neighbours,
         }
+    }
+
+    /// Adds the config's number of neighbouring particles to `volume` around the particle of
+    /// `class_index` at `centre` (voxels `[x, y, z]`); returns how many were placed.
+    fn add_neighbours(
+        &self,
+        volume: &mut Array3<f32>,
+        class_index: usize,
+        centre: [f64; 3],
+        rng: &mut ChaCha8Rng,
+    ) -> usize {
+        let n = self.config.neighbours.sample(rng).round().max(0.0) as usize;
+        let b = self.config.box_size;
+        let r_centre = self.radii.get(class_index).copied().unwrap_or(0.0);
+        let mut placed = 0;
+        for _ in 0..n {
+            let k = rng.random_range(0..self.templates.len());
+            let rotation = random_rotation(rng);
+            let min_d = 0.8 * (r_centre + self.radii[k]);
+            for _ in 0..20 {
+                let p: [f64; 3] = std::array::from_fn(|_| rng.random_range(0.0..b as f64));
+                let d2: f64 = (0..3).map(|a| (p[a] - centre[a]).powi(2)).sum();
+                if d2 >= min_d * min_d {
+                    let other = place_rotated(
+                        &self.templates[k].view(),
+                        &rotation,
+                        1.0,
+                        p,
+                        [b, b, b],
+                        self.radii[k],
+                    );
+                    *volume += &other;
+                    placed += 1;
+                    break;
+                }
+            }
+        }
+        placed
     }
 
     /// `n` subtomograms starting at `start`, made in parallel.

@@ -186,3 +186,23 @@ fn membrane_class_is_a_bilayer_through_the_centre() {
         );
     }
 }
+
+#[test]
+fn neighbours_crowd_the_image_but_not_the_mask() {
+    let mut c = small();
+    c.neighbours = Dist::Fixed(3.0);
+    let crowded = SubtomoGenerator::new(c.clone()).unwrap();
+    c.neighbours = Dist::Fixed(0.0);
+    let alone = SubtomoGenerator::new(c).unwrap();
+    for i in 0..4 {
+        let (a, b) = (alone.sample(5, i), crowded.sample(5, i));
+        assert_eq!(a.class_index, b.class_index);
+        assert_eq!(a.mask, b.mask, "the mask is the labelled particle's only");
+        assert_eq!(a.neighbours, 0);
+        assert!(
+            b.neighbours >= 1,
+            "room for at least one neighbour in a 40³ box"
+        );
+        assert_ne!(a.image, b.image);
+    }
+}

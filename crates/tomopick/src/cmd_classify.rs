@@ -20,14 +20,19 @@ use tomopick_pick::classify::{Classification, ClassifyOptions, classify};
 use tomopick_sim::sample::MEMBRANE_LABEL;
 use tomopick_sim::subtomo::{MEMBRANE_CLASS, mix_seed};
 
+/// The default classifier, embedded in the binary (13 SHREC 2021 classes and membrane at 10 Å).
+pub const DEFAULT_CLASSIFIER: &[u8] = include_bytes!("../../../models/classifier_shrec10a.bpk");
+
 /// Loads `--model`, or the embedded default classifier.
 pub fn load_classifier(path: Option<&Path>) -> Result<ClassifierModel> {
     let dev = inference_device();
     Ok(match path {
         Some(p) => ClassifierModel::load(p, &dev)?,
-        None => bail!(
-            "no default classifier is embedded yet: pass --model (see `tomopick train classifier`)"
-        ),
+        None => ClassifierModel::from_bytes(
+            DEFAULT_CLASSIFIER.to_vec(),
+            Path::new("<embedded default classifier>"),
+            &dev,
+        )?,
     })
 }
 
@@ -203,6 +208,33 @@ fn write_probability_csv(
         text.push('\n');
     }
     tomopick_io::atomic::write_atomic(path, |w| std::io::Write::write_all(w, text.as_bytes()))?;
+    Ok(())
+}
+
+/// Refuses a classifier whose classes (besides `membrane`) are not the detector's.
+pub fn check_refines(
+    model: &ClassifierModel,
+    detector: &[String],
+    path: Option<&Path>,
+) -> Result<()> {
+    let mut have: Vec<&String> = model
+        .config
+        .classes
+        .iter()
+        .filter(|c| *c != MEMBRANE_CLASS)
+        .collect();
+    let mut want: Vec<&String> = detector.iter().collect();
+    have.sort();
+    want.sort();
+    if have != want {
+        bail!(
+            "{}: the classifier's classes [{}] are not the detector's [{}]; train one for these classes",
+            path.map(|p| p.display().to_string())
+                .unwrap_or_else(|| "<embedded default classifier>".into()),
+            model.config.classes.join(", "),
+            detector.join(", ")
+        );
+    }
     Ok(())
 }
 

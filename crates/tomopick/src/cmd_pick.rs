@@ -127,9 +127,9 @@ pub fn pick_cmd(a: PickArgs) -> Result<()> {
     }
     let model = load_model(a.model.as_deref())?;
     let classifier = if a.refine_classes {
-        Some(crate::cmd_classify::load_classifier(
-            a.classifier.as_deref(),
-        )?)
+        let c = crate::cmd_classify::load_classifier(a.classifier.as_deref())?;
+        crate::cmd_classify::check_refines(&c, &model.config.classes, a.classifier.as_deref())?;
+        Some(c)
     } else {
         None
     };

@@ -21,6 +21,8 @@ fn train(run: &std::path::Path) {
     let row2: Vec<&str> = curve.lines().nth(2).unwrap().split(',').collect();
     assert!(!row2[6].is_empty() && !row2[7].is_empty(), "{curve}");
     assert!(run.join("curve.png").is_file() && run.join("model.bpk").is_file());
+    // The best validated weights are kept beside the last ones.
+    assert!(run.join("best.bpk").is_file());
     ok(&[
         "train",
         "classifier",
@@ -215,19 +217,36 @@ fn classifier_train_classify_and_evaluate() {
 }
 
 #[test]
-fn refine_classes_refuses_a_classifier_at_another_voxel_size_before_picking() {
+fn refine_classes_refuses_a_classifier_at_another_voxel_size_or_class_set_before_picking() {
     let dir = tempfile::tempdir().unwrap();
-    let run = dir.path().join("cls");
-    ok(&[
-        "train",
-        "classifier",
-        "--config",
-        "configs/classifier_smoke.toml",
-        "-o",
-        s(&run),
-        "--steps",
-        "1",
-    ]);
+    // The smoke classifier changed to: (a) the detector's 13 classes at 20 Å; (b) 3 classes at 10 Å.
+    let smoke = std::fs::read_to_string(common::root().join("configs/classifier_smoke.toml"))
+        .unwrap()
+        .replace("validate_every = 2", "validate_every = 0");
+    let train = |name: &str, cfg: String| {
+        let path = dir.path().join(format!("{name}.toml"));
+        std::fs::write(&path, cfg).unwrap();
+        let run = dir.path().join(name);
+        ok(&[
+            "train",
+            "classifier",
+            "--config",
+            s(&path),
+            "-o",
+            s(&run),
+            "--steps",
+            "1",
+        ]);
+        run.join("model.bpk")
+    };
+    let at20 = train(
+        "at20",
+        smoke.replace("classes = [\"1bxn\", \"4v94\", \"3qm1\"]", "classes = []"),
+    );
+    let three = train(
+        "three",
+        smoke.replace("voxel_size_a = 20.0", "voxel_size_a = 10.0"),
+    );
     let tomo = dir.path().join("t");
     ok(&[
         "simulate",
@@ -241,16 +260,36 @@ fn refine_classes_refuses_a_classifier_at_another_voxel_size_before_picking() {
         "-o",
         s(&tomo),
     ]);
+    let rec = tomo.join("reconstruction.mrc");
+    let out = dir.path().join("p.csv");
+    for (model, message) in [(&at20, "trained at 20"), (&three, "are not the detector's")] {
+        let e = fails(&[
+            "pick",
+            s(&rec),
+            "-o",
+            s(&out),
+            "--refine-classes",
+            "--classifier",
+            s(model),
+        ]);
+        assert!(e.contains(message), "{e}");
+        assert!(!out.exists());
+    }
+    // Pixel-based picks on a tomogram without a voxel size: the unit cannot be resolved.
     let e = fails(&[
-        "pick",
-        s(&tomo.join("reconstruction.mrc")),
+        "classify",
+        "tests/fixtures/made/zero_voxel_size.mrc",
+        "--picks",
+        "tests/fixtures/made/relion4_particles.star",
+        "--model",
+        s(&three),
         "-o",
-        s(&dir.path().join("p.csv")),
-        "--refine-classes",
-        "--classifier",
-        s(&run.join("model.bpk")),
+        s(&dir.path().join("c.csv")),
     ]);
-    assert!(e.contains("trained at 20"), "{e}");
+    assert!(
+        e.contains("zero_voxel_size.mrc") && e.contains("--voxel-size"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -307,5 +346,42 @@ fn pick_refine_classes_takes_the_classifiers_classes() {
     assert!(
         text.lines().skip(1).all(|l| !l.starts_with("membrane,")),
         "{text}"
+    );
+}
+
+#[test]
+fn the_embedded_classifier_classifies_a_fresh_simulation() {
+    let dir = tempfile::tempdir().unwrap();
+    let tomo = dir.path().join("t");
+    ok(&[
+        "simulate",
+        "tomogram",
+        "--shape",
+        "96,96,48",
+        "--particles",
+        "20",
+        "--seed",
+        "9",
+        "-o",
+        s(&tomo),
+    ]);
+    let out = dir.path().join("c.csv");
+    let stdout = ok(&[
+        "classify",
+        s(&tomo.join("reconstruction.mrc")),
+        "--picks",
+        s(&tomo.join("particles.csv")),
+        "-o",
+        s(&out),
+    ]);
+    let text = std::fs::read_to_string(&out).unwrap();
+    let header = text.lines().next().unwrap();
+    // The 13 SHREC 2021 classes and the membrane class.
+    assert_eq!(header.matches(",p_").count(), 14, "{header}");
+    assert!(header.ends_with(",p_membrane"));
+    let n = text.lines().count() - 1;
+    assert!(
+        n > 10 && stdout.contains(&format!("{n} particles")),
+        "{stdout}"
     );
 }
