@@ -2,7 +2,7 @@
 //! as a user runs them, on a tiny classifier (configs/classifier_smoke.toml, 20 Å).
 
 mod common;
-use common::{fails, ok, s};
+use common::{fails, ok, s, simulate};
 
 /// Trains the smoke classifier into `run` (4 steps), then resumes it to 6.
 fn train(run: &std::path::Path) {
@@ -43,22 +43,13 @@ fn classifier_train_classify_and_evaluate() {
     train(&run);
     let model = run.join("model.bpk");
     let tomo = dir.path().join("t");
-    ok(&[
-        "simulate",
-        "tomogram",
-        "--shape",
+    simulate(
+        &tomo,
         "64,64,32",
-        "--particles",
         "12",
-        "--voxel-size",
-        "20",
-        "--classes",
-        "1bxn,4v94,3qm1",
-        "--seed",
         "3",
-        "-o",
-        s(&tomo),
-    ]);
+        &["--voxel-size", "20", "--classes", "1bxn,4v94,3qm1"],
+    );
     let rec = tomo.join("reconstruction.mrc");
     let picks = tomo.join("particles.csv");
     let n_picks = std::fs::read_to_string(&picks).unwrap().lines().count() - 1;
@@ -248,18 +239,7 @@ fn refine_classes_refuses_a_classifier_at_another_voxel_size_or_class_set_before
         smoke.replace("voxel_size_a = 20.0", "voxel_size_a = 10.0"),
     );
     let tomo = dir.path().join("t");
-    ok(&[
-        "simulate",
-        "tomogram",
-        "--shape",
-        "64,64,32",
-        "--particles",
-        "5",
-        "--seed",
-        "2",
-        "-o",
-        s(&tomo),
-    ]);
+    simulate(&tomo, "64,64,32", "5", "2", &[]);
     let rec = tomo.join("reconstruction.mrc");
     let out = dir.path().join("p.csv");
     for (model, message) in [(&at20, "trained at 20"), (&three, "are not the detector's")] {
@@ -314,18 +294,7 @@ fn pick_refine_classes_takes_the_classifiers_classes() {
         s(&run),
     ]);
     let tomo = dir.path().join("t");
-    ok(&[
-        "simulate",
-        "tomogram",
-        "--shape",
-        "96,96,48",
-        "--particles",
-        "30",
-        "--seed",
-        "2",
-        "-o",
-        s(&tomo),
-    ]);
+    simulate(&tomo, "96,96,48", "30", "2", &[]);
     let out = dir.path().join("p.csv");
     let o = common::tomopick(&[
         "pick",
@@ -353,18 +322,7 @@ fn pick_refine_classes_takes_the_classifiers_classes() {
 fn the_embedded_classifier_classifies_a_fresh_simulation() {
     let dir = tempfile::tempdir().unwrap();
     let tomo = dir.path().join("t");
-    ok(&[
-        "simulate",
-        "tomogram",
-        "--shape",
-        "96,96,48",
-        "--particles",
-        "20",
-        "--seed",
-        "9",
-        "-o",
-        s(&tomo),
-    ]);
+    simulate(&tomo, "96,96,48", "20", "9", &[]);
     let out = dir.path().join("c.csv");
     let stdout = ok(&[
         "classify",

@@ -1,25 +1,7 @@
 //! `tomopick demo`, `pick` and `train detector` as a user runs them, with the embedded model.
 
 mod common;
-use common::{fails, ok, s};
-
-/// `tomopick simulate tomogram` into `out` (extra arguments after the common ones).
-fn simulate(out: &std::path::Path, shape: &str, particles: &str, seed: &str, extra: &[&str]) {
-    let mut args = vec![
-        "simulate",
-        "tomogram",
-        "--shape",
-        shape,
-        "--particles",
-        particles,
-        "--seed",
-        seed,
-        "-o",
-        s(out),
-    ];
-    args.extend_from_slice(extra);
-    ok(&args);
-}
+use common::{fails, ok, s, simulate};
 
 #[test]
 fn the_demo_finds_most_particles_of_a_fresh_simulation() {

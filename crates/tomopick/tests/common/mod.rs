@@ -46,3 +46,21 @@ pub fn fails(args: &[&str]) -> String {
 pub fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
+
+/// `tomopick simulate tomogram` into `out` (extra arguments after the common ones).
+pub fn simulate(out: &std::path::Path, shape: &str, particles: &str, seed: &str, extra: &[&str]) {
+    let mut args = vec![
+        "simulate",
+        "tomogram",
+        "--shape",
+        shape,
+        "--particles",
+        particles,
+        "--seed",
+        seed,
+        "-o",
+        s(out),
+    ];
+    args.extend_from_slice(extra);
+    ok(&args);
+}
