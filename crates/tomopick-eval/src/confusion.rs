@@ -40,7 +40,11 @@ impl Confusion {
     /// The matrix as a Markdown table; `corner` labels the top-left cell.
     pub fn to_markdown(&self, corner: &str) -> String {
         use std::fmt::Write;
-        let cols = self.columns();
+        let mut cols = self.columns();
+        // No true particle was missed (or missing is not a possible outcome): no such column.
+        if !self.counts.values().any(|r| r.contains_key(MISSED)) {
+            cols.retain(|c| c != MISSED);
+        }
         let mut out = String::new();
         let _ = writeln!(out, "| {corner} | {} |", cols.join(" | "));
         let _ = writeln!(out, "|---|{}", "---:|".repeat(cols.len()));
