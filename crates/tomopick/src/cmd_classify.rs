@@ -239,14 +239,14 @@ pub fn check_refines(
 }
 
 /// `tomopick pick --refine-classes`: each pick takes the classifier's class; picks the
-/// classifier calls membrane are dropped. Returns the refined list.
+/// classifier calls membrane are dropped. Returns the refined list. The caller has checked the
+/// classifier's voxel size against the tomogram's (before picking).
 pub fn refine_classes(
     picks: Vec<Particle>,
     model: &ClassifierModel,
     src: &TomoSource,
     tomo: &Path,
 ) -> Result<Vec<Particle>> {
-    check_voxel_size(model.config.voxel_size_a, src.voxel_size(), tomo)?;
     let c = classify_particles(model, src, &picks, &ClassifyOptions::default(), tomo)?;
     report_border(&c, false);
     let classes = &model.config.classes;

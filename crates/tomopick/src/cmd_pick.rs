@@ -2,7 +2,7 @@
 
 use crate::args::PickArgs;
 use crate::cmd_simulate::{advance, progress};
-use crate::source::mrc_block;
+use crate::source::{TomoSource, mrc_block};
 use anyhow::{Context, Result, bail};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -143,7 +143,16 @@ pub fn pick_cmd(a: PickArgs) -> Result<()> {
     }
     let override_vs = a.voxel_size.map(VoxelSize::isotropic);
     let is_mrc = VolumeFormat::from_path(&a.tomogram) == VolumeFormat::Mrc;
-    let (picks, vs, preview_data) = if is_mrc && a.preview.is_none() {
+    // Both models must fit the tomogram's voxel size; checked before the long work.
+    let check_models_voxel_size = |vs: VoxelSize| -> Result<()> {
+        check_voxel_size(model.config.voxel_size_a, vs, &a.tomogram)?;
+        if let Some(c) = &classifier {
+            check_voxel_size(c.config.voxel_size_a, vs, &a.tomogram)?;
+        }
+        Ok(())
+    };
+    // The source picks were made from, kept for the classifier and the preview.
+    let (picks, vs, source) = if is_mrc && a.preview.is_none() {
         // Streamed: one tile in memory at a time.
         let file = MrcVolumeFile::open(
             &a.tomogram,
@@ -152,10 +161,7 @@ pub fn pick_cmd(a: PickArgs) -> Result<()> {
             },
         )?;
         let vs = file.voxel_size();
-        check_voxel_size(model.config.voxel_size_a, vs, &a.tomogram)?;
-        if let Some(c) = &classifier {
-            check_voxel_size(c.config.voxel_size_a, vs, &a.tomogram)?;
-        }
+        check_models_voxel_size(vs)?;
         let shape = file.info().shape_xyz;
         check_shape(shape, &a.tomogram)?;
         let (mean, std, bad) = mrc_stats(&file)?;
@@ -177,13 +183,10 @@ pub fn pick_cmd(a: PickArgs) -> Result<()> {
             advance(&pb),
         )?;
         pb.finish_and_clear();
-        (to_particles(&dets, &model, vs), vs, None)
+        (to_particles(&dets, &model, vs), vs, TomoSource::Mrc(file))
     } else {
         let vol = open_volume(&a.tomogram, override_vs)?;
-        check_voxel_size(model.config.voxel_size_a, vol.voxel_size, &a.tomogram)?;
-        if let Some(c) = &classifier {
-            check_voxel_size(c.config.voxel_size_a, vol.voxel_size, &a.tomogram)?;
-        }
+        check_models_voxel_size(vol.voxel_size)?;
         check_shape(vol.shape_xyz(), &a.tomogram)?;
         let st = vol.stats();
         if st.nan + st.inf > 0 {
@@ -197,7 +200,7 @@ pub fn pick_cmd(a: PickArgs) -> Result<()> {
         let picks = crate::detect::pick_in_memory(&model, &vol, &opts, advance(&pb));
         pb.finish_and_clear();
         let vs = vol.voxel_size;
-        (picks, vs, Some(vol.data))
+        (picks, vs, TomoSource::Memory(vol))
     };
     let ctx = ListContext {
         voxel_size: Some(vs),
@@ -205,8 +208,7 @@ pub fn pick_cmd(a: PickArgs) -> Result<()> {
     };
     let mut picks = picks;
     if let Some(c) = &classifier {
-        let src = crate::source::TomoSource::open(&a.tomogram, override_vs)?;
-        picks = crate::cmd_classify::refine_classes(picks, c, &src, &a.tomogram)?;
+        picks = crate::cmd_classify::refine_classes(picks, c, &source, &a.tomogram)?;
     }
     let run = a
         .tomogram
@@ -216,8 +218,8 @@ pub fn pick_cmd(a: PickArgs) -> Result<()> {
         p.tomogram = run.clone();
     }
     write_particles(&a.output, format, &picks, &ctx)?;
-    if let (Some(p), Some(data)) = (&a.preview, &preview_data) {
-        write_preview(p, data, &marks(&picks, &model, vs))?;
+    if let (Some(p), TomoSource::Memory(vol)) = (&a.preview, &source) {
+        write_preview(p, &vol.data, &marks(&picks, &model, vs))?;
     }
     print_counts(&picks);
     tracing::info!("wrote {}", a.output.display());
