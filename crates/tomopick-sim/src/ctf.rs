@@ -44,17 +44,50 @@ pub fn wavelength_a(voltage_kv: f64) -> f64 {
 impl CtfParams {
     /// The phase χ(k) + amplitude-contrast phase at spatial frequency `k` (1/Å).
     pub fn phase(&self, k: f64) -> f64 {
+        self.curve().phase(k)
+    }
+    /// The CTF at spatial frequency `k` (1/Å), envelope included.
+    pub fn value(&self, k: f64) -> f64 {
+        self.curve().value(k)
+    }
+    /// The CTF's constants worked out once, for evaluating it at many frequencies.
+    pub fn curve(&self) -> CtfCurve {
         let lambda = wavelength_a(self.voltage_kv);
         let cs = self.cs_mm * 1e7;
         let pi = std::f64::consts::PI;
         let a = self.amplitude_contrast;
-        pi * lambda * self.defocus_a * k * k - 0.5 * pi * cs * lambda.powi(3) * k.powi(4)
-            + self.phase_shift_rad
-            + (a / (1.0 - a * a).sqrt()).atan()
+        CtfCurve {
+            k2: pi * lambda * self.defocus_a,
+            k4: 0.5 * pi * cs * lambda.powi(3),
+            phase0: self.phase_shift_rad + (a / (1.0 - a * a).sqrt()).atan(),
+            envelope: self.b_factor_a2 / 4.0,
+        }
+    }
+}
+
+/// A CTF ready to evaluate: `χ(k) = k2·k² − k4·k⁴ + phase0`, envelope `exp(−envelope·k²)`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CtfCurve {
+    k2: f64,
+    k4: f64,
+    phase0: f64,
+    envelope: f64,
+}
+
+impl CtfCurve {
+    /// The phase at spatial frequency `k` (1/Å).
+    pub fn phase(&self, k: f64) -> f64 {
+        let q = k * k;
+        self.k2 * q - self.k4 * q * q + self.phase0
     }
     /// The CTF at spatial frequency `k` (1/Å), envelope included.
     pub fn value(&self, k: f64) -> f64 {
-        -self.phase(k).sin() * (-self.b_factor_a2 * k * k / 4.0).exp()
+        let ctf = -self.phase(k).sin();
+        if self.envelope == 0.0 {
+            ctf
+        } else {
+            ctf * (-self.envelope * k * k).exp()
+        }
     }
 }
 

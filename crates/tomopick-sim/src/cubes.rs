@@ -8,7 +8,7 @@ use crate::imaging3d::image_3d;
 use crate::library::{ClassSpec, class_potential};
 use crate::potential::PotentialOptions;
 use crate::randomization::{Dist, SubtomoConfig};
-use crate::resample::{radius_above, support_radius};
+use crate::resample::{crop_to_support, radius_above};
 use crate::sample::{SampleSpec, Template, build_sample};
 use crate::subtomo::mix_seed;
 use ndarray::Array3;
@@ -75,15 +75,13 @@ impl CubeGenerator {
             voxel_size_a: spec.randomization.voxel_size_a,
             ..Default::default()
         };
-        let potentials: Vec<Array3<f32>> = specs
+        let (potentials, radii): (Vec<Array3<f32>>, Vec<f64>) = specs
             .par_iter()
-            .map(|c| class_potential(c, &opts).map(|p| p.volume.data))
-            .collect::<Result<_>>()?;
+            .map(|c| class_potential(c, &opts).map(|p| crop_to_support(p.volume.data)))
+            .collect::<Result<Vec<_>>>()?
+            .into_iter()
+            .unzip();
         let cut = spec.randomization.mask_threshold_v as f32;
-        let radii = potentials
-            .iter()
-            .map(|p| support_radius(&p.view()))
-            .collect();
         let mask_radii = potentials
             .iter()
             .map(|p| radius_above(&p.view(), cut))

@@ -8,6 +8,7 @@ pub mod ctf;
 pub mod cubes;
 pub mod error;
 pub mod fft;
+pub mod filters3d;
 pub mod imaging3d;
 pub mod library;
 pub mod potential;

@@ -7,7 +7,7 @@ use crate::imaging3d::{Imaging3dParams, image_3d};
 use crate::library::{ClassSpec, class_potential};
 use crate::potential::PotentialOptions;
 use crate::randomization::{MEMBRANE_RADIUS_A, SubtomoConfig};
-use crate::resample::{place_rotated, support_radius};
+use crate::resample::{add_rotated, crop_to_support};
 use crate::rotation::random_rotation;
 use crate::sample::membrane_patch;
 use ndarray::{Array3, ArrayView3};
@@ -37,6 +37,11 @@ pub struct Subtomogram {
     pub inverted: bool,
     /// Other particles placed in the box (not in the mask).
     pub neighbours: usize,
+}
+
+thread_local! {
+    /// The noise-free box of [`SubtomoGenerator::sample`], reused on each thread.
+    static PLACED: std::cell::RefCell<Array3<f32>> = std::cell::RefCell::new(Array3::zeros((0, 0, 0)));
 }
 
 /// Name of the membrane class (added when [`SubtomoConfig::membrane`] is set).
@@ -76,15 +81,13 @@ impl SubtomoGenerator {
             voxel_size_a: config.voxel_size_a,
             ..Default::default()
         };
-        let templates = specs
+        let (templates, radii) = specs
             .par_iter()
-            .map(|c| class_potential(c, &opts).map(|p| p.volume.data))
-            .collect::<Result<Vec<_>>>()?;
+            .map(|c| class_potential(c, &opts).map(|p| crop_to_support(p.volume.data)))
+            .collect::<Result<Vec<_>>>()?
+            .into_iter()
+            .unzip();
         let b = config.box_size;
-        let radii = templates
-            .iter()
-            .map(|t| support_radius(&t.view()))
-            .collect();
         Ok(SubtomoGenerator {
             fft: Fft3::new([b, b, b]),
             config,
@@ -131,56 +134,63 @@ impl SubtomoGenerator {
             b as f64 / 2.0 + shift_vox[1],
             b as f64 / 2.0 + shift_vox[2],
         ];
-        let placed = if class_index < self.templates.len() {
-            place_rotated(
-                &self.templates[class_index].view(),
-                &rotation,
-                scale,
-                centre,
-                [b, b, b],
-                self.radii[class_index],
+        PLACED.with(|cell| {
+            let mut placed = cell.borrow_mut();
+            if placed.dim() != (b, b, b) {
+                *placed = Array3::zeros((b, b, b));
+            } else {
+                placed.fill(0.0);
+            }
+            if class_index < self.templates.len() {
+                add_rotated(
+                    &self.templates[class_index].view(),
+                    &rotation,
+                    scale,
+                    centre,
+                    &mut placed,
+                    self.radii[class_index],
+                );
+            } else {
+                // A membrane through the (shifted) centre, its normal the rotated z axis.
+                let [lo, hi] = MEMBRANE_RADIUS_A;
+                let radius_a = (lo.ln() + rng.random::<f64>() * (hi / lo).ln()).exp();
+                let n = rotation.0 * glam::DVec3::Z;
+                let r_vox = radius_a / c.voxel_size_a;
+                let sphere = [
+                    centre[0] - n.x * r_vox,
+                    centre[1] - n.y * r_vox,
+                    centre[2] - n.z * r_vox,
+                ];
+                *placed = membrane_patch([b, b, b], c.voxel_size_a, sphere, radius_a);
+            }
+            let cut = c.mask_threshold_v as f32;
+            let mask = placed.mapv(|v| u8::from(v > cut));
+            let neighbours = self.add_neighbours(&mut placed, class_index, centre, &mut rng);
+            let mut image = image_3d(
+                &self.fft,
+                &placed,
+                c.voxel_size_a,
+                &imaging,
+                false,
+                &mut rng,
             )
-        } else {
-            // A membrane through the (shifted) centre, its normal the rotated z axis.
-            let [lo, hi] = MEMBRANE_RADIUS_A;
-            let radius_a = (lo.ln() + rng.random::<f64>() * (hi / lo).ln()).exp();
-            let n = rotation.0 * glam::DVec3::Z;
-            let r_vox = radius_a / c.voxel_size_a;
-            let sphere = [
-                centre[0] - n.x * r_vox,
-                centre[1] - n.y * r_vox,
-                centre[2] - n.z * r_vox,
-            ];
-            membrane_patch([b, b, b], c.voxel_size_a, sphere, radius_a)
-        };
-        let cut = c.mask_threshold_v as f32;
-        let mask = placed.mapv(|v| u8::from(v > cut));
-        let mut placed = placed;
-        let neighbours = self.add_neighbours(&mut placed, class_index, centre, &mut rng);
-        let mut image = image_3d(
-            &self.fft,
-            &placed,
-            c.voxel_size_a,
-            &imaging,
-            false,
-            &mut rng,
-        )
-        .expect("parameters validated with the config")
-        .image;
-        if inverted {
-            image.mapv_inplace(|v| -v);
-        }
-        Subtomogram {
-            image,
-            mask,
-            class_index,
-            rotation,
-            shift_vox,
-            scale,
-            imaging,
-            inverted,
-            neighbours,
-        }
+            .expect("parameters validated with the config")
+            .image;
+            if inverted {
+                image.mapv_inplace(|v| -v);
+            }
+            Subtomogram {
+                image,
+                mask,
+                class_index,
+                rotation,
+                shift_vox,
+                scale,
+                imaging,
+                inverted,
+                neighbours,
+            }
+        })
     }
 
     /// Adds the config's number of neighbouring particles to `volume` around the particle of
@@ -204,15 +214,14 @@ impl SubtomoGenerator {
                 let p: [f64; 3] = std::array::from_fn(|_| rng.random_range(0.0..b as f64));
                 let d2: f64 = (0..3).map(|a| (p[a] - centre[a]).powi(2)).sum();
                 if d2 >= min_d * min_d {
-                    let other = place_rotated(
+                    add_rotated(
                         &self.templates[k].view(),
                         &rotation,
                         1.0,
                         p,
-                        [b, b, b],
+                        volume,
                         self.radii[k],
                     );
-                    *volume += &other;
                     placed += 1;
                     break;
                 }

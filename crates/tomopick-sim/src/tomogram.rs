@@ -30,7 +30,7 @@ use crate::imaging3d::{Imaging3dParams, image_3d};
 use crate::library::{ClassSpec, class_potential};
 use crate::potential::PotentialOptions;
 use crate::randomization::{Dist, check_ctf, check_voxel_size, classes_or_shrec, read_toml};
-use crate::resample::support_radius;
+use crate::resample::crop_to_support;
 use crate::sample::{Sample, SampleSpec, Template, build_sample};
 use crate::subtomo::mix_seed;
 use crate::tilt::{NoiseModel, TiltSeriesParams, tilt_series, wbp};
@@ -350,14 +350,17 @@ pub fn simulate_tomogram(
             *unknown_elements.entry(e.clone()).or_insert(0) += n;
         }
     }
-    let potentials: Vec<Array3<f32>> = made.into_iter().map(|m| m.volume.data).collect();
+    let potentials: Vec<(Array3<f32>, f64)> = made
+        .into_iter()
+        .map(|m| crop_to_support(m.volume.data))
+        .collect();
     let templates: Vec<Template> = names
         .iter()
         .zip(&potentials)
-        .map(|(n, p)| Template {
+        .map(|(n, (p, radius))| Template {
             name: n,
             potential: p.view(),
-            radius: support_radius(&p.view()),
+            radius: *radius,
         })
         .collect();
     on_stage(Stage::Sample);
@@ -422,7 +425,7 @@ pub fn simulate_tomogram(
     let class_radii_a = names
         .iter()
         .zip(&potentials)
-        .map(|(n, p)| {
+        .map(|(n, (p, _))| {
             (
                 n.clone(),
                 crate::resample::radius_above(&p.view(), cut) * vs,

@@ -66,6 +66,52 @@ fn measured_snr_equals_the_requested_snr() {
     }
 }
 
+/// Without MTF and wedge the noise filter is 1, so the added noise must be white Gaussian noise
+/// of the stated variance: checked in real space (variance, excess kurtosis, neighbour
+/// correlation) and on the x = 0 plane of its spectrum, where the half spectrum holds both k and
+/// −k (a noise spectrum that broke E(−k) = conj(E(k)) there would lose half its power).
+#[test]
+fn added_noise_is_white_gaussian_of_the_stated_variance() {
+    let (n, nz) = (40usize, 36usize);
+    let fft = Fft3::new([nz, n, n]);
+    let v = blobs().slice(ndarray::s![..nz, .., ..]).to_owned();
+    let mut p = params(Some(0.2), 90.0, 3.0);
+    p.apply_mtf = false;
+    let (mut m2, mut m4, mut lag, mut count) = (0.0, 0.0, 0.0, 0.0);
+    let (mut plane_power, mut plane_bins, mut expected) = (0.0, 0.0, 0.0);
+    for seed in 0..3 {
+        let out = image_3d(&fft, &v, VS, &p, true, &mut ChaCha8Rng::seed_from_u64(seed)).unwrap();
+        let noise = &out.image - &out.clean.unwrap();
+        let sd = out.noise_variance.sqrt();
+        for ((z, y, x), e) in noise.indexed_iter() {
+            let e = *e as f64 / sd;
+            m2 += e * e;
+            m4 += e.powi(4);
+            lag += e * noise[[z, y, (x + 1) % n]] as f64 / sd;
+            count += 1.0;
+        }
+        let spec = fft.forward(&noise);
+        for c in spec.index_axis(ndarray::Axis(2), 0) {
+            plane_power += c.norm_sqr() as f64;
+            plane_bins += 1.0;
+        }
+        expected = out.noise_variance * (nz * n * n) as f64;
+    }
+    let (var, kurt, corr) = (
+        m2 / count,
+        m4 / count / (m2 / count).powi(2) - 3.0,
+        lag / m2,
+    );
+    assert!((var - 1.0).abs() < 0.02, "variance ratio {var:.4}");
+    assert!(kurt.abs() < 0.05, "excess kurtosis {kurt:.4}");
+    assert!(corr.abs() < 0.02, "neighbour correlation {corr:.4}");
+    let ratio = plane_power / plane_bins / expected;
+    assert!(
+        (ratio - 1.0).abs() < 0.08,
+        "x = 0 plane power ratio {ratio:.4}"
+    );
+}
+
 #[test]
 fn no_power_inside_the_missing_wedge() {
     let fft = Fft3::new([40, 40, 40]);
