@@ -27,6 +27,15 @@ pub struct DetectorConfig {
     pub voxel_size_a: f64,
     /// Edge of the training cubes in voxels.
     pub cube_size: usize,
+    /// The confidence threshold that gave the best F1 on the run's validation tomogram
+    /// (`tomopick pick` uses it unless `--threshold` is given; 0.5, the paper's, in files
+    /// written before it was calibrated).
+    #[serde(default = "paper_threshold")]
+    pub pick_threshold: f64,
+}
+
+fn paper_threshold() -> f64 {
+    0.5
 }
 
 impl DetectorConfig {

@@ -95,6 +95,7 @@ impl DetectorTrainer {
             class_diameters_vox: diameters,
             voxel_size_a: cfg.voxel_size_a,
             cube_size: cfg.cube_size,
+            pick_threshold: 0.5,
         };
         let device = device.clone().autodiff();
         device.seed(cfg.seed);
@@ -165,6 +166,8 @@ impl DetectorTrainer {
             expected.class_diameters_vox = loaded.config.class_diameters_vox.clone();
             expected.voxel_size_a = loaded.config.voxel_size_a;
         }
+        // Calibrated at each validation.
+        expected.pick_threshold = loaded.config.pick_threshold;
         if loaded.config != expected {
             return Err(model_err(
                 &ck.model_path,
@@ -297,11 +300,13 @@ impl DetectorTrainer {
             .start(step, move || generator.batch(seed, step * b as u64, b));
     }
 
-    /// Records a validation F1 for the last step.
-    pub fn record_validation(&mut self, f1: f64) {
+    /// Records a validation F1 for the last step, reached at confidence threshold `threshold`,
+    /// which the model files written from now on carry as their pick threshold.
+    pub fn record_validation(&mut self, f1: f64, threshold: f64) {
         if let Some(last) = self.curve.last_mut() {
             last.val_f1 = Some(f1);
         }
+        self.model.config.pick_threshold = threshold;
     }
 
     /// The current weights as a model on a plain (inference) device.

@@ -134,6 +134,7 @@ fn small_config() -> DetectorConfig {
         class_diameters_vox: vec![8.0, 20.0],
         voxel_size_a: 10.0,
         cube_size: 32,
+        pick_threshold: 0.5,
     }
 }
 

@@ -141,3 +141,35 @@ fn a_large_particle_touching_a_stronger_small_one_survives_global_nms() {
     let kept = nms_distance(&[small, large, dup], 2.0 / 3.0, false);
     assert_eq!(kept, vec![small, large]);
 }
+
+/// Greedy NMS only lets a detection suppress weaker ones, so raising the confidence threshold
+/// after NMS keeps exactly what thresholding before it keeps: one low-threshold pass can be
+/// scored at every threshold (how `train detector` calibrates a model's pick threshold).
+#[test]
+fn thresholding_after_nms_equals_thresholding_before() {
+    // A deterministic jumble of overlapping detections (LCG), three classes.
+    let mut s = 7u64;
+    let mut next = || {
+        s = s
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (s >> 11) as f64 / (1u64 << 53) as f64
+    };
+    let dets: Vec<Detection> = (0..300)
+        .map(|i| Detection {
+            centre: [next() * 60.0, next() * 60.0, next() * 20.0],
+            size: 4.0 + next() * 12.0,
+            score: 0.1 + next() * 0.9,
+            class: i % 3,
+        })
+        .collect();
+    let above = |d: &[Detection], t: f64| -> Vec<Detection> {
+        d.iter().filter(|x| x.score >= t).copied().collect()
+    };
+    for t in [0.3, 0.5, 0.75] {
+        let after = above(&nms_distance(&nms_iou(&dets, 0.1), 2.0 / 3.0, false), t);
+        let before = nms_distance(&nms_iou(&above(&dets, t), 0.1), 2.0 / 3.0, false);
+        assert_eq!(after, before, "threshold {t}");
+        assert!(!after.is_empty() && after.len() < above(&dets, t).len());
+    }
+}

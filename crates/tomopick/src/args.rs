@@ -263,9 +263,9 @@ pub struct PickArgs {
     /// Output list format when the extension does not tell.
     #[arg(long)]
     pub format: Option<String>,
-    /// Confidence threshold.
-    #[arg(long, default_value_t = 0.5)]
-    pub threshold: f64,
+    /// Confidence threshold (default: the model's, calibrated on its validation tomogram).
+    #[arg(long)]
+    pub threshold: Option<f64>,
     /// Largest tile edge in voxels.
     #[arg(long, default_value_t = 192)]
     pub tile: usize,

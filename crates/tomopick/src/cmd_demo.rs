@@ -44,7 +44,10 @@ pub fn demo(a: DemoArgs) -> Result<()> {
         a.seed
     );
     let vol = Volume::new(t.reconstruction.clone(), vs);
-    let opts = PickOptions::default();
+    let opts = PickOptions {
+        threshold: model.config.pick_threshold,
+        ..PickOptions::default()
+    };
     let pb = progress(0, "picking");
     let t1 = Instant::now();
     let picks = pick_in_memory(&model, &vol, &opts, advance(&pb));

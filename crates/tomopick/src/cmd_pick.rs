@@ -134,7 +134,7 @@ pub fn pick_cmd(a: PickArgs) -> Result<()> {
         None
     };
     let opts = PickOptions {
-        threshold: a.threshold,
+        threshold: a.threshold.unwrap_or(model.config.pick_threshold),
         max_tile: a.tile,
         ..Default::default()
     };
@@ -222,7 +222,16 @@ pub fn pick_cmd(a: PickArgs) -> Result<()> {
         write_preview(p, &vol.data, &marks(&picks, &model, vs))?;
     }
     print_counts(&picks);
-    tracing::info!("wrote {}", a.output.display());
+    tracing::info!(
+        "wrote {} (confidence threshold {:.2}{})",
+        a.output.display(),
+        opts.threshold,
+        if a.threshold.is_some() {
+            ""
+        } else {
+            ", the model's"
+        }
+    );
     Ok(())
 }
 

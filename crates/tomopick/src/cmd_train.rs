@@ -2,7 +2,7 @@
 
 use crate::args::TrainRunArgs;
 use crate::cmd_simulate::progress;
-use crate::detect::{pick_in_memory, score, simulate_quietly, test_tomogram_config};
+use crate::detect::{calibrate_threshold, simulate_quietly, test_tomogram_config};
 use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -10,7 +10,7 @@ use tomopick_eval::plot::{Series, write_two_panel_png};
 use tomopick_io::{Volume, VoxelSize};
 use tomopick_nn::train::{CurveRow, write_curve_csv};
 use tomopick_nn::{DetectorTrainer, TrainDetectorConfig, inference_device};
-use tomopick_pick::PickOptions;
+use tomopick_sim::tomogram::Tomogram;
 
 /// Writes `best.bpk` in the run folder when the last validation score of `scores` (one per
 /// step, `None` where not measured) is the best so far.
@@ -183,27 +183,9 @@ pub fn train_detector(a: TrainRunArgs) -> Result<()> {
         if let Some((t, vol)) = &validation
             && row.step % cfg.validate_every == 0
         {
-            let model = trainer.inference_model(&device)?.into_inference();
-            let picks = pick_in_memory(&model, vol, &PickOptions::default(), |_, _| {});
-            let report = score(&picks, t)?;
-            let f1 = report
-                .shrec
-                .as_ref()
-                .map(|s| s.overall.f_beta)
-                .unwrap_or(report.czii.overall.f_beta);
-            trainer.record_validation(f1);
-            keep_if_best(run, trainer.curve().iter().map(|r| r.val_f1), || {
-                Ok(trainer.inference_model(&device)?.to_bytes(run)?)
+            validate(&mut trainer, run, t, vol, |m| {
+                pb.suspend(|| tracing::info!("{m}"))
             })?;
-            pb.suspend(|| {
-                tracing::info!(
-                    "step {}: validation F1 {:.3} ({} picks, {} particles)",
-                    row.step,
-                    f1,
-                    picks.len(),
-                    t.sample.particles.len()
-                )
-            });
         }
         if row.step % cfg.checkpoint_every == 0 || row.step == cfg.steps {
             trainer.save_checkpoint(&checkpoint)?;
@@ -225,6 +207,12 @@ pub fn train_detector(a: TrainRunArgs) -> Result<()> {
             data_s / since as f64
         );
     }
+    // The final model carries a pick threshold calibrated at its own step.
+    if let Some((t, vol)) = &validation
+        && trainer.curve().last().is_some_and(|r| r.val_f1.is_none())
+    {
+        validate(&mut trainer, run, t, vol, |m| tracing::info!("{m}"))?;
+    }
     trainer.save_checkpoint(&checkpoint)?;
     write_curves(run, trainer.curve())?;
     let model = trainer.inference_model(&device)?;
@@ -235,6 +223,34 @@ pub fn train_detector(a: TrainRunArgs) -> Result<()> {
         trainer.step(),
         run.join("curve.csv").display()
     );
+    Ok(())
+}
+
+/// Scores the current weights on the validation tomogram at the best confidence threshold,
+/// records both (later model files carry the threshold) and keeps `best.bpk` when it is the
+/// best so far; `log` gets one line.
+fn validate(
+    trainer: &mut DetectorTrainer,
+    run: &Path,
+    t: &Tomogram,
+    vol: &Volume,
+    log: impl Fn(String),
+) -> Result<()> {
+    let device = &inference_device();
+    let model = trainer.inference_model(device)?.into_inference();
+    let c = calibrate_threshold(&model, vol, t)?;
+    trainer.record_validation(c.f1, c.threshold);
+    keep_if_best(run, trainer.curve().iter().map(|r| r.val_f1), || {
+        Ok(trainer.inference_model(device)?.to_bytes(run)?)
+    })?;
+    log(format!(
+        "step {}: validation F1 {:.3} at threshold {:.2} ({} picks, {} particles)",
+        trainer.step(),
+        c.f1,
+        c.threshold,
+        c.picks,
+        t.sample.particles.len()
+    ));
     Ok(())
 }
 

@@ -160,6 +160,17 @@ fn train_detector_runs_checkpoints_and_resumes() {
         curve.lines().nth(2).unwrap().split(',').nth(6).unwrap() != "",
         "validation F1 at step 2: {curve}"
     );
+    // The model carries the confidence threshold calibrated on the validation tomogram.
+    let model = run.join("model.bpk");
+    let bytes = std::fs::read(&model).unwrap();
+    let t = tomopick_nn::model_file::read_config(&bytes, &model)
+        .unwrap()
+        .pick_threshold;
+    let k = (t - 0.10) / 0.05;
+    assert!(
+        (0.1..=0.9).contains(&t) && (k - k.round()).abs() < 1e-9,
+        "threshold {t}"
+    );
     let e = fails(&[
         "train",
         "detector",
