@@ -87,32 +87,14 @@ pub fn image_3d<R: Rng + ?Sized>(
     rng: &mut R,
 ) -> Result<Imaged> {
     p.validate()?;
-    let (nz, ny, nx) = potential.dim();
-    if nz * ny * nx >= 1 << 18 {
-        let mut spec = Array3::zeros((0, 0, 0));
-        return Ok(image_in(
-            &mut spec,
-            fft,
-            potential,
-            voxel_size_a,
-            p,
-            want_clean,
-            rng,
-        ));
+    let mut run = |spec: &mut Array3<Complex32>| {
+        image_in(spec, fft, potential, voxel_size_a, p, want_clean, rng)
+    };
+    if potential.len() >= 1 << 18 {
+        return Ok(run(&mut Array3::zeros((0, 0, 0))));
     }
     // Small volumes are made by the thousand on each thread: reuse one spectrum buffer.
-    SPECTRUM.with(|s| {
-        let mut spec = s.borrow_mut();
-        Ok(image_in(
-            &mut spec,
-            fft,
-            potential,
-            voxel_size_a,
-            p,
-            want_clean,
-            rng,
-        ))
-    })
+    Ok(SPECTRUM.with(|s| run(&mut s.borrow_mut())))
 }
 
 thread_local! {

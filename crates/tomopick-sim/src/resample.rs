@@ -287,22 +287,10 @@ mod tests {
             assert_eq!(radius, support_radius(&t.view()));
             let rot =
                 crate::rotation::random_rotation(&mut rand_chacha::ChaCha8Rng::seed_from_u64(1));
-            let a = place_rotated(
-                &t.view(),
-                &rot,
-                1.0,
-                [12.3, 11.8, 12.6],
-                [24, 24, 24],
-                radius,
-            );
-            let b = place_rotated(
-                &cut.view(),
-                &rot,
-                1.0,
-                [12.3, 11.8, 12.6],
-                [24, 24, 24],
-                radius,
-            );
+            let place = |v: &Array3<f32>| {
+                place_rotated(&v.view(), &rot, 1.0, [12.3, 11.8, 12.6], [24; 3], radius)
+            };
+            let (a, b) = (place(&t), place(&cut));
             for (x, y) in a.iter().zip(b.iter()) {
                 assert!((x - y).abs() < 1e-5, "{x} vs {y}");
             }
