@@ -207,9 +207,10 @@ pub fn train_detector(a: TrainRunArgs) -> Result<()> {
             data_s / since as f64
         );
     }
-    // The final model carries a pick threshold calibrated at its own step.
+    // The final model carries a pick threshold calibrated at its own step (also when a
+    // finished run is resumed: that calibrates a model trained before thresholds were).
     if let Some((t, vol)) = &validation
-        && trainer.curve().last().is_some_and(|r| r.val_f1.is_none())
+        && (since == 0 || trainer.step() % cfg.validate_every != 0)
     {
         validate(&mut trainer, run, t, vol, |m| tracing::info!("{m}"))?;
     }
