@@ -97,7 +97,7 @@ impl ClassifierTrainer {
 
     /// The run's generator and a freshly initialised network.
     fn build(cfg: TrainClassifierConfig, device: &Device) -> Result<Self> {
-        let generator = SubtomoGenerator::new(cfg.simulation()?)?;
+        let generator = Arc::new(SubtomoGenerator::new(cfg.simulation()?)?);
         let classes = generator.class_names().to_vec();
         let config = ClassifierConfig {
             shape: cfg.shape(classes.len()),
@@ -110,9 +110,12 @@ impl ClassifierTrainer {
         Ok(ClassifierTrainer {
             model: ClassifierModel::new(config, &device),
             optim: optimizer(&cfg),
+            prefetch: Prefetch::new(cfg.steps, {
+                let (generator, seed, b) = (generator.clone(), cfg.seed, cfg.batch);
+                move |step| generator.batch(seed, step * b as u64, b)
+            }),
             cfg,
-            generator: Arc::new(generator),
-            prefetch: Prefetch::new(),
+            generator,
             step: 0,
             curve: Vec::new(),
             device,
@@ -167,8 +170,7 @@ impl ClassifierTrainer {
             self.cfg.box_size,
             self.model.config.classes.len(),
         );
-        let subs = self.subtomograms(self.step);
-        self.start_prefetch(self.step + 1);
+        let subs = self.prefetch.next(self.step);
         let vox = n * n * n;
         let mut input = Vec::with_capacity(b * vox);
         let mut masks = Vec::with_capacity(b * vox);
@@ -236,24 +238,6 @@ impl ClassifierTrainer {
         self.curve.push(row.clone());
         Ok((row, [data_s, t1.elapsed().as_secs_f64()]))
     }
-
-    fn subtomograms(&mut self, step: u64) -> Vec<Subtomogram> {
-        if let Some(batch) = self.prefetch.take(step) {
-            return batch;
-        }
-        let b = self.cfg.batch;
-        self.generator.batch(self.cfg.seed, step * b as u64, b)
-    }
-
-    fn start_prefetch(&mut self, step: u64) {
-        if step >= self.cfg.steps {
-            return;
-        }
-        let (generator, seed, b) = (self.generator.clone(), self.cfg.seed, self.cfg.batch);
-        self.prefetch
-            .start(step, move || generator.batch(seed, step * b as u64, b));
-    }
-
     /// Records validation figures for the last step.
     pub fn record_validation(&mut self, accuracy: f64, miou: f64) {
         if let Some(last) = self.curve.last_mut() {

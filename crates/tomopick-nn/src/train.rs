@@ -19,7 +19,6 @@ use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 use burn::tensor::TensorData;
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Instant;
 use tomopick_sim::cubes::{Cube, CubeGenerator, CubeSpec};
 
@@ -56,7 +55,6 @@ pub struct DetectorTrainer {
     cfg: TrainDetectorConfig,
     model: DetectorModel,
     optim: ModuleOptimizer,
-    generator: Arc<CubeGenerator>,
     user: Option<UserCubes>,
     /// The next step's cubes, being made on another thread while this step trains.
     prefetch: Prefetch<tomopick_sim::Result<Vec<Cube>>>,
@@ -141,13 +139,15 @@ impl DetectorTrainer {
                 cfg.cube_size,
             )?)
         };
+        let (seed, b) = (cfg.seed, cfg.batch);
         Ok(DetectorTrainer {
             user,
             optim: AdamConfig::new().init(),
+            prefetch: Prefetch::new(cfg.steps, move |step| {
+                generator.batch(seed, step * b as u64, b)
+            }),
             cfg,
             model,
-            generator: Arc::new(generator),
-            prefetch: Prefetch::new(),
             step: 0,
             curve: Vec::new(),
             device,
@@ -204,8 +204,7 @@ impl DetectorTrainer {
         let t0 = Instant::now();
         let b = self.cfg.batch;
         let n = self.cfg.cube_size;
-        let cubes = self.cubes(self.step)?;
-        self.start_prefetch(self.step + 1);
+        let cubes = self.prefetch.next(self.step)?;
         let mut input = Vec::with_capacity(b * n * n * n);
         let mut truth = Vec::with_capacity(b);
         for (j, cube) in cubes.iter().enumerate() {
@@ -280,24 +279,6 @@ impl DetectorTrainer {
                 train_s: t1.elapsed().as_secs_f64(),
             },
         ))
-    }
-
-    /// The cubes of `step`: the prefetched ones when they are for this step.
-    fn cubes(&mut self, step: u64) -> Result<Vec<Cube>> {
-        if let Some(cubes) = self.prefetch.take(step) {
-            return Ok(cubes?);
-        }
-        let b = self.cfg.batch;
-        Ok(self.generator.batch(self.cfg.seed, step * b as u64, b)?)
-    }
-
-    fn start_prefetch(&mut self, step: u64) {
-        if step >= self.cfg.steps {
-            return;
-        }
-        let (generator, seed, b) = (self.generator.clone(), self.cfg.seed, self.cfg.batch);
-        self.prefetch
-            .start(step, move || generator.batch(seed, step * b as u64, b));
     }
 
     /// Records a validation F1 for the last step, reached at confidence threshold `threshold`,

@@ -82,12 +82,7 @@ impl CtfCurve {
     }
     /// The CTF at spatial frequency `k` (1/Å), envelope included.
     pub fn value(&self, k: f64) -> f64 {
-        let ctf = -self.phase(k).sin();
-        if self.envelope == 0.0 {
-            ctf
-        } else {
-            ctf * (-self.envelope * k * k).exp()
-        }
+        -self.phase(k).sin() * (-self.envelope * k * k).exp()
     }
 }
 
