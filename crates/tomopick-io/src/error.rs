@@ -30,13 +30,14 @@ impl fmt::Display for Location {
 /// Errors from `tomopick-io`.
 #[derive(Debug, thiserror::Error)]
 pub enum IoError {
-    /// The operating system refused a read or write.
-    #[error("{}: {source}", path.display())]
+    /// The operating system refused a read or write. (The OS error is part of the message,
+    /// not a separate source, so a printed error chain says it once.)
+    #[error("{}: {error}", path.display())]
     Os {
         /// The file.
         path: PathBuf,
         /// What the OS said.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// The file's content is not what its format requires.
     #[error("{}:{location} {message}", path.display())]
@@ -58,10 +59,10 @@ pub type Result<T> = std::result::Result<T, IoError>;
 
 impl IoError {
     /// An OS error on `path`.
-    pub fn os(path: &Path, source: std::io::Error) -> Self {
+    pub fn os(path: &Path, error: std::io::Error) -> Self {
         IoError::Os {
             path: path.to_path_buf(),
-            source,
+            error,
         }
     }
     /// A whole-file format error.

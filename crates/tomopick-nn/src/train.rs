@@ -78,6 +78,8 @@ impl DetectorTrainer {
             particles: cfg.particles_per_cube,
             gold: cfg.gold_per_cube,
             vesicles: cfg.vesicles_per_cube,
+            ice_surface_fraction: cfg.ice_surface_fraction,
+            noise_reference_particles: cfg.noise_reference_particles,
             randomization: cfg.simulation()?,
         })?;
         let diameters: Vec<f64> = generator

@@ -16,6 +16,8 @@
 //! particles_per_cube = { uniform = [4, 40] }
 //! gold_per_cube = { uniform = [0, 2] }
 //! vesicles_per_cube = { uniform = [0, 1.5] }  # lipid vesicles as distractors (default 0)
+//! ice_surface_fraction = 0.3        # share of cubes with an ice surface, particles on one side
+//! noise_reference_particles = 12    # noise as if each cube held 12 particles (default: its own)
 //! preset = "randomized"             # imaging distributions, or give [imaging] in full
 //! [validation]                      # a held-aside simulated tomogram, scored by F1
 //! shape_xyz = [192, 192, 96]
@@ -50,6 +52,10 @@ pub struct ValidationSpec {
     pub particles: usize,
     /// Its simulation seed (keep it apart from the training stream).
     pub seed: u64,
+    /// Ice thickness in Å, centred in z (vacuum above and below, particle-free bands as in a
+    /// real tomogram); not given: ice fills the depth.
+    #[serde(default)]
+    pub ice_thickness_a: Option<f64>,
 }
 
 /// Everything a detector training run needs.
@@ -90,6 +96,13 @@ pub struct TrainDetectorConfig {
     /// Lipid vesicles per cube (distractors; none when not given).
     #[serde(default = "no_vesicles")]
     pub vesicles_per_cube: Dist,
+    /// Share of cubes that show an ice surface (particles on one side of a random plane).
+    #[serde(default)]
+    pub ice_surface_fraction: f64,
+    /// Sets the noise as if each cube held this many average particles (the dose fixes a real
+    /// tomogram's noise whatever it holds); not given: from the cube's own signal.
+    #[serde(default)]
+    pub noise_reference_particles: Option<f64>,
     /// Imaging preset (`randomized` or `fixed`), used when `imaging` is not given.
     #[serde(default = "default_preset")]
     pub preset: String,
@@ -186,6 +199,26 @@ impl TrainDetectorConfig {
             return Err(format!(
                 "validation: shape_xyz {:?} must be at least cube_size = {} on each axis, with particles > 0",
                 v.shape_xyz, self.cube_size
+            ));
+        }
+        if !(0.0..=1.0).contains(&self.ice_surface_fraction) {
+            return Err(format!(
+                "ice_surface_fraction = {}: must be in [0, 1]",
+                self.ice_surface_fraction
+            ));
+        }
+        if let Some(n) = self.noise_reference_particles
+            && !(n > 0.0 && n.is_finite())
+        {
+            return Err(format!("noise_reference_particles = {n}: must be positive"));
+        }
+        if let Some(v) = &self.validation
+            && let Some(t) = v.ice_thickness_a
+            && !(t > 0.0 && t <= v.shape_xyz[2] as f64 * self.voxel_size_a)
+        {
+            return Err(format!(
+                "validation: ice_thickness_a = {t} Å must be positive and fit the depth ({} voxels of {} Å)",
+                v.shape_xyz[2], self.voxel_size_a
             ));
         }
         if !(0.0..=1.0).contains(&self.user_fraction) {

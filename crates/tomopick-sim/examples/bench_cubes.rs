@@ -19,6 +19,8 @@ fn main() {
         particles: Dist::Uniform([4.0, 24.0]),
         gold: Dist::Uniform([0.0, 1.4]),
         vesicles: Dist::Uniform([0.0, 1.5]),
+        ice_surface_fraction: 0.3,
+        noise_reference_particles: Some(12.0),
         randomization: SubtomoConfig::preset("randomized").unwrap(),
     })
     .unwrap();

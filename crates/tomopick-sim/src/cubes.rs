@@ -47,6 +47,14 @@ pub struct CubeSpec {
     pub gold: Dist,
     /// Lipid vesicles per cube (drawn; radius 150–280 Å), as distractors.
     pub vesicles: Dist,
+    /// Share of cubes that show an ice surface: a random plane at 25–75 % of the depth, with
+    /// particles, beads and vesicles on one side only and noise alone on the other.
+    pub ice_surface_fraction: f64,
+    /// The noise level: `None` sets it from the cube's own signal (SNR over the whole cube, so
+    /// a sparse cube is less noisy than a crowded one); `Some(n)` from the signal the cube would
+    /// have with `n` particles of average potential energy (Σ V²), as the dose fixes the noise of
+    /// a real tomogram whatever it holds, so empty regions are as noisy as crowded ones.
+    pub noise_reference_particles: Option<f64>,
     /// Imaging distributions and classes, shared with subtomograms.
     pub randomization: SubtomoConfig,
 }
@@ -58,6 +66,8 @@ pub struct CubeGenerator {
     potentials: Vec<Array3<f32>>,
     radii: Vec<f64>,
     mask_radii: Vec<f64>,
+    /// Mean over the classes of Σ V² of one particle (V² per voxel summed).
+    mean_energy: f64,
     fft: Fft3,
 }
 
@@ -86,8 +96,10 @@ impl CubeGenerator {
             .iter()
             .map(|p| radius_above(&p.view(), cut))
             .collect();
+        let mean_energy = potentials.iter().map(energy).sum::<f64>() / potentials.len() as f64;
         let n = spec.size;
         Ok(CubeGenerator {
+            mean_energy,
             names: specs.into_iter().map(|c| c.name).collect(),
             fft: Fft3::new([n, n, n]),
             spec,
@@ -130,6 +142,7 @@ impl CubeGenerator {
             shape_xyz: [n, n, n],
             voxel_size_a: r.voxel_size_a,
             ice_thickness_a: None,
+            placement_z_vox: self.ice_surface(&mut rng),
             n_particles: self.spec.particles.sample(&mut rng).round().max(0.0) as usize,
             gold: (
                 self.spec.gold.sample(&mut rng).round().max(0.0) as usize,
@@ -143,7 +156,14 @@ impl CubeGenerator {
             mask_threshold_v: r.mask_threshold_v,
         };
         let sample = build_sample(&sample_spec, &shuffled, rng.random())?;
-        let imaging = im.draw(&mut rng);
+        let mut imaging = im.draw(&mut rng);
+        if let (Some(n_ref), Some(snr)) = (self.spec.noise_reference_particles, imaging.snr) {
+            // noise variance = signal variance × (reference energy / this cube's energy) / SNR
+            let e = energy(&sample.potential);
+            if e > 0.0 {
+                imaging.snr = Some(snr * e / (n_ref * self.mean_energy));
+            }
+        }
         let mut image = image_3d(
             &self.fft,
             &sample.potential,
@@ -176,6 +196,22 @@ impl CubeGenerator {
         Ok(Cube { image, boxes })
     }
 
+    /// The placement range of a cube with an ice surface, drawn (only when surfaces are asked
+    /// for, so that streams without them keep their bits).
+    fn ice_surface(&self, rng: &mut ChaCha8Rng) -> Option<[f64; 2]> {
+        let f = self.spec.ice_surface_fraction;
+        if f <= 0.0 || rng.random::<f64>() >= f {
+            return None;
+        }
+        let n = self.spec.size as f64;
+        let s = rng.random_range(0.25..0.75) * n;
+        Some(if rng.random::<bool>() {
+            [0.0, s]
+        } else {
+            [s, n]
+        })
+    }
+
     /// `n` cubes starting at `start`, made in parallel.
     pub fn batch(&self, seed: u64, start: u64, n: usize) -> Result<Vec<Cube>> {
         (0..n as u64)
@@ -183,4 +219,9 @@ impl CubeGenerator {
             .map(|i| self.sample(seed, start + i))
             .collect()
     }
+}
+
+/// Σ V² over a volume (its potential energy in V² · voxels).
+fn energy(v: &Array3<f32>) -> f64 {
+    v.iter().map(|&x| (x as f64) * (x as f64)).sum()
 }

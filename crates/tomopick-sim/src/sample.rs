@@ -74,6 +74,10 @@ pub struct SampleSpec {
     pub voxel_size_a: f64,
     /// Ice thickness in Å (the slab is centred in z); `None` fills the whole depth.
     pub ice_thickness_a: Option<f64>,
+    /// Objects are placed only between these z (voxels), inside the ice; `None`: anywhere in
+    /// the ice. Training cubes use it to show an ice surface: a particle-free band whose noise
+    /// is that of the rest (a flat ice–vacuum step itself lies inside any missing wedge).
+    pub placement_z_vox: Option<[f64; 2]>,
     /// Number of particles to place, drawn from the classes in turn.
     pub n_particles: usize,
     /// Gold beads: count and radius range in Å.
@@ -128,6 +132,14 @@ impl SampleSpec {
         {
             return bad(format!("ice_thickness_a = {t}: must be positive"));
         }
+        if let Some([lo, hi]) = self.placement_z_vox
+            && !(lo >= 0.0 && hi > lo && hi <= self.shape_xyz[2] as f64)
+        {
+            return bad(format!(
+                "placement_z_vox = [{lo}, {hi}]: must be an ordered range inside 0..={}",
+                self.shape_xyz[2]
+            ));
+        }
         for (what, r) in [("gold", self.gold.1), ("vesicles", self.vesicles.1)] {
             if !(r[0] > 0.0 && r[1] >= r[0]) {
                 return bad(format!(
@@ -155,7 +167,7 @@ pub fn build_sample(spec: &SampleSpec, templates: &[Template<'_>], seed: u64) ->
     let mut class_mask = Array3::<u8>::zeros((nz, ny, nx));
     let mut occupancy = Array3::<u32>::zeros((nz, ny, nx));
     // The ice slab, in voxel z.
-    let (z_lo, z_hi) = match spec.ice_thickness_a {
+    let (ice_lo, ice_hi) = match spec.ice_thickness_a {
         Some(t) => {
             let half = t / vs / 2.0;
             (
@@ -164,6 +176,10 @@ pub fn build_sample(spec: &SampleSpec, templates: &[Template<'_>], seed: u64) ->
             )
         }
         None => (0.0, nz as f64),
+    };
+    let (z_lo, z_hi) = match spec.placement_z_vox {
+        Some([lo, hi]) => (ice_lo.max(lo), ice_hi.min(hi)),
+        None => (ice_lo, ice_hi),
     };
     let mut particles = Vec::new();
     let mut distractors = Vec::new();
@@ -292,7 +308,7 @@ pub fn build_sample(spec: &SampleSpec, templates: &[Template<'_>], seed: u64) ->
     if spec.ice_thickness_a.is_some() {
         for z in 0..nz {
             let zc = z as f64 + 0.5;
-            if zc < z_lo || zc > z_hi {
+            if zc < ice_lo || zc > ice_hi {
                 potential
                     .slice_mut(s![z, .., ..])
                     .fill(-ICE_POTENTIAL_V as f32);

@@ -369,6 +369,7 @@ pub fn simulate_tomogram(
         shape_xyz: c.shape_xyz,
         voxel_size_a: vs,
         ice_thickness_a: (ice > 0.0).then_some(ice),
+        placement_z_vox: None,
         n_particles: fixed(&c.particles) as usize,
         gold: (fixed(&c.gold) as usize, c.gold_radius_a),
         vesicles: (fixed(&c.vesicles) as usize, c.vesicle_radius_a),

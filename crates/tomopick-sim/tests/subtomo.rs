@@ -138,6 +138,8 @@ fn training_cubes_carry_exact_boxes_and_repeat_with_the_seed() {
         particles: Dist::Uniform([3.0, 8.0]),
         gold: Dist::Fixed(1.0),
         vesicles: Dist::Fixed(0.0),
+        ice_surface_fraction: 0.0,
+        noise_reference_particles: None,
         randomization: small(),
     })
     .unwrap();
@@ -155,6 +157,90 @@ fn training_cubes_carry_exact_boxes_and_repeat_with_the_seed() {
     }
     // The ribosome's box is far larger than the CDK dimer's.
     assert!(g.class_radii_vox()[2] > 2.0 * g.class_radii_vox()[0]);
+}
+
+/// A cube generator of 48³ cubes at a fixed SNR of 0.1 (1bxn and 3cf3, no gold or vesicles).
+fn cube_generator(
+    particles: f64,
+    surface: f64,
+    noise_reference: Option<f64>,
+) -> tomopick_sim::cubes::CubeGenerator {
+    use tomopick_sim::cubes::{CubeGenerator, CubeSpec};
+    let mut r = SubtomoConfig::preset("fixed").unwrap();
+    r.classes = vec!["1bxn".into(), "3cf3".into()];
+    CubeGenerator::new(CubeSpec {
+        size: 48,
+        particles: Dist::Fixed(particles),
+        gold: Dist::Fixed(0.0),
+        vesicles: Dist::Fixed(0.0),
+        ice_surface_fraction: surface,
+        noise_reference_particles: noise_reference,
+        randomization: r,
+    })
+    .unwrap()
+}
+
+fn image_variance(g: &tomopick_sim::cubes::CubeGenerator, seed: u64) -> f64 {
+    let cubes = g.batch(seed, 0, 6).unwrap();
+    let v: Vec<f64> = cubes
+        .iter()
+        .map(|c| {
+            let n = c.image.len() as f64;
+            let m = c.image.iter().map(|&x| x as f64).sum::<f64>() / n;
+            c.image.iter().map(|&x| (x as f64 - m).powi(2)).sum::<f64>() / n
+        })
+        .collect();
+    v.iter().sum::<f64>() / v.len() as f64
+}
+
+#[test]
+fn a_noise_reference_makes_sparse_cubes_as_noisy_as_crowded_ones() {
+    // At SNR 0.1 the image is mostly noise. Tied to each cube's own signal, the noise of a cube
+    // with 1 particle is about a sixth of one with 6; tied to a reference, it is the same.
+    let own = image_variance(&cube_generator(6.0, 0.0, None), 3)
+        / image_variance(&cube_generator(1.0, 0.0, None), 3);
+    assert!(own > 3.5, "own signal: crowded/sparse variance {own}");
+    let reference = image_variance(&cube_generator(6.0, 0.0, Some(6.0)), 3)
+        / image_variance(&cube_generator(1.0, 0.0, Some(6.0)), 3);
+    assert!(
+        (0.75..1.33).contains(&reference),
+        "reference: crowded/sparse variance {reference}"
+    );
+}
+
+/// The z range `[lowest, highest]` the particles of a cube reach, voxels.
+fn z_extent(c: &tomopick_sim::cubes::Cube) -> (f64, f64) {
+    let lo = c.boxes.iter().map(|b| b.centre_vox[2] - b.radius_vox);
+    let hi = c.boxes.iter().map(|b| b.centre_vox[2] + b.radius_vox);
+    (lo.fold(f64::MAX, f64::min), hi.fold(f64::MIN, f64::max))
+}
+
+#[test]
+fn cubes_with_an_ice_surface_hold_their_particles_on_one_side() {
+    // A surface lies at 25-75 % of the depth: one face has a particle-free band of ≥ 12 voxels.
+    let (top, bottom) = (0.25 * 48.0 - 1.0, 0.75 * 48.0 + 1.0);
+    let mut sides = [0, 0];
+    for c in cube_generator(6.0, 1.0, Some(6.0)).batch(4, 0, 8).unwrap() {
+        if c.boxes.is_empty() {
+            continue; // a thin slab may hold none of these big particles
+        }
+        let (lo, hi) = z_extent(&c);
+        assert!(
+            lo >= top || hi <= bottom,
+            "particles span z {lo:.1}..{hi:.1}"
+        );
+        sides[usize::from(lo >= top)] += 1;
+    }
+    assert!(
+        sides[0] > 0 && sides[1] > 0,
+        "surfaces on both sides: {sides:?}"
+    );
+    // Without surfaces, the same stream has cubes with particles near both faces.
+    let spread = cube_generator(6.0, 0.0, Some(6.0)).batch(4, 0, 8).unwrap();
+    assert!(spread.iter().any(|c| {
+        let (lo, hi) = z_extent(c);
+        lo < top && hi > bottom
+    }));
 }
 
 #[test]

@@ -43,6 +43,7 @@ fn spec(n: usize) -> SampleSpec {
         shape_xyz: [64, 64, 40],
         voxel_size_a: VS,
         ice_thickness_a: Some(300.0),
+        placement_z_vox: None,
         n_particles: n,
         gold: (2, [25.0, 50.0]),
         vesicles: (1, [120.0, 150.0]),

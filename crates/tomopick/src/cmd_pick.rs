@@ -138,8 +138,11 @@ pub fn pick_cmd(a: PickArgs) -> Result<()> {
         max_tile: a.tile,
         ..Default::default()
     };
-    if !(0.0..1.0).contains(&opts.threshold) || opts.max_tile < 32 {
-        bail!("--threshold must be in [0, 1) and --tile at least 32");
+    if !(0.0..1.0).contains(&opts.threshold) {
+        bail!("--threshold {}: must be in [0, 1)", opts.threshold);
+    }
+    if opts.max_tile < 32 {
+        bail!("--tile {}: must be at least 32 voxels", opts.max_tile);
     }
     let override_vs = a.voxel_size.map(VoxelSize::isotropic);
     let is_mrc = VolumeFormat::from_path(&a.tomogram) == VolumeFormat::Mrc;

@@ -10,6 +10,7 @@ use tomopick_eval::plot::{Series, write_two_panel_png};
 use tomopick_io::{Volume, VoxelSize};
 use tomopick_nn::train::{CurveRow, write_curve_csv};
 use tomopick_nn::{DetectorTrainer, TrainDetectorConfig, inference_device};
+use tomopick_sim::Dist;
 use tomopick_sim::tomogram::Tomogram;
 
 /// Writes `best.bpk` in the run folder when the last validation score of `scores` (one per
@@ -148,7 +149,11 @@ pub fn train_detector(a: TrainRunArgs) -> Result<()> {
     let validation = match (&cfg.validation, cfg.validate_every) {
         (Some(v), n) if n > 0 => {
             let t0 = Instant::now();
-            let tc = test_tomogram_config(v.shape_xyz, v.particles, &mc.classes, mc.voxel_size_a);
+            let mut tc =
+                test_tomogram_config(v.shape_xyz, v.particles, &mc.classes, mc.voxel_size_a);
+            if let Some(t) = v.ice_thickness_a {
+                tc.ice_thickness_a = Dist::Fixed(t);
+            }
             let mut t = simulate_quietly(&tc, v.seed)?;
             tracing::info!(
                 "validation tomogram {:?}, {} particles, seed {} ({:.1} s)",

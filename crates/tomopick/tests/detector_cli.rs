@@ -112,6 +112,15 @@ fn pick_writes_every_format_and_refuses_bad_input() {
     let e = fails(&["pick", s(&nan), "-o", s(&dir.path().join("z.csv"))]);
     assert!(e.contains("NaN") && e.contains("nan.mrc"), "{e}");
     assert!(!dir.path().join("z.csv").exists());
+    // A tomogram that is not there: the OS's words once, with the path.
+    let e = fails(&["pick", s(&dir.path().join("gone.mrc")), "-o", s(&csv)]);
+    assert!(e.contains("gone.mrc"), "{e}");
+    assert_eq!(e.matches("os error").count(), 1, "{e}");
+    // Out-of-range options name the option and the value.
+    let e = fails(&["pick", s(&tomo), "-o", s(&csv), "--threshold", "1.5"]);
+    assert!(e.contains("--threshold 1.5"), "{e}");
+    let e = fails(&["pick", s(&tomo), "-o", s(&csv), "--tile", "16"]);
+    assert!(e.contains("--tile 16"), "{e}");
 }
 
 #[test]
