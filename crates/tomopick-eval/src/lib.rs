@@ -17,7 +17,7 @@ pub use czii::{CziiOptions, evaluate_czii};
 pub use error::{EvalError, Result};
 pub use radii::ClassTable;
 pub use report::{EvalReport, MetricReport};
-pub use shrec::{dilate_labels, evaluate_shrec, occupancy_labels, spheres_as_labels};
+pub use shrec::{dilate_labels, evaluate_shrec, occupancy_labels, shrec_hits, spheres_as_labels};
 
 use tomopick_io::{Particle, Volume, VoxelSize};
 

@@ -66,6 +66,23 @@ pub fn occupancy_labels(occupancy: &Volume, n_truth: usize) -> Result<Array3<u32
     Ok(labels)
 }
 
+/// The label under each pick (the voxel nearest its centre) in the (already dilated) label
+/// volume: 0 = background, `k` = the truth list's particle `k - 1`; `None` outside the volume.
+pub fn shrec_hits(
+    picks: &[Particle],
+    labels: &Array3<u32>,
+    voxel_size: tomopick_io::VoxelSize,
+) -> Vec<Option<u32>> {
+    let (nz, ny, nx) = labels.dim();
+    picks
+        .iter()
+        .map(|p| {
+            let [x, y, z] = p.pos_a.to_voxels(voxel_size).nearest_index([nx, ny, nz])?;
+            Some(labels[[z, y, x]])
+        })
+        .collect()
+}
+
 /// Scores `picks` against `truth` with the (already dilated) label volume.
 /// Returns the report and the number of picks that fell outside the volume.
 pub fn evaluate_shrec(
@@ -75,12 +92,7 @@ pub fn evaluate_shrec(
     voxel_size: tomopick_io::VoxelSize,
     beta: f64,
 ) -> (MetricReport, usize) {
-    let (nz, ny, nx) = labels.dim();
-    let hit_of = |p: &Particle| -> Option<u32> {
-        let [x, y, z] = p.pos_a.to_voxels(voxel_size).nearest_index([nx, ny, nz])?;
-        Some(labels[[z, y, x]])
-    };
-    let hits: Vec<Option<u32>> = picks.iter().map(hit_of).collect();
+    let hits = shrec_hits(picks, labels, voxel_size);
     let outside = hits.iter().filter(|h| h.is_none()).count();
 
     // Class-agnostic pass.

@@ -32,6 +32,11 @@ pub struct DetectorConfig {
     /// written before it was calibrated).
     #[serde(default = "paper_threshold")]
     pub pick_threshold: f64,
+    /// One confidence threshold per class (class order), calibrated on a larger simulated
+    /// tomogram when the run has a `[calibration]` section; `tomopick pick` prefers them to
+    /// `pick_threshold` unless `--threshold` is given. Empty: none.
+    #[serde(default)]
+    pub class_thresholds: Vec<f64>,
 }
 
 fn paper_threshold() -> f64 {
@@ -46,6 +51,10 @@ impl DetectorConfig {
             anchors: self.anchors_vox.clone(),
             classes: self.classes.len(),
         }
+    }
+    /// The per-class thresholds, if calibrated (model files are checked to hold one per class).
+    pub fn class_thresholds(&self) -> Option<Vec<f64>> {
+        (!self.class_thresholds.is_empty()).then(|| self.class_thresholds.clone())
     }
     /// Input sizes must be multiples of this.
     pub fn size_multiple(&self) -> usize {
@@ -152,6 +161,17 @@ pub fn read_config(bytes: &[u8], path: &Path) -> Result<DetectorConfig> {
         return Err(model_err(
             path,
             "tomopick.detector metadata is inconsistent",
+        ));
+    }
+    let t = &config.class_thresholds;
+    if !t.is_empty() && (t.len() != config.classes.len() || t.iter().any(|v| !(0.0..1.0).contains(v))) {
+        return Err(model_err(
+            path,
+            format!(
+                "tomopick.detector metadata: class_thresholds has {} values for {} classes, or one outside [0, 1)",
+                t.len(),
+                config.classes.len()
+            ),
         ));
     }
     Ok(config)

@@ -96,6 +96,7 @@ impl DetectorTrainer {
             voxel_size_a: cfg.voxel_size_a,
             cube_size: cfg.cube_size,
             pick_threshold: 0.5,
+            class_thresholds: Vec::new(),
         };
         let device = device.clone().autodiff();
         device.seed(cfg.seed);
@@ -121,10 +122,12 @@ impl DetectorTrainer {
                     ),
                 ));
             }
-            // The init model's anchors go with its weights; the cubes are this run's.
+            // The init model's anchors go with its weights; the cubes are this run's, and its
+            // class thresholds are recalibrated (when this run calibrates them).
             model = DetectorModel {
                 config: DetectorConfig {
                     cube_size: cfg.cube_size,
+                    class_thresholds: Vec::new(),
                     ..init.config
                 },
                 net: init.net,
@@ -168,8 +171,9 @@ impl DetectorTrainer {
             expected.class_diameters_vox = loaded.config.class_diameters_vox.clone();
             expected.voxel_size_a = loaded.config.voxel_size_a;
         }
-        // Calibrated at each validation.
+        // Calibrated at each validation, and at the end of the run.
         expected.pick_threshold = loaded.config.pick_threshold;
+        expected.class_thresholds = loaded.config.class_thresholds.clone();
         if loaded.config != expected {
             return Err(model_err(
                 &ck.model_path,
@@ -290,6 +294,11 @@ impl DetectorTrainer {
             last.val_f1 = Some(f1);
         }
         self.model.config.pick_threshold = threshold;
+    }
+
+    /// Sets the per-class pick thresholds that the model files written from now on carry.
+    pub fn record_class_thresholds(&mut self, thresholds: Vec<f64>) {
+        self.model.config.class_thresholds = thresholds;
     }
 
     /// The current weights as a model on a plain (inference) device.

@@ -23,6 +23,10 @@
 //! shape_xyz = [192, 192, 96]
 //! particles = 120
 //! seed = 900001
+//! [calibration]                     # optional: per-class pick thresholds for the final model,
+//! shape_xyz = [512, 512, 200]       # calibrated on a SHREC-size tomogram (about 190 particles
+//! particles = 2500                  # of each of 13 classes)
+//! seed = 900002
 //! ```
 //!
 //! Fine-tuning on your own data: start from a model and mix cubes cut from your tomograms and
@@ -42,7 +46,7 @@ use serde::{Deserialize, Serialize};
 use tomopick_sim::randomization::ImagingRandomization;
 use tomopick_sim::{Dist, SubtomoConfig};
 
-/// The held-aside validation tomogram.
+/// A held-aside simulated tomogram: `[validation]` or `[calibration]`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ValidationSpec {
@@ -56,6 +60,27 @@ pub struct ValidationSpec {
     /// real tomogram); not given: ice fills the depth.
     #[serde(default)]
     pub ice_thickness_a: Option<f64>,
+}
+
+impl ValidationSpec {
+    /// Checks the tomogram fits the training cubes and the voxel size; `name` is its section.
+    fn check(&self, name: &str, cube_size: usize, voxel_size_a: f64) -> std::result::Result<(), String> {
+        if self.shape_xyz.iter().any(|&s| s < cube_size) || self.particles == 0 {
+            return Err(format!(
+                "{name}: shape_xyz {:?} must be at least cube_size = {cube_size} on each axis, with particles > 0",
+                self.shape_xyz
+            ));
+        }
+        if let Some(t) = self.ice_thickness_a
+            && !(t > 0.0 && t <= self.shape_xyz[2] as f64 * voxel_size_a)
+        {
+            return Err(format!(
+                "{name}: ice_thickness_a = {t} Å must be positive and fit the depth ({} voxels of {voxel_size_a} Å)",
+                self.shape_xyz[2]
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// Everything a detector training run needs.
@@ -112,6 +137,10 @@ pub struct TrainDetectorConfig {
     /// The validation tomogram.
     #[serde(default)]
     pub validation: Option<ValidationSpec>,
+    /// A larger held-aside tomogram on which the final model's per-class pick thresholds are
+    /// calibrated (none: one threshold for all classes, from the validation tomogram).
+    #[serde(default)]
+    pub calibration: Option<ValidationSpec>,
     /// Start from this model's weights (fine-tuning).
     #[serde(default)]
     pub init_model: Option<std::path::PathBuf>,
@@ -193,13 +222,10 @@ impl TrainDetectorConfig {
         self.vesicles_per_cube
             .check("vesicles_per_cube", |v| v >= 0.0, "must not be negative")
             .map_err(|e| e.to_string())?;
-        if let Some(v) = &self.validation
-            && (v.shape_xyz.iter().any(|&s| s < self.cube_size) || v.particles == 0)
-        {
-            return Err(format!(
-                "validation: shape_xyz {:?} must be at least cube_size = {} on each axis, with particles > 0",
-                v.shape_xyz, self.cube_size
-            ));
+        for (name, spec) in [("validation", &self.validation), ("calibration", &self.calibration)] {
+            if let Some(v) = spec {
+                v.check(name, self.cube_size, self.voxel_size_a)?;
+            }
         }
         if !(0.0..=1.0).contains(&self.ice_surface_fraction) {
             return Err(format!(
@@ -211,15 +237,6 @@ impl TrainDetectorConfig {
             && !(n > 0.0 && n.is_finite())
         {
             return Err(format!("noise_reference_particles = {n}: must be positive"));
-        }
-        if let Some(v) = &self.validation
-            && let Some(t) = v.ice_thickness_a
-            && !(t > 0.0 && t <= v.shape_xyz[2] as f64 * self.voxel_size_a)
-        {
-            return Err(format!(
-                "validation: ice_thickness_a = {t} Å must be positive and fit the depth ({} voxels of {} Å)",
-                v.shape_xyz[2], self.voxel_size_a
-            ));
         }
         if !(0.0..=1.0).contains(&self.user_fraction) {
             return Err(format!(

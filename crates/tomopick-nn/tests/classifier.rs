@@ -185,6 +185,7 @@ fn classifier_files_round_trip_and_other_kinds_are_refused() {
             voxel_size_a: 10.0,
             cube_size: 16,
             pick_threshold: 0.5,
+            class_thresholds: Vec::new(),
         },
         &dev,
     );

@@ -135,6 +135,7 @@ fn small_config() -> DetectorConfig {
         voxel_size_a: 10.0,
         cube_size: 32,
         pick_threshold: 0.5,
+        class_thresholds: Vec::new(),
     }
 }
 
@@ -168,6 +169,19 @@ fn a_model_file_round_trips_and_foreign_files_are_refused() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("differ"), "{e}");
+    // Per-class thresholds round trip; a file with the wrong number of them is refused.
+    let mut with = DetectorModel::new(small_config(), &dev);
+    with.config.class_thresholds = vec![0.9, 0.35];
+    with.save(&path).unwrap();
+    let back = DetectorModel::load(&path, &dev).unwrap();
+    assert_eq!(back.config.class_thresholds(), Some(vec![0.9, 0.35]));
+    with.config.class_thresholds = vec![0.9];
+    with.save(&path).unwrap();
+    let e = DetectorModel::load(&path, &dev).unwrap_err().to_string();
+    assert!(
+        e.contains("m.bpk") && e.contains("class_thresholds has 1 values for 2 classes"),
+        "{e}"
+    );
 }
 
 const RUN: &str = r#"
@@ -235,6 +249,11 @@ fn training_configs_name_the_bad_field() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("bogus"), "{e}");
+    let bad = format!("{RUN}[calibration]\nshape_xyz = [512, 512, 16]\nparticles = 100\nseed = 2\n");
+    let e = TrainDetectorConfig::from_toml_str(&bad, "train.toml")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("calibration: shape_xyz [512, 512, 16]") && e.contains("cube_size = 32"), "{e}");
 }
 
 #[test]

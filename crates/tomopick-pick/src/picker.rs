@@ -20,8 +20,13 @@ pub struct PickOptions {
     pub max_tile: usize,
     /// Margin on each side of a tile's effective zone, voxels.
     pub overlap: usize,
-    /// Confidence threshold (the paper: 0.5).
+    /// Confidence threshold for every class (the paper: 0.5), unless `class_thresholds` is given.
     pub threshold: f64,
+    /// One confidence threshold per class (the model's class order), applied after both NMS
+    /// passes, which run on every detection above the lowest of them; `threshold` is then unused.
+    /// Thresholding after NMS keeps what one pick at the lowest threshold, filtered per class,
+    /// keeps (how `train detector` calibrates them).
+    pub class_thresholds: Option<Vec<f64>>,
     /// Per-tile NMS: drop a detection whose sphere IoU with a stronger one exceeds this (0.1).
     pub tile_nms_iou: f64,
     /// Global NMS: drop a detection within this × the smaller diameter of a stronger one (2/3).
@@ -34,8 +39,27 @@ impl Default for PickOptions {
             max_tile: 192,
             overlap: 8,
             threshold: 0.5,
+            class_thresholds: None,
             tile_nms_iou: 0.1,
             global_nms_factor: 2.0 / 3.0,
+        }
+    }
+}
+
+impl PickOptions {
+    /// The lowest confidence a detection needs to enter NMS.
+    pub fn floor(&self) -> f64 {
+        match &self.class_thresholds {
+            Some(t) => t.iter().cloned().fold(f64::INFINITY, f64::min),
+            None => self.threshold,
+        }
+    }
+
+    /// Whether a detection of `class` at `confidence` passes its class's threshold.
+    pub fn passes(&self, class: usize, confidence: f64) -> bool {
+        match &self.class_thresholds {
+            Some(t) => t.get(class).is_some_and(|&th| confidence >= th),
+            None => confidence >= self.threshold,
         }
     }
 }
@@ -82,7 +106,7 @@ pub fn detect_tile(
     let (raw, grid) = model.predict(block.into_raw_vec_and_offset().0, [d, h, w]);
     let enc = model.config.encoding();
     let dets: Vec<Detection> = enc
-        .decode(&raw, grid, opts.threshold)
+        .decode(&raw, grid, opts.floor())
         .into_iter()
         .map(|p| Detection {
             centre: [
@@ -128,7 +152,9 @@ pub fn pick<E: Send>(
         })
         .collect::<Result<_, E>>()?;
     let all: Vec<Detection> = per_tile.into_iter().flatten().collect();
-    Ok(nms_distance(&all, opts.global_nms_factor, false))
+    let mut kept = nms_distance(&all, opts.global_nms_factor, false);
+    kept.retain(|d| opts.passes(d.class, d.score));
+    Ok(kept)
 }
 
 /// Detections as particles: class names from the model, positions in Å.

@@ -1,6 +1,6 @@
 //! Tiling covers every voxel once; NMS keeps the right detections.
 
-use tomopick_pick::{Detection, nms_distance, nms_iou, overhead, sphere_iou, tiles};
+use tomopick_pick::{Detection, PickOptions, nms_distance, nms_iou, overhead, sphere_iou, tiles};
 
 #[test]
 fn effective_zones_cover_every_voxel_exactly_once() {
@@ -172,4 +172,22 @@ fn thresholding_after_nms_equals_thresholding_before() {
         assert_eq!(after, before, "threshold {t}");
         assert!(!after.is_empty() && after.len() < above(&dets, t).len());
     }
+}
+
+/// With per-class thresholds, NMS runs on everything above the lowest of them and each class
+/// then keeps what reaches its own; without them, one threshold serves every class.
+#[test]
+fn class_thresholds_set_the_floor_and_each_class_its_own_cut() {
+    let per_class = PickOptions {
+        threshold: 0.5,
+        class_thresholds: Some(vec![0.9, 0.2, 0.6]),
+        ..PickOptions::default()
+    };
+    assert_eq!(per_class.floor(), 0.2);
+    assert!(per_class.passes(1, 0.25) && per_class.passes(0, 0.9) && per_class.passes(2, 0.6));
+    assert!(!per_class.passes(0, 0.85) && !per_class.passes(2, 0.59));
+    assert!(!per_class.passes(3, 0.99), "a class without a threshold passes nothing");
+    let one = PickOptions::default();
+    assert_eq!(one.floor(), 0.5);
+    assert!(one.passes(7, 0.5) && !one.passes(0, 0.49));
 }

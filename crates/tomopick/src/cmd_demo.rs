@@ -4,7 +4,7 @@
 use crate::args::DemoArgs;
 use crate::cmd_pick::{load_model, marks, print_counts};
 use crate::cmd_simulate::{advance, commit_dir, progress, staging_dir};
-use crate::detect::{pick_in_memory, score, test_tomogram_config};
+use crate::detect::{model_pick_options, pick_in_memory, score, test_tomogram_config};
 use anyhow::Result;
 use std::io::Write;
 use std::time::Instant;
@@ -12,7 +12,6 @@ use tomopick_io::atomic::write_atomic;
 use tomopick_io::{
     ListContext, ListFormat, MrcWriteMode, Volume, VoxelSize, write_mrc, write_particles,
 };
-use tomopick_pick::PickOptions;
 use tomopick_pick::preview::write_preview;
 use tomopick_sim::tomogram::simulate_tomogram;
 
@@ -44,10 +43,7 @@ pub fn demo(a: DemoArgs) -> Result<()> {
         a.seed
     );
     let vol = Volume::new(t.reconstruction.clone(), vs);
-    let opts = PickOptions {
-        threshold: model.config.pick_threshold,
-        ..PickOptions::default()
-    };
+    let opts = model_pick_options(&model, None);
     let pb = progress(0, "picking");
     let t1 = Instant::now();
     let picks = pick_in_memory(&model, &vol, &opts, advance(&pb));

@@ -2,6 +2,7 @@
 
 use crate::args::PickArgs;
 use crate::cmd_simulate::{advance, progress};
+use crate::detect::{describe_thresholds, model_pick_options};
 use crate::source::{TomoSource, mrc_block};
 use anyhow::{Context, Result, bail};
 use std::collections::BTreeMap;
@@ -134,9 +135,8 @@ pub fn pick_cmd(a: PickArgs) -> Result<()> {
         None
     };
     let opts = PickOptions {
-        threshold: a.threshold.unwrap_or(model.config.pick_threshold),
         max_tile: a.tile,
-        ..Default::default()
+        ..model_pick_options(&model, a.threshold)
     };
     if !(0.0..1.0).contains(&opts.threshold) {
         bail!("--threshold {}: must be in [0, 1)", opts.threshold);
@@ -226,9 +226,9 @@ pub fn pick_cmd(a: PickArgs) -> Result<()> {
     }
     print_counts(&picks);
     tracing::info!(
-        "wrote {} (confidence threshold {:.2}{})",
+        "wrote {} ({}{})",
         a.output.display(),
-        opts.threshold,
+        describe_thresholds(&opts),
         if a.threshold.is_some() {
             ""
         } else {

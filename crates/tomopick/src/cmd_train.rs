@@ -2,14 +2,17 @@
 
 use crate::args::TrainRunArgs;
 use crate::cmd_simulate::progress;
-use crate::detect::{calibrate_threshold, simulate_quietly, test_tomogram_config};
+use crate::detect::{
+    calibrate_class_thresholds, calibrate_threshold, simulate_quietly, test_tomogram_config,
+};
 use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 use tomopick_eval::plot::{Series, write_two_panel_png};
 use tomopick_io::{Volume, VoxelSize};
 use tomopick_nn::train::{CurveRow, write_curve_csv};
-use tomopick_nn::{DetectorTrainer, TrainDetectorConfig, inference_device};
+use tomopick_nn::train_config::ValidationSpec;
+use tomopick_nn::{DetectorConfig, DetectorTrainer, TrainDetectorConfig, inference_device};
 use tomopick_sim::Dist;
 use tomopick_sim::tomogram::Tomogram;
 
@@ -147,28 +150,7 @@ pub fn train_detector(a: TrainRunArgs) -> Result<()> {
         cfg.batch
     );
     let validation = match (&cfg.validation, cfg.validate_every) {
-        (Some(v), n) if n > 0 => {
-            let t0 = Instant::now();
-            let mut tc =
-                test_tomogram_config(v.shape_xyz, v.particles, &mc.classes, mc.voxel_size_a);
-            if let Some(t) = v.ice_thickness_a {
-                tc.ice_thickness_a = Dist::Fixed(t);
-            }
-            let mut t = simulate_quietly(&tc, v.seed)?;
-            tracing::info!(
-                "validation tomogram {:?}, {} particles, seed {} ({:.1} s)",
-                v.shape_xyz,
-                t.sample.particles.len(),
-                v.seed,
-                t0.elapsed().as_secs_f64()
-            );
-            // The reconstruction moves into the volume that every validation picks.
-            let vol = Volume::new(
-                std::mem::take(&mut t.reconstruction),
-                VoxelSize::isotropic(t.config.voxel_size_a),
-            );
-            Some((t, vol))
-        }
+        (Some(v), n) if n > 0 => Some(held_aside(v, &mc, "validation")?),
         _ => None,
     };
     let pb = progress(cfg.steps, "training");
@@ -219,6 +201,25 @@ pub fn train_detector(a: TrainRunArgs) -> Result<()> {
     {
         validate(&mut trainer, run, t, vol, |m| tracing::info!("{m}"))?;
     }
+    if let Some(spec) = &cfg.calibration {
+        let (t, vol) = held_aside(spec, &mc, "calibration")?;
+        let model = trainer.inference_model(&device)?.into_inference();
+        let c = calibrate_class_thresholds(&model, &vol, &t)?;
+        tracing::info!(
+            "calibration: F1 {:.3} with per-class thresholds ({} picks), {:.3} with one threshold ({:.2}); {}",
+            c.f1,
+            c.picks,
+            c.single.f1,
+            c.single.threshold,
+            mc.classes
+                .iter()
+                .zip(&c.thresholds)
+                .map(|(n, t)| format!("{n} {t:.2}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        trainer.record_class_thresholds(c.thresholds);
+    }
     trainer.save_checkpoint(&checkpoint)?;
     write_curves(run, trainer.curve())?;
     let model = trainer.inference_model(&device)?;
@@ -230,6 +231,29 @@ pub fn train_detector(a: TrainRunArgs) -> Result<()> {
         run.join("curve.csv").display()
     );
     Ok(())
+}
+
+/// Simulates a held-aside tomogram (`what`: validation or calibration) and moves its
+/// reconstruction into a volume.
+fn held_aside(v: &ValidationSpec, mc: &DetectorConfig, what: &str) -> Result<(Tomogram, Volume)> {
+    let t0 = Instant::now();
+    let mut tc = test_tomogram_config(v.shape_xyz, v.particles, &mc.classes, mc.voxel_size_a);
+    if let Some(t) = v.ice_thickness_a {
+        tc.ice_thickness_a = Dist::Fixed(t);
+    }
+    let mut t = simulate_quietly(&tc, v.seed)?;
+    tracing::info!(
+        "{what} tomogram {:?}, {} particles, seed {} ({:.1} s)",
+        v.shape_xyz,
+        t.sample.particles.len(),
+        v.seed,
+        t0.elapsed().as_secs_f64()
+    );
+    let vol = Volume::new(
+        std::mem::take(&mut t.reconstruction),
+        VoxelSize::isotropic(t.config.voxel_size_a),
+    );
+    Ok((t, vol))
 }
 
 /// Scores the current weights on the validation tomogram at the best confidence threshold,

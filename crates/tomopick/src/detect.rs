@@ -2,7 +2,9 @@
 //! held-aside tomogram, and scoring picks against a simulation's truth.
 
 use anyhow::Result;
-use tomopick_eval::{ClassTable, CziiOptions, EvalReport, Occupancy, evaluate};
+use tomopick_eval::{
+    ClassTable, CziiOptions, EvalReport, Occupancy, dilate_labels, evaluate, f_beta, shrec_hits,
+};
 use tomopick_io::volume::standard_scale;
 use tomopick_io::{Particle, Volume, VoxelSize};
 use tomopick_nn::DetectorModel;
@@ -28,6 +30,32 @@ pub fn pick_in_memory(
     )
     .unwrap_or_else(|e| match e {});
     to_particles(&dets, model, volume.voxel_size)
+}
+
+/// Pick options with the model's thresholds (per class when calibrated), or `threshold` for
+/// every class when given.
+pub fn model_pick_options(model: &DetectorModel, threshold: Option<f64>) -> PickOptions {
+    PickOptions {
+        threshold: threshold.unwrap_or(model.config.pick_threshold),
+        class_thresholds: match threshold {
+            Some(_) => None,
+            None => model.config.class_thresholds(),
+        },
+        ..PickOptions::default()
+    }
+}
+
+/// The thresholds of `opts` in words, for logs.
+pub fn describe_thresholds(opts: &PickOptions) -> String {
+    match &opts.class_thresholds {
+        Some(t) => {
+            let (lo, hi) = t
+                .iter()
+                .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
+            format!("confidence thresholds per class, {lo:.2}–{hi:.2}")
+        }
+        None => format!("confidence threshold {:.2}", opts.threshold),
+    }
 }
 
 /// A small test tomogram like SHREC's (tilt series ±60° in 3° steps, 120 e/Å², defocus 3 µm,
@@ -80,18 +108,10 @@ pub fn score(picks: &[Particle], t: &Tomogram) -> Result<EvalReport> {
     )?)
 }
 
-/// The class-agnostic F1 of a report (the SHREC metric when there is one).
-pub fn overall_f1(report: &EvalReport) -> f64 {
-    report
-        .shrec
-        .as_ref()
-        .map(|s| s.overall.f_beta)
-        .unwrap_or(report.czii.overall.f_beta)
-}
 
 /// The confidence threshold with the best F1 on a simulated tomogram.
 pub struct Calibration {
-    /// The threshold (0.10, 0.15, …, 0.90).
+    /// The threshold (one of [`calibration_grid`]'s).
     pub threshold: f64,
     /// F1 at that threshold.
     pub f1: f64,
@@ -99,71 +119,214 @@ pub struct Calibration {
     pub picks: usize,
 }
 
-/// Picks `volume` (the reconstruction of `t`) once at the lowest threshold and scores the picks
-/// at thresholds 0.10–0.90 in steps of 0.05. Picks are thresholded after NMS, which keeps the
-/// same picks as thresholding before it (greedy NMS only suppresses weaker detections; tested
-/// in tomopick-pick), so one pass serves every threshold.
+/// One confidence threshold per class with the best class-agnostic F1 on a simulated tomogram.
+pub struct ClassCalibration {
+    /// The thresholds, in the model's class order (each one of [`calibration_grid`]'s).
+    pub thresholds: Vec<f64>,
+    /// F1 with them.
+    pub f1: f64,
+    /// Picks with them.
+    pub picks: usize,
+    /// The best single threshold on the same tomogram, which the search starts from.
+    pub single: Calibration,
+}
+
+/// The thresholds the calibrations scan: 0.10–0.95 in steps of 0.05, then 0.97 and 0.99
+/// (a well-trained model's best threshold can lie above 0.90).
+pub fn calibration_grid() -> Vec<f64> {
+    let mut grid: Vec<f64> = (0..=17).map(|i| 0.10 + 0.05 * i as f64).collect();
+    grid.extend([0.97, 0.99]);
+    grid
+}
+
+/// One pick of a simulated tomogram at the lowest threshold of [`calibration_grid`], with each
+/// pick's SHREC hit looked up once, so that the class-agnostic F1 under any thresholds is a
+/// count. Thresholding after NMS keeps the same picks as thresholding before it (greedy NMS only
+/// suppresses weaker detections; tested in tomopick-pick), so one pass serves every threshold.
+struct ThresholdScorer {
+    /// Per pick: (score, class index, hit label; 0 = background or outside).
+    picks: Vec<(f64, usize, u32)>,
+    n_truth: usize,
+}
+
+impl ThresholdScorer {
+    fn new(model: &DetectorModel, volume: &Volume, t: &Tomogram) -> Result<Self> {
+        let opts = PickOptions {
+            threshold: calibration_grid()[0],
+            ..PickOptions::default()
+        };
+        let picks = pick_in_memory(model, volume, &opts, |_, _| {});
+        let n_truth = t.sample.particles.len();
+        let labels = dilate_labels(&t.sample.occupancy);
+        let hits = shrec_hits(&picks, &labels, volume.voxel_size);
+        let class_of = |name: &str| model.config.classes.iter().position(|c| c == name);
+        Ok(ThresholdScorer {
+            picks: picks
+                .iter()
+                .zip(hits)
+                .map(|(p, h)| {
+                    let class = class_of(&p.class).expect("picks carry the model's classes");
+                    (p.score.unwrap_or(1.0), class, h.unwrap_or(0))
+                })
+                .collect(),
+            n_truth,
+        })
+    }
+
+    /// Class-agnostic SHREC F1 and the number of picks kept with `thresholds[class]`.
+    fn f1(&self, thresholds: &[f64]) -> (f64, usize) {
+        let mut found = vec![false; self.n_truth + 1];
+        let (mut kept, mut tp) = (0, 0);
+        for &(score, class, hit) in &self.picks {
+            if score >= thresholds[class] {
+                kept += 1;
+                if hit > 0 && !found[hit as usize] {
+                    found[hit as usize] = true;
+                    tp += 1;
+                }
+            }
+        }
+        let p = if kept > 0 { tp as f64 / kept as f64 } else { 0.0 };
+        let r = tp as f64 / self.n_truth.max(1) as f64;
+        (f_beta(p, r, 1.0), kept)
+    }
+
+    /// The single threshold of the grid with the best F1 (the lowest on ties).
+    fn best_single(&self, classes: usize) -> Calibration {
+        let mut best = Calibration {
+            threshold: 0.5,
+            f1: -1.0,
+            picks: 0,
+        };
+        for th in calibration_grid() {
+            let (f1, picks) = self.f1(&vec![th; classes]);
+            if f1 > best.f1 {
+                best = Calibration {
+                    threshold: th,
+                    f1,
+                    picks,
+                };
+            }
+        }
+        best
+    }
+}
+
+/// Picks `volume` (the reconstruction of `t`) once and finds the single confidence threshold of
+/// [`calibration_grid`] with the best class-agnostic F1 (SHREC metric).
 pub fn calibrate_threshold(
     model: &DetectorModel,
     volume: &Volume,
     t: &Tomogram,
 ) -> Result<Calibration> {
-    let grid: Vec<f64> = (0..=16).map(|i| 0.10 + 0.05 * i as f64).collect();
-    let opts = PickOptions {
-        threshold: grid[0],
-        ..PickOptions::default()
-    };
-    let picks = pick_in_memory(model, volume, &opts, |_, _| {});
-    let mut best = Calibration {
-        threshold: 0.5,
-        f1: -1.0,
-        picks: 0,
-    };
-    for th in grid {
-        let kept: Vec<Particle> = picks
-            .iter()
-            .filter(|p| p.score.is_none_or(|s| s >= th))
-            .cloned()
-            .collect();
-        let f1 = overall_f1(&score(&kept, t)?);
-        if f1 > best.f1 {
-            best = Calibration {
-                threshold: th,
-                f1,
-                picks: kept.len(),
-            };
+    Ok(ThresholdScorer::new(model, volume, t)?.best_single(model.config.classes.len()))
+}
+
+/// Picks `volume` (the reconstruction of `t`) once and finds one confidence threshold per class
+/// with the best class-agnostic F1 (SHREC metric): starting from the best single threshold,
+/// each class's threshold in turn takes the grid value that raises F1 most, in passes over
+/// the classes until one changes nothing (at most 5). Needs a tomogram with many particles
+/// of each class (a SHREC-size one has about 190), or the thresholds fit its noise.
+pub fn calibrate_class_thresholds(
+    model: &DetectorModel,
+    volume: &Volume,
+    t: &Tomogram,
+) -> Result<ClassCalibration> {
+    let scorer = ThresholdScorer::new(model, volume, t)?;
+    let n = model.config.classes.len();
+    let single = scorer.best_single(n);
+    let mut th = vec![single.threshold; n];
+    let mut best = single.f1;
+    for _ in 0..5 {
+        let mut changed = false;
+        for c in 0..n {
+            for g in calibration_grid() {
+                let mut trial = th.clone();
+                trial[c] = g;
+                let (f1, _) = scorer.f1(&trial);
+                if f1 > best + 1e-12 {
+                    (best, th, changed) = (f1, trial, true);
+                }
+            }
+        }
+        if !changed {
+            break;
         }
     }
-    Ok(best)
+    let (f1, picks) = scorer.f1(&th);
+    Ok(ClassCalibration {
+        thresholds: th,
+        f1,
+        picks,
+        single,
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// The calibrated threshold scores at least as well as the paper's 0.5, and picking at it
-    /// directly gives the very picks and F1 the calibration counted (thresholding after NMS).
-    #[test]
-    fn the_calibrated_threshold_is_what_picking_at_it_gives() {
+    /// The class-agnostic F1 of a report (SHREC's metric: the tests score with an occupancy mask).
+    fn overall_f1(report: &EvalReport) -> f64 {
+        report.shrec.as_ref().expect("an occupancy mask").overall.f_beta
+    }
+
+    /// A small simulated tomogram, picked by the embedded model.
+    fn small_case() -> (DetectorModel, Tomogram, Volume) {
         let model = crate::cmd_pick::load_model(None).unwrap();
         let c = &model.config;
         let config = test_tomogram_config([96, 96, 48], 40, &c.classes, c.voxel_size_a);
         let mut t = simulate_quietly(&config, 4242).unwrap();
         let vs = VoxelSize::isotropic(config.voxel_size_a);
         let vol = Volume::new(std::mem::take(&mut t.reconstruction), vs);
+        (model, t, vol)
+    }
+
+    /// Picks `vol` with `opts`: the number of picks and their F1 scored by `tomopick evaluate`'s
+    /// code.
+    fn picked(model: &DetectorModel, vol: &Volume, t: &Tomogram, opts: &PickOptions) -> (usize, f64) {
+        let picks = pick_in_memory(model, vol, opts, |_, _| {});
+        (picks.len(), overall_f1(&score(&picks, t).unwrap()))
+    }
+
+    /// The calibrated threshold scores at least as well as the paper's 0.5, and picking at it
+    /// directly gives the very picks and F1 the calibration counted (thresholding after NMS).
+    #[test]
+    fn the_calibrated_threshold_is_what_picking_at_it_gives() {
+        let (model, t, vol) = small_case();
         let cal = calibrate_threshold(&model, &vol, &t).unwrap();
         let at = |threshold: f64| {
             let opts = PickOptions {
                 threshold,
                 ..PickOptions::default()
             };
-            let picks = pick_in_memory(&model, &vol, &opts, |_, _| {});
-            (picks.len(), overall_f1(&score(&picks, &t).unwrap()))
+            picked(&model, &vol, &t, &opts)
         };
         let (n, f1) = at(cal.threshold);
         assert_eq!(n, cal.picks);
         assert!((f1 - cal.f1).abs() < 1e-12, "{f1} vs {}", cal.f1);
         assert!(cal.f1 >= at(0.5).1, "calibrated {} below 0.5's", cal.f1);
         assert!(cal.f1 > 0.3, "F1 {} on an easy tomogram", cal.f1);
+    }
+
+    /// Per-class thresholds score at least as well as the best single one on the tomogram they
+    /// were fitted to, and a model carrying them picks exactly what the calibration counted.
+    #[test]
+    fn per_class_thresholds_are_what_picking_with_them_gives() {
+        let (mut model, t, vol) = small_case();
+        let cal = calibrate_class_thresholds(&model, &vol, &t).unwrap();
+        assert_eq!(cal.thresholds.len(), model.config.classes.len());
+        assert!(cal.f1 >= cal.single.f1, "{} below {}", cal.f1, cal.single.f1);
+        assert!(cal.thresholds.iter().all(|t| calibration_grid().contains(t)));
+        model.config.class_thresholds = cal.thresholds.clone();
+        let opts = model_pick_options(&model, None);
+        assert_eq!(opts.class_thresholds.as_ref(), Some(&cal.thresholds));
+        let (n, f1) = picked(&model, &vol, &t, &opts);
+        assert_eq!(n, cal.picks);
+        assert!((f1 - cal.f1).abs() < 1e-12, "{f1} vs {}", cal.f1);
+        // --threshold overrides them: one threshold for every class.
+        let opts = model_pick_options(&model, Some(cal.single.threshold));
+        assert_eq!(opts.class_thresholds, None);
+        assert_eq!(picked(&model, &vol, &t, &opts).0, cal.single.picks);
     }
 }
