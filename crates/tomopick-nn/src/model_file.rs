@@ -164,7 +164,9 @@ pub fn read_config(bytes: &[u8], path: &Path) -> Result<DetectorConfig> {
         ));
     }
     let t = &config.class_thresholds;
-    if !t.is_empty() && (t.len() != config.classes.len() || t.iter().any(|v| !(0.0..1.0).contains(v))) {
+    if !t.is_empty()
+        && (t.len() != config.classes.len() || t.iter().any(|v| !(0.0..1.0).contains(v)))
+    {
         return Err(model_err(
             path,
             format!(

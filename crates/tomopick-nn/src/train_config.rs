@@ -64,7 +64,12 @@ pub struct ValidationSpec {
 
 impl ValidationSpec {
     /// Checks the tomogram fits the training cubes and the voxel size; `name` is its section.
-    fn check(&self, name: &str, cube_size: usize, voxel_size_a: f64) -> std::result::Result<(), String> {
+    fn check(
+        &self,
+        name: &str,
+        cube_size: usize,
+        voxel_size_a: f64,
+    ) -> std::result::Result<(), String> {
         if self.shape_xyz.iter().any(|&s| s < cube_size) || self.particles == 0 {
             return Err(format!(
                 "{name}: shape_xyz {:?} must be at least cube_size = {cube_size} on each axis, with particles > 0",
@@ -222,7 +227,10 @@ impl TrainDetectorConfig {
         self.vesicles_per_cube
             .check("vesicles_per_cube", |v| v >= 0.0, "must not be negative")
             .map_err(|e| e.to_string())?;
-        for (name, spec) in [("validation", &self.validation), ("calibration", &self.calibration)] {
+        for (name, spec) in [
+            ("validation", &self.validation),
+            ("calibration", &self.calibration),
+        ] {
             if let Some(v) = spec {
                 v.check(name, self.cube_size, self.voxel_size_a)?;
             }

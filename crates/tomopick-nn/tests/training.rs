@@ -126,6 +126,11 @@ fn the_loss_is_near_zero_for_perfect_outputs_and_large_for_blank_ones() {
     );
 }
 
+/// Weight initialisation draws from the device's shared generator, which a trainer seeds just
+/// before it draws: tests that initialise networks take turns, or a trainer's weights would
+/// depend on what another test drew in between.
+static TRAINERS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 fn small_config() -> DetectorConfig {
     DetectorConfig {
         architecture: Architecture::Efficient,
@@ -141,6 +146,7 @@ fn small_config() -> DetectorConfig {
 
 #[test]
 fn a_model_file_round_trips_and_foreign_files_are_refused() {
+    let _turn = TRAINERS.lock().unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir().unwrap();
     let dev = Device::flex();
     let model = DetectorModel::new(small_config(), &dev);
@@ -199,10 +205,6 @@ particles_per_cube = { uniform = [2, 5] }
 gold_per_cube = 0
 "#;
 
-/// Weight initialisation draws from the device's seeded generator, which tests running in
-/// parallel would share: tests that build trainers take turns.
-static TRAINERS: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
 #[test]
 fn a_resumed_run_gives_the_same_losses_as_an_uninterrupted_one() {
     let _turn = TRAINERS.lock().unwrap_or_else(|e| e.into_inner());
@@ -249,11 +251,15 @@ fn training_configs_name_the_bad_field() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("bogus"), "{e}");
-    let bad = format!("{RUN}[calibration]\nshape_xyz = [512, 512, 16]\nparticles = 100\nseed = 2\n");
+    let bad =
+        format!("{RUN}[calibration]\nshape_xyz = [512, 512, 16]\nparticles = 100\nseed = 2\n");
     let e = TrainDetectorConfig::from_toml_str(&bad, "train.toml")
         .unwrap_err()
         .to_string();
-    assert!(e.contains("calibration: shape_xyz [512, 512, 16]") && e.contains("cube_size = 32"), "{e}");
+    assert!(
+        e.contains("calibration: shape_xyz [512, 512, 16]") && e.contains("cube_size = 32"),
+        "{e}"
+    );
 }
 
 #[test]

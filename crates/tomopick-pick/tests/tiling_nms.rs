@@ -186,7 +186,10 @@ fn class_thresholds_set_the_floor_and_each_class_its_own_cut() {
     assert_eq!(per_class.floor(), 0.2);
     assert!(per_class.passes(1, 0.25) && per_class.passes(0, 0.9) && per_class.passes(2, 0.6));
     assert!(!per_class.passes(0, 0.85) && !per_class.passes(2, 0.59));
-    assert!(!per_class.passes(3, 0.99), "a class without a threshold passes nothing");
+    assert!(
+        !per_class.passes(3, 0.99),
+        "a class without a threshold passes nothing"
+    );
     let one = PickOptions::default();
     assert_eq!(one.floor(), 0.5);
     assert!(one.passes(7, 0.5) && !one.passes(0, 0.49));

@@ -5,7 +5,7 @@ use tomopick_sim::library::{ClassSource, ClassSpec, class_potential, shipped_pot
 use tomopick_sim::potential::PotentialOptions;
 
 fn repo(p: &str) -> String {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("set by cargo test"))
         .join("../..")
         .join(p)
         .to_string_lossy()

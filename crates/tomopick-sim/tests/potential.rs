@@ -82,8 +82,10 @@ fn protein_contrast_against_ice_matches_peng() {
     // Averaged over the volume the protein occupies, the potential of protein is ≈ 7.9 V
     // (Peng, 1.35 g/cm³) and the contrast against ice ≈ 7.9 − 4.53 ≈ 3.4 V. Apoferritin, 5 Å.
     let s = read_structure(
-        &std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../../data/structures/pdb/6z6u.pdb.gz"),
+        &std::path::PathBuf::from(
+            std::env::var_os("CARGO_MANIFEST_DIR").expect("set by cargo test"),
+        )
+        .join("../../data/structures/pdb/6z6u.pdb.gz"),
     )
     .unwrap();
     let atoms = s.assembly_atoms(None).unwrap();

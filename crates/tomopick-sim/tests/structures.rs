@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use tomopick_sim::read_structure;
 
 fn repo(p: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("set by cargo test"))
         .join("../..")
         .join(p)
 }

@@ -51,7 +51,9 @@ pub fn describe_thresholds(opts: &PickOptions) -> String {
         Some(t) => {
             let (lo, hi) = t
                 .iter()
-                .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
+                .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
+                    (a.min(v), b.max(v))
+                });
             format!("confidence thresholds per class, {lo:.2}–{hi:.2}")
         }
         None => format!("confidence threshold {:.2}", opts.threshold),
@@ -107,7 +109,6 @@ pub fn score(picks: &[Particle], t: &Tomogram) -> Result<EvalReport> {
         ("picks", "simulation truth"),
     )?)
 }
-
 
 /// The confidence threshold with the best F1 on a simulated tomogram.
 pub struct Calibration {
@@ -186,7 +187,11 @@ impl ThresholdScorer {
                 }
             }
         }
-        let p = if kept > 0 { tp as f64 / kept as f64 } else { 0.0 };
+        let p = if kept > 0 {
+            tp as f64 / kept as f64
+        } else {
+            0.0
+        };
         let r = tp as f64 / self.n_truth.max(1) as f64;
         (f_beta(p, r, 1.0), kept)
     }
@@ -268,7 +273,12 @@ mod tests {
 
     /// The class-agnostic F1 of a report (SHREC's metric: the tests score with an occupancy mask).
     fn overall_f1(report: &EvalReport) -> f64 {
-        report.shrec.as_ref().expect("an occupancy mask").overall.f_beta
+        report
+            .shrec
+            .as_ref()
+            .expect("an occupancy mask")
+            .overall
+            .f_beta
     }
 
     /// A small simulated tomogram, picked by the embedded model.
@@ -284,7 +294,12 @@ mod tests {
 
     /// Picks `vol` with `opts`: the number of picks and their F1 scored by `tomopick evaluate`'s
     /// code.
-    fn picked(model: &DetectorModel, vol: &Volume, t: &Tomogram, opts: &PickOptions) -> (usize, f64) {
+    fn picked(
+        model: &DetectorModel,
+        vol: &Volume,
+        t: &Tomogram,
+        opts: &PickOptions,
+    ) -> (usize, f64) {
         let picks = pick_in_memory(model, vol, opts, |_, _| {});
         (picks.len(), overall_f1(&score(&picks, t).unwrap()))
     }
@@ -316,8 +331,17 @@ mod tests {
         let (mut model, t, vol) = small_case();
         let cal = calibrate_class_thresholds(&model, &vol, &t).unwrap();
         assert_eq!(cal.thresholds.len(), model.config.classes.len());
-        assert!(cal.f1 >= cal.single.f1, "{} below {}", cal.f1, cal.single.f1);
-        assert!(cal.thresholds.iter().all(|t| calibration_grid().contains(t)));
+        assert!(
+            cal.f1 >= cal.single.f1,
+            "{} below {}",
+            cal.f1,
+            cal.single.f1
+        );
+        assert!(
+            cal.thresholds
+                .iter()
+                .all(|t| calibration_grid().contains(t))
+        );
         model.config.class_thresholds = cal.thresholds.clone();
         let opts = model_pick_options(&model, None);
         assert_eq!(opts.class_thresholds.as_ref(), Some(&cal.thresholds));

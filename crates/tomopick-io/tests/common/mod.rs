@@ -4,13 +4,13 @@
 use std::path::PathBuf;
 
 pub fn made(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("set by cargo test"))
         .join("../../tests/fixtures/made")
         .join(name)
 }
 
 pub fn portal(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("set by cargo test"))
         .join("../../tests/fixtures/cryoet-data-portal")
         .join(name)
 }

@@ -6,7 +6,7 @@ use std::process::{Command, Output};
 
 /// The repository root (commands run there, so relative paths are the README's).
 pub fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+    PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("set by cargo test")).join("../..")
 }
 
 /// Runs `tomopick` with `args`.
