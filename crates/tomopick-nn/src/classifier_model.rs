@@ -74,7 +74,8 @@ impl ClassifierModel {
             || s.classes == 0
             || s.box_size < 8
             || !s.box_size.is_multiple_of(8)
-            || !(config.voxel_size_a > 0.0)
+            || !config.voxel_size_a.is_finite()
+            || config.voxel_size_a <= 0.0
         {
             return Err(model_err(
                 path,

@@ -156,7 +156,8 @@ pub fn read_config(bytes: &[u8], path: &Path) -> Result<DetectorConfig> {
     if config.anchors_vox.is_empty()
         || config.classes.is_empty()
         || config.classes.len() != config.class_diameters_vox.len()
-        || !(config.voxel_size_a > 0.0)
+        || !config.voxel_size_a.is_finite()
+        || config.voxel_size_a <= 0.0
     {
         return Err(model_err(
             path,

@@ -121,8 +121,8 @@ pub fn build_targets(
             }
             t.obj[ia] = 1.0;
             t.noobj[ia] = 0.0;
-            for k in 0..3 {
-                let frac = (g.centre_vox[k] / s - cell_xyz[k] as f64).clamp(0.0, 1.0);
+            for (k, &cell_k) in cell_xyz.iter().enumerate() {
+                let frac = (g.centre_vox[k] / s - cell_k as f64).clamp(0.0, 1.0);
                 t.xyz[((i * a_n + a) * 3 + k) * n + cell] = frac as f32;
             }
             t.log_size[ia] = (g.diameter_vox / enc.anchors[a]).ln() as f32;

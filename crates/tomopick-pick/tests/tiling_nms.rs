@@ -120,7 +120,7 @@ fn tile_shapes_are_balanced_and_cover_each_axis() {
     assert_eq!(tile_shape([1000, 100, 37], 192, 8, 8), [184, 104, 40]);
     for (n, cap) in [(512usize, 192usize), (1000, 192), (513, 128), (97, 64)] {
         let size = tile_shape([n, n, n], cap, 8, 8)[0];
-        assert!(size <= cap && size % 8 == 0, "{n} {cap}: {size}");
+        assert!(size <= cap && size.is_multiple_of(8), "{n} {cap}: {size}");
         let covered: usize = tomopick_pick::tiles_shaped([n, 16, 16], [size, 16, 16], 4)
             .iter()
             .filter(|t| t.zone_start[1] == 0 && t.zone_start[2] == 0)

@@ -186,7 +186,11 @@ pub fn pick_cmd(a: PickArgs) -> Result<()> {
             advance(&pb),
         )?;
         pb.finish_and_clear();
-        (to_particles(&dets, &model, vs), vs, TomoSource::Mrc(file))
+        (
+            to_particles(&dets, &model, vs),
+            vs,
+            TomoSource::Mrc(Box::new(file)),
+        )
     } else {
         let vol = open_volume(&a.tomogram, override_vs)?;
         check_models_voxel_size(vol.voxel_size)?;

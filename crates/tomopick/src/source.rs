@@ -9,7 +9,7 @@ use tomopick_io::{MrcReadOptions, MrcVolumeFile, Volume, VolumeFormat, VoxelSize
 /// Where boxes come from.
 pub enum TomoSource {
     /// An MRC file, read region by region.
-    Mrc(MrcVolumeFile),
+    Mrc(Box<MrcVolumeFile>),
     /// A volume in memory.
     Memory(Volume),
 }
@@ -18,7 +18,10 @@ impl TomoSource {
     /// Opens `path`; `voxel_size` overrides the header's.
     pub fn open(path: &Path, voxel_size: Option<VoxelSize>) -> Result<Self> {
         Ok(if VolumeFormat::from_path(path) == VolumeFormat::Mrc {
-            TomoSource::Mrc(MrcVolumeFile::open(path, MrcReadOptions { voxel_size })?)
+            TomoSource::Mrc(Box::new(MrcVolumeFile::open(
+                path,
+                MrcReadOptions { voxel_size },
+            )?))
         } else {
             TomoSource::Memory(open_volume(path, voxel_size)?)
         })
