@@ -5,6 +5,7 @@
 #   tomopick train detector --config configs/compare_efficient.toml -o runs/compare_efficient
 #   tomopick train detector --config configs/compare_paper.toml -o runs/compare_paper    # ~45 min
 #   tomopick train detector --config configs/compare_efficient_long.toml -o runs/compare_efficient_long  # optional, 4× the data
+#   tomopick train detector --config configs/compare_efficient_deep_long.toml -o runs/compare_efficient_deep_long  # optional
 #   scripts/bench_compare_networks.sh [SEED ...]                                        (default 77 78)
 #
 # Test tomograms: SHREC-like (tilt series ±60°, WBP, 13 classes at 10 Å, gold, vesicles) of
@@ -23,7 +24,8 @@ for seed in ${seeds[@]}; do
   d="$out/$seed"
   [ -d "$d" ] || "$bin" -q simulate tomogram --seed "$seed" --shape 256,256,200 --particles 625 -o "$d"
   for run in "efficient runs/compare_efficient/model.bpk 192" "efficient runs/compare_efficient/model.bpk 64" \
-             "paper runs/compare_paper/model.bpk 64" "efficient-long runs/compare_efficient_long/model.bpk 192"; do
+             "paper runs/compare_paper/model.bpk 64" "efficient-long runs/compare_efficient_long/model.bpk 192" \
+             "efficient_deep-long runs/compare_efficient_deep_long/model.bpk 192"; do
     set -- $run
     [ -f "$2" ] || continue
     name="$1-tile$3"

@@ -17,7 +17,11 @@ fn main() {
     let repeats: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(3);
     let dev = Device::flex();
     let threads = rayon::current_num_threads();
-    for arch in [Architecture::Paper, Architecture::Efficient] {
+    for arch in [
+        Architecture::Paper,
+        Architecture::Efficient,
+        Architecture::EfficientDeep,
+    ] {
         let net = Detector::new(arch, 3, 13, &dev).fold_batch_norm();
         let gflop = net.macs(64) * 2.0 / 1e9;
         let x = Tensor::<5>::random(

@@ -197,6 +197,11 @@ impl TrainClassifierConfig {
     }
 
     fn validate(&self) -> std::result::Result<(), String> {
+        if self.architecture == Architecture::EfficientDeep {
+            return Err(
+                "architecture = \"efficient_deep\" is a detector network; the classifier takes \"paper\" or \"efficient\"".into(),
+            );
+        }
         if self.box_size < 16 || !self.box_size.is_multiple_of(8) || self.box_size > 128 {
             return Err(format!(
                 "box_size = {}: must be a multiple of 8 in 16..=128",

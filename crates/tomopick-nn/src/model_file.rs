@@ -59,7 +59,7 @@ impl DetectorConfig {
     /// Input sizes must be multiples of this.
     pub fn size_multiple(&self) -> usize {
         match self.architecture {
-            Architecture::Paper => 16,
+            Architecture::Paper | Architecture::EfficientDeep => 16,
             Architecture::Efficient => 8,
         }
     }

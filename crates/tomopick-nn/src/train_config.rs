@@ -194,7 +194,7 @@ impl TrainDetectorConfig {
 
     fn validate(&self) -> std::result::Result<(), String> {
         let multiple = match self.architecture {
-            Architecture::Paper => 16,
+            Architecture::Paper | Architecture::EfficientDeep => 16,
             Architecture::Efficient => 8,
         };
         if self.cube_size < 16 || !self.cube_size.is_multiple_of(multiple) || self.cube_size > 256 {

@@ -202,6 +202,11 @@ fn classifier_configs_name_the_bad_field() {
         ("width = 2", "width = 0", "width"),
         ("learning_rate = 5e-3", "learning_rate = 0", "learning_rate"),
         ("seed = 5", "seed = 5\nlambda = 2", "lambda"),
+        (
+            "seed = 5",
+            "seed = 5\narchitecture = \"efficient_deep\"",
+            "efficient_deep\" is a detector network",
+        ),
     ] {
         let e = TrainClassifierConfig::from_toml_str(&RUN.replace(from, to), "c.toml")
             .unwrap_err()

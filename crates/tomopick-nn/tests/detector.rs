@@ -4,9 +4,13 @@ use burn::prelude::*;
 use tomopick_nn::{Architecture, Detector};
 
 #[test]
-fn both_networks_predict_on_a_stride_4_grid() {
+fn every_network_predicts_on_a_stride_4_grid() {
     let dev = Device::flex();
-    for arch in [Architecture::Paper, Architecture::Efficient] {
+    for arch in [
+        Architecture::Paper,
+        Architecture::Efficient,
+        Architecture::EfficientDeep,
+    ] {
         let net = Detector::new(arch, 3, 13, &dev);
         let x = Tensor::<5>::zeros([1, 1, 32, 32, 32], &dev);
         assert_eq!(net.forward(x).dims(), [1, 3 * 18, 8, 8, 8], "{arch:?}");
@@ -48,4 +52,13 @@ fn the_paper_network_costs_what_its_layers_add_up_to() {
         "counted {efficient:.4e}"
     );
     assert!(paper / efficient >= 10.0, "ratio {:.1}", paper / efficient);
+    // efficient_deep adds, per full-resolution voxel, 2 res(64) at 1/8 (224), and at 1/16
+    // 64→128 s2 (54) + 2 res(128) (112) + 1×1 128→64 (2) + 1×1 64→32 (0.5), and at 1/8 the
+    // 1×1 96→64 after the join (12): 2397.5 multiply-adds.
+    let deep = Detector::new(Architecture::EfficientDeep, 3, 13, &dev).macs(64);
+    assert!(
+        (deep / (2397.5 * 262_144.0) - 1.0).abs() < 1e-9,
+        "counted {deep:.4e}"
+    );
+    assert!(paper / deep >= 10.0, "ratio {:.1}", paper / deep);
 }
