@@ -35,6 +35,16 @@ pub enum Architecture {
     EfficientDeep,
 }
 
+impl Architecture {
+    /// Input sizes must be multiples of this (the deepest level's stride).
+    pub fn size_multiple(self) -> usize {
+        match self {
+            Architecture::Paper | Architecture::EfficientDeep => 16,
+            Architecture::Efficient => 8,
+        }
+    }
+}
+
 /// The detector network.
 #[derive(Module, Debug)]
 pub struct Detector {
@@ -133,7 +143,7 @@ impl Detector {
     }
 
     /// Raw outputs `[batch, A·(5+C), D/4, H/4, W/4]` for input `[batch, 1, D, H, W]`
-    /// (sizes divisible by 16 for `paper`, by 8 for `efficient`).
+    /// (sizes divisible by [`Architecture::size_multiple`]).
     pub fn forward(&self, x: Tensor<5>) -> Tensor<5> {
         let quarter = self.down.iter().fold(x, |y, s| s.forward(y));
         let eighth = self.to_eighth.forward(quarter.clone());

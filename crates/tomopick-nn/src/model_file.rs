@@ -58,10 +58,7 @@ impl DetectorConfig {
     }
     /// Input sizes must be multiples of this.
     pub fn size_multiple(&self) -> usize {
-        match self.architecture {
-            Architecture::Paper | Architecture::EfficientDeep => 16,
-            Architecture::Efficient => 8,
-        }
+        self.architecture.size_multiple()
     }
 }
 

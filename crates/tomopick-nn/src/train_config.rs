@@ -193,10 +193,7 @@ impl TrainDetectorConfig {
     }
 
     fn validate(&self) -> std::result::Result<(), String> {
-        let multiple = match self.architecture {
-            Architecture::Paper | Architecture::EfficientDeep => 16,
-            Architecture::Efficient => 8,
-        };
+        let multiple = self.architecture.size_multiple();
         if self.cube_size < 16 || !self.cube_size.is_multiple_of(multiple) || self.cube_size > 256 {
             return Err(format!(
                 "cube_size = {}: must be a multiple of {multiple} in 16..=256",

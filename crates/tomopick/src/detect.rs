@@ -3,7 +3,7 @@
 
 use anyhow::Result;
 use tomopick_eval::{
-    ClassTable, CziiOptions, EvalReport, Occupancy, dilate_labels, evaluate, f_beta, shrec_hits,
+    ClassTable, CziiOptions, EvalReport, Occupancy, Scores, dilate_labels, evaluate, shrec_hits,
 };
 use tomopick_io::volume::standard_scale;
 use tomopick_io::{Particle, Volume, VoxelSize};
@@ -174,26 +174,26 @@ impl ThresholdScorer {
         })
     }
 
-    /// Class-agnostic SHREC F1 and the number of picks kept with `thresholds[class]`.
+    /// Class-agnostic SHREC F1 and the number of picks kept with `thresholds[class]` (counted
+    /// as `evaluate_shrec` counts: duplicates are picks, so they lower precision).
     fn f1(&self, thresholds: &[f64]) -> (f64, usize) {
         let mut found = vec![false; self.n_truth + 1];
-        let (mut kept, mut tp) = (0, 0);
+        let (mut kept, mut tp, mut fp, mut dup) = (0, 0, 0, 0);
         for &(score, class, hit) in &self.picks {
             if score >= thresholds[class] {
                 kept += 1;
-                if hit > 0 && !found[hit as usize] {
-                    found[hit as usize] = true;
-                    tp += 1;
+                match hit {
+                    0 => fp += 1,
+                    h if found[h as usize] => dup += 1,
+                    h => {
+                        found[h as usize] = true;
+                        tp += 1;
+                    }
                 }
             }
         }
-        let p = if kept > 0 {
-            tp as f64 / kept as f64
-        } else {
-            0.0
-        };
-        let r = tp as f64 / self.n_truth.max(1) as f64;
-        (f_beta(p, r, 1.0), kept)
+        let s = Scores::from_counts(tp, fp, dup, kept, self.n_truth, kept, 1.0);
+        (s.f1, kept)
     }
 
     /// The single threshold of the grid with the best F1 (the lowest on ties).
