@@ -44,11 +44,16 @@ pub struct EvalReport {
     pub czii: MetricReport,
 }
 
-fn row(name: &str, s: &Scores) -> String {
-    format!(
-        "| {name} | {} | {} | {} | {} | {} | {:.3} | {:.3} | {:.3} | {:.3} |",
-        s.n_truth, s.n_picks, s.tp, s.fp, s.duplicates, s.precision, s.recall, s.f1, s.f_beta
-    )
+/// One table row; the F-beta column only when beta is not 1 (then it equals F1).
+fn row(name: &str, s: &Scores, with_f_beta: bool) -> String {
+    let mut r = format!(
+        "| {name} | {} | {} | {} | {} | {} | {:.3} | {:.3} | {:.3} |",
+        s.n_truth, s.n_picks, s.tp, s.fp, s.duplicates, s.precision, s.recall, s.f1
+    );
+    if with_f_beta {
+        let _ = write!(r, " {:.3} |", s.f_beta);
+    }
+    r
 }
 
 impl EvalReport {
@@ -82,15 +87,22 @@ impl EvalReport {
                 "CZII (distance matching)"
             };
             let _ = writeln!(out, "\n## {title}\n");
+            let with_f_beta = self.beta != 1.0;
+            let mut header =
+                "| class | truth | picks | TP | FP | dup | precision | recall | F1 |".to_string();
+            let mut rule = "|---|---:|---:|---:|---:|---:|---:|---:|---:|".to_string();
+            if with_f_beta {
+                let _ = write!(header, " F{} |", self.beta);
+                rule.push_str("---:|");
+            }
+            let _ = writeln!(out, "{header}\n{rule}");
             let _ = writeln!(
                 out,
-                "| class | truth | picks | TP | FP | dup | precision | recall | F1 | F{} |",
-                self.beta
+                "{}",
+                row("**all (class-agnostic)**", &m.overall, with_f_beta)
             );
-            let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
-            let _ = writeln!(out, "{}", row("**all (class-agnostic)**", &m.overall));
             for (c, s) in &m.per_class {
-                let _ = writeln!(out, "{}", row(c, s));
+                let _ = writeln!(out, "{}", row(c, s, with_f_beta));
             }
             if let Some(d) = m.mean_distance_a {
                 let _ = writeln!(out, "\nMean centre distance of found particles: {d:.1} Å");

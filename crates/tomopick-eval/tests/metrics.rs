@@ -308,3 +308,29 @@ fn classifier_scores_on_a_hand_counted_case() {
     let md = r.to_markdown();
     assert!(md.contains("| 2 | 0.500 | 0.625 | 0.350 |"), "{md}");
 }
+
+#[test]
+fn the_report_shows_an_f_beta_column_only_when_beta_is_not_one() {
+    let report = |beta: f64| {
+        let occ = Occupancy::Spheres {
+            shape_xyz: SHAPE,
+            voxel_size: VoxelSize::isotropic(VS),
+        };
+        let opts = CziiOptions {
+            beta,
+            ..CziiOptions::default()
+        };
+        evaluate(&truth(), &truth(), &classes(), occ, opts, ("p", "t"))
+            .unwrap()
+            .to_markdown()
+    };
+    let one = report(1.0);
+    assert!(one.contains("| recall | F1 |\n"), "{one}");
+    assert!(one.contains("| 1.000 | 1.000 | 1.000 |\n"), "{one}");
+    let four = report(4.0);
+    assert!(four.contains("| recall | F1 | F4 |\n"), "{four}");
+    assert!(
+        four.contains("| 1.000 | 1.000 | 1.000 | 1.000 |\n"),
+        "{four}"
+    );
+}
