@@ -39,7 +39,7 @@ pub enum Command {
     Evaluate(EvaluateArgs),
     /// Classify and segment a box around each pick with the subtomogram classifier.
     #[command(
-        after_help = "Examples:\n  tomopick classify tomo.mrc --picks picks.csv -o classified.csv\n  tomopick classify tomo.mrc --picks picks.star --model runs/cls1/model.bpk -o classified.star --masks masks/\n  tomopick classify tomo.mrc --picks picks.csv -o classified.csv --labels labels.mrc\n\nEach box (the model's size, 40³ by default) is centred on the pick; boxes crossing the border\nare padded with their mean (or skipped with --skip-border), and both are counted."
+        after_help = "Examples:\n  tomopick classify tomo.mrc --picks picks.csv -o classified.csv\n  tomopick classify tomo.mrc --picks picks.star --model runs/cls1/model.bpk -o classified.star --masks masks/\n  tomopick classify tomo.mrc --picks picks.csv -o classified.csv --labels labels.mrc\n\nEach box (the model's size, 40³ by default) is centred on the pick; boxes crossing the border\nare padded with their mean (or skipped with --skip-border), and both are counted.\nA tomogram at another voxel size is resampled to the model's, as in `tomopick pick`."
     )]
     Classify(ClassifyArgs),
     /// Score a classifier on tomograms with ground truth (classification accuracy, pixel
@@ -59,7 +59,7 @@ pub enum Command {
     Demo(DemoArgs),
     /// Find particles in a tomogram with the detector.
     #[command(
-        after_help = "Examples:\n  tomopick pick tomo.mrc -o picks.csv                    # the embedded default model\n  tomopick pick tomo.mrc --model runs/det1/model.bpk -o picks.star --preview picks.png\n  tomopick pick tomo.mrc -o picks.json --threshold 0.3\n\nThe tomogram's voxel size must be within 10 % of the model's (the default model: 10 Å);\nMRC files are streamed tile by tile unless --preview needs the whole volume.\nOutput: any list format (.csv, .star = RELION 4 pixels, .json = copick, .txt = SHREC)."
+        after_help = "Examples:\n  tomopick pick tomo.mrc -o picks.csv                    # the embedded default model\n  tomopick pick tomo.mrc --model runs/det1/model.bpk -o picks.star --preview picks.png\n  tomopick pick tomo.mrc -o picks.json --threshold 0.3\n\nA tomogram whose voxel size is more than 10 % from the model's (the default model: 10 Å) is\nresampled to it on the fly, up to 4× either way (further, the header is probably wrong: pass\n--voxel-size). Positions are written in the tomogram's own frame and pixels.\nMRC files are streamed tile by tile unless --preview needs the whole volume.\nOutput: any list format (.csv, .star = RELION 4 pixels, .json = copick, .txt = SHREC)."
     )]
     Pick(PickArgs),
     /// Train a network on simulated data made on the fly.
@@ -263,7 +263,8 @@ pub struct PickArgs {
     /// Output list format when the extension does not tell.
     #[arg(long)]
     pub format: Option<String>,
-    /// Confidence threshold (default: the model's, calibrated on its validation tomogram).
+    /// One confidence threshold for every class (default: the model's own per-class thresholds,
+    /// calibrated at the end of its training).
     #[arg(long)]
     pub threshold: Option<f64>,
     /// Largest tile edge in voxels.
@@ -299,7 +300,8 @@ pub struct ClassifyArgs {
     /// Write each particle's mask (its box, int8, 1 = particle) as MRC into this folder.
     #[arg(long, value_name = "DIR")]
     pub masks: Option<PathBuf>,
-    /// Write one label volume the tomogram's size (int8: class index + 1 where a mask is set).
+    /// Write one label volume the tomogram's size (int8: class index + 1 where a mask is set; on
+    /// the model's grid when the tomogram was resampled).
     #[arg(long, value_name = "MRC")]
     pub labels: Option<PathBuf>,
     /// Skip picks whose box crosses the border (default: pad the box with its mean).

@@ -92,11 +92,13 @@ pub fn classify_cmd(a: ClassifyArgs) -> Result<()> {
         check_writable(l)?;
     }
     let model = load_classifier(a.model.as_deref())?;
-    let src = TomoSource::open(&a.tomogram, a.voxel_size.map(VoxelSize::isotropic))?;
+    let tomo = TomoSource::open(&a.tomogram, a.voxel_size.map(VoxelSize::isotropic))?;
+    // Lists in pixels count the tomogram's own voxels; boxes, masks and labels use the model's.
+    let tomo_vs = tomo.voxel_size();
+    let src = tomo.on_grid(model.config.voxel_size_a, &a.tomogram)?;
     let vs = src.voxel_size();
-    check_voxel_size(model.config.voxel_size_a, vs, &a.tomogram)?;
     let ctx = ListContext {
-        voxel_size: Some(vs),
+        voxel_size: Some(tomo_vs),
         ..Default::default()
     };
     let picks = read_particles(&a.picks, None, &ctx)?;

@@ -3,16 +3,13 @@
 use crate::args::PickArgs;
 use crate::cmd_simulate::{advance, progress};
 use crate::detect::{describe_thresholds, model_pick_options};
-use crate::source::{TomoSource, mrc_block};
+use crate::source::{TomoSource, VOXEL_SIZE_TOLERANCE, voxel_size_mismatch};
 use anyhow::{Context, Result, bail};
 use std::collections::BTreeMap;
 use std::path::Path;
 use tomopick_io::atomic::check_writable;
 use tomopick_io::volume::standard_scale;
-use tomopick_io::{
-    ListContext, ListFormat, MrcReadOptions, MrcVolumeFile, Particle, VolumeFormat, VoxelSize,
-    open_volume, write_particles,
-};
+use tomopick_io::{ListContext, ListFormat, Particle, VolumeFormat, VoxelSize, write_particles};
 use tomopick_nn::{DetectorModel, inference_device};
 use tomopick_pick::preview::{Mark, write_preview};
 use tomopick_pick::{PickOptions, pick, to_particles};
@@ -34,14 +31,10 @@ pub fn load_model(path: Option<&Path>) -> Result<DetectorModel> {
     .into_inference())
 }
 
-/// Refuses a tomogram whose voxel size is more than 10 % from the model's.
+/// Refuses a tomogram whose voxel size is more than 10 % from the model's (for models that read
+/// boxes at the tomogram's own voxel size).
 pub fn check_voxel_size(want: f64, vs: VoxelSize, tomo: &Path) -> Result<()> {
-    let worst = vs
-        .as_array()
-        .iter()
-        .map(|v| (v / want - 1.0).abs())
-        .fold(0.0, f64::max);
-    if worst > 0.10 {
+    if voxel_size_mismatch(want, vs) > VOXEL_SIZE_TOLERANCE {
         bail!(
             "{}: voxel size {:.3}×{:.3}×{:.3} Å, but the model was trained at {want} Å. Bin or \
              rescale the tomogram to {want} Å (e.g. IMOD binvol), or pass --voxel-size if the \
@@ -53,32 +46,6 @@ pub fn check_voxel_size(want: f64, vs: VoxelSize, tomo: &Path) -> Result<()> {
         );
     }
     Ok(())
-}
-
-/// Mean, standard deviation and non-finite count of an MRC, read in slabs of Z.
-fn mrc_stats(file: &MrcVolumeFile) -> Result<(f64, f64, usize)> {
-    let [nx, ny, nz] = file.info().shape_xyz;
-    let (mut sum, mut sq, mut n, mut bad) = (0.0f64, 0.0f64, 0usize, 0usize);
-    let slab = 16;
-    for z0 in (0..nz).step_by(slab) {
-        let dz = slab.min(nz - z0);
-        let v = file.read_region([0, 0, z0], [nx, ny, dz])?;
-        for &x in v.data.iter() {
-            if x.is_finite() {
-                sum += x as f64;
-                sq += (x as f64) * (x as f64);
-                n += 1;
-            } else {
-                bad += 1;
-            }
-        }
-    }
-    let mean = sum / n.max(1) as f64;
-    Ok((
-        mean,
-        (sq / n.max(1) as f64 - mean * mean).max(0.0).sqrt(),
-        bad,
-    ))
 }
 
 /// Prints one line per class with its count.
@@ -145,72 +112,54 @@ pub fn pick_cmd(a: PickArgs) -> Result<()> {
         bail!("--tile {}: must be at least 32 voxels", opts.max_tile);
     }
     let override_vs = a.voxel_size.map(VoxelSize::isotropic);
-    let is_mrc = VolumeFormat::from_path(&a.tomogram) == VolumeFormat::Mrc;
-    // Both models must fit the tomogram's voxel size; checked before the long work.
-    let check_models_voxel_size = |vs: VoxelSize| -> Result<()> {
-        check_voxel_size(model.config.voxel_size_a, vs, &a.tomogram)?;
-        if let Some(c) = &classifier {
-            check_voxel_size(c.config.voxel_size_a, vs, &a.tomogram)?;
-        }
-        Ok(())
-    };
-    // The source picks were made from, kept for the classifier and the preview.
-    let (picks, vs, source) = if is_mrc && a.preview.is_none() {
-        // Streamed: one tile in memory at a time.
-        let file = MrcVolumeFile::open(
-            &a.tomogram,
-            MrcReadOptions {
-                voxel_size: override_vs,
-            },
-        )?;
-        let vs = file.voxel_size();
-        check_models_voxel_size(vs)?;
-        let shape = file.info().shape_xyz;
-        check_shape(shape, &a.tomogram)?;
-        let (mean, std, bad) = mrc_stats(&file)?;
-        if bad > 0 {
-            bail!(
-                "{}: {bad} voxels are NaN or infinite; fix the tomogram first (`tomopick validate` shows them)",
-                a.tomogram.display()
-            );
-        }
-        let pb = progress(0, "tiles");
-        let dets = pick(
-            &model,
-            shape,
-            &opts,
-            |origin, size| {
-                let (mean, inv) = (mean as f32, standard_scale(std));
-                mrc_block(&file, origin, size, |v| (v - mean) * inv)
-            },
-            advance(&pb),
-        )?;
-        pb.finish_and_clear();
-        (
-            to_particles(&dets, &model, vs),
-            vs,
-            TomoSource::Mrc(Box::new(file)),
-        )
+    // An MRC file is streamed tile by tile unless the preview needs the whole volume.
+    let streamed = VolumeFormat::from_path(&a.tomogram) == VolumeFormat::Mrc && a.preview.is_none();
+    let tomo = if streamed {
+        TomoSource::open(&a.tomogram, override_vs)?
     } else {
-        let vol = open_volume(&a.tomogram, override_vs)?;
-        check_models_voxel_size(vol.voxel_size)?;
-        check_shape(vol.shape_xyz(), &a.tomogram)?;
-        let st = vol.stats();
-        if st.nan + st.inf > 0 {
-            bail!(
-                "{}: {} voxels are NaN or infinite; fix the tomogram first",
-                a.tomogram.display(),
-                st.nan + st.inf
-            );
-        }
-        let pb = progress(0, "tiles");
-        let picks = crate::detect::pick_in_memory(&model, &vol, &opts, advance(&pb));
-        pb.finish_and_clear();
-        let vs = vol.voxel_size;
-        (picks, vs, TomoSource::Memory(vol))
+        TomoSource::load(&a.tomogram, override_vs)?
     };
+    let tomo_vs = tomo.voxel_size();
+    // Picks are made on a grid of the model's voxel size: checked before the long work.
+    let rescale = tomo.rescaler_for(model.config.voxel_size_a, &a.tomogram)?;
+    let (vs, shape) = match &rescale {
+        Some(r) => (r.voxel_size(), r.shape_xyz()),
+        None => (tomo_vs, tomo.shape_xyz()),
+    };
+    if let Some(c) = &classifier {
+        check_voxel_size(c.config.voxel_size_a, vs, &a.tomogram)?;
+    }
+    check_shape(shape, &a.tomogram)?;
+    let (mut mean, mut std, bad) = tomo.stats()?;
+    if bad > 0 {
+        bail!(
+            "{}: {bad} voxels are NaN or infinite; fix the tomogram first (`tomopick validate` shows them)",
+            a.tomogram.display()
+        );
+    }
+    let source = match rescale {
+        Some(r) => {
+            let s = tomo.rescaled(r, &a.tomogram);
+            // Standardised as the network saw its training cubes: on the grid it picks.
+            (mean, std, _) = s.stats()?;
+            s
+        }
+        None => tomo,
+    };
+    let pb = progress(0, "tiles");
+    let (mean, inv) = (mean as f32, standard_scale(std));
+    let dets = pick(
+        &model,
+        shape,
+        &opts,
+        |origin, size| source.block(origin, size, |v| (v - mean) * inv),
+        advance(&pb),
+    )?;
+    pb.finish_and_clear();
+    let picks = to_particles(&dets, &model, vs);
+    // Lists in pixels (STAR, SHREC) count the tomogram's own voxels.
     let ctx = ListContext {
-        voxel_size: Some(vs),
+        voxel_size: Some(tomo_vs),
         ..Default::default()
     };
     let mut picks = picks;

@@ -1,10 +1,11 @@
 //! A tomogram to read boxes from: an MRC file read region by region (bounded memory), or any
-//! other format loaded whole.
+//! other format loaded whole; seen on the grid of the model's voxel size when it differs.
 
-use anyhow::Result;
+use anyhow::{Result, bail};
 use ndarray::Array3;
 use std::path::Path;
 use tomopick_io::{MrcReadOptions, MrcVolumeFile, Volume, VolumeFormat, VoxelSize, open_volume};
+use tomopick_pick::Rescaler;
 
 /// Where boxes come from.
 pub enum TomoSource {
@@ -12,6 +13,23 @@ pub enum TomoSource {
     Mrc(Box<MrcVolumeFile>),
     /// A volume in memory.
     Memory(Volume),
+    /// Another source resampled block by block onto a grid of another voxel size.
+    Rescaled(Box<TomoSource>, Rescaler),
+}
+
+/// A tomogram within this fraction of the model's voxel size is used as it is.
+pub const VOXEL_SIZE_TOLERANCE: f64 = 0.10;
+
+/// Voxel sizes further than this factor from the model's are refused rather than resampled
+/// (a header that says 1 Å, IMOD's "unknown", is 10× off a 10 Å model).
+pub const MAX_RESCALE_FACTOR: f64 = 4.0;
+
+/// Largest relative difference between `vs` and `want` Å over the three axes.
+pub fn voxel_size_mismatch(want: f64, vs: VoxelSize) -> f64 {
+    vs.as_array()
+        .iter()
+        .map(|v| (v / want - 1.0).abs())
+        .fold(0.0, f64::max)
 }
 
 impl TomoSource {
@@ -27,11 +45,68 @@ impl TomoSource {
         })
     }
 
+    /// Opens `path` whole in memory, whatever its format.
+    pub fn load(path: &Path, voxel_size: Option<VoxelSize>) -> Result<Self> {
+        Ok(TomoSource::Memory(open_volume(path, voxel_size)?))
+    }
+
+    /// How to see this tomogram on a grid of `want_a` Å voxels: as it is (`None`) when every
+    /// axis is within [`VOXEL_SIZE_TOLERANCE`] of it, resampled when within
+    /// [`MAX_RESCALE_FACTOR`], refused beyond. `path` names the file in the message.
+    pub fn rescaler_for(&self, want_a: f64, path: &Path) -> Result<Option<Rescaler>> {
+        let vs = self.voxel_size();
+        if voxel_size_mismatch(want_a, vs) <= VOXEL_SIZE_TOLERANCE {
+            return Ok(None);
+        }
+        let ok = |v: f64| (1.0 / MAX_RESCALE_FACTOR..=MAX_RESCALE_FACTOR).contains(&(v / want_a));
+        if !vs.as_array().into_iter().all(ok) {
+            bail!(
+                "{}: voxel size {}, but the model was trained at {want_a} Å: more than {MAX_RESCALE_FACTOR}× \
+                 apart, so the header is probably wrong. Pass --voxel-size with the true value, or bin \
+                 the tomogram nearer to {want_a} Å first (e.g. IMOD binvol)",
+                path.display(),
+                describe(vs)
+            );
+        }
+        Ok(Some(Rescaler::new(
+            self.shape_xyz(),
+            vs,
+            VoxelSize::isotropic(want_a),
+        )))
+    }
+
+    /// This tomogram resampled by `r` (from [`TomoSource::rescaler_for`]): a volume in memory
+    /// at once, an MRC file block by block. `path` names the file in the log line.
+    pub fn rescaled(self, r: Rescaler, path: &Path) -> Self {
+        tracing::info!(
+            "{}: voxel size {}; resampled to the model's {} Å ({:?} → {:?} voxels, x y z); \
+             positions stay in the tomogram's own frame",
+            path.display(),
+            describe(self.voxel_size()),
+            r.voxel_size().x,
+            self.shape_xyz(),
+            r.shape_xyz()
+        );
+        match self {
+            TomoSource::Memory(v) => TomoSource::Memory(r.volume(&v)),
+            other => TomoSource::Rescaled(Box::new(other), r),
+        }
+    }
+
+    /// This tomogram on a grid of `want_a` Å voxels (see [`TomoSource::rescaler_for`]).
+    pub fn on_grid(self, want_a: f64, path: &Path) -> Result<Self> {
+        Ok(match self.rescaler_for(want_a, path)? {
+            Some(r) => self.rescaled(r, path),
+            None => self,
+        })
+    }
+
     /// Size in voxels `[x, y, z]`.
     pub fn shape_xyz(&self) -> [usize; 3] {
         match self {
             TomoSource::Mrc(f) => f.info().shape_xyz,
             TomoSource::Memory(v) => v.shape_xyz(),
+            TomoSource::Rescaled(_, r) => r.shape_xyz(),
         }
     }
 
@@ -40,7 +115,32 @@ impl TomoSource {
         match self {
             TomoSource::Mrc(f) => f.voxel_size(),
             TomoSource::Memory(v) => v.voxel_size,
+            TomoSource::Rescaled(_, r) => r.voxel_size(),
         }
+    }
+
+    /// Mean, standard deviation and count of non-finite values, read in slabs of Z (the means
+    /// over finite values).
+    pub fn stats(&self) -> Result<(f64, f64, usize)> {
+        let [nx, ny, nz] = self.shape_xyz();
+        let (mut sum, mut sq, mut n, mut bad) = (0.0f64, 0.0f64, 0usize, 0usize);
+        let slab = 16;
+        for z0 in (0..nz).step_by(slab) {
+            let dz = slab.min(nz - z0);
+            let v = self.block([0, 0, z0 as i64], [nx, ny, dz], |v| v)?;
+            for &x in v.iter() {
+                if x.is_finite() {
+                    sum += x as f64;
+                    sq += (x as f64) * (x as f64);
+                    n += 1;
+                } else {
+                    bad += 1;
+                }
+            }
+        }
+        let mean = sum / n.max(1) as f64;
+        let var = sq / n.max(1) as f64 - mean * mean;
+        Ok((mean, var.max(0.0).sqrt(), bad))
     }
 
     /// The box at `origin` (voxels `[x, y, z]`, may cross the border) of `size`, `[z, y, x]`,
@@ -54,12 +154,28 @@ impl TomoSource {
         match self {
             TomoSource::Mrc(file) => mrc_block(file, origin, size, f),
             TomoSource::Memory(v) => Ok(v.block(origin, size, f)),
+            // Mapped after resampling, as a resampled volume in memory is.
+            TomoSource::Rescaled(inner, r) => r.block(
+                origin,
+                size,
+                |o, s| inner.block(o, s, std::convert::identity::<f32>),
+                f,
+            ),
         }
     }
 }
 
+/// A voxel size for messages: one number when isotropic.
+fn describe(vs: VoxelSize) -> String {
+    if vs.x == vs.y && vs.y == vs.z {
+        format!("{} Å", vs.x)
+    } else {
+        format!("{}×{}×{} Å", vs.x, vs.y, vs.z)
+    }
+}
+
 /// A box read from an MRC file, each value mapped by `f`; voxels outside the volume are 0.
-pub fn mrc_block(
+fn mrc_block(
     file: &MrcVolumeFile,
     origin: [i64; 3],
     size: [usize; 3],

@@ -178,18 +178,30 @@ fn classifier_train_classify_and_evaluate() {
         s(&dir.path().join("x.csv")),
     ]);
     assert!(e.contains("detector model, not a classifier"), "{e}");
-    let e = fails(&[
-        "classify",
-        s(&rec),
-        "--picks",
-        s(&picks),
-        "--model",
-        s(&model),
-        "--voxel-size",
-        "10",
-        "-o",
-        s(&dir.path().join("x.csv")),
-    ]);
+    // A tomogram at another voxel size is resampled to the model's (here 10 Å → 20 Å); one more
+    // than 4× away is refused.
+    let (x, resampled) = (dir.path().join("x.csv"), dir.path().join("resampled.csv"));
+    let args = |vs, out| {
+        [
+            "classify",
+            s(&rec),
+            "--picks",
+            s(&picks),
+            "--model",
+            s(&model),
+            "--voxel-size",
+            vs,
+            "-o",
+            out,
+        ]
+    };
+    let o = common::tomopick(&args("10", s(&resampled)));
+    let log = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        o.status.success() && log.contains("resampled to the model's 20 Å"),
+        "{log}"
+    );
+    let e = fails(&args("90", s(&x)));
     assert!(e.contains("trained at 20"), "{e}");
     let bad = dir.path().join("bad.csv");
     std::fs::write(&bad, "class,x,y,z,score\n1bxn,10,abc,3,1\n").unwrap();

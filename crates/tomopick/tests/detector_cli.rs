@@ -66,17 +66,19 @@ fn pick_writes_every_format_and_refuses_bad_input() {
         "streaming from disk and picking in memory agree"
     );
     ok(&["pick", s(&tomo), "-o", s(&dir.path().join("p.star"))]);
-    // Voxel size far from the model's 10 Å.
+    // A voxel size 10× from the model's 10 Å (IMOD's "unknown" 1 Å): refused, not resampled.
     let e = fails(&[
         "pick",
         s(&tomo),
         "-o",
         s(&dir.path().join("x.csv")),
         "--voxel-size",
-        "4",
+        "1",
     ]);
     assert!(
-        e.contains("trained at 10") && e.contains("reconstruction.mrc"),
+        e.contains("trained at 10")
+            && e.contains("reconstruction.mrc")
+            && e.contains("--voxel-size"),
         "{e}"
     );
     assert!(!dir.path().join("x.csv").exists());
@@ -121,6 +123,86 @@ fn pick_writes_every_format_and_refuses_bad_input() {
     assert!(e.contains("--threshold 1.5"), "{e}");
     let e = fails(&["pick", s(&tomo), "-o", s(&csv), "--tile", "16"]);
     assert!(e.contains("--tile 16"), "{e}");
+}
+
+#[test]
+fn a_tomogram_at_another_voxel_size_is_resampled_and_picks_stay_in_its_frame() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = dir.path().join("t7a");
+    ok(&[
+        "simulate",
+        "tomogram",
+        "--config",
+        "configs/tomogram_7a.toml",
+        "--seed",
+        "11",
+        "-o",
+        s(&t),
+    ]);
+    let tomo = t.join("reconstruction.mrc");
+    let csv = dir.path().join("p.csv");
+    let o = common::tomopick(&["pick", s(&tomo), "-o", s(&csv)]);
+    let log = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{log}");
+    assert!(log.contains("resampled to the model's 10 Å"), "{log}");
+    // Scored against the simulation's own truth (positions in Å at 7 Å voxels).
+    let report = dir.path().join("report");
+    ok(&[
+        "evaluate",
+        "--picks",
+        s(&csv),
+        "--truth",
+        s(&t.join("particle_locations.txt")),
+        "--occupancy",
+        s(&t.join("occupancy_mask.mrc")),
+        "--classes",
+        s(&t.join("classes.toml")),
+        "--beta",
+        "1",
+        "-o",
+        s(&report),
+    ]);
+    let r: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(report.join("report.json")).unwrap())
+            .unwrap();
+    let f1 = r["shrec"]["overall"]["f1"].as_f64().unwrap();
+    // Release build, seeds 11-13: 0.67-0.72; pretending the voxels are 10 Å: 0.2-0.3 lower.
+    assert!(f1 > 0.5, "class-agnostic F1 {f1}");
+    // Pixel lists count the tomogram's own 7 Å voxels: back to Å with 7, the same positions.
+    let star = dir.path().join("p.star");
+    ok(&["pick", s(&tomo), "-o", s(&star)]);
+    let back = dir.path().join("back.csv");
+    ok(&["convert", s(&star), s(&back), "--voxel-size", "7"]);
+    let xyz = |p: &std::path::Path| -> Vec<[f64; 3]> {
+        std::fs::read_to_string(p)
+            .unwrap()
+            .lines()
+            .skip(1)
+            .map(|l| {
+                let f: Vec<&str> = l.split(',').collect();
+                [1, 2, 3].map(|i| f[i].parse().unwrap())
+            })
+            .collect()
+    };
+    let (a, b) = (xyz(&csv), xyz(&back));
+    assert_eq!(a.len(), b.len());
+    for (p, q) in a.iter().zip(&b) {
+        assert!((0..3).all(|i| (p[i] - q[i]).abs() < 0.01), "{p:?} vs {q:?}");
+    }
+    // The in-memory path (taken for --preview) resamples the same way.
+    let mem = dir.path().join("mem.csv");
+    ok(&[
+        "pick",
+        s(&tomo),
+        "-o",
+        s(&mem),
+        "--preview",
+        s(&dir.path().join("p.png")),
+    ]);
+    assert_eq!(
+        std::fs::read_to_string(&csv).unwrap(),
+        std::fs::read_to_string(&mem).unwrap()
+    );
 }
 
 #[test]
