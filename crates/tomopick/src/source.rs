@@ -127,7 +127,11 @@ impl TomoSource {
         let slab = 16;
         for z0 in (0..nz).step_by(slab) {
             let dz = slab.min(nz - z0);
-            let v = self.block([0, 0, z0 as i64], [nx, ny, dz], |v| v)?;
+            let v = match self {
+                // The region as read, without the copy that `block` makes.
+                TomoSource::Mrc(file) => file.read_region([0, 0, z0], [nx, ny, dz])?.data,
+                _ => self.block([0, 0, z0 as i64], [nx, ny, dz], |v| v)?,
+            };
             for &x in v.iter() {
                 if x.is_finite() {
                     sum += x as f64;
