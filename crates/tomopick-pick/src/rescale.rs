@@ -11,7 +11,7 @@
 //! the volume's faces. Blocks are read with enough margin that every output voxel has the same
 //! value whichever block computes it.
 
-use crate::smooth::{gaussian_kernel, gaussian_smooth_axis};
+use crate::smooth::gaussian_kernel;
 use ndarray::{Array3, Axis, s};
 use tomopick_io::{Volume, VoxelSize};
 
@@ -104,10 +104,14 @@ impl Rescaler {
             std::array::from_fn(|a| (in_hi[a] - in_lo[a]) as usize),
         )?;
         for a in 0..3 {
-            let axis = 2 - a;
-            gaussian_smooth_axis(&mut v, axis, sigma[a]);
             let at = |j: usize| (lo[a] + j as i64) as f64 * step[a] - in_lo[a] as f64;
-            v = lerp_axis(&v, axis, (hi[a] - lo[a]) as usize, at);
+            let taps = axis_taps(
+                v.len_of(Axis(2 - a)),
+                (hi[a] - lo[a]) as usize,
+                sigma[a],
+                at,
+            );
+            v = apply_along(&v, 2 - a, &taps);
         }
         let off: [usize; 3] = std::array::from_fn(|a| (lo[a] - origin_xyz[a]) as usize);
         let n: [usize; 3] = std::array::from_fn(|a| (hi[a] - lo[a]) as usize);
@@ -135,27 +139,61 @@ impl Rescaler {
     }
 }
 
-/// `v` linearly interpolated along array `axis` at `n_out` positions `at(j)` (in input voxels,
-/// clamped to the axis).
-fn lerp_axis(v: &Array3<f32>, axis: usize, n_out: usize, at: impl Fn(usize) -> f64) -> Array3<f32> {
-    let n_in = v.len_of(Axis(axis));
-    let taps: Vec<(usize, usize, f32)> = (0..n_out)
+/// The weights that give each of `n_out` outputs along an axis of `n_in` inputs: the Gaussian
+/// of `sigma` (none when 0), then linear interpolation at `at(j)` input voxels (clamped to the
+/// axis); the filter clamps at the ends too. One pass does both.
+fn axis_taps(
+    n_in: usize,
+    n_out: usize,
+    sigma: f64,
+    at: impl Fn(usize) -> f64,
+) -> Vec<Vec<(usize, f32)>> {
+    let kernel = if sigma > 0.0 {
+        gaussian_kernel(sigma)
+    } else {
+        vec![1.0]
+    };
+    let r = (kernel.len() / 2) as i64;
+    let last = n_in as i64 - 1;
+    (0..n_out)
         .map(|j| {
-            let t = at(j).clamp(0.0, (n_in - 1) as f64);
-            let i0 = t.floor() as usize;
-            (i0, (i0 + 1).min(n_in - 1), (t - i0 as f64) as f32)
+            let t = at(j).clamp(0.0, last as f64);
+            let i0 = t.floor() as i64;
+            let f = (t - i0 as f64) as f32;
+            let mut taps: Vec<(usize, f32)> = Vec::with_capacity(2 * kernel.len());
+            for (i, w) in [(i0, 1.0 - f), ((i0 + 1).min(last), f)] {
+                for (m, k) in kernel.iter().enumerate() {
+                    let at = (i + m as i64 - r).clamp(0, last) as usize;
+                    match taps.iter_mut().find(|(p, _)| *p == at) {
+                        Some((_, sum)) => *sum += w * k,
+                        None => taps.push((at, w * k)),
+                    }
+                }
+            }
+            taps
         })
-        .collect();
+        .collect()
+}
+
+/// `v` with array `axis` replaced by `taps.len()` weighted sums of its planes.
+fn apply_along(v: &Array3<f32>, axis: usize, taps: &[Vec<(usize, f32)>]) -> Array3<f32> {
     let mut dim = v.raw_dim();
-    dim[axis] = n_out;
+    dim[axis] = taps.len();
     let mut out = Array3::zeros(dim);
-    for (mut o, i) in out
-        .lanes_mut(Axis(axis))
-        .into_iter()
-        .zip(v.lanes(Axis(axis)))
-    {
-        for (dst, &(i0, i1, f)) in o.iter_mut().zip(&taps) {
-            *dst = i[i0] + (i[i1] - i[i0]) * f;
+    if axis == 2 {
+        // Along x, the contiguous axis: row by row.
+        for (mut o, row) in out.lanes_mut(Axis(2)).into_iter().zip(v.lanes(Axis(2))) {
+            for (dst, t) in o.iter_mut().zip(taps) {
+                *dst = t.iter().map(|&(i, w)| w * row[i]).sum();
+            }
+        }
+    } else {
+        // Along y or z: whole planes at a time, each contiguous along x.
+        for (j, t) in taps.iter().enumerate() {
+            let mut o = out.index_axis_mut(Axis(axis), j);
+            for &(i, w) in t {
+                o.scaled_add(w, &v.index_axis(Axis(axis), i));
+            }
         }
     }
     out

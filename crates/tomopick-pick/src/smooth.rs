@@ -1,5 +1,5 @@
-//! Gaussian smoothing of a box: the classifier's test-time smoothing, and the anti-aliasing
-//! filter of [`crate::rescale`].
+//! Gaussian smoothing of a small box (the classifier's test-time smoothing); its kernel also serves
+//! [`crate::rescale`].
 
 use ndarray::{Array3, Axis};
 
@@ -16,31 +16,25 @@ pub fn gaussian_kernel(sigma: f64) -> Vec<f32> {
 /// Smooths `v` in place with a separable Gaussian of `sigma` voxels (edges clamped, so a
 /// constant box stays constant). `sigma <= 0` leaves it unchanged.
 pub fn gaussian_smooth(v: &mut Array3<f32>, sigma: f64) {
-    for axis in 0..3 {
-        gaussian_smooth_axis(v, axis, sigma);
-    }
-}
-
-/// Smooths `v` in place along one array axis (0 = z, 1 = y, 2 = x) with a Gaussian of `sigma`
-/// voxels, edges clamped. `sigma <= 0` leaves it unchanged.
-pub fn gaussian_smooth_axis(v: &mut Array3<f32>, axis: usize, sigma: f64) {
     if sigma <= 0.0 {
         return;
     }
     let k = gaussian_kernel(sigma);
     let r = (k.len() / 2) as i64;
-    let n = v.len_of(Axis(axis)) as i64;
-    let mut line = vec![0f32; n as usize];
-    for mut lane in v.lanes_mut(Axis(axis)) {
-        for (i, out) in line.iter_mut().enumerate() {
-            *out = k
-                .iter()
-                .enumerate()
-                .map(|(j, w)| w * lane[(i as i64 + j as i64 - r).clamp(0, n - 1) as usize])
-                .sum();
-        }
-        for (dst, src) in lane.iter_mut().zip(&line) {
-            *dst = *src;
+    for axis in 0..3 {
+        let n = v.len_of(Axis(axis)) as i64;
+        let mut line = vec![0f32; n as usize];
+        for mut lane in v.lanes_mut(Axis(axis)) {
+            for (i, out) in line.iter_mut().enumerate() {
+                *out = k
+                    .iter()
+                    .enumerate()
+                    .map(|(j, w)| w * lane[(i as i64 + j as i64 - r).clamp(0, n - 1) as usize])
+                    .sum();
+            }
+            for (dst, src) in lane.iter_mut().zip(&line) {
+                *dst = *src;
+            }
         }
     }
 }

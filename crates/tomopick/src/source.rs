@@ -119,29 +119,40 @@ impl TomoSource {
         }
     }
 
-    /// Mean, standard deviation and count of non-finite values, read in slabs of Z (the means
-    /// over finite values).
+    /// Mean, standard deviation and count of non-finite values, read in slabs of Z, one slab
+    /// per core (the means over finite values; partial sums added in slab order, so the result
+    /// does not depend on the core count).
     pub fn stats(&self) -> Result<(f64, f64, usize)> {
+        use rayon::prelude::*;
         let [nx, ny, nz] = self.shape_xyz();
-        let (mut sum, mut sq, mut n, mut bad) = (0.0f64, 0.0f64, 0usize, 0usize);
         let slab = 16;
-        for z0 in (0..nz).step_by(slab) {
-            let dz = slab.min(nz - z0);
-            let v = match self {
-                // The region as read, without the copy that `block` makes.
-                TomoSource::Mrc(file) => file.read_region([0, 0, z0], [nx, ny, dz])?.data,
-                _ => self.block([0, 0, z0 as i64], [nx, ny, dz], |v| v)?,
-            };
-            for &x in v.iter() {
-                if x.is_finite() {
-                    sum += x as f64;
-                    sq += (x as f64) * (x as f64);
-                    n += 1;
-                } else {
-                    bad += 1;
+        let starts: Vec<usize> = (0..nz).step_by(slab).collect();
+        let parts = starts
+            .par_iter()
+            .with_max_len(1)
+            .map(|&z0| -> Result<(f64, f64, usize, usize)> {
+                let dz = slab.min(nz - z0);
+                let v = match self {
+                    // The region as read, without the copy that `block` makes.
+                    TomoSource::Mrc(file) => file.read_region([0, 0, z0], [nx, ny, dz])?.data,
+                    _ => self.block([0, 0, z0 as i64], [nx, ny, dz], |v| v)?,
+                };
+                let (mut sum, mut sq, mut n, mut bad) = (0.0f64, 0.0f64, 0usize, 0usize);
+                for &x in v.iter() {
+                    if x.is_finite() {
+                        sum += x as f64;
+                        sq += (x as f64) * (x as f64);
+                        n += 1;
+                    } else {
+                        bad += 1;
+                    }
                 }
-            }
-        }
+                Ok((sum, sq, n, bad))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let (sum, sq, n, bad) = parts.iter().fold((0.0, 0.0, 0, 0), |t, p| {
+            (t.0 + p.0, t.1 + p.1, t.2 + p.2, t.3 + p.3)
+        });
         let mean = sum / n.max(1) as f64;
         let var = sq / n.max(1) as f64 - mean * mean;
         Ok((mean, var.max(0.0).sqrt(), bad))
