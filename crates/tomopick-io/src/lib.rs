@@ -21,7 +21,7 @@ pub use mrc_file::{
 };
 pub use open::{VolumeFormat, open_volume};
 pub use units::{PosAngstrom, PosVoxel, VoxelSize};
-pub use volume::{Stats, Volume};
+pub use volume::{Stats, StatsAcc, Volume};
 pub mod lists;
 pub mod particle;
 

@@ -109,17 +109,36 @@ impl Stats {
     /// Statistics of `f(v)` over a slice, without materialising the mapped values.
     pub fn of_mapped(values: &[f32], f: impl Fn(f32) -> f32 + Sync) -> Stats {
         use rayon::prelude::*;
-        #[derive(Clone, Copy)]
-        struct Acc {
-            min: f64,
-            max: f64,
-            n: f64,
-            sum: f64,
-            sum2: f64,
-            nan: u64,
-            inf: u64,
-        }
-        let zero = Acc {
+        values
+            .par_chunks(1 << 16)
+            .map(|c| {
+                let mut a = StatsAcc::default();
+                for &v in c {
+                    a.push(f(v));
+                }
+                a
+            })
+            .reduce(StatsAcc::default, StatsAcc::merge)
+            .finish()
+    }
+}
+
+/// Running sums for [`Stats`], for values that arrive in pieces (slabs of a streamed file):
+/// push each value, merge pieces in a fixed order, then finish.
+#[derive(Debug, Clone, Copy)]
+pub struct StatsAcc {
+    min: f64,
+    max: f64,
+    n: f64,
+    sum: f64,
+    sum2: f64,
+    nan: u64,
+    inf: u64,
+}
+
+impl Default for StatsAcc {
+    fn default() -> Self {
+        StatsAcc {
             min: f64::INFINITY,
             max: f64::NEG_INFINITY,
             n: 0.0,
@@ -127,53 +146,56 @@ impl Stats {
             sum2: 0.0,
             nan: 0,
             inf: 0,
-        };
-        let acc = values
-            .par_chunks(1 << 16)
-            .map(|c| {
-                let mut a = zero;
-                for &v in c {
-                    let v = f(v);
-                    if v.is_nan() {
-                        a.nan += 1;
-                    } else if v.is_infinite() {
-                        a.inf += 1;
-                    } else {
-                        let v = v as f64;
-                        a.min = a.min.min(v);
-                        a.max = a.max.max(v);
-                        a.n += 1.0;
-                        a.sum += v;
-                        a.sum2 += v * v;
-                    }
-                }
-                a
-            })
-            .reduce(
-                || zero,
-                |a, b| Acc {
-                    min: a.min.min(b.min),
-                    max: a.max.max(b.max),
-                    n: a.n + b.n,
-                    sum: a.sum + b.sum,
-                    sum2: a.sum2 + b.sum2,
-                    nan: a.nan + b.nan,
-                    inf: a.inf + b.inf,
-                },
-            );
-        let mean = if acc.n > 0.0 { acc.sum / acc.n } else { 0.0 };
-        let var = if acc.n > 0.0 {
-            (acc.sum2 / acc.n - mean * mean).max(0.0)
+        }
+    }
+}
+
+impl StatsAcc {
+    /// Adds one value.
+    #[inline]
+    pub fn push(&mut self, v: f32) {
+        if v.is_nan() {
+            self.nan += 1;
+        } else if v.is_infinite() {
+            self.inf += 1;
+        } else {
+            let v = v as f64;
+            self.min = self.min.min(v);
+            self.max = self.max.max(v);
+            self.n += 1.0;
+            self.sum += v;
+            self.sum2 += v * v;
+        }
+    }
+
+    /// The sums of both pieces (`self` first).
+    pub fn merge(self, b: StatsAcc) -> StatsAcc {
+        StatsAcc {
+            min: self.min.min(b.min),
+            max: self.max.max(b.max),
+            n: self.n + b.n,
+            sum: self.sum + b.sum,
+            sum2: self.sum2 + b.sum2,
+            nan: self.nan + b.nan,
+            inf: self.inf + b.inf,
+        }
+    }
+
+    /// The statistics of every value pushed (zeros when none was finite).
+    pub fn finish(self) -> Stats {
+        let mean = if self.n > 0.0 { self.sum / self.n } else { 0.0 };
+        let var = if self.n > 0.0 {
+            (self.sum2 / self.n - mean * mean).max(0.0)
         } else {
             0.0
         };
         Stats {
-            min: if acc.n > 0.0 { acc.min } else { 0.0 },
-            max: if acc.n > 0.0 { acc.max } else { 0.0 },
+            min: if self.n > 0.0 { self.min } else { 0.0 },
+            max: if self.n > 0.0 { self.max } else { 0.0 },
             mean,
             rms: var.sqrt(),
-            nan: acc.nan,
-            inf: acc.inf,
+            nan: self.nan,
+            inf: self.inf,
         }
     }
 }

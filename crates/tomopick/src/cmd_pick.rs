@@ -130,7 +130,8 @@ pub fn pick_cmd(a: PickArgs) -> Result<()> {
         check_voxel_size(c.config.voxel_size_a, vs, &a.tomogram)?;
     }
     check_shape(shape, &a.tomogram)?;
-    let (mut mean, mut std, bad) = tomo.stats()?;
+    let mut stats = tomo.stats()?;
+    let bad = stats.nan + stats.inf;
     if bad > 0 {
         bail!(
             "{}: {bad} voxels are NaN or infinite; fix the tomogram first (`tomopick validate` shows them)",
@@ -141,13 +142,13 @@ pub fn pick_cmd(a: PickArgs) -> Result<()> {
         Some(r) => {
             let s = tomo.rescaled(r, &a.tomogram);
             // Standardised as the network saw its training cubes: on the grid it picks.
-            (mean, std, _) = s.stats()?;
+            stats = s.stats()?;
             s
         }
         None => tomo,
     };
     let pb = progress(0, "tiles");
-    let (mean, inv) = (mean as f32, standard_scale(std));
+    let (mean, inv) = (stats.mean as f32, standard_scale(stats.rms));
     let dets = pick(
         &model,
         shape,

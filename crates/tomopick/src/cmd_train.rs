@@ -204,7 +204,7 @@ pub fn train_detector(a: TrainRunArgs) -> Result<()> {
     if let Some(spec) = &cfg.calibration {
         let (t, vol) = held_aside(spec, &mc, "calibration")?;
         let model = trainer.inference_model(&device)?.into_inference();
-        let c = calibrate_class_thresholds(&model, &vol, &t)?;
+        let c = calibrate_class_thresholds(&model, &vol, &t);
         tracing::info!(
             "calibration: F1 {:.3} with per-class thresholds ({} picks), {:.3} with one threshold ({:.2}); {}",
             c.f1,
@@ -268,7 +268,7 @@ fn validate(
 ) -> Result<()> {
     let device = &inference_device();
     let model = trainer.inference_model(device)?.into_inference();
-    let c = calibrate_threshold(&model, vol, t)?;
+    let c = calibrate_threshold(&model, vol, t);
     trainer.record_validation(c.f1, c.threshold);
     keep_if_best(run, trainer.curve().iter().map(|r| r.val_f1), || {
         Ok(trainer.inference_model(device)?.to_bytes(run)?)

@@ -151,7 +151,7 @@ struct ThresholdScorer {
 }
 
 impl ThresholdScorer {
-    fn new(model: &DetectorModel, volume: &Volume, t: &Tomogram) -> Result<Self> {
+    fn new(model: &DetectorModel, volume: &Volume, t: &Tomogram) -> Self {
         let opts = PickOptions {
             threshold: calibration_grid()[0],
             ..PickOptions::default()
@@ -161,7 +161,7 @@ impl ThresholdScorer {
         let labels = dilate_labels(&t.sample.occupancy);
         let hits = shrec_hits(&picks, &labels, volume.voxel_size);
         let class_of = |name: &str| model.config.classes.iter().position(|c| c == name);
-        Ok(ThresholdScorer {
+        ThresholdScorer {
             picks: picks
                 .iter()
                 .zip(hits)
@@ -171,7 +171,7 @@ impl ThresholdScorer {
                 })
                 .collect(),
             n_truth,
-        })
+        }
     }
 
     /// Class-agnostic SHREC F1 and the number of picks kept with `thresholds[class]` (counted
@@ -219,12 +219,8 @@ impl ThresholdScorer {
 
 /// Picks `volume` (the reconstruction of `t`) once and finds the single confidence threshold of
 /// [`calibration_grid`] with the best class-agnostic F1 (SHREC metric).
-pub fn calibrate_threshold(
-    model: &DetectorModel,
-    volume: &Volume,
-    t: &Tomogram,
-) -> Result<Calibration> {
-    Ok(ThresholdScorer::new(model, volume, t)?.best_single(model.config.classes.len()))
+pub fn calibrate_threshold(model: &DetectorModel, volume: &Volume, t: &Tomogram) -> Calibration {
+    ThresholdScorer::new(model, volume, t).best_single(model.config.classes.len())
 }
 
 /// Picks `volume` (the reconstruction of `t`) once and finds one confidence threshold per class
@@ -236,8 +232,8 @@ pub fn calibrate_class_thresholds(
     model: &DetectorModel,
     volume: &Volume,
     t: &Tomogram,
-) -> Result<ClassCalibration> {
-    let scorer = ThresholdScorer::new(model, volume, t)?;
+) -> ClassCalibration {
+    let scorer = ThresholdScorer::new(model, volume, t);
     let n = model.config.classes.len();
     let single = scorer.best_single(n);
     let mut th = vec![single.threshold; n];
@@ -259,12 +255,12 @@ pub fn calibrate_class_thresholds(
         }
     }
     let (f1, picks) = scorer.f1(&th);
-    Ok(ClassCalibration {
+    ClassCalibration {
         thresholds: th,
         f1,
         picks,
         single,
-    })
+    }
 }
 
 #[cfg(test)]
@@ -309,7 +305,7 @@ mod tests {
     #[test]
     fn the_calibrated_threshold_is_what_picking_at_it_gives() {
         let (model, t, vol) = small_case();
-        let cal = calibrate_threshold(&model, &vol, &t).unwrap();
+        let cal = calibrate_threshold(&model, &vol, &t);
         let at = |threshold: f64| {
             let opts = PickOptions {
                 threshold,
@@ -329,7 +325,7 @@ mod tests {
     #[test]
     fn per_class_thresholds_are_what_picking_with_them_gives() {
         let (mut model, t, vol) = small_case();
-        let cal = calibrate_class_thresholds(&model, &vol, &t).unwrap();
+        let cal = calibrate_class_thresholds(&model, &vol, &t);
         assert_eq!(cal.thresholds.len(), model.config.classes.len());
         assert!(
             cal.f1 >= cal.single.f1,

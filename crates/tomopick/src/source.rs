@@ -4,7 +4,9 @@
 use anyhow::{Result, bail};
 use ndarray::Array3;
 use std::path::Path;
-use tomopick_io::{MrcReadOptions, MrcVolumeFile, Volume, VolumeFormat, VoxelSize, open_volume};
+use tomopick_io::{
+    MrcReadOptions, MrcVolumeFile, Stats, StatsAcc, Volume, VolumeFormat, VoxelSize, open_volume,
+};
 use tomopick_pick::Rescaler;
 
 /// Where boxes come from.
@@ -119,10 +121,9 @@ impl TomoSource {
         }
     }
 
-    /// Mean, standard deviation and count of non-finite values, read in slabs of Z, one slab
-    /// per core (the means over finite values; partial sums added in slab order, so the result
-    /// does not depend on the core count).
-    pub fn stats(&self) -> Result<(f64, f64, usize)> {
+    /// Statistics of every voxel, read in slabs of Z, one slab per core (the slabs' sums are
+    /// merged in slab order, so the result does not depend on the core count).
+    pub fn stats(&self) -> Result<Stats> {
         use rayon::prelude::*;
         let [nx, ny, nz] = self.shape_xyz();
         let slab = 16;
@@ -130,32 +131,27 @@ impl TomoSource {
         let parts = starts
             .par_iter()
             .with_max_len(1)
-            .map(|&z0| -> Result<(f64, f64, usize, usize)> {
+            .map(|&z0| -> Result<StatsAcc> {
                 let dz = slab.min(nz - z0);
-                let v = match self {
-                    // The region as read, without the copy that `block` makes.
-                    TomoSource::Mrc(file) => file.read_region([0, 0, z0], [nx, ny, dz])?.data,
-                    _ => self.block([0, 0, z0 as i64], [nx, ny, dz], |v| v)?,
-                };
-                let (mut sum, mut sq, mut n, mut bad) = (0.0f64, 0.0f64, 0usize, 0usize);
-                for &x in v.iter() {
-                    if x.is_finite() {
-                        sum += x as f64;
-                        sq += (x as f64) * (x as f64);
-                        n += 1;
-                    } else {
-                        bad += 1;
+                let mut acc = StatsAcc::default();
+                let mut add = |v: ndarray::ArrayView3<f32>| v.iter().for_each(|&x| acc.push(x));
+                match self {
+                    // The slab as read or as held, without the copy that `block` makes.
+                    TomoSource::Mrc(file) => {
+                        add(file.read_region([0, 0, z0], [nx, ny, dz])?.data.view())
+                    }
+                    TomoSource::Memory(v) => add(v.data.slice(ndarray::s![z0..z0 + dz, .., ..])),
+                    TomoSource::Rescaled(..) => {
+                        add(self.block([0, 0, z0 as i64], [nx, ny, dz], |v| v)?.view())
                     }
                 }
-                Ok((sum, sq, n, bad))
+                Ok(acc)
             })
             .collect::<Result<Vec<_>>>()?;
-        let (sum, sq, n, bad) = parts.iter().fold((0.0, 0.0, 0, 0), |t, p| {
-            (t.0 + p.0, t.1 + p.1, t.2 + p.2, t.3 + p.3)
-        });
-        let mean = sum / n.max(1) as f64;
-        let var = sq / n.max(1) as f64 - mean * mean;
-        Ok((mean, var.max(0.0).sqrt(), bad))
+        Ok(parts
+            .into_iter()
+            .fold(StatsAcc::default(), StatsAcc::merge)
+            .finish())
     }
 
     /// The box at `origin` (voxels `[x, y, z]`, may cross the border) of `size`, `[z, y, x]`,
