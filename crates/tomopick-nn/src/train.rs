@@ -80,6 +80,7 @@ impl DetectorTrainer {
             vesicles: cfg.vesicles_per_cube,
             ice_surface_fraction: cfg.ice_surface_fraction,
             noise_reference_particles: cfg.noise_reference_particles,
+            tilt_series: cfg.tilt_series.clone(),
             randomization: cfg.simulation()?,
         })?;
         let diameters: Vec<f64> = generator

@@ -18,6 +18,10 @@
 //! vesicles_per_cube = { uniform = [0, 1.5] }  # lipid vesicles as distractors (default 0)
 //! ice_surface_fraction = 0.3        # share of cubes with an ice surface, particles on one side
 //! noise_reference_particles = 12    # noise as if each cube held 12 particles (default: its own)
+//! [tilt_series]                     # optional: a share of cubes through projections + WBP
+//! fraction = 0.5
+//! step_deg = { uniform = [1, 5] }
+//! snr = { log_uniform = [0.03, 1.5] }   # per projection
 //! preset = "randomized"             # imaging distributions, or give [imaging] in full
 //! [validation]                      # a held-aside simulated tomogram, scored by F1
 //! shape_xyz = [192, 192, 96]
@@ -133,6 +137,10 @@ pub struct TrainDetectorConfig {
     /// tomogram's noise whatever it holds); not given: from the cube's own signal.
     #[serde(default)]
     pub noise_reference_particles: Option<f64>,
+    /// `[tilt_series]`: a share of the cubes imaged through projections and weighted
+    /// back-projection instead of the fast 3D route (none: all by the 3D route).
+    #[serde(default)]
+    pub tilt_series: Option<tomopick_sim::cubes::TiltRoute>,
     /// Imaging preset (`randomized` or `fixed`), used when `imaging` is not given.
     #[serde(default = "default_preset")]
     pub preset: String,
@@ -242,6 +250,9 @@ impl TrainDetectorConfig {
             && !(n > 0.0 && n.is_finite())
         {
             return Err(format!("noise_reference_particles = {n}: must be positive"));
+        }
+        if let Some(t) = &self.tilt_series {
+            t.validate().map_err(|e| e.to_string())?;
         }
         if !(0.0..=1.0).contains(&self.user_fraction) {
             return Err(format!(

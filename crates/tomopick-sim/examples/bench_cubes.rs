@@ -21,6 +21,7 @@ fn main() {
         vesicles: Dist::Uniform([0.0, 1.5]),
         ice_surface_fraction: 0.3,
         noise_reference_particles: Some(12.0),
+        tilt_series: None,
         randomization: SubtomoConfig::preset("randomized").unwrap(),
     })
     .unwrap();

@@ -11,6 +11,7 @@ use crate::randomization::{Dist, SubtomoConfig};
 use crate::resample::{crop_to_support, radius_above};
 use crate::sample::{SampleSpec, Template, build_sample};
 use crate::subtomo::mix_seed;
+use crate::tilt::{NoiseModel, TiltSeriesParams, tilt_series, wbp};
 use ndarray::Array3;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -55,8 +56,49 @@ pub struct CubeSpec {
     /// have with `n` particles of average potential energy (Σ V²), as the dose fixes the noise of
     /// a real tomogram whatever it holds, so empty regions are as noisy as crowded ones.
     pub noise_reference_particles: Option<f64>,
+    /// The tilt-series route for a share of the cubes (none: every cube by the fast 3D route).
+    pub tilt_series: Option<TiltRoute>,
     /// Imaging distributions and classes, shared with subtomograms.
     pub randomization: SubtomoConfig,
+}
+
+/// Training cubes imaged as a tomogram is: projections at each tilt, each with its own CTF
+/// (defocus jittered, astigmatic) and noise at a per-projection SNR, then weighted
+/// back-projection. Its noise is ramp-coloured and streaked along the missing wedge, which
+/// the fast 3D route's wedge-masked noise is not. The largest tilt is the imaging
+/// randomisation's, capped at 75°.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TiltRoute {
+    /// Share of cubes made this way.
+    pub fraction: f64,
+    /// Tilt step, degrees.
+    pub step_deg: Dist,
+    /// Signal-to-noise variance ratio of each projection (scaled by the cube's signal as the
+    /// 3D route's SNR is when `noise_reference_particles` is set).
+    pub snr: Dist,
+}
+
+impl TiltRoute {
+    /// Refuses a fraction outside [0, 1], a step outside (0, 20] and a non-positive SNR.
+    pub fn validate(&self) -> Result<()> {
+        if !(0.0..=1.0).contains(&self.fraction) {
+            return Err(crate::SimError::Parameter(format!(
+                "tilt_series.fraction = {}: must be in [0, 1]",
+                self.fraction
+            )));
+        }
+        self.step_deg.check(
+            "tilt_series.step_deg",
+            |v| v > 0.0 && v <= 20.0,
+            "must be in (0, 20]",
+        )?;
+        self.snr.check(
+            "tilt_series.snr",
+            |v| v > 0.0 && v.is_finite(),
+            "must be positive",
+        )
+    }
 }
 
 /// Makes training cubes.
@@ -75,6 +117,9 @@ impl CubeGenerator {
     /// Checks the spec and computes the class potentials.
     pub fn new(spec: CubeSpec) -> Result<Self> {
         spec.randomization.validate()?;
+        if let Some(t) = &spec.tilt_series {
+            t.validate()?;
+        }
         let specs = spec
             .randomization
             .class_names()
@@ -157,22 +202,47 @@ impl CubeGenerator {
         };
         let sample = build_sample(&sample_spec, &shuffled, rng.random())?;
         let mut imaging = im.draw(&mut rng);
-        if let (Some(n_ref), Some(snr)) = (self.spec.noise_reference_particles, imaging.snr) {
-            // noise variance = signal variance × (reference energy / this cube's energy) / SNR
+        let tilt = self.tilt_draw(&mut rng);
+        // noise variance = signal variance × (reference energy / this cube's energy) / SNR
+        let mut snr_scale = 1.0;
+        if let Some(n_ref) = self.spec.noise_reference_particles {
             let e = energy(&sample.potential);
             if e > 0.0 {
-                imaging.snr = Some(snr * e / (n_ref * self.mean_energy));
+                snr_scale = e / (n_ref * self.mean_energy);
             }
         }
-        let mut image = image_3d(
-            &self.fft,
-            &sample.potential,
-            r.voxel_size_a,
-            &imaging,
-            false,
-            &mut rng,
-        )?
-        .image;
+        if let Some(snr) = imaging.snr.as_mut() {
+            *snr *= snr_scale;
+        }
+        let mut image = match tilt {
+            None => {
+                image_3d(
+                    &self.fft,
+                    &sample.potential,
+                    r.voxel_size_a,
+                    &imaging,
+                    false,
+                    &mut rng,
+                )?
+                .image
+            }
+            Some((step, snr)) => {
+                let t_max = imaging.tilt_max_deg.min(75.0);
+                let p = TiltSeriesParams {
+                    tilt_min_deg: -t_max,
+                    tilt_max_deg: t_max,
+                    tilt_step_deg: step.min(t_max),
+                    ctf: imaging.ctf,
+                    defocus_sd_a: 1000.0,
+                    astigmatism_a: rng.random_range(0.0..500.0),
+                    astigmatism_angle_deg: rng.random_range(0.0..180.0),
+                    apply_mtf: imaging.apply_mtf,
+                    noise: NoiseModel::Snr(snr * snr_scale),
+                };
+                let projections = tilt_series(&sample.potential, r.voxel_size_a, &p, rng.random())?;
+                wbp(&projections, [n, n, n], r.voxel_size_a)
+            }
+        };
         if rng.random::<f64>() < im.invert_contrast_probability {
             image.mapv_inplace(|v| -v);
         }
@@ -210,6 +280,16 @@ impl CubeGenerator {
         } else {
             [s, n]
         })
+    }
+
+    /// Whether this cube takes the tilt-series route, and if so its tilt step and projection
+    /// SNR (drawn only when the route is configured, so that streams without it keep their bits).
+    fn tilt_draw(&self, rng: &mut ChaCha8Rng) -> Option<(f64, f64)> {
+        let t = self.spec.tilt_series.as_ref()?;
+        if rng.random::<f64>() >= t.fraction {
+            return None;
+        }
+        Some((t.step_deg.sample(rng), t.snr.sample(rng)))
     }
 
     /// `n` cubes starting at `start`, made in parallel.

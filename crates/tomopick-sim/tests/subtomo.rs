@@ -140,6 +140,7 @@ fn training_cubes_carry_exact_boxes_and_repeat_with_the_seed() {
         vesicles: Dist::Fixed(0.0),
         ice_surface_fraction: 0.0,
         noise_reference_particles: None,
+        tilt_series: None,
         randomization: small(),
     })
     .unwrap();
@@ -175,6 +176,7 @@ fn cube_generator(
         vesicles: Dist::Fixed(0.0),
         ice_surface_fraction: surface,
         noise_reference_particles: noise_reference,
+        tilt_series: None,
         randomization: r,
     })
     .unwrap()
@@ -290,5 +292,63 @@ fn neighbours_crowd_the_image_but_not_the_mask() {
             "room for at least one neighbour in a 40³ box"
         );
         assert_ne!(a.image, b.image);
+    }
+}
+
+#[test]
+fn tilt_series_cubes_image_their_particles_and_repeat_with_the_seed() {
+    use tomopick_sim::cubes::{CubeGenerator, CubeSpec, TiltRoute};
+    let mut r = SubtomoConfig::preset("fixed").unwrap();
+    r.classes = vec!["1bxn".into(), "3cf3".into()];
+    let spec = |fraction: f64| CubeSpec {
+        size: 48,
+        particles: Dist::Fixed(4.0),
+        gold: Dist::Fixed(0.0),
+        vesicles: Dist::Fixed(0.0),
+        ice_surface_fraction: 0.0,
+        noise_reference_particles: None,
+        tilt_series: Some(TiltRoute {
+            fraction,
+            step_deg: Dist::Fixed(3.0),
+            snr: Dist::Fixed(50.0),
+        }),
+        randomization: r.clone(),
+    };
+    let tilt = CubeGenerator::new(spec(1.0)).unwrap();
+    let flat = CubeGenerator::new(spec(0.0)).unwrap();
+    for i in 0..3 {
+        let c = tilt.sample(5, i).unwrap();
+        assert_eq!(
+            c.image,
+            tilt.sample(5, i).unwrap().image,
+            "same seed, same bits"
+        );
+        let d = flat.sample(5, i).unwrap();
+        assert_eq!(
+            c.boxes, d.boxes,
+            "the route changes the imaging, not the sample"
+        );
+        assert_ne!(c.image, d.image);
+        assert!(c.image.iter().all(|v| v.is_finite()));
+        // Protein images dark: the mean inside the particles' spheres is below the mean outside.
+        let (mut inside, mut outside) = ((0.0, 0usize), (0.0, 0usize));
+        for ((z, y, x), &v) in c.image.indexed_iter() {
+            let hit = c.boxes.iter().any(|b| {
+                let d2 = (x as f64 - b.centre_vox[0]).powi(2)
+                    + (y as f64 - b.centre_vox[1]).powi(2)
+                    + (z as f64 - b.centre_vox[2]).powi(2);
+                d2 < (0.5 * b.radius_vox).powi(2)
+            });
+            let acc = if hit { &mut inside } else { &mut outside };
+            acc.0 += v as f64;
+            acc.1 += 1;
+        }
+        let (mi, mo) = (inside.0 / inside.1 as f64, outside.0 / outside.1 as f64);
+        let sd = (c.image.iter().map(|&v| (v as f64).powi(2)).sum::<f64>() / c.image.len() as f64)
+            .sqrt();
+        assert!(
+            mi < mo - 0.2 * sd,
+            "cube {i}: inside {mi:.4}, outside {mo:.4}, sd {sd:.4}"
+        );
     }
 }
