@@ -10,7 +10,7 @@
 # the class-agnostic and per-class F1 of both metrics.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bin=target/release/tomopick
+bin=${TOMOPICK_BIN:-${CARGO_TARGET_DIR:-target}/release/tomopick}
 [ -x "$bin" ] || cargo build --release -p tomopick
 model=()
 if [ $# -gt 0 ] && [ -f "$1" ]; then model=(--model "$1"); shift; fi

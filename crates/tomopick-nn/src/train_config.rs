@@ -18,6 +18,7 @@
 //! vesicles_per_cube = { uniform = [0, 1.5] }  # lipid vesicles as distractors (default 0)
 //! ice_surface_fraction = 0.3        # share of cubes with an ice surface, particles on one side
 //! noise_reference_particles = 12    # noise as if each cube held 12 particles (default: its own)
+//! particle_scale = { uniform = [0.85, 1.15] }   # optional: particle size per cube (default 1)
 //! [tilt_series]                     # optional: a share of cubes through projections + WBP
 //! fraction = 0.5
 //! step_deg = { uniform = [1, 5] }
@@ -141,6 +142,9 @@ pub struct TrainDetectorConfig {
     /// back-projection instead of the fast 3D route (none: all by the 3D route).
     #[serde(default)]
     pub tilt_series: Option<tomopick_sim::cubes::TiltRoute>,
+    /// Size of the particles relative to their models, drawn per cube (none: 1).
+    #[serde(default)]
+    pub particle_scale: Option<Dist>,
     /// Imaging preset (`randomized` or `fixed`), used when `imaging` is not given.
     #[serde(default = "default_preset")]
     pub preset: String,

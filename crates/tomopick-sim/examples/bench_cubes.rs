@@ -22,6 +22,7 @@ fn main() {
         ice_surface_fraction: 0.3,
         noise_reference_particles: Some(12.0),
         tilt_series: None,
+        particle_scale: None,
         randomization: SubtomoConfig::preset("randomized").unwrap(),
     })
     .unwrap();

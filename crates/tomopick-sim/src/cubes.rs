@@ -8,7 +8,7 @@ use crate::imaging3d::image_3d;
 use crate::library::{ClassSpec, class_potential};
 use crate::potential::PotentialOptions;
 use crate::randomization::{Dist, SubtomoConfig};
-use crate::resample::{crop_to_support, radius_above};
+use crate::resample::{crop_to_support, radius_above, rescale};
 use crate::sample::{SampleSpec, Template, build_sample};
 use crate::subtomo::mix_seed;
 use crate::tilt::{NoiseModel, TiltSeriesParams, tilt_series, wbp};
@@ -16,6 +16,7 @@ use ndarray::Array3;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
+use tomopick_io::{Volume, VoxelSize};
 
 /// One particle in a cube.
 #[derive(Debug, Clone, PartialEq)]
@@ -58,6 +59,10 @@ pub struct CubeSpec {
     pub noise_reference_particles: Option<f64>,
     /// The tilt-series route for a share of the cubes (none: every cube by the fast 3D route).
     pub tilt_series: Option<TiltRoute>,
+    /// Size of every particle in a cube relative to its atomic model (drawn per cube; none: 1).
+    /// Stands for a voxel size that is off, or a simulator whose particles look larger or
+    /// smaller; the boxes scale with the particles.
+    pub particle_scale: Option<Dist>,
     /// Imaging distributions and classes, shared with subtomograms.
     pub randomization: SubtomoConfig,
 }
@@ -120,6 +125,13 @@ impl CubeGenerator {
         if let Some(t) = &spec.tilt_series {
             t.validate()?;
         }
+        if let Some(d) = &spec.particle_scale {
+            d.check(
+                "particle_scale",
+                |v| (0.5..=2.0).contains(&v),
+                "must be in [0.5, 2]",
+            )?;
+        }
         let specs = spec
             .randomization
             .class_names()
@@ -175,12 +187,35 @@ impl CubeGenerator {
         for i in (1..order.len()).rev() {
             order.swap(i, rng.random_range(0..=i));
         }
+        let scale = match &self.spec.particle_scale {
+            Some(d) => d.sample(&mut rng),
+            None => 1.0,
+        };
+        let scaled: Vec<Array3<f32>> = if scale == 1.0 {
+            Vec::new()
+        } else {
+            let vs = r.voxel_size_a;
+            self.potentials
+                .iter()
+                .map(|p| {
+                    rescale(
+                        &Volume::new(p.clone(), VoxelSize::isotropic(vs * scale)),
+                        vs,
+                    )
+                    .data
+                })
+                .collect()
+        };
+        let potential = |i: usize| match scaled.get(i) {
+            Some(p) => p.view(),
+            None => self.potentials[i].view(),
+        };
         let shuffled: Vec<Template> = order
             .iter()
             .map(|&i| Template {
                 name: &self.names[i],
-                potential: self.potentials[i].view(),
-                radius: self.radii[i],
+                potential: potential(i),
+                radius: self.radii[i] * scale,
             })
             .collect();
         let sample_spec = SampleSpec {
@@ -259,7 +294,7 @@ impl CubeGenerator {
                 CubeBox {
                     class_index,
                     centre_vox: [p.pos_a.x / vs, p.pos_a.y / vs, p.pos_a.z / vs],
-                    radius_vox: self.mask_radii[class_index],
+                    radius_vox: self.mask_radii[class_index] * scale,
                 }
             })
             .collect();

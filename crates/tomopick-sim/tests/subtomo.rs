@@ -141,6 +141,7 @@ fn training_cubes_carry_exact_boxes_and_repeat_with_the_seed() {
         ice_surface_fraction: 0.0,
         noise_reference_particles: None,
         tilt_series: None,
+        particle_scale: None,
         randomization: small(),
     })
     .unwrap();
@@ -177,6 +178,7 @@ fn cube_generator(
         ice_surface_fraction: surface,
         noise_reference_particles: noise_reference,
         tilt_series: None,
+        particle_scale: None,
         randomization: r,
     })
     .unwrap()
@@ -307,6 +309,7 @@ fn tilt_series_cubes_image_their_particles_and_repeat_with_the_seed() {
         vesicles: Dist::Fixed(0.0),
         ice_surface_fraction: 0.0,
         noise_reference_particles: None,
+        particle_scale: None,
         tilt_series: Some(TiltRoute {
             fraction,
             step_deg: Dist::Fixed(3.0),
@@ -351,4 +354,51 @@ fn tilt_series_cubes_image_their_particles_and_repeat_with_the_seed() {
             "cube {i}: inside {mi:.4}, outside {mo:.4}, sd {sd:.4}"
         );
     }
+}
+
+#[test]
+fn particle_scale_grows_the_particles_and_their_boxes() {
+    use tomopick_sim::cubes::{CubeGenerator, CubeSpec};
+    let mut r = SubtomoConfig::preset("fixed").unwrap();
+    r.classes = vec!["3cf3".into()];
+    r.imaging.snr = Dist::Fixed(1e4); // nearly noise-free
+    // In focus and without a wedge the CTF is flat (−A at 10 Å), so the image keeps ∫V².
+    r.imaging.defocus_um = Dist::Fixed(0.0);
+    r.imaging.tilt_max_deg = Dist::Fixed(90.0);
+    let spec = |scale: Option<Dist>| CubeSpec {
+        size: 48,
+        particles: Dist::Fixed(1.0),
+        gold: Dist::Fixed(0.0),
+        vesicles: Dist::Fixed(0.0),
+        ice_surface_fraction: 0.0,
+        noise_reference_particles: None,
+        tilt_series: None,
+        particle_scale: scale,
+        randomization: r.clone(),
+    };
+    let plain = CubeGenerator::new(spec(None)).unwrap();
+    let big = CubeGenerator::new(spec(Some(Dist::Fixed(1.2)))).unwrap();
+    // Image energy grows with the particle's volume (1.2³ = 1.73; the pixel MTF takes a little).
+    let energy = |g: &CubeGenerator| -> f64 {
+        (0..4)
+            .map(|i| {
+                let c = g.sample(9, i).unwrap();
+                assert_eq!(c.boxes.len(), 1);
+                c.image.iter().map(|&v| (v as f64).powi(2)).sum::<f64>()
+            })
+            .sum()
+    };
+    for i in 0..4 {
+        let (a, b) = (plain.sample(9, i).unwrap(), big.sample(9, i).unwrap());
+        let ratio = b.boxes[0].radius_vox / a.boxes[0].radius_vox;
+        assert!((ratio - 1.2).abs() < 1e-9, "box radius ratio {ratio}");
+        assert_eq!(
+            b.image,
+            big.sample(9, i).unwrap().image,
+            "same seed, same bits"
+        );
+    }
+    let e = energy(&big) / energy(&plain);
+    assert!((1.45..2.0).contains(&e), "energy ratio {e}");
+    assert!(CubeGenerator::new(spec(Some(Dist::Fixed(3.0)))).is_err());
 }

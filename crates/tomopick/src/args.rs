@@ -37,6 +37,12 @@ pub enum Command {
         after_help = "Examples:\n  tomopick evaluate --picks picks.csv --truth particle_locations.txt --occupancy occupancy_mask.mrc --voxel-size 10 --classes classes.toml\n  tomopick evaluate --picks picks.csv --truth truth.csv --radius 60 --tomogram tomo.mrc -o report/"
     )]
     Evaluate(EvaluateArgs),
+    /// Fit the detector's pick thresholds (one per class) on annotated tomograms and write the
+    /// model with them.
+    #[command(
+        after_help = "Examples:\n  tomopick calibrate val00/ val01/ val02/ -o detector_calibrated.bpk\n  tomopick calibrate my_annotated/*/ --model runs/det/model.bpk --single -o det.bpk\n\nEach folder holds a tomogram (reconstruction.mrc, or --tomogram-name), its truth as SHREC\nparticle_locations.txt (voxels) and occupancy_mask.mrc (label k = line k of the list), as\n`tomopick simulate tomogram` and scripts/foreign_suite.sh write them. Each tomogram is picked\nonce at 0.10; the thresholds (grid 0.10-0.95 by 0.05, 0.97, 0.99) maximise the mean\nclass-agnostic SHREC F1 over the folders, each folder counting once (name one twice to weight\nit twice; it is picked once). Fit on tomograms like the ones you will pick and check on\nothers: the default thresholds, fitted on our simulator's tomograms, cost F1 on another\nsimulator's; refitted on that simulator's validation tomograms they raised F1 on its test\ntomograms (BENCHMARKS.md)."
+    )]
+    Calibrate(CalibrateArgs),
     /// Classify and segment a box around each pick with the subtomogram classifier.
     #[command(
         after_help = "Examples:\n  tomopick classify tomo.mrc --picks picks.csv -o classified.csv\n  tomopick classify tomo.mrc --picks picks.star --model runs/cls1/model.bpk -o classified.star --masks masks/\n  tomopick classify tomo.mrc --picks picks.csv -o classified.csv --labels labels.mrc\n\nEach box (the model's size, 40³ by default) is centred on the pick; boxes crossing the border\nare padded with their mean (or skipped with --skip-border), and both are counted.\nA tomogram at another voxel size is resampled to the model's, as in `tomopick pick`."
@@ -248,6 +254,25 @@ pub struct EvaluateArgs {
     /// Folder for report.json and report.md.
     #[arg(short, long)]
     pub output: Option<PathBuf>,
+}
+
+#[derive(Args)]
+pub struct CalibrateArgs {
+    /// Annotated folders (tomogram, particle_locations.txt, occupancy_mask.mrc).
+    #[arg(required = true)]
+    pub folders: Vec<PathBuf>,
+    /// The detector model to calibrate (default: the embedded model).
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// The tomogram's file name inside each folder.
+    #[arg(long, default_value = "reconstruction.mrc")]
+    pub tomogram_name: String,
+    /// One threshold for every class instead of one per class.
+    #[arg(long)]
+    pub single: bool,
+    /// The calibrated model file to write.
+    #[arg(short, long)]
+    pub output: PathBuf,
 }
 
 #[derive(Args)]

@@ -312,7 +312,13 @@ pub fn evaluate_classifier_cmd(a: EvaluateClassifierArgs) -> Result<()> {
             )
         };
         let occupancy = read("occupancy_mask.mrc")?;
-        let class_mask = read("class_mask.mrc")?;
+        // Without a class mask (a folder from another simulator) there are no membrane boxes.
+        let class_mask = if dir.join("class_mask.mrc").exists() {
+            Some(read("class_mask.mrc")?)
+        } else {
+            tracing::info!("{}: no class_mask.mrc, so no membrane boxes", dir.display());
+            None
+        };
         let truth = read_truth(dir, vs)?;
         let mut boxes = Vec::new();
         for (i, p) in truth.iter().enumerate() {
@@ -325,7 +331,10 @@ pub fn evaluate_classifier_cmd(a: EvaluateClassifierArgs) -> Result<()> {
                 None => unknown += 1,
             }
         }
-        if let Some(k) = classes.iter().position(|c| c == MEMBRANE_CLASS) {
+        if let (Some(k), Some(class_mask)) = (
+            classes.iter().position(|c| c == MEMBRANE_CLASS),
+            class_mask.as_ref(),
+        ) {
             let voxels: Vec<[f64; 3]> = class_mask
                 .data
                 .indexed_iter()
@@ -356,7 +365,12 @@ pub fn evaluate_classifier_cmd(a: EvaluateClassifierArgs) -> Result<()> {
             let t = &boxes[bx.pick];
             let (labels, value) = match t.label {
                 Labelled::Occupancy(v) => (&occupancy, v),
-                Labelled::Membrane => (&class_mask, MEMBRANE_LABEL as f32),
+                Labelled::Membrane => (
+                    class_mask
+                        .as_ref()
+                        .expect("membrane boxes come from the class mask"),
+                    MEMBRANE_LABEL as f32,
+                ),
             };
             let true_mask: Vec<bool> = labels
                 .block(bx.origin_vox, [b, b, b], |v| v)

@@ -19,6 +19,12 @@ pub const DEFAULT_MODEL: &[u8] = include_bytes!("../../../models/detector_shrec1
 
 /// Loads `--model`, or the embedded default.
 pub fn load_model(path: Option<&Path>) -> Result<DetectorModel> {
+    Ok(load_raw_model(path)?.into_inference())
+}
+
+/// The model file (or the embedded default) as stored: not folded for inference, so it can be
+/// written back.
+pub fn load_raw_model(path: Option<&Path>) -> Result<DetectorModel> {
     let dev = inference_device();
     Ok(match path {
         Some(p) => DetectorModel::load(p, &dev)?,
@@ -27,8 +33,7 @@ pub fn load_model(path: Option<&Path>) -> Result<DetectorModel> {
             Path::new("<embedded default model>"),
             &dev,
         )?,
-    }
-    .into_inference())
+    })
 }
 
 /// Refuses a tomogram whose voxel size is more than 10 % from the model's (for models that read

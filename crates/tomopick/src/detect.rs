@@ -2,6 +2,7 @@
 //! held-aside tomogram, and scoring picks against a simulation's truth.
 
 use anyhow::Result;
+use ndarray::Array3;
 use tomopick_eval::{
     ClassTable, CziiOptions, EvalReport, Occupancy, Scores, dilate_labels, evaluate, shrec_hits,
 };
@@ -140,28 +141,34 @@ pub fn calibration_grid() -> Vec<f64> {
     grid
 }
 
-/// One pick of a simulated tomogram at the lowest threshold of [`calibration_grid`], with each
-/// pick's SHREC hit looked up once, so that the class-agnostic F1 under any thresholds is a
-/// count. Thresholding after NMS keeps the same picks as thresholding before it (greedy NMS only
+/// One tomogram picked once at the lowest threshold of [`calibration_grid`], with each pick's
+/// SHREC hit looked up once, so that the class-agnostic F1 under any thresholds is a count.
+/// Thresholding after NMS keeps the same picks as thresholding before it (greedy NMS only
 /// suppresses weaker detections; tested in tomopick-pick), so one pass serves every threshold.
-struct ThresholdScorer {
+#[derive(Clone)]
+pub struct ScoredPicks {
     /// Per pick: (score, class index, hit label; 0 = background or outside).
     picks: Vec<(f64, usize, u32)>,
     n_truth: usize,
 }
 
-impl ThresholdScorer {
-    fn new(model: &DetectorModel, volume: &Volume, t: &Tomogram) -> Self {
+impl ScoredPicks {
+    /// Picks `volume` with `model` at the grid's lowest threshold and looks each pick up in the
+    /// (already dilated) occupancy `labels` of `n_truth` true particles.
+    pub fn new(
+        model: &DetectorModel,
+        volume: &Volume,
+        labels: &Array3<u32>,
+        n_truth: usize,
+    ) -> Self {
         let opts = PickOptions {
             threshold: calibration_grid()[0],
             ..PickOptions::default()
         };
         let picks = pick_in_memory(model, volume, &opts, |_, _| {});
-        let n_truth = t.sample.particles.len();
-        let labels = dilate_labels(&t.sample.occupancy);
-        let hits = shrec_hits(&picks, &labels, volume.voxel_size);
+        let hits = shrec_hits(&picks, labels, volume.voxel_size);
         let class_of = |name: &str| model.config.classes.iter().position(|c| c == name);
-        ThresholdScorer {
+        ScoredPicks {
             picks: picks
                 .iter()
                 .zip(hits)
@@ -176,7 +183,7 @@ impl ThresholdScorer {
 
     /// Class-agnostic SHREC F1 and the number of picks kept with `thresholds[class]` (counted
     /// as `evaluate_shrec` counts: duplicates are picks, so they lower precision).
-    fn f1(&self, thresholds: &[f64]) -> (f64, usize) {
+    pub fn f1(&self, thresholds: &[f64]) -> (f64, usize) {
         let mut found = vec![false; self.n_truth + 1];
         let (mut kept, mut tp, mut fp, mut dup) = (0, 0, 0, 0);
         for &(score, class, hit) in &self.picks {
@@ -194,6 +201,36 @@ impl ThresholdScorer {
         }
         let s = Scores::from_counts(tp, fp, dup, kept, self.n_truth, kept, 1.0);
         (s.f1, kept)
+    }
+}
+
+/// Scores thresholds over one or more picked tomograms: the mean of their class-agnostic F1s
+/// (each tomogram counts once, whatever it holds) and the picks kept in all.
+struct ThresholdScorer {
+    tomograms: Vec<ScoredPicks>,
+}
+
+impl ThresholdScorer {
+    fn simulated(model: &DetectorModel, volume: &Volume, t: &Tomogram) -> Self {
+        let labels = dilate_labels(&t.sample.occupancy);
+        ThresholdScorer {
+            tomograms: vec![ScoredPicks::new(
+                model,
+                volume,
+                &labels,
+                t.sample.particles.len(),
+            )],
+        }
+    }
+
+    fn f1(&self, thresholds: &[f64]) -> (f64, usize) {
+        let (mut sum, mut kept) = (0.0, 0);
+        for t in &self.tomograms {
+            let (f1, k) = t.f1(thresholds);
+            sum += f1;
+            kept += k;
+        }
+        (sum / self.tomograms.len() as f64, kept)
     }
 
     /// The single threshold of the grid with the best F1 (the lowest on ties).
@@ -215,52 +252,63 @@ impl ThresholdScorer {
         }
         best
     }
+
+    /// Per-class thresholds by coordinate ascent from the best single one: each class's
+    /// threshold in turn takes the grid value that raises F1 most, in passes over the classes
+    /// until one changes nothing (at most 5).
+    fn per_class(&self, n: usize) -> ClassCalibration {
+        let single = self.best_single(n);
+        let mut th = vec![single.threshold; n];
+        let mut best = single.f1;
+        for _ in 0..5 {
+            let mut changed = false;
+            for c in 0..n {
+                for g in calibration_grid() {
+                    let mut trial = th.clone();
+                    trial[c] = g;
+                    let (f1, _) = self.f1(&trial);
+                    if f1 > best + 1e-12 {
+                        (best, th, changed) = (f1, trial, true);
+                    }
+                }
+            }
+            if !changed {
+                break;
+            }
+        }
+        let (f1, picks) = self.f1(&th);
+        ClassCalibration {
+            thresholds: th,
+            f1,
+            picks,
+            single,
+        }
+    }
 }
 
 /// Picks `volume` (the reconstruction of `t`) once and finds the single confidence threshold of
 /// [`calibration_grid`] with the best class-agnostic F1 (SHREC metric).
 pub fn calibrate_threshold(model: &DetectorModel, volume: &Volume, t: &Tomogram) -> Calibration {
-    ThresholdScorer::new(model, volume, t).best_single(model.config.classes.len())
+    ThresholdScorer::simulated(model, volume, t).best_single(model.config.classes.len())
 }
 
 /// Picks `volume` (the reconstruction of `t`) once and finds one confidence threshold per class
-/// with the best class-agnostic F1 (SHREC metric): starting from the best single threshold,
-/// each class's threshold in turn takes the grid value that raises F1 most, in passes over
-/// the classes until one changes nothing (at most 5). Needs a tomogram with many particles
-/// of each class (a SHREC-size one has about 190), or the thresholds fit its noise.
+/// with the best class-agnostic F1 (SHREC metric), by coordinate ascent from the best single
+/// threshold. Needs a tomogram with many particles of each class (a SHREC-size one has about
+/// 190), or the thresholds fit its noise.
 pub fn calibrate_class_thresholds(
     model: &DetectorModel,
     volume: &Volume,
     t: &Tomogram,
 ) -> ClassCalibration {
-    let scorer = ThresholdScorer::new(model, volume, t);
-    let n = model.config.classes.len();
-    let single = scorer.best_single(n);
-    let mut th = vec![single.threshold; n];
-    let mut best = single.f1;
-    for _ in 0..5 {
-        let mut changed = false;
-        for c in 0..n {
-            for g in calibration_grid() {
-                let mut trial = th.clone();
-                trial[c] = g;
-                let (f1, _) = scorer.f1(&trial);
-                if f1 > best + 1e-12 {
-                    (best, th, changed) = (f1, trial, true);
-                }
-            }
-        }
-        if !changed {
-            break;
-        }
-    }
-    let (f1, picks) = scorer.f1(&th);
-    ClassCalibration {
-        thresholds: th,
-        f1,
-        picks,
-        single,
-    }
+    ThresholdScorer::simulated(model, volume, t).per_class(model.config.classes.len())
+}
+
+/// One threshold per class with the best mean class-agnostic F1 over several annotated
+/// tomograms (each picked once into a [`ScoredPicks`]), as [`calibrate_class_thresholds`] does
+/// on one.
+pub fn calibrate_on(tomograms: Vec<ScoredPicks>, classes: usize) -> ClassCalibration {
+    ThresholdScorer { tomograms }.per_class(classes)
 }
 
 #[cfg(test)]

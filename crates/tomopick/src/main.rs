@@ -1,6 +1,7 @@
 //! The `tomopick` command line: thin clap commands over the library crates.
 
 mod args;
+mod cmd_calibrate;
 mod cmd_classify;
 mod cmd_convert;
 mod cmd_demo;
@@ -50,6 +51,7 @@ fn main() -> ExitCode {
         args::Command::Train(args::TrainCommand::Classifier(a)) => {
             cmd_train_classifier::train_classifier(a)
         }
+        args::Command::Calibrate(a) => cmd_calibrate::calibrate_cmd(a),
         args::Command::Classify(a) => cmd_classify::classify_cmd(a),
         args::Command::EvaluateClassifier(a) => cmd_classify::evaluate_classifier_cmd(a),
     };

@@ -1,7 +1,7 @@
 //! `tomopick demo`, `pick` and `train detector` as a user runs them, with the embedded model.
 
 mod common;
-use common::{fails, ok, s, simulate};
+use common::{fails, ok, s, shrec_f1, simulate};
 
 #[test]
 fn the_demo_finds_most_particles_of_a_fresh_simulation() {
@@ -146,26 +146,7 @@ fn a_tomogram_at_another_voxel_size_is_resampled_and_picks_stay_in_its_frame() {
     assert!(o.status.success(), "{log}");
     assert!(log.contains("resampled to the model's 10 Å"), "{log}");
     // Scored against the simulation's own truth (positions in Å at 7 Å voxels).
-    let report = dir.path().join("report");
-    ok(&[
-        "evaluate",
-        "--picks",
-        s(&csv),
-        "--truth",
-        s(&t.join("particle_locations.txt")),
-        "--occupancy",
-        s(&t.join("occupancy_mask.mrc")),
-        "--classes",
-        s(&t.join("classes.toml")),
-        "--beta",
-        "1",
-        "-o",
-        s(&report),
-    ]);
-    let r: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(report.join("report.json")).unwrap())
-            .unwrap();
-    let f1 = r["shrec"]["overall"]["f1"].as_f64().unwrap();
+    let f1 = shrec_f1(&csv, &t, &dir.path().join("report"));
     // Release build, seeds 11-13: 0.67-0.72; pretending the voxels are 10 Å: 0.2-0.3 lower.
     assert!(f1 > 0.5, "class-agnostic F1 {f1}");
     // Pixel lists count the tomogram's own 7 Å voxels: back to Å with 7, the same positions.
@@ -331,4 +312,67 @@ fn fine_tuning_mixes_in_user_tomograms_and_picks() {
         s(&dir.path().join("bad")),
     ]);
     assert!(e.contains("odd.csv") && e.contains("ribosome"), "{e}");
+}
+
+#[test]
+fn calibrate_fits_thresholds_on_annotated_folders_and_pick_uses_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    simulate(&a, "96,96,48", "40", "21", &[]);
+    simulate(&b, "96,96,48", "40", "22", &[]);
+    let model = dir.path().join("cal.bpk");
+    let out = ok(&["calibrate", s(&a), s(&b), "-o", s(&model)]);
+    assert!(out.contains("mean F1 over 2 tomograms"), "{out}");
+    assert!(
+        out.contains("F1") && out.contains("with the model's thresholds"),
+        "{out}"
+    );
+    // The printed mean is the mean of the two tomograms' F1s under the written thresholds.
+    let mean: f64 = out
+        .split("mean F1 over 2 tomograms: ")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .unwrap()
+        .parse()
+        .unwrap();
+    let mut f1s = Vec::new();
+    for t in [&a, &b] {
+        let picks = dir.path().join("p.csv");
+        ok(&[
+            "pick",
+            s(&t.join("reconstruction.mrc")),
+            "-o",
+            s(&picks),
+            "--model",
+            s(&model),
+        ]);
+        f1s.push(shrec_f1(&picks, t, &dir.path().join("r")));
+    }
+    // Printed to 3 decimals; calibration picks the volume in memory and `pick` streams the file,
+    // whose standardisation can differ in the last bit and flip a pick at a threshold's edge
+    // (one pick of ~40 particles moves F1 by ~0.01).
+    let got = (f1s[0] + f1s[1]) / 2.0;
+    assert!(
+        (got - mean).abs() < 0.02,
+        "picking with the model: {got}, calibration: {mean}"
+    );
+    // --single writes one threshold for every class.
+    let single = dir.path().join("single.bpk");
+    ok(&["calibrate", s(&a), "--single", "-o", s(&single)]);
+    let o = common::tomopick(&[
+        "pick",
+        s(&a.join("reconstruction.mrc")),
+        "-o",
+        s(&dir.path().join("q.csv")),
+        "--model",
+        s(&single),
+    ]);
+    let log = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success() && !log.contains("per class"), "{log}");
+    // A folder without its occupancy mask: refused by name, nothing written.
+    std::fs::remove_file(b.join("occupancy_mask.mrc")).unwrap();
+    let bad = dir.path().join("bad.bpk");
+    let e = fails(&["calibrate", s(&a), s(&b), "-o", s(&bad)]);
+    assert!(e.contains("occupancy_mask.mrc"), "{e}");
+    assert!(!bad.exists());
 }

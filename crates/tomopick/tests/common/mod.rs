@@ -64,3 +64,28 @@ pub fn simulate(out: &std::path::Path, shape: &str, particles: &str, seed: &str,
     args.extend_from_slice(extra);
     ok(&args);
 }
+
+/// `tomopick evaluate` of `picks` against the truth of the simulation folder `sim` (its
+/// particle list, occupancy mask and class table; F1 with beta 1), the report written to
+/// `report`: the class-agnostic SHREC F1.
+pub fn shrec_f1(picks: &Path, sim: &Path, report: &Path) -> f64 {
+    ok(&[
+        "evaluate",
+        "--picks",
+        s(picks),
+        "--truth",
+        s(&sim.join("particle_locations.txt")),
+        "--occupancy",
+        s(&sim.join("occupancy_mask.mrc")),
+        "--classes",
+        s(&sim.join("classes.toml")),
+        "--beta",
+        "1",
+        "-o",
+        s(report),
+    ]);
+    let r: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(report.join("report.json")).unwrap())
+            .unwrap();
+    r["shrec"]["overall"]["f1"].as_f64().unwrap()
+}
