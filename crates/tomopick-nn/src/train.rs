@@ -81,7 +81,7 @@ impl DetectorTrainer {
             ice_surface_fraction: cfg.ice_surface_fraction,
             noise_reference_particles: cfg.noise_reference_particles,
             tilt_series: cfg.tilt_series.clone(),
-            particle_scale: cfg.particle_scale.clone(),
+            particle_scale: cfg.particle_scale,
             randomization: cfg.simulation()?,
         })?;
         let diameters: Vec<f64> = generator
