@@ -100,8 +100,9 @@ def write_mrc(path, data, voxel_a):
     os.replace(tmp, path)
 
 
-def make(p, out_dir):
-    """Makes one tomogram folder; skips it when its params.json (written last) exists."""
+def make(p, out_dir, shape=SHAPE_ZYX):
+    """Makes one tomogram folder (`shape` z, y, x voxels); skips it when its params.json
+    (written last) exists."""
     d = os.path.join(out_dir, p["name"])
     if os.path.exists(os.path.join(d, "params.json")):
         return p["name"], 0.0
@@ -109,7 +110,7 @@ def make(p, out_dir):
     t0 = time.time()
     rng = np.random.default_rng(p["seed"] + 7919)
     templates = density.templates(p, rng)
-    contrast, labels, truth = sample.build(p, templates, SHAPE_ZYX, VOXEL_A, rng)
+    contrast, labels, truth = sample.build(p, templates, shape, VOXEL_A, rng)
     rec = imaging.tilt_series_wbp(contrast, p, VOXEL_A, rng)
     write_mrc(os.path.join(d, "reconstruction.mrc"), rec.astype(np.float32), VOXEL_A)
     write_mrc(os.path.join(d, "occupancy_mask.mrc"), labels.astype(np.float32), VOXEL_A)
