@@ -29,7 +29,6 @@ Z1 X Z2, voxels), classes.toml (equivalent-sphere radii), params.json.
     make_suite.py --out DIR [--part validation|test|all] [--only NAME ...] [--jobs N]
 """
 import argparse
-import gzip
 import json
 import os
 import sys

@@ -258,6 +258,9 @@ impl TrainDetectorConfig {
         if let Some(t) = &self.tilt_series {
             t.validate().map_err(|e| e.to_string())?;
         }
+        if let Some(d) = &self.particle_scale {
+            tomopick_sim::cubes::check_particle_scale(d).map_err(|e| e.to_string())?;
+        }
         if !(0.0..=1.0).contains(&self.user_fraction) {
             return Err(format!(
                 "user_fraction = {}: must be in [0, 1]",

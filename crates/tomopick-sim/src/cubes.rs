@@ -106,6 +106,15 @@ impl TiltRoute {
     }
 }
 
+/// Refuses a particle scale distribution reaching outside [0.5, 2].
+pub fn check_particle_scale(d: &Dist) -> Result<()> {
+    d.check(
+        "particle_scale",
+        |v| (0.5..=2.0).contains(&v),
+        "must be in [0.5, 2]",
+    )
+}
+
 /// Makes training cubes.
 pub struct CubeGenerator {
     spec: CubeSpec,
@@ -126,11 +135,7 @@ impl CubeGenerator {
             t.validate()?;
         }
         if let Some(d) = &spec.particle_scale {
-            d.check(
-                "particle_scale",
-                |v| (0.5..=2.0).contains(&v),
-                "must be in [0.5, 2]",
-            )?;
+            check_particle_scale(d)?;
         }
         let specs = spec
             .randomization

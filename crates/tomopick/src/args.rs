@@ -40,7 +40,7 @@ pub enum Command {
     /// Fit the detector's pick thresholds (one per class) on annotated tomograms and write the
     /// model with them.
     #[command(
-        after_help = "Examples:\n  tomopick calibrate val00/ val01/ val02/ -o detector_calibrated.bpk\n  tomopick calibrate my_annotated/*/ --model runs/det/model.bpk --single -o det.bpk\n\nEach folder holds a tomogram (reconstruction.mrc, or --tomogram-name), its truth as SHREC\nparticle_locations.txt (voxels) and occupancy_mask.mrc (label k = line k of the list), as\n`tomopick simulate tomogram` and scripts/foreign_suite.sh write them. Each tomogram is picked\nonce at 0.10; the thresholds (grid 0.10-0.95 by 0.05, 0.97, 0.99) maximise the mean\nclass-agnostic SHREC F1 over the folders, each folder counting once (name one twice to weight\nit twice; it is picked once). Fit on tomograms like the ones you will pick and check on\nothers: the default thresholds, fitted on our simulator's tomograms, cost F1 on another\nsimulator's; refitted on that simulator's validation tomograms they raised F1 on its test\ntomograms (BENCHMARKS.md)."
+        after_help = "Examples:\n  tomopick calibrate val00/ val01/ val02/ -o detector_calibrated.bpk\n  tomopick calibrate my_annotated/*/ --model runs/det/model.bpk --single -o det.bpk\n\nEach folder holds a tomogram (reconstruction.mrc, or --tomogram-name), its truth (particles.csv\nin Å or SHREC particle_locations.txt in voxels) and occupancy_mask.mrc (label k = particle k), as\n`tomopick simulate tomogram` and scripts/foreign_suite.sh write them. Each tomogram is picked\nonce at 0.10; the thresholds (grid 0.10-0.95 by 0.05, 0.97, 0.99) maximise the mean\nclass-agnostic SHREC F1 over the folders, each folder counting once (name one twice to weight\nit twice; it is picked once). Fit on tomograms like the ones you will pick and check on\nothers: the default thresholds, fitted on our simulator's tomograms, cost F1 on another\nsimulator's; refitted on that simulator's validation tomograms they raised F1 on its test\ntomograms (BENCHMARKS.md)."
     )]
     Calibrate(CalibrateArgs),
     /// Classify and segment a box around each pick with the subtomogram classifier.
@@ -258,7 +258,7 @@ pub struct EvaluateArgs {
 
 #[derive(Args)]
 pub struct CalibrateArgs {
-    /// Annotated folders (tomogram, particle_locations.txt, occupancy_mask.mrc).
+    /// Annotated folders (tomogram, particles.csv or particle_locations.txt, occupancy_mask.mrc).
     #[arg(required = true)]
     pub folders: Vec<PathBuf>,
     /// The detector model to calibrate (default: the embedded model).

@@ -1,12 +1,13 @@
 //! `tomopick calibrate`: per-class pick thresholds fitted on annotated tomograms.
 
 use crate::args::CalibrateArgs;
+use crate::cmd_classify::read_truth;
 use crate::cmd_pick::{check_voxel_size, load_model, load_raw_model};
 use crate::detect::{ScoredPicks, calibrate_on};
 use anyhow::{Result, bail};
 use tomopick_eval::{dilate_labels, occupancy_labels};
 use tomopick_io::atomic::check_writable;
-use tomopick_io::{ListContext, MrcReadOptions, read_mrc, read_particles};
+use tomopick_io::{MrcReadOptions, read_mrc};
 
 /// Picks each annotated folder once, fits one threshold per class (or one for all with
 /// `--single`) to the mean class-agnostic SHREC F1, and writes the model with them.
@@ -47,12 +48,7 @@ pub fn calibrate_cmd(a: CalibrateArgs) -> Result<()> {
                 vol.shape_xyz()
             );
         }
-        let ctx = ListContext {
-            voxel_size: Some(vol.voxel_size),
-            binning: None,
-            tomo_shape_xyz: Some(vol.shape_xyz()),
-        };
-        let truth = read_particles(&dir.join("particle_locations.txt"), None, &ctx)?;
+        let truth = read_truth(dir, vol.voxel_size)?;
         let labels = dilate_labels(&occupancy_labels(&occ, truth.len())?);
         let s = ScoredPicks::new(&model, &vol, &labels, truth.len());
         println!(

@@ -412,7 +412,7 @@ pub fn evaluate_classifier_cmd(a: EvaluateClassifierArgs) -> Result<()> {
 }
 
 /// The truth list of a SHREC-layout folder: `particles.csv` (Å) or `particle_locations.txt`.
-fn read_truth(dir: &Path, vs: VoxelSize) -> Result<Vec<Particle>> {
+pub(crate) fn read_truth(dir: &Path, vs: VoxelSize) -> Result<Vec<Particle>> {
     let ctx = ListContext {
         voxel_size: Some(vs),
         ..Default::default()
