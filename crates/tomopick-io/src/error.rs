@@ -58,6 +58,26 @@ pub enum IoError {
 pub type Result<T> = std::result::Result<T, IoError>;
 
 impl IoError {
+    /// The same error, naming `to` wherever it named the file `from` (a temporary copy).
+    pub fn renamed(self, from: &Path, to: &Path) -> Self {
+        let swap = |p: PathBuf| if p == from { to.to_path_buf() } else { p };
+        match self {
+            IoError::Os { path, error } => IoError::Os {
+                path: swap(path),
+                error,
+            },
+            IoError::Format {
+                path,
+                location,
+                message,
+            } => IoError::Format {
+                path: swap(path),
+                location,
+                message,
+            },
+            IoError::Units(m) => IoError::Units(m.replace(&*from.to_string_lossy(), &to.to_string_lossy())),
+        }
+    }
     /// An OS error on `path`.
     pub fn os(path: &Path, error: std::io::Error) -> Self {
         IoError::Os {

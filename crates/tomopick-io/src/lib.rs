@@ -5,6 +5,7 @@
 //! the file and the line or field.
 
 pub mod atomic;
+pub mod compressed;
 pub mod error;
 pub mod mrc_decode;
 pub mod mrc_file;
@@ -19,7 +20,7 @@ pub use mrc_file::{
     MrcHeaderInfo, MrcMode, MrcReadOptions, MrcVolumeFile, MrcWriteMode, read_header, read_mrc,
     write_mrc,
 };
-pub use open::{VolumeFormat, open_volume};
+pub use open::{VolumeFormat, is_volume_path, open_volume};
 pub use units::{PosAngstrom, PosVoxel, VoxelSize};
 pub use volume::{Stats, StatsAcc, Volume};
 pub mod lists;

@@ -246,6 +246,7 @@ fn every_writer_round_trips() {
         voxel_size: Some(VoxelSize::isotropic(10.0)),
         binning: Some(4.0),
         tomo_shape_xyz: Some([100, 80, 40]),
+        ..ListContext::default()
     };
     for (fmt, name, fields) in [
         (ListFormat::Csv, "a.csv", "st"),

@@ -23,6 +23,10 @@
 //! neighbours = { uniform = [0, 6] }   # other particles in each box (crowding; default 0)
 //! init_model = "runs/cls1/model.bpk" # start from these weights (optional)
 //! preset = "randomized"         # or "fixed" (the paper's baseline), or give [imaging] in full
+//! [tilt_series]                 # optional: this share of boxes through tilt series + WBP
+//! fraction = 0.7
+//! step_deg = { uniform = [1, 5] }
+//! snr = { log_uniform = [0.02, 1.5] } # per projection
 //! ```
 
 use crate::classifier::ClassifierShape;
@@ -103,6 +107,10 @@ pub struct TrainClassifierConfig {
     /// Start from this classifier's weights (same classes, sizes and voxel size).
     #[serde(default)]
     pub init_model: Option<std::path::PathBuf>,
+    /// Image this share of the boxes as a tomogram is (`[tilt_series]`: fraction, step_deg,
+    /// snr): tilt series and weighted back-projection instead of the 3D route.
+    #[serde(default)]
+    pub tilt_series: Option<tomopick_sim::cubes::TiltRoute>,
 }
 
 fn no_neighbours() -> Dist {
@@ -172,6 +180,7 @@ impl TrainClassifierConfig {
         s.membrane = self.membrane;
         s.shift_max_vox = self.shift_max_vox;
         s.neighbours = self.neighbours;
+        s.tilt_series = self.tilt_series.clone();
         if let Some(im) = &self.imaging {
             s.imaging = im.clone();
         }

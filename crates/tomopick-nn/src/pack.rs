@@ -4,6 +4,10 @@
 //!
 //! Metadata keys: `tomopick.kind` (`detector` or `classifier`), `tomopick.format = "1"`, and
 //! `tomopick.<kind>` = the model's configuration as JSON.
+//!
+//! After the burnpack bytes comes a 12-byte trailer: `TPCKCRC1` and the CRC-32 (little-endian)
+//! of everything before it, so a corrupted file (a flipped bit, a bad copy) is refused before
+//! any of it is used. Files written before the trailer existed are read without the check.
 
 use crate::error::{Result, model_err};
 use burn::store::{BurnpackStore, ModuleSnapshot, burn_pack};
@@ -12,6 +16,38 @@ use std::path::Path;
 
 const KIND: &str = "tomopick.kind";
 const FORMAT: &str = "tomopick.format";
+const TRAILER: &[u8; 8] = b"TPCKCRC1";
+const TRAILER_LEN: usize = TRAILER.len() + 4;
+
+/// `body` with its checksum trailer.
+fn with_trailer(mut body: Vec<u8>) -> Vec<u8> {
+    let crc = crc32fast::hash(&body);
+    body.extend_from_slice(TRAILER);
+    body.extend_from_slice(&crc.to_le_bytes());
+    body
+}
+
+/// The burnpack bytes of a model file: the trailer checked and removed (files without one are
+/// taken as they are).
+pub(crate) fn verified<'a>(bytes: &'a [u8], path: &Path) -> Result<&'a [u8]> {
+    let n = bytes.len();
+    if n < TRAILER_LEN || &bytes[n - TRAILER_LEN..n - 4] != TRAILER {
+        return Ok(bytes);
+    }
+    let body = &bytes[..n - TRAILER_LEN];
+    let stored = u32::from_le_bytes(bytes[n - 4..].try_into().expect("4 bytes"));
+    let actual = crc32fast::hash(body);
+    if stored != actual {
+        return Err(model_err(
+            path,
+            format!(
+                "checksum mismatch (stored CRC-32 {stored:08x}, the content gives {actual:08x}): \
+                 the file is corrupted; copy or download it again"
+            ),
+        ));
+    }
+    Ok(body)
+}
 
 /// The file's bytes: weights (with parameter ids, so optimizer state can follow) and metadata.
 pub(crate) fn encode<M: ModuleSnapshot>(
@@ -28,7 +64,7 @@ pub(crate) fn encode<M: ModuleSnapshot>(
     let fail = |e: String| model_err(path_for_errors, format!("cannot encode the model: {e}"));
     net.save_into(&mut store).map_err(|e| fail(e.to_string()))?;
     let bytes = store.get_bytes().map_err(|e| fail(e.to_string()))?;
-    Ok(bytes.to_vec())
+    Ok(with_trailer(bytes.to_vec()))
 }
 
 /// Loads the weights in `bytes` into `net`; every tensor of the network must be in the file.
@@ -37,6 +73,9 @@ pub(crate) fn decode_weights<M: ModuleSnapshot>(
     bytes: Vec<u8>,
     path: &Path,
 ) -> Result<()> {
+    let body_len = verified(&bytes, path)?.len();
+    let mut bytes = bytes;
+    bytes.truncate(body_len);
     let mut store = BurnpackStore::from_bytes(Some(Bytes::from_bytes_vec(bytes)));
     let applied = net
         .load_from(&mut store)
@@ -60,6 +99,7 @@ pub(crate) fn read_config<C: serde::de::DeserializeOwned>(
     path: &Path,
     kind: &str,
 ) -> Result<C> {
+    let bytes = verified(bytes, path)?;
     let reader =
         burn_pack::Reader::from_bytes(Bytes::from_bytes_vec(bytes.to_vec())).map_err(|e| {
             model_err(

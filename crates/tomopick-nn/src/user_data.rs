@@ -63,6 +63,7 @@ impl UserCubes {
                 voxel_size: Some(vs),
                 binning: it.binning,
                 tomo_shape_xyz: Some(vol.shape_xyz()),
+                ..ListContext::default()
             };
             let picks = read_particles(&it.picks, None, &ctx)?;
             let boxes = picks

@@ -234,6 +234,10 @@ pub struct SubtomoConfig {
     /// sum of the two radii from the box's particle; they are in the image, not in the mask.
     #[serde(default = "no_neighbours")]
     pub neighbours: Dist,
+    /// Image this share of the subtomograms as a tomogram is (tilt series with per-tilt CTF,
+    /// weighted back-projection of the box) instead of the 3D route; `None`: all 3D.
+    #[serde(default)]
+    pub tilt_series: Option<crate::cubes::TiltRoute>,
 }
 
 fn no_neighbours() -> Dist {
@@ -266,6 +270,7 @@ impl SubtomoConfig {
             },
             membrane: false,
             neighbours: Dist::Fixed(0.0),
+            tilt_series: None,
         }
     }
 
@@ -366,6 +371,9 @@ impl SubtomoConfig {
                 "imaging.invert_contrast_probability = {}: must be in [0, 1]",
                 i.invert_contrast_probability
             ));
+        }
+        if let Some(t) = &self.tilt_series {
+            t.validate()?;
         }
         Ok(())
     }

@@ -10,6 +10,7 @@ use crate::randomization::{MEMBRANE_RADIUS_A, SubtomoConfig};
 use crate::resample::{add_rotated, crop_to_support};
 use crate::rotation::random_rotation;
 use crate::sample::membrane_patch;
+use crate::tilt::{NoiseModel, TiltSeriesParams, tilt_series, wbp};
 use ndarray::{Array3, ArrayView3};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -166,16 +167,37 @@ impl SubtomoGenerator {
             let cut = c.mask_threshold_v as f32;
             let mask = placed.mapv(|v| u8::from(v > cut));
             let neighbours = self.add_neighbours(&mut placed, class_index, centre, &mut rng);
-            let mut image = image_3d(
-                &self.fft,
-                &placed,
-                c.voxel_size_a,
-                &imaging,
-                false,
-                &mut rng,
-            )
-            .expect("parameters validated with the config")
-            .image;
+            let mut image = match self.tilt_draw(&mut rng) {
+                None => {
+                    image_3d(
+                        &self.fft,
+                        &placed,
+                        c.voxel_size_a,
+                        &imaging,
+                        false,
+                        &mut rng,
+                    )
+                    .expect("parameters validated with the config")
+                    .image
+                }
+                Some((step, snr)) => {
+                    let t_max = imaging.tilt_max_deg.min(75.0);
+                    let p = TiltSeriesParams {
+                        tilt_min_deg: -t_max,
+                        tilt_max_deg: t_max,
+                        tilt_step_deg: step.min(t_max),
+                        ctf: imaging.ctf,
+                        defocus_sd_a: 1000.0,
+                        astigmatism_a: rng.random_range(0.0..500.0),
+                        astigmatism_angle_deg: rng.random_range(0.0..180.0),
+                        apply_mtf: imaging.apply_mtf,
+                        noise: NoiseModel::Snr(snr),
+                    };
+                    let projections = tilt_series(&placed, c.voxel_size_a, &p, rng.random())
+                        .expect("parameters validated with the config");
+                    wbp(&projections, [b, b, b], c.voxel_size_a)
+                }
+            };
             if inverted {
                 image.mapv_inplace(|v| -v);
             }
@@ -228,6 +250,17 @@ impl SubtomoGenerator {
             }
         }
         placed
+    }
+
+    /// Whether this subtomogram takes the tilt-series route, and if so its tilt step and
+    /// projection SNR (drawn only when the route is configured, so that streams without it keep
+    /// their bits).
+    fn tilt_draw(&self, rng: &mut ChaCha8Rng) -> Option<(f64, f64)> {
+        let t = self.config.tilt_series.as_ref()?;
+        if rng.random::<f64>() >= t.fraction {
+            return None;
+        }
+        Some((t.step_deg.sample(rng), t.snr.sample(rng)))
     }
 
     /// `n` subtomograms starting at `start`, made in parallel.

@@ -402,3 +402,45 @@ fn particle_scale_grows_the_particles_and_their_boxes() {
     assert!((1.45..2.0).contains(&e), "energy ratio {e}");
     assert!(CubeGenerator::new(spec(Some(Dist::Fixed(3.0)))).is_err());
 }
+
+#[test]
+fn subtomograms_through_the_tilt_series_route_repeat_and_keep_their_labels() {
+    let plain = small();
+    let mut tilted = small();
+    tilted.imaging.invert_contrast_probability = 0.0;
+    tilted.imaging.snr = Dist::Fixed(1000.0);
+    tilted.tilt_series = Some(tomopick_sim::cubes::TiltRoute {
+        fraction: 1.0,
+        step_deg: Dist::Fixed(3.0),
+        snr: Dist::Fixed(1000.0),
+    });
+    let g0 = SubtomoGenerator::new(plain).unwrap();
+    let g = SubtomoGenerator::new(tilted.clone()).unwrap();
+    let (a, b) = (g.sample(3, 5), g.sample(3, 5));
+    assert_eq!(a.image, b.image, "same seed, same bits");
+    // The draws before the imaging are the same as without the route: same class, pose, mask.
+    let c = g0.sample(3, 5);
+    assert_eq!((a.class_index, a.shift_vox), (c.class_index, c.shift_vox));
+    assert_eq!(a.mask, c.mask);
+    assert_ne!(a.image, c.image, "imaged another way");
+    // Nearly noise-free and not inverted: the particle is dark against its surroundings.
+    for k in 0..6 {
+        let s = g.sample(11, k);
+        let (mut inside, mut n_in, mut outside, mut n_out) = (0.0, 0, 0.0, 0);
+        for (v, m) in s.image.iter().zip(s.mask.iter()) {
+            if *m == 1 {
+                inside += *v as f64;
+                n_in += 1;
+            } else {
+                outside += *v as f64;
+                n_out += 1;
+            }
+        }
+        assert!(inside / n_in as f64 <= outside / n_out as f64, "subtomogram {k}");
+        assert!(s.image.iter().all(|v| v.is_finite()));
+    }
+    // A bad route is refused with its field named.
+    tilted.tilt_series.as_mut().unwrap().fraction = 1.5;
+    let e = SubtomoGenerator::new(tilted).err().unwrap().to_string();
+    assert!(e.contains("tilt_series.fraction"), "{e}");
+}

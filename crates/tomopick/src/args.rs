@@ -65,7 +65,7 @@ pub enum Command {
     Demo(DemoArgs),
     /// Find particles in a tomogram with the detector.
     #[command(
-        after_help = "Examples:\n  tomopick pick tomo.mrc -o picks.csv                    # the embedded default model\n  tomopick pick tomo.mrc --model runs/det1/model.bpk -o picks.star --preview picks.png\n  tomopick pick tomo.mrc -o picks.json --threshold 0.3\n\nA tomogram whose voxel size is more than 10 % from the model's (the default model: 10 Å) is\nresampled to it on the fly, up to 4× either way (further, the header is probably wrong: pass\n--voxel-size). Positions are written in the tomogram's own frame and pixels.\nMRC files are streamed tile by tile unless --preview needs the whole volume.\nOutput: any list format (.csv, .star = RELION 4 pixels, .json = copick, .txt = SHREC)."
+        after_help = "Examples:\n  tomopick pick tomo.mrc -o picks.csv                    # the embedded default model\n  tomopick pick tomo.mrc --model runs/det1/model.bpk -o picks.star --preview picks.png\n  tomopick pick tomo.mrc -o picks.json --threshold 0.3\n\nA tomogram whose voxel size is more than 10 % from the model's (the default model: 10 Å) is\nresampled to it on the fly, up to 4× either way (further, the header is probably wrong: pass\n--voxel-size). Positions are written in the tomogram's own frame and pixels.\nMRC files are streamed tile by tile unless --preview needs the whole volume.\nOutput: any list format (.csv, .star = RELION 4 pixels, .json = copick, .txt = SHREC).\n\nA dataset (several tomograms, a folder, a manifest or a RELION 5 tomograms.star):\n  tomopick pick tomograms/ -o picks/                   # picks/<name>.star for each tomogram\n  tomopick pick Tomograms/job006/tomograms.star -o picks/ --format relion5\n  tomopick pick manifest.csv -o picks/ --format csv\nA tomogram whose output exists is skipped (rerun the same command after a stop; --overwrite\nto redo), one that fails is reported and the rest still run (exit status 1 if any failed).\nSTAR class numbers follow the model's class order in every file (picks/classes.csv)."
     )]
     Pick(PickArgs),
     /// Train a network on simulated data made on the fly.
@@ -140,7 +140,7 @@ pub struct TomogramArgs {
     #[arg(long)]
     pub particles: Option<usize>,
     /// Voxel size in Å.
-    #[arg(long)]
+    #[arg(long, value_parser = positive_angstrom)]
     pub voxel_size: Option<f64>,
     /// Imaging route: tilt (tilt series + WBP) or fast (3D filter).
     #[arg(long)]
@@ -172,7 +172,7 @@ pub struct SubtomoArgs {
     #[arg(long = "box")]
     pub box_size: Option<usize>,
     /// Voxel size in Å.
-    #[arg(long)]
+    #[arg(long, value_parser = positive_angstrom)]
     pub voxel_size: Option<f64>,
 }
 
@@ -180,7 +180,7 @@ pub struct SubtomoArgs {
 #[derive(Args, Clone, Default)]
 pub struct UnitArgs {
     /// Voxel size of the tomogram in Å (overrides the file header).
-    #[arg(long, value_name = "Å")]
+    #[arg(long, value_name = "Å", value_parser = positive_angstrom)]
     pub voxel_size: Option<f64>,
     /// The tomogram is binned by this factor relative to the pixels of the input list's coordinates.
     #[arg(long, value_name = "FACTOR")]
@@ -191,6 +191,10 @@ pub struct UnitArgs {
     /// Tomogram size in voxels, X,Y,Z (for RELION 5 centred coordinates).
     #[arg(long, value_name = "X,Y,Z", value_delimiter = ',')]
     pub tomo_size: Option<Vec<usize>>,
+    /// A RELION 5 project's tomograms.star: each particle's tomogram (rlnTomoName) gives the
+    /// centre of its RELION 5 centred coordinates, so tomograms of different sizes can share a file.
+    #[arg(long, value_name = "STAR")]
+    pub tomograms: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -277,15 +281,50 @@ pub struct CalibrateArgs {
 
 #[derive(Args)]
 pub struct PickArgs {
-    /// The tomogram (MRC, TIFF stack, OME-Zarr).
-    pub tomogram: PathBuf,
-    /// Output particle list.
+    /// The tomogram (MRC, .mrc.gz, TIFF stack, OME-Zarr); or a dataset: several tomograms,
+    /// folders, a manifest (.txt/.lst: one path per line; .csv: a `tomogram` column, optional
+    /// `name` and `voxel_size`) or a RELION 5 tomograms.star.
+    #[arg(required = true, num_args = 1.., value_name = "TOMOGRAM")]
+    pub inputs: Vec<PathBuf>,
+    /// Output particle list; for a dataset, a folder that gets one list per tomogram,
+    /// classes.csv and summary.csv.
     #[arg(short, long)]
     pub output: PathBuf,
+    /// Dataset: pick again the tomograms whose output exists (default: skip them, so a stopped
+    /// run resumes where it stopped).
+    #[arg(long)]
+    pub overwrite: bool,
+    /// Dataset: pick only part I of N (0-based; contiguous chunks of the dataset's tomograms), as
+    /// one task of a Slurm job array does.
+    #[arg(long, value_name = "I/N")]
+    pub part: Option<String>,
+    /// Dataset: write a Slurm job-array script that picks the dataset in `--slurm-tasks` parts
+    /// (this same command with `--part`), instead of picking; submit it with `sbatch`.
+    #[arg(long, value_name = "SCRIPT")]
+    pub slurm: Option<PathBuf>,
+    /// Slurm: array tasks (each picks a contiguous chunk of the tomograms).
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub slurm_tasks: usize,
+    /// Slurm: at most this many tasks run at once (the array's `%` throttle).
+    #[arg(long, default_value_t = 4, value_name = "K")]
+    pub slurm_throttle: usize,
+    /// Slurm: CPUs per task.
+    #[arg(long, default_value_t = 2, value_name = "C")]
+    pub slurm_cpus: usize,
+    /// Slurm: memory per task (sbatch --mem syntax).
+    #[arg(long, default_value = "8G", value_name = "MEM")]
+    pub slurm_mem: String,
+    /// Slurm: time limit per task (sbatch --time syntax).
+    #[arg(long, default_value = "04:00:00", value_name = "TIME")]
+    pub slurm_time: String,
+    /// Slurm: partition (default: the cluster's).
+    #[arg(long, value_name = "NAME")]
+    pub slurm_partition: Option<String>,
     /// A detector model file (default: the embedded model).
     #[arg(long)]
     pub model: Option<PathBuf>,
-    /// Output list format when the extension does not tell.
+    /// Output list format when the extension does not tell (for a dataset: of each list,
+    /// default star = RELION 4 pixels): csv, relion4 (star), relion5, copick (json), shrec (txt).
     #[arg(long)]
     pub format: Option<String>,
     /// One confidence threshold for every class (default: the model's own per-class thresholds,
@@ -296,7 +335,7 @@ pub struct PickArgs {
     #[arg(long, default_value_t = 192)]
     pub tile: usize,
     /// Voxel size in Å (overrides the header).
-    #[arg(long, value_name = "Å")]
+    #[arg(long, value_name = "Å", value_parser = positive_angstrom)]
     pub voxel_size: Option<f64>,
     /// Write a PNG of the central slices with the picks.
     #[arg(long, value_name = "PNG")]
@@ -336,7 +375,7 @@ pub struct ClassifyArgs {
     #[arg(long, value_name = "VOXELS")]
     pub smooth: Option<f64>,
     /// Voxel size in Å (overrides the header).
-    #[arg(long, value_name = "Å")]
+    #[arg(long, value_name = "Å", value_parser = positive_angstrom)]
     pub voxel_size: Option<f64>,
 }
 
@@ -381,4 +420,12 @@ pub struct DemoArgs {
     /// A detector model file (default: the embedded model).
     #[arg(long)]
     pub model: Option<std::path::PathBuf>,
+}
+
+/// Parses a voxel size: a finite positive number of Å.
+fn positive_angstrom(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
+        _ => Err(format!("'{text}' is not a positive number of Å")),
+    }
 }

@@ -2,7 +2,8 @@
 
 use crate::args::CalibrateArgs;
 use crate::cmd_classify::read_truth;
-use crate::cmd_pick::{check_voxel_size, load_model, load_raw_model};
+use crate::cmd_pick::{load_model, load_raw_model};
+use tomopick_pick::check_voxel_size;
 use crate::detect::{ScoredPicks, calibrate_on};
 use anyhow::{Result, bail};
 use tomopick_eval::{dilate_labels, occupancy_labels};

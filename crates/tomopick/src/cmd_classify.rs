@@ -2,9 +2,8 @@
 //! `tomopick pick`.
 
 use crate::args::{ClassifyArgs, EvaluateClassifierArgs};
-use crate::cmd_pick::{check_voxel_size, print_counts};
+use crate::cmd_pick::print_counts;
 use crate::cmd_simulate::progress;
-use crate::source::TomoSource;
 use anyhow::{Context, Result, bail};
 use ndarray::Array3;
 use std::fmt::Write as _;
@@ -16,7 +15,8 @@ use tomopick_io::{
     VoxelSize, read_mrc, read_particles, write_mrc, write_particles,
 };
 use tomopick_nn::{ClassifierModel, inference_device};
-use tomopick_pick::classify::{Classification, ClassifyOptions, classify};
+use tomopick_pick::classify::{Classification, ClassifyOptions};
+use tomopick_pick::{TomoSource, check_voxel_size};
 use tomopick_sim::sample::MEMBRANE_LABEL;
 use tomopick_sim::subtomo::{MEMBRANE_CLASS, mix_seed};
 
@@ -36,7 +36,7 @@ pub fn load_classifier(path: Option<&Path>) -> Result<ClassifierModel> {
     })
 }
 
-/// Classifies a box around each particle of `picks` in `src`; refuses non-finite voxels.
+/// Classifies a box around each particle with a progress bar.
 fn classify_particles(
     model: &ClassifierModel,
     src: &TomoSource,
@@ -44,30 +44,10 @@ fn classify_particles(
     opts: &ClassifyOptions,
     tomo: &Path,
 ) -> Result<Classification> {
-    let vs = src.voxel_size();
-    let centres: Vec<[f64; 3]> = picks
-        .iter()
-        .map(|p| p.pos_a.to_voxels(vs).as_array())
-        .collect();
-    let pb = progress(centres.len() as u64, "boxes");
-    let out = classify(
-        model,
-        &centres,
-        src.shape_xyz(),
-        opts,
-        |origin, size| {
-            let b = src.block(origin, size, |v| v)?;
-            if b.iter().any(|v| !v.is_finite()) {
-                bail!(
-                    "{}: NaN or infinite voxels in the box at voxel {:?}; fix the tomogram first (`tomopick validate` shows them)",
-                    tomo.display(),
-                    origin
-                );
-            }
-            Ok(b)
-        },
-        |done, _| pb.set_position(done as u64),
-    )?;
+    let pb = progress(picks.len() as u64, "boxes");
+    let out = tomopick_pick::classify_particles(model, src, picks, opts, tomo, |done, _| {
+        pb.set_position(done as u64)
+    })?;
     pb.finish_and_clear();
     Ok(out)
 }
@@ -95,13 +75,17 @@ pub fn classify_cmd(a: ClassifyArgs) -> Result<()> {
     let tomo = TomoSource::open(&a.tomogram, a.voxel_size.map(VoxelSize::isotropic))?;
     // Lists in pixels count the tomogram's own voxels; boxes, masks and labels use the model's.
     let tomo_vs = tomo.voxel_size();
-    let src = tomo.on_grid(model.config.voxel_size_a, &a.tomogram)?;
+    let (src, note) = tomo.on_grid(model.config.voxel_size_a, &a.tomogram)?;
+    if let Some(n) = note {
+        tracing::info!("{}: {n}", a.tomogram.display());
+    }
     let vs = src.voxel_size();
     let ctx = ListContext {
         voxel_size: Some(tomo_vs),
         ..Default::default()
     };
     let picks = read_particles(&a.picks, None, &ctx)?;
+    tomopick_pick::refine::check_picks_inside(&picks, src.shape_xyz(), vs, &a.picks, &a.tomogram)?;
     if let Some(d) = &a.masks {
         std::fs::create_dir_all(d).with_context(|| format!("creating {}", d.display()))?;
     }
@@ -211,65 +195,6 @@ fn write_probability_csv(
     }
     tomopick_io::atomic::write_atomic(path, |w| std::io::Write::write_all(w, text.as_bytes()))?;
     Ok(())
-}
-
-/// Refuses a classifier whose classes (besides `membrane`) are not the detector's.
-pub fn check_refines(
-    model: &ClassifierModel,
-    detector: &[String],
-    path: Option<&Path>,
-) -> Result<()> {
-    let mut have: Vec<&String> = model
-        .config
-        .classes
-        .iter()
-        .filter(|c| *c != MEMBRANE_CLASS)
-        .collect();
-    let mut want: Vec<&String> = detector.iter().collect();
-    have.sort();
-    want.sort();
-    if have != want {
-        bail!(
-            "{}: the classifier's classes [{}] are not the detector's [{}]; train one for these classes",
-            path.map(|p| p.display().to_string())
-                .unwrap_or_else(|| "<embedded default classifier>".into()),
-            model.config.classes.join(", "),
-            detector.join(", ")
-        );
-    }
-    Ok(())
-}
-
-/// `tomopick pick --refine-classes`: each pick takes the classifier's class; picks the
-/// classifier calls membrane are dropped. Returns the refined list. The caller has checked the
-/// classifier's voxel size against the tomogram's (before picking).
-pub fn refine_classes(
-    picks: Vec<Particle>,
-    model: &ClassifierModel,
-    src: &TomoSource,
-    tomo: &Path,
-) -> Result<Vec<Particle>> {
-    let c = classify_particles(model, src, &picks, &ClassifyOptions::default(), tomo)?;
-    report_border(&c, false);
-    let classes = &model.config.classes;
-    let (mut changed, mut membranes) = (0, 0);
-    let mut out = Vec::with_capacity(picks.len());
-    for b in &c.boxes {
-        let mut p = picks[b.pick].clone();
-        let class = &classes[b.prediction.class_index];
-        if class == MEMBRANE_CLASS {
-            membranes += 1;
-            continue;
-        }
-        changed += usize::from(*class != p.class);
-        p.class = class.clone();
-        out.push(p);
-    }
-    tracing::info!(
-        "classifier: {changed} of {} picks changed class, {membranes} called membrane and dropped",
-        picks.len()
-    );
-    Ok(out)
 }
 
 /// One labelled box of an evaluation set.

@@ -2,26 +2,14 @@
 
 use crate::args::{ConvertArgs, UnitArgs};
 use anyhow::{Context, Result, anyhow, bail};
-use std::path::Path;
+
+use tomopick_io::lists::tomograms_star::read_tomograms_star;
 use tomopick_io::{
-    ListContext, ListFormat, MrcWriteMode, VolumeFormat, VoxelSize, open_volume, read_header,
+    ListContext, ListFormat, MrcWriteMode, VoxelSize, open_volume, read_header,
     read_particles, write_mrc, write_particles,
 };
 
-/// True for paths that name a volume rather than a particle list.
-pub fn is_volume_path(p: &Path) -> bool {
-    let ext = p
-        .extension()
-        .and_then(|e| e.to_str())
-        .unwrap_or("")
-        .to_lowercase();
-    matches!(
-        ext.as_str(),
-        "mrc" | "rec" | "map" | "st" | "ccp4" | "mrcs" | "tif" | "tiff" | "zarr"
-    ) || (p.is_dir()
-        && VolumeFormat::from_path(p) == VolumeFormat::OmeZarr
-        && p.join(".zattrs").exists())
-}
+pub use tomopick_io::is_volume_path;
 
 /// Parses an optional `--format` name.
 pub fn parse_format(name: Option<&str>) -> Result<Option<ListFormat>> {
@@ -40,8 +28,11 @@ pub fn list_context(u: &UnitArgs, binning: Option<f64>) -> Result<ListContext> {
     let mut ctx = ListContext {
         voxel_size: u.voxel_size.map(VoxelSize::isotropic),
         binning,
-        tomo_shape_xyz: None,
+        ..ListContext::default()
     };
+    if let Some(t) = &u.tomograms {
+        ctx.relion_tomograms = Some(read_tomograms_star(t)?);
+    }
     if let Some(v) = u.voxel_size
         && !(v.is_finite() && v > 0.0)
     {
@@ -98,7 +89,7 @@ pub fn convert(a: ConvertArgs) -> Result<()> {
     let in_ctx = list_context(&a.units, a.units.binning)?;
     let out_ctx = ListContext {
         binning: a.out_binning,
-        ..in_ctx
+        ..in_ctx.clone()
     };
     let particles = read_particles(&a.input, from, &in_ctx)?;
     write_particles(&a.output, to, &particles, &out_ctx)?;

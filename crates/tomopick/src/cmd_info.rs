@@ -5,7 +5,8 @@ use crate::cmd_convert::{is_volume_path, list_context, parse_format};
 use anyhow::{Result, bail};
 use std::collections::BTreeMap;
 use tomopick_io::{
-    MrcVolumeFile, VolumeFormat, VoxelSize, open_volume, read_header, read_particles,
+    IoError, ListContext, MrcVolumeFile, VolumeFormat, VoxelSize, open_volume, read_header,
+    read_particles,
 };
 
 pub fn info(a: InfoArgs) -> Result<()> {
@@ -13,7 +14,23 @@ pub fn info(a: InfoArgs) -> Result<()> {
         return volume_info(&a, false);
     }
     let ctx = list_context(&a.units, a.units.binning)?;
-    let particles = read_particles(&a.file, parse_format(a.format.as_deref())?, &ctx)?;
+    let format = parse_format(a.format.as_deref())?;
+    let particles = match read_particles(&a.file, format, &ctx) {
+        // A pixel-based list without a voxel size: shown in pixels, as far as it can be.
+        Err(IoError::Units(why)) if ctx.voxel_size.is_none() => {
+            let px = ListContext {
+                voxel_size: Some(VoxelSize::isotropic(1.0)),
+                binning: None,
+                ..ctx.clone()
+            };
+            let Ok(p) = read_particles(&a.file, format, &px) else {
+                bail!("{why}");
+            };
+            (p, "px (no voxel size known; pass --voxel-size for Å)")
+        }
+        other => (other?, "Å"),
+    };
+    let (particles, unit) = particles;
     let mut per_class: BTreeMap<&str, usize> = BTreeMap::new();
     for p in &particles {
         *per_class.entry(p.class.as_str()).or_default() += 1;
@@ -24,7 +41,27 @@ pub fn info(a: InfoArgs) -> Result<()> {
     }
     let with_rot = particles.iter().filter(|p| p.rotation.is_some()).count();
     println!("  with orientation: {with_rot}");
+    print_extent(&particles, unit);
     Ok(())
+}
+
+/// The range of positions, in `unit`.
+fn print_extent(particles: &[tomopick_io::Particle], unit: &str) {
+    if particles.is_empty() {
+        return;
+    }
+    let mut lo = [f64::INFINITY; 3];
+    let mut hi = [f64::NEG_INFINITY; 3];
+    for p in particles {
+        for (k, v) in p.pos_a.as_array().into_iter().enumerate() {
+            lo[k] = lo[k].min(v);
+            hi[k] = hi[k].max(v);
+        }
+    }
+    println!(
+        "  positions (x, y, z) from ({:.1}, {:.1}, {:.1}) to ({:.1}, {:.1}, {:.1}) {unit}",
+        lo[0], lo[1], lo[2], hi[0], hi[1], hi[2]
+    );
 }
 
 pub fn validate(a: InfoArgs) -> Result<()> {

@@ -8,11 +8,12 @@ mod cmd_demo;
 mod cmd_evaluate;
 mod cmd_info;
 mod cmd_pick;
+mod cmd_pick_dataset;
 mod cmd_simulate;
 mod cmd_train;
 mod cmd_train_classifier;
 mod detect;
-mod source;
+
 
 use clap::Parser;
 use std::io::IsTerminal;

@@ -181,12 +181,15 @@ fn classifier_train_classify_and_evaluate() {
     // A tomogram at another voxel size is resampled to the model's (here 10 Å → 20 Å); one more
     // than 4× away is refused.
     let (x, resampled) = (dir.path().join("x.csv"), dir.path().join("resampled.csv"));
+    // (At the pretended 10 Å the tomogram spans half the Å: picks inside that.)
+    let near = dir.path().join("near.csv");
+    std::fs::write(&near, "class,x,y,z\n1bxn,300,300,150\n4v94,200,400,100\n").unwrap();
     let args = |vs, out| {
         [
             "classify",
             s(&rec),
             "--picks",
-            s(&picks),
+            s(&near),
             "--model",
             s(&model),
             "--voxel-size",

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::Output;
 
 mod common;
-use common::{fails, ok, tomopick};
+use common::{fails, ok, s, tomopick};
 
 /// `tomopick evaluate` of `picks` against the shipped SHREC-style example, report into `out`.
 fn evaluate_example(picks: &str, out: &str) -> Output {
@@ -555,4 +555,50 @@ fn users_bring_their_own_structures() {
         e.contains("bad_no_atoms.pdb") && e.contains("no atoms"),
         "{e}"
     );
+}
+
+#[test]
+fn info_shows_pixel_lists_in_pixels_and_refuses_text_that_is_not_shrec() {
+    let dir = tempfile::tempdir().unwrap();
+    let list = dir.path().join("p.txt");
+    std::fs::write(&list, "1bxn 10 20 30\n4v94 40 50 60 0 90 0\n").unwrap();
+    let out = ok(&["info", s(&list)]);
+    assert!(out.contains("2 particles"), "{out}");
+    assert!(
+        out.contains("from (10.0, 20.0, 30.0) to (40.0, 50.0, 60.0) px"),
+        "{out}"
+    );
+    let out = ok(&["info", s(&list), "--voxel-size", "10"]);
+    assert!(out.contains("to (400.0, 500.0, 600.0) Å"), "{out}");
+    let notes = dir.path().join("notes.txt");
+    std::fs::write(&notes, "hello world\nthis is not a list\n").unwrap();
+    let e = fails(&["info", s(&notes)]);
+    assert!(
+        e.contains("notes.txt: line 1") && e.contains("SHREC") && e.contains("--format"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_corrupted_model_file_is_refused_by_its_checksum() {
+    let dir = tempfile::tempdir().unwrap();
+    for (model, flag) in [
+        ("models/detector_shrec10a.bpk", "--model"),
+        ("models/classifier_shrec10a.bpk", "--classifier"),
+    ] {
+        let mut bytes = std::fs::read(common::root().join(model)).unwrap();
+        assert_eq!(&bytes[bytes.len() - 12..bytes.len() - 8], b"TPCK", "{model} has a checksum");
+        let mid = bytes.len() / 2;
+        bytes[mid] ^= 0x10;
+        let bad = dir.path().join("flipped.bpk");
+        std::fs::write(&bad, &bytes).unwrap();
+        let out = dir.path().join("p.csv");
+        let mut args = vec!["pick", "examples/none.mrc", "-o", s(&out), flag, s(&bad)];
+        if flag == "--classifier" {
+            args.push("--refine-classes");
+        }
+        let e = fails(&args);
+        assert!(e.contains("flipped.bpk") && e.contains("checksum mismatch"), "{e}");
+        assert!(!out.exists());
+    }
 }

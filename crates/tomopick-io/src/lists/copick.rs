@@ -168,6 +168,19 @@ pub fn write_copick(path: &Path, particles: &[Particle]) -> Result<()> {
 }
 
 fn write_one(path: &Path, class: &str, run: Option<&str>, particles: &[Particle]) -> Result<()> {
+    write_picks_file(path, class, "tomopick", "0", run, particles)
+}
+
+/// Writes one copick picks file: `particles` as points of `object`, under `user` and `session`,
+/// in `run` (positions in Å, orientations as `transformation_`).
+pub fn write_picks_file(
+    path: &Path,
+    object: &str,
+    user: &str,
+    session: &str,
+    run: Option<&str>,
+    particles: &[Particle],
+) -> Result<()> {
     let points = particles
         .iter()
         .enumerate()
@@ -191,9 +204,9 @@ fn write_one(path: &Path, class: &str, run: Option<&str>, particles: &[Particle]
         })
         .collect();
     let file = PicksFile {
-        pickable_object_name: class.to_string(),
-        user_id: Some("tomopick".into()),
-        session_id: Some("0".into()),
+        pickable_object_name: object.to_string(),
+        user_id: Some(user.into()),
+        session_id: Some(session.into()),
         run_name: run.map(String::from),
         voxel_spacing: None,
         unit: Some("angstrom".into()),

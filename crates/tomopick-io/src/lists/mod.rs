@@ -12,12 +12,14 @@
 //! | plain points (x y z tables, TARDIS CSV, STOPGAP STAR; read only) | pixels (TARDIS: Å) | the voxel size |
 
 pub mod copick;
+pub mod copick_project;
 pub mod csv_list;
 pub mod imod;
 pub mod points;
 pub mod relion;
 pub mod shrec;
 pub mod star;
+pub mod tomograms_star;
 
 use crate::error::{IoError, Result};
 use crate::particle::Particle;
@@ -75,6 +77,16 @@ impl ListFormat {
             _ => None,
         }
     }
+    /// The file extension written for this format (copick: one JSON file).
+    pub fn extension(self) -> &'static str {
+        match self {
+            ListFormat::Csv | ListFormat::Points => "csv",
+            ListFormat::Relion4 | ListFormat::Relion5 => "star",
+            ListFormat::Copick => "json",
+            ListFormat::Shrec => "txt",
+            ListFormat::ImodMod => "mod",
+        }
+    }
     /// The name used on the command line.
     pub fn name(self) -> &'static str {
         match self {
@@ -90,7 +102,7 @@ impl ListFormat {
 }
 
 /// What a format needs to convert between its units and Å.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct ListContext {
     /// Voxel size of the tomogram the particles belong to.
     pub voxel_size: Option<VoxelSize>,
@@ -99,6 +111,14 @@ pub struct ListContext {
     pub binning: Option<f64>,
     /// Tomogram size in voxels `[x, y, z]` (for RELION 5 centred coordinates).
     pub tomo_shape_xyz: Option<[usize; 3]>,
+    /// Every class in a fixed order (a model's): STAR files number classes by their place in
+    /// it (1-based) and list them all in comments, so numbers agree between the tomograms of a
+    /// dataset. Classes not in it follow, sorted. `None`: the classes present, sorted.
+    pub classes: Option<Vec<String>>,
+    /// The tomograms of a RELION 5 project (`tomograms.star`): RELION 5 centred coordinates of a
+    /// particle whose `rlnTomoName` is listed are relative to that tomogram's centre
+    /// (size × pixel size / 2), whatever `tomo_shape_xyz` says.
+    pub relion_tomograms: Option<Vec<tomograms_star::RelionTomogram>>,
 }
 
 impl ListContext {

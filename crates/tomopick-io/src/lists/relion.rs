@@ -43,19 +43,10 @@ pub fn read_star(path: &Path, ctx: &ListContext) -> Result<Vec<Particle>> {
         })?;
     let class_map = class_map(&star);
     let centred = block.has_all(&CENTRED);
-    let (scale, offset_a) = if centred {
-        let vs = ctx.voxel_size.ok_or_else(|| need_tomo(path))?;
-        let shape = ctx.tomo_shape_xyz.ok_or_else(|| need_tomo(path))?;
-        (
-            VoxelSize::isotropic(1.0),
-            [
-                shape[0] as f64 / 2.0 * vs.x,
-                shape[1] as f64 / 2.0 * vs.y,
-                shape[2] as f64 / 2.0 * vs.z,
-            ],
-        )
+    let scale = if centred {
+        VoxelSize::isotropic(1.0)
     } else {
-        (pixel_size(path, &star, block, ctx)?, [0.0; 3])
+        pixel_size(path, &star, block, ctx)?
     };
     let cols = if centred { CENTRED } else { XYZ };
     let mut out = Vec::with_capacity(block.rows.len());
@@ -66,6 +57,14 @@ pub fn read_star(path: &Path, ctx: &ListContext) -> Result<Vec<Particle>> {
             get(cols[1])?.unwrap_or(0.0),
             get(cols[2])?.unwrap_or(0.0),
         ];
+        let tomo = block
+            .text(r, "rlnTomoName")
+            .or_else(|| block.text(r, "rlnMicrographName"));
+        let offset_a = if centred {
+            tomogram_centre(path, ctx, tomo)?
+        } else {
+            [0.0; 3]
+        };
         let mut pos = [
             c[0] * scale.x + offset_a[0],
             c[1] * scale.y + offset_a[1],
@@ -92,10 +91,7 @@ pub fn read_star(path: &Path, ctx: &ListContext) -> Result<Vec<Particle>> {
             ));
         }
         p.score = get(SCORE)?;
-        p.tomogram = block
-            .text(r, "rlnTomoName")
-            .or_else(|| block.text(r, "rlnMicrographName"))
-            .map(String::from);
+        p.tomogram = tomo.map(String::from);
         out.push(p);
     }
     Ok(out)
@@ -103,9 +99,37 @@ pub fn read_star(path: &Path, ctx: &ListContext) -> Result<Vec<Particle>> {
 
 fn need_tomo(path: &Path) -> IoError {
     IoError::Units(format!(
-        "{}: RELION 5 centred coordinates (rlnCenteredCoordinateX/Y/ZAngst) are relative to the tomogram centre; pass the tomogram (--tomogram T.mrc) or --tomo-size X,Y,Z with --voxel-size",
+        "{}: RELION 5 centred coordinates (rlnCenteredCoordinateX/Y/ZAngst) are relative to the tomogram centre; pass the project's tomograms.star (--tomograms), the tomogram (--tomogram T.mrc) or --tomo-size X,Y,Z with --voxel-size",
         path.display()
     ))
+}
+
+/// The centre in Å of the tomogram `tomo` (its `rlnTomoName`): from the context's
+/// `tomograms.star` when it lists the name, else from the context's size and voxel size.
+fn tomogram_centre(path: &Path, ctx: &ListContext, tomo: Option<&str>) -> Result<[f64; 3]> {
+    if let Some(list) = &ctx.relion_tomograms {
+        let name = tomo.unwrap_or("");
+        let t = list.iter().find(|t| t.name == name).ok_or_else(|| {
+            IoError::Units(format!(
+                "{}: tomogram '{name}' (rlnTomoName) is not in the tomograms.star given",
+                path.display()
+            ))
+        })?;
+        return match (t.size_unbinned_xyz, t.pixel_size_a) {
+            (Some(s), Some(px)) => Ok(s.map(|n| n as f64 * px / 2.0)),
+            _ => Err(IoError::Units(format!(
+                "{}: tomograms.star has no rlnTomoSizeX/Y/Z and rlnTomoTiltSeriesPixelSize for '{name}', so its centre is unknown",
+                path.display()
+            ))),
+        };
+    }
+    let vs = ctx.voxel_size.ok_or_else(|| need_tomo(path))?;
+    let shape = ctx.tomo_shape_xyz.ok_or_else(|| need_tomo(path))?;
+    Ok([
+        shape[0] as f64 / 2.0 * vs.x,
+        shape[1] as f64 / 2.0 * vs.y,
+        shape[2] as f64 / 2.0 * vs.z,
+    ])
 }
 
 fn class_map(star: &StarFile) -> HashMap<String, String> {
@@ -175,10 +199,22 @@ fn pixel_size(
     }
 }
 
-/// Class numbers (1-based, in sorted name order) and the comment lines that map them back.
-fn class_numbers(particles: &[Particle]) -> (HashMap<String, usize>, Vec<String>) {
-    let names = class_names(particles);
-    let all_numeric = names.iter().all(|n| n.parse::<usize>().is_ok());
+/// Class numbers (1-based: the context's class order, else sorted names) and the comment
+/// lines that map them back.
+fn class_numbers(
+    particles: &[Particle],
+    order: Option<&[String]>,
+) -> (HashMap<String, usize>, Vec<String>) {
+    let present = class_names(particles);
+    let names: Vec<String> = match order {
+        Some(o) => o
+            .iter()
+            .cloned()
+            .chain(present.into_iter().filter(|n| !o.contains(n)))
+            .collect(),
+        None => present,
+    };
+    let all_numeric = order.is_none() && names.iter().all(|n| n.parse::<usize>().is_ok());
     let mut map = HashMap::new();
     let mut comments = Vec::new();
     for (i, n) in names.iter().enumerate() {
@@ -234,14 +270,16 @@ struct StarLayout<'a> {
 fn write_star(
     path: &Path,
     particles: &[Particle],
+    ctx: &ListContext,
     layout: StarLayout<'_>,
-    coords: impl Fn(&Particle) -> [f64; 3],
+    coords: impl Fn(usize, &Particle) -> [f64; 3],
 ) -> Result<()> {
-    let (classes, comments) = class_numbers(particles);
+    let (classes, comments) = class_numbers(particles, ctx.classes.as_deref());
     let rows: Vec<Vec<String>> = particles
         .iter()
-        .map(|p| {
-            let mut r: Vec<String> = coords(p).into_iter().map(num).collect();
+        .enumerate()
+        .map(|(i, p)| {
+            let mut r: Vec<String> = coords(i, p).into_iter().map(num).collect();
             r.extend(common_columns(p, &classes));
             r
         })
@@ -283,44 +321,48 @@ pub fn write_relion4(path: &Path, particles: &[Particle], ctx: &ListContext) -> 
         optics_row: vec!["1".into(), "opticsGroup1".into(), num(px.x), num(px.x)],
         coord_labels: XYZ,
     };
-    write_star(path, particles, layout, |p| {
+    write_star(path, particles, ctx, layout, |_, p| {
         p.pos_a.to_voxels(px).as_array()
     })
 }
 
 /// Writes RELION 5 style: centred Å coordinates (needs the tomogram size and voxel size).
 pub fn write_relion5(path: &Path, particles: &[Particle], ctx: &ListContext) -> Result<()> {
-    let vs = ctx.voxel_size.ok_or_else(|| need_tomo(path))?;
-    let shape = ctx.tomo_shape_xyz.ok_or_else(|| need_tomo(path))?;
-    let centre = [
-        shape[0] as f64 / 2.0 * vs.x,
-        shape[1] as f64 / 2.0 * vs.y,
-        shape[2] as f64 / 2.0 * vs.z,
-    ];
+    // The tilt series' pixel size, as RELION means it, when the project says it.
+    let pixel = ctx
+        .relion_tomograms
+        .as_ref()
+        .and_then(|l| l.first())
+        .and_then(|t| t.pixel_size_a)
+        .or(ctx.voxel_size.map(|v| v.x))
+        .ok_or_else(|| need_tomo(path))?;
+    let centres = particles
+        .iter()
+        .map(|p| tomogram_centre(path, ctx, p.tomogram.as_deref()))
+        .collect::<Result<Vec<_>>>()?;
+    let mut header =
+        vec!["# version 50001 (RELION 5 tomography particles, written by tomopick)".to_string()];
+    if let (Some(shape), Some(vs)) = (ctx.tomo_shape_xyz, ctx.voxel_size) {
+        header.push(format!(
+            "# tomogram size {} {} {} voxels at {} Å",
+            shape[0],
+            shape[1],
+            shape[2],
+            num(vs.x)
+        ));
+    }
     let layout = StarLayout {
-        header: vec![
-            "# version 50001 (RELION 5 tomography particles, written by tomopick)".into(),
-            format!(
-                "# tomogram size {} {} {} voxels at {} Å",
-                shape[0],
-                shape[1],
-                shape[2],
-                num(vs.x)
-            ),
-        ],
+        header,
         optics_labels: &[
             "rlnOpticsGroup",
             "rlnOpticsGroupName",
             "rlnTomoTiltSeriesPixelSize",
         ],
-        optics_row: vec!["1".into(), "opticsGroup1".into(), num(vs.x)],
+        optics_row: vec!["1".into(), "opticsGroup1".into(), num(pixel)],
         coord_labels: CENTRED,
     };
-    write_star(path, particles, layout, |p| {
-        [
-            p.pos_a.x - centre[0],
-            p.pos_a.y - centre[1],
-            p.pos_a.z - centre[2],
-        ]
+    write_star(path, particles, ctx, layout, |i, p| {
+        let c = centres[i];
+        [p.pos_a.x - c[0], p.pos_a.y - c[1], p.pos_a.z - c[2]]
     })
 }

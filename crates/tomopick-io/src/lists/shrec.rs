@@ -9,10 +9,26 @@ use crate::units::PosVoxel;
 use std::io::Write;
 use std::path::Path;
 
-/// Reads a SHREC list; the voxel size must be known.
+/// Reads a SHREC list; the voxel size must be known. The lines are checked first, so a text
+/// file that is not a SHREC list is refused as such, whatever the context.
 pub fn read_shrec(path: &Path, ctx: &ListContext) -> Result<Vec<Particle>> {
     let text = super::read_text(path, "lines of 'class x y z rotZ1 rotX rotZ2'")?;
+    let rows = parse_rows(path, &text)?;
     let vs = ctx.require_pixel_size(path, "SHREC positions")?;
+    Ok(rows
+        .into_iter()
+        .map(|(class, xyz, rot)| {
+            let mut p = Particle::new(class, PosVoxel::new(xyz[0], xyz[1], xyz[2]).to_angstrom(vs));
+            p.rotation = rot.map(|[a, b, c]| Rotation::from_shrec_zxz_deg(a, b, c));
+            p
+        })
+        .collect())
+}
+
+/// One SHREC line: class, voxel position, ZXZ angles in degrees.
+type Row = (String, [f64; 3], Option<[f64; 3]>);
+
+fn parse_rows(path: &Path, text: &str) -> Result<Vec<Row>> {
     let mut out = Vec::new();
     for (i, line) in text.lines().enumerate() {
         let n = i + 1;
@@ -25,7 +41,8 @@ pub fn read_shrec(path: &Path, ctx: &ListContext) -> Result<Vec<Particle>> {
                 path,
                 n,
                 format!(
-                    "expected 4 or 7 fields (class x y z [rotZ1 rotX rotZ2]), found {}",
+                    "expected 4 or 7 fields (class x y z [rotZ1 rotX rotZ2]), found {}; a .txt \
+                     list is read as SHREC particle_locations.txt (pass --format for another)",
                     t.len()
                 ),
             ));
@@ -38,18 +55,13 @@ pub fn read_shrec(path: &Path, ctx: &ListContext) -> Result<Vec<Particle>> {
                     IoError::line(path, n, format!("field {name}: '{}' is not a number", t[k]))
                 })
         };
-        let mut p = Particle::new(
-            t[0],
-            PosVoxel::new(f(1, "x")?, f(2, "y")?, f(3, "z")?).to_angstrom(vs),
-        );
-        if t.len() == 7 {
-            p.rotation = Some(Rotation::from_shrec_zxz_deg(
-                f(4, "rotZ1")?,
-                f(5, "rotX")?,
-                f(6, "rotZ2")?,
-            ));
-        }
-        out.push(p);
+        let xyz = [f(1, "x")?, f(2, "y")?, f(3, "z")?];
+        let rot = if t.len() == 7 {
+            Some([f(4, "rotZ1")?, f(5, "rotX")?, f(6, "rotZ2")?])
+        } else {
+            None
+        };
+        out.push((t[0].to_string(), xyz, rot));
     }
     Ok(out)
 }

@@ -136,6 +136,13 @@ pub fn parse_star(path: &Path, text: &str) -> Result<StarFile> {
             let label = t.first().cloned().unwrap_or_default();
             if in_loop && block.rows.is_empty() {
                 // A loop header: `_label` or `_label #n`.
+                if block.labels.contains(&label) {
+                    return Err(IoError::line(
+                        path,
+                        n,
+                        format!("column _{label} is declared twice in data_{}", block.name),
+                    ));
+                }
                 block.labels.push(label);
             } else {
                 // A key-value pair: store as a one-row table.

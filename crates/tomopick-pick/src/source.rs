@@ -1,13 +1,13 @@
 //! A tomogram to read boxes from: an MRC file read region by region (bounded memory), or any
 //! other format loaded whole; seen on the grid of the model's voxel size when it differs.
 
-use anyhow::{Result, bail};
+use crate::Rescaler;
+use crate::error::{PickError, Result};
 use ndarray::Array3;
 use std::path::Path;
 use tomopick_io::{
     MrcReadOptions, MrcVolumeFile, Stats, StatsAcc, Volume, VolumeFormat, VoxelSize, open_volume,
 };
-use tomopick_pick::Rescaler;
 
 /// Where boxes come from.
 pub enum TomoSource {
@@ -62,13 +62,16 @@ impl TomoSource {
         }
         let ok = |v: f64| (1.0 / MAX_RESCALE_FACTOR..=MAX_RESCALE_FACTOR).contains(&(v / want_a));
         if !vs.as_array().into_iter().all(ok) {
-            bail!(
-                "{}: voxel size {}, but the model was trained at {want_a} Å: more than {MAX_RESCALE_FACTOR}× \
-                 apart, so the header is probably wrong. Pass --voxel-size with the true value, or bin \
-                 the tomogram nearer to {want_a} Å first (e.g. IMOD binvol)",
-                path.display(),
-                describe(vs)
-            );
+            return Err(PickError::input(
+                path,
+                format!(
+                    "voxel size {}, but the model was trained at {want_a} Å: more than \
+                     {MAX_RESCALE_FACTOR}× apart, so the header is probably wrong. Pass \
+                     --voxel-size with the true value, or bin the tomogram nearer to {want_a} Å \
+                     first (e.g. IMOD binvol)",
+                    describe(vs)
+                ),
+            ));
         }
         Ok(Some(Rescaler::new(
             self.shape_xyz(),
@@ -78,29 +81,36 @@ impl TomoSource {
     }
 
     /// This tomogram resampled by `r` (from [`TomoSource::rescaler_for`]): a volume in memory
-    /// at once, an MRC file block by block. `path` names the file in the log line.
-    pub fn rescaled(self, r: Rescaler, path: &Path) -> Self {
-        tracing::info!(
-            "{}: voxel size {}; resampled to the model's {} Å ({:?} → {:?} voxels, x y z); \
-             positions stay in the tomogram's own frame",
-            path.display(),
-            describe(self.voxel_size()),
-            r.voxel_size().x,
-            self.shape_xyz(),
-            r.shape_xyz()
-        );
+    /// at once, an MRC file block by block.
+    pub fn rescaled(self, r: Rescaler) -> Self {
         match self {
             TomoSource::Memory(v) => TomoSource::Memory(r.volume(&v)),
             other => TomoSource::Rescaled(Box::new(other), r),
         }
     }
 
-    /// This tomogram on a grid of `want_a` Å voxels (see [`TomoSource::rescaler_for`]).
-    pub fn on_grid(self, want_a: f64, path: &Path) -> Result<Self> {
+    /// This tomogram on a grid of `want_a` Å voxels (see [`TomoSource::rescaler_for`]), and when
+    /// it was resampled, a sentence that says so (for the log).
+    pub fn on_grid(self, want_a: f64, path: &Path) -> Result<(Self, Option<String>)> {
         Ok(match self.rescaler_for(want_a, path)? {
-            Some(r) => self.rescaled(r, path),
-            None => self,
+            Some(r) => {
+                let note = self.rescale_note(&r);
+                (self.rescaled(r), Some(note))
+            }
+            None => (self, None),
         })
+    }
+
+    /// What resampling by `r` does, in words.
+    pub fn rescale_note(&self, r: &Rescaler) -> String {
+        format!(
+            "voxel size {}; resampled to the model's {} Å ({:?} → {:?} voxels, x y z); \
+             positions stay in the tomogram's own frame",
+            describe(self.voxel_size()),
+            r.voxel_size().x,
+            self.shape_xyz(),
+            r.shape_xyz()
+        )
     }
 
     /// Size in voxels `[x, y, z]`.
@@ -177,7 +187,7 @@ impl TomoSource {
 }
 
 /// A voxel size for messages: one number when isotropic.
-fn describe(vs: VoxelSize) -> String {
+pub fn describe(vs: VoxelSize) -> String {
     if vs.x == vs.y && vs.y == vs.z {
         format!("{} Å", vs.x)
     } else {

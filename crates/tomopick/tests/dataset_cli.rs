@@ -1,0 +1,304 @@
+//! `tomopick pick` over a dataset: folders, manifests, RELION 5 tomograms.star, gzip MRC;
+//! resume after a stop; one bad tomogram does not stop the rest; stable class numbers.
+
+mod common;
+use common::{fails, ok, s, simulate};
+use std::path::Path;
+
+fn read(p: &Path) -> String {
+    std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+#[test]
+fn a_folder_is_picked_resumed_and_a_bad_tomogram_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let sims = dir.path().join("sims");
+    std::fs::create_dir_all(&sims).unwrap();
+    for (name, seed) in [("a", "1"), ("b", "2"), ("c", "3")] {
+        simulate(&sims.join(name), "64,64,40", "10", seed, &[]);
+    }
+    // A fourth "tomogram" that is not an MRC file at all.
+    std::fs::create_dir_all(sims.join("d")).unwrap();
+    std::fs::write(sims.join("d/reconstruction.mrc"), vec![7u8; 2000]).unwrap();
+    let out = dir.path().join("out");
+    let e = fails(&["pick", s(&sims), "-o", s(&out)]);
+    assert!(e.contains("1 of 4 tomograms failed"), "{e}");
+    assert!(e.contains("d/reconstruction.mrc"), "the bad file is named: {e}");
+    for n in ["a", "b", "c"] {
+        assert!(out.join(format!("{n}.star")).is_file(), "{n}.star");
+    }
+    assert!(!out.join("d.star").exists(), "no output for the failed tomogram");
+    let summary = read(&out.join("summary.csv"));
+    assert!(summary.lines().any(|l| l.starts_with("d,failed,")), "{summary}");
+    assert_eq!(summary.lines().filter(|l| l.contains(",picked,")).count(), 3);
+
+    // The same picks as picking the file alone (only the tomogram's name differs).
+    let single = dir.path().join("a_alone.star");
+    ok(&["pick", s(&sims.join("a/reconstruction.mrc")), "-o", s(&single)]);
+    assert_eq!(
+        read(&single).replace("reconstruction", "a"),
+        read(&out.join("a.star"))
+    );
+
+    // Every STAR numbers classes in the model's order, as classes.csv says, whatever it holds.
+    let classes = read(&out.join("classes.csv"));
+    let first = classes.lines().nth(1).unwrap().split_once(',').unwrap().1;
+    for n in ["a", "b", "c"] {
+        let star = read(&out.join(format!("{n}.star")));
+        assert!(star.contains(&format!("# tomopick class 1 = {first}")), "{star}");
+        assert_eq!(star.matches("# tomopick class ").count(), classes.lines().count() - 1);
+    }
+
+    // Rerun after the bad file is removed and one output lost: only the missing one is picked.
+    std::fs::remove_dir_all(sims.join("d")).unwrap();
+    std::fs::remove_file(out.join("b.star")).unwrap();
+    let a_before = std::fs::metadata(out.join("a.star")).unwrap().modified().unwrap();
+    let stdout = ok(&["pick", s(&sims), "-o", s(&out)]);
+    assert!(stdout.contains("skipped"), "{stdout}");
+    let summary = read(&out.join("summary.csv"));
+    assert!(summary.lines().any(|l| l.starts_with("b,picked,")), "{summary}");
+    assert!(summary.lines().any(|l| l.starts_with("a,skipped,")), "{summary}");
+    let a_after = std::fs::metadata(out.join("a.star")).unwrap().modified().unwrap();
+    assert_eq!(a_before, a_after, "a complete output is not written again");
+    assert!(out.join("b.star").is_file());
+}
+
+#[test]
+fn manifests_relion5_tomograms_star_and_gzip_mrc() {
+    let dir = tempfile::tempdir().unwrap();
+    let sim = dir.path().join("t1");
+    simulate(&sim, "64,64,40", "10", "5", &[]);
+    let tomo = sim.join("reconstruction.mrc");
+    let reference = dir.path().join("reference.csv");
+    ok(&["pick", s(&tomo), "-o", s(&reference)]);
+    let reference = read(&reference);
+
+    // gzip-compressed MRC (as EMDB ships maps) reads like the plain file.
+    let gz = dir.path().join("reconstruction.mrc.gz");
+    let bytes = std::fs::read(&tomo).unwrap();
+    let status = std::process::Command::new("gzip")
+        .args(["-c", s(&tomo)])
+        .output()
+        .unwrap();
+    assert!(status.status.success() && status.stdout.len() < bytes.len());
+    std::fs::write(&gz, &status.stdout).unwrap();
+    let from_gz = dir.path().join("gz.csv");
+    ok(&["pick", s(&gz), "-o", s(&from_gz)]);
+    assert_eq!(read(&from_gz), reference);
+    let info = ok(&["info", s(&gz)]);
+    assert!(info.contains("64 × 64 × 40"), "{info}");
+    let truncated = dir.path().join("cut.mrc.gz");
+    std::fs::write(&truncated, &status.stdout[..status.stdout.len() / 2]).unwrap();
+    let e = fails(&["pick", s(&truncated), "-o", s(&dir.path().join("x.csv"))]);
+    assert!(e.contains("cut.mrc.gz") && e.contains("decompress"), "{e}");
+
+    // A CSV manifest names the tomogram and sets its name and voxel size.
+    let manifest = dir.path().join("manifest.csv");
+    std::fs::write(&manifest, "tomogram,name,voxel_size\nt1/reconstruction.mrc,TS_01,10\n").unwrap();
+    let out = dir.path().join("m");
+    ok(&["pick", s(&manifest), "-o", s(&out), "--format", "csv"]);
+    assert_eq!(
+        read(&out.join("TS_01.csv")),
+        reference.replace("reconstruction", "TS_01")
+    );
+
+    // A RELION 5 project: tomograms.star two folders below the project, paths relative to it,
+    // pixel size 2.5 Å binned 4 = the tomogram's 10 Å.
+    let job = dir.path().join("Tomograms/job006");
+    std::fs::create_dir_all(&job).unwrap();
+    std::fs::write(
+        job.join("tomograms.star"),
+        "\n# version 50001\n\ndata_global\n\nloop_\n_rlnTomoName #1\n_rlnTomoSizeX #2\n\
+         _rlnTomoSizeY #3\n_rlnTomoSizeZ #4\n_rlnTomoTiltSeriesPixelSize #5\n\
+         _rlnTomoTomogramBinning #6\n_rlnTomoReconstructedTomogram #7\n\
+         TS_01 256 256 160 2.5 4.0 t1/reconstruction.mrc\n",
+    )
+    .unwrap();
+    let out5 = dir.path().join("r5");
+    ok(&[
+        "pick",
+        s(&job.join("tomograms.star")),
+        "-o",
+        s(&out5),
+        "--format",
+        "relion5",
+    ]);
+    let star = read(&out5.join("TS_01.star"));
+    assert!(star.contains("rlnCenteredCoordinateXAngst") && star.contains("TS_01"), "{star}");
+    // Read back with the tomogram: the reference positions.
+    let back = dir.path().join("back.csv");
+    ok(&[
+        "convert",
+        s(&out5.join("TS_01.star")),
+        s(&back),
+        "--tomogram",
+        s(&tomo),
+    ]);
+    let rows = |t: &str| t.lines().count();
+    assert_eq!(rows(&read(&back)), rows(&reference));
+    // What relion_tomo extraction takes: all picks in one particles.star, and an
+    // optimisation_set.star naming it and the project's tomograms.star.
+    let opt = read(&out5.join("optimisation_set.star"));
+    assert!(opt.contains("particles.star") && opt.contains("Tomograms/job006/tomograms.star"), "{opt}");
+    assert_eq!(
+        read(&out5.join("particles.star")).lines().filter(|l| l.starts_with("TS_01") || l.contains("\tTS_01\t")).count(),
+        rows(&reference) - 1
+    );
+    python(
+        "starfile",
+        r#"
+import sys, starfile
+o = starfile.read(sys.argv[1], always_dict=True)["optimisation_set"]
+assert str(o["rlnTomoTomogramsFile"][0]).endswith("tomograms.star"), o
+p = starfile.read(sys.argv[2], always_dict=True)
+assert set(p["particles"]["rlnTomoName"]) == {"TS_01"}
+assert {"rlnCenteredCoordinateXAngst", "rlnCenteredCoordinateYAngst", "rlnCenteredCoordinateZAngst"} <= set(p["particles"].columns)
+assert abs(float(p["optics"]["rlnTomoTiltSeriesPixelSize"][0]) - 2.5) < 1e-6
+"#,
+        &[s(&out5.join("optimisation_set.star")), s(&out5.join("particles.star"))],
+    );
+
+    // Names that would collide are refused before any work, naming both files.
+    let e = fails(&["pick", s(&tomo), s(&gz), "-o", s(&dir.path().join("dup"))]);
+    assert!(e.contains("same name 'reconstruction'"), "{e}");
+    assert!(!dir.path().join("dup").exists());
+}
+
+/// Runs a Python snippet with `args` when python3 has `module` (CI requires it); false when
+/// skipped.
+fn python(module: &str, script: &str, args: &[&str]) -> bool {
+    let has = std::process::Command::new("python3")
+        .args(["-c", &format!("import {module}")])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !has {
+        assert!(
+            std::env::var("TOMOPICK_REQUIRE_PYTHON").is_err(),
+            "TOMOPICK_REQUIRE_PYTHON is set but python3 cannot import {module}"
+        );
+        eprintln!("skipped: python3 with {module} not found");
+        return false;
+    }
+    let out = std::process::Command::new("python3")
+        .args(["-c", script])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    true
+}
+
+#[test]
+fn a_killed_dataset_run_resumes_with_only_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let sims = dir.path().join("sims");
+    std::fs::create_dir_all(&sims).unwrap();
+    for (name, seed) in [("a", "1"), ("b", "2"), ("c", "3"), ("d", "4")] {
+        simulate(&sims.join(name), "96,96,48", "20", seed, &[]);
+    }
+    let out = dir.path().join("out");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_tomopick"))
+        .args(["-q", "pick", s(&sims), "-o", s(&out)])
+        .spawn()
+        .unwrap();
+    // Kill -9 as soon as the first output is complete.
+    let t0 = std::time::Instant::now();
+    while !out.join("a.star").exists() && t0.elapsed().as_secs() < 120 {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(out.join("a.star").exists());
+    // Whatever else was written is complete: no temporary files left looking like outputs.
+    let listed: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .filter(|n| n.ends_with(".star"))
+        .collect();
+    let done_before = listed.len();
+    assert!(done_before < 4, "killed before the end: {listed:?}");
+    ok(&["pick", s(&sims), "-o", s(&out)]);
+    let summary = read(&out.join("summary.csv"));
+    assert_eq!(
+        summary.lines().filter(|l| l.contains(",skipped,")).count(),
+        done_before,
+        "{summary}"
+    );
+    assert_eq!(
+        summary.lines().filter(|l| l.contains(",picked,")).count(),
+        4 - done_before,
+        "{summary}"
+    );
+    // The resumed outputs equal a run that never stopped.
+    let fresh = dir.path().join("fresh");
+    ok(&["pick", s(&sims), "-o", s(&fresh)]);
+    for n in ["a", "b", "c", "d"] {
+        let f = format!("{n}.star");
+        assert_eq!(read(&out.join(&f)), read(&fresh.join(&f)), "{f}");
+    }
+    // starfile (the Python reader RELION users script with) reads them, names and classes intact.
+    python(
+        "starfile",
+        r#"
+import sys, starfile
+d = starfile.read(sys.argv[1], always_dict=True)
+p = d["particles"]
+assert set(p["rlnTomoName"]) <= {"a"}, p["rlnTomoName"]
+assert (p["rlnClassNumber"] >= 1).all() and (p["rlnClassNumber"] <= 13).all()
+assert abs(float(d["optics"]["rlnImagePixelSize"][0]) - 10.0) < 1e-6
+"#,
+        &[s(&out.join("a.star"))],
+    );
+}
+
+#[test]
+fn relion5_particles_convert_with_the_projects_tomograms_star_alone() {
+    let project = common::root().join("../shared/data/fixtures/relion5-project-cylindra");
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("p.csv");
+    ok(&[
+        "convert",
+        s(&project.join("Picks/job_picks/particles.star")),
+        s(&csv),
+        "--tomograms",
+        s(&project.join("Tomograms/job_tomo/tomograms.star")),
+    ]);
+    // TS_01: 84 × 136 × 44 pixels of 10.52 Å, binning 1: centre (441.84, 715.36, 231.44) Å.
+    let text = read(&csv);
+    let first = text.lines().nth(1).unwrap();
+    let f: Vec<&str> = first.split(',').collect();
+    let xyz: Vec<f64> = f[1..4].iter().map(|v| v.parse().unwrap()).collect();
+    for (got, want) in xyz.iter().zip([-176.94 + 441.84, 765.48005 + 715.36, 11.16 + 231.44]) {
+        assert!((got - want).abs() < 1e-3, "{first}");
+    }
+    assert!(first.contains("TS_01"), "{first}");
+    // And back to RELION 5: the same centred coordinates.
+    let back = dir.path().join("back.star");
+    ok(&[
+        "convert",
+        s(&csv),
+        s(&back),
+        "--to",
+        "relion5",
+        "--tomograms",
+        s(&project.join("Tomograms/job_tomo/tomograms.star")),
+    ]);
+    let b = read(&back);
+    assert!(b.contains("-176.94") && b.contains("765.48"), "{b}");
+    // A particle of a tomogram the file does not list is refused by name.
+    let other = dir.path().join("other.star");
+    std::fs::write(
+        &other,
+        "data_particles\nloop_\n_rlnTomoName\n_rlnCenteredCoordinateXAngst\n\
+         _rlnCenteredCoordinateYAngst\n_rlnCenteredCoordinateZAngst\nTS_99 1 2 3\n",
+    )
+    .unwrap();
+    let e = fails(&[
+        "convert",
+        s(&other),
+        s(&dir.path().join("o.csv")),
+        "--tomograms",
+        s(&project.join("Tomograms/job_tomo/tomograms.star")),
+    ]);
+    assert!(e.contains("TS_99") && e.contains("other.star"), "{e}");
+}
