@@ -10,6 +10,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 use tomopick_io::atomic::write_atomic;
+use tomopick_io::lists::copick::write_picks_file;
+use tomopick_io::lists::copick_project::CopickProject;
 use tomopick_io::lists::relion::write_relion5;
 use tomopick_io::lists::tomograms_star::{RelionTomogram, write_optimisation_set};
 use tomopick_io::{ListContext, ListFormat, Particle, VoxelSize, read_particles, write_particles};
@@ -27,6 +29,47 @@ pub struct BatchOptions {
     /// The dataset came from this RELION 5 `tomograms.star`: centred coordinates are relative
     /// to each tomogram's centre as it says, and [`write_relion5_project`] can merge the picks.
     pub relion_tomograms: Option<(PathBuf, Vec<RelionTomogram>)>,
+    /// The dataset is a copick project: each run's picks are also written into it, one picks
+    /// file per class (the project's object for it) under this user and session.
+    pub copick: Option<CopickOutput>,
+}
+
+/// Where picks go in a copick project.
+#[derive(Debug, Clone)]
+pub struct CopickOutput {
+    /// The project.
+    pub project: CopickProject,
+    /// `user_id` of the picks files.
+    pub user: String,
+    /// `session_id` of the picks files.
+    pub session: String,
+}
+
+impl CopickOutput {
+    /// Writes the picks of run `run` into the project: one file per class of `classes` that is
+    /// one of the project's objects (by name or PDB id; empty when none was picked, so an
+    /// earlier run's picks are replaced). When the project defines none of them, every class
+    /// is written under its own name, so that nothing is lost.
+    fn write(&self, run: &str, classes: &[String], picks: &[Particle]) -> Result<()> {
+        let known: Vec<&String> = classes
+            .iter()
+            .filter(|c| self.project.objects.iter().any(|o| o.name == self.project.object_for(c)))
+            .collect();
+        let chosen: Vec<&String> = if known.is_empty() {
+            classes.iter().collect()
+        } else {
+            known
+        };
+        for class in chosen {
+            let object = self.project.object_for(class);
+            let path = self.project.picks_path(run, &self.user, &self.session, &object);
+            let dir = path.parent().expect("a picks file has a folder");
+            std::fs::create_dir_all(dir).map_err(|e| tomopick_io::IoError::os(dir, e))?;
+            let sel: Vec<Particle> = picks.iter().filter(|p| &p.class == class).cloned().collect();
+            write_picks_file(&path, &object, &self.user, &self.session, Some(run), &sel)?;
+        }
+        Ok(())
+    }
 }
 
 impl BatchOptions {
@@ -163,6 +206,10 @@ fn pick_one(
     let mut picks = picked.picks;
     for p in &mut picks {
         p.tomogram = Some(item.name.clone());
+    }
+    // The project's picks first: the output, written last, says the tomogram is done.
+    if let Some(c) = &opts.copick {
+        c.write(&item.name, classes, &picks)?;
     }
     let ctx = opts.context(classes, Some((picked.voxel_size, picked.shape_xyz)));
     write_particles(output, opts.format, &picks, &ctx)?;

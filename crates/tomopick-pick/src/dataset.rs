@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use tomopick_io::VoxelSize;
 use tomopick_io::is_volume_path;
+use tomopick_io::lists::copick_project::{CopickProject, is_copick_config};
 use tomopick_io::lists::tomograms_star::read_tomograms_star;
 
 /// One tomogram of a dataset.
@@ -21,6 +22,15 @@ pub struct DatasetItem {
     pub voxel_size: Option<VoxelSize>,
 }
 
+/// Which tomogram of each run of a copick project to pick.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CopickSelect {
+    /// The tomogram type (`wbp`, `denoised`, …).
+    pub tomo_type: String,
+    /// The voxel spacing, Å.
+    pub voxel_spacing_a: f64,
+}
+
 /// Whether the inputs name a dataset rather than one tomogram file.
 pub fn is_dataset(inputs: &[PathBuf]) -> bool {
     inputs.len() != 1 || !is_volume_path(&inputs[0])
@@ -30,8 +40,9 @@ pub fn is_dataset(inputs: &[PathBuf]) -> bool {
 /// volume files (sorted), or, when it has none, each subfolder's `reconstruction.mrc` (the
 /// SHREC and `tomopick simulate tomogram` layout) named after the subfolder; `.star` is a
 /// RELION 5 `tomograms.star`; `.txt`, `.lst` and `.csv` are manifests. Two tomograms with the
-/// same name are refused (their outputs would collide).
-pub fn dataset_items(inputs: &[PathBuf]) -> Result<Vec<DatasetItem>> {
+/// same name are refused (their outputs would collide). A `.json` copick project config gives
+/// each run's tomogram chosen by `copick` (named after the run).
+pub fn dataset_items(inputs: &[PathBuf], copick: &CopickSelect) -> Result<Vec<DatasetItem>> {
     let mut items = Vec::new();
     for input in inputs {
         let ext = lower_ext(input);
@@ -43,13 +54,16 @@ pub fn dataset_items(inputs: &[PathBuf]) -> Result<Vec<DatasetItem>> {
             items.extend(star_items(input)?);
         } else if matches!(ext.as_str(), "txt" | "lst" | "csv") {
             items.extend(manifest_items(input)?);
+        } else if ext == "json" && is_copick_config(input) {
+            items.extend(copick_items(input, copick)?);
         } else if !input.exists() {
             return Err(PickError::input(input, "no such file or folder"));
         } else {
             return Err(PickError::input(
                 input,
                 "not a tomogram (.mrc .rec .map .st .ccp4 and .gz of them, .tif, .zarr), a \
-                 folder, a manifest (.txt .lst .csv) or a RELION 5 tomograms.star",
+                 folder, a manifest (.txt .lst .csv), a RELION 5 tomograms.star or a copick \
+                 project config (.json)",
             ));
         }
     }
@@ -76,7 +90,12 @@ fn lower_ext(p: &Path) -> String {
         .to_lowercase()
 }
 
-/// A tomogram file named after its file name without the extension(s) (`TS_01.mrc.gz` → `TS_01`).
+/// A tomogram's name: its file name without the extension(s) (`TS_01.mrc.gz` → `TS_01`).
+pub fn tomogram_name(path: &Path) -> String {
+    file_item(path, None).name
+}
+
+/// A tomogram file named after its file name without the extension(s).
 fn file_item(path: &Path, voxel_size: Option<VoxelSize>) -> DatasetItem {
     let mut stem = PathBuf::from(path.file_name().unwrap_or_default());
     if lower_ext(&stem) == "gz" {
@@ -205,4 +224,28 @@ fn manifest_items(path: &Path) -> Result<Vec<DatasetItem>> {
         return Err(PickError::input(path, "the manifest lists no tomograms"));
     }
     Ok(out)
+}
+
+/// The runs of a copick project, each with its tomogram of the selected type and spacing (a run
+/// without one is still listed, so that its pick fails and is reported by name).
+fn copick_items(config: &Path, sel: &CopickSelect) -> Result<Vec<DatasetItem>> {
+    let project = CopickProject::open(config)?;
+    let runs = project.runs();
+    if runs.is_empty() {
+        return Err(PickError::input(
+            config,
+            format!(
+                "the project has no runs (no folders under {}/ExperimentRuns)",
+                project.overlay_root.display()
+            ),
+        ));
+    }
+    Ok(runs
+        .into_iter()
+        .map(|run| DatasetItem {
+            path: project.tomogram(&run, sel.voxel_spacing_a, &sel.tomo_type),
+            name: run,
+            voxel_size: Some(VoxelSize::isotropic(sel.voxel_spacing_a)),
+        })
+        .collect())
 }

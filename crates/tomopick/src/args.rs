@@ -283,7 +283,8 @@ pub struct CalibrateArgs {
 pub struct PickArgs {
     /// The tomogram (MRC, .mrc.gz, TIFF stack, OME-Zarr); or a dataset: several tomograms,
     /// folders, a manifest (.txt/.lst: one path per line; .csv: a `tomogram` column, optional
-    /// `name` and `voxel_size`) or a RELION 5 tomograms.star.
+    /// `name` and `voxel_size`), a RELION 5 tomograms.star, or a copick project config (.json:
+    /// its runs are picked and the picks written back into the project).
     #[arg(required = true, num_args = 1.., value_name = "TOMOGRAM")]
     pub inputs: Vec<PathBuf>,
     /// Output particle list; for a dataset, a folder that gets one list per tomogram,
@@ -320,6 +321,18 @@ pub struct PickArgs {
     /// Slurm: partition (default: the cluster's).
     #[arg(long, value_name = "NAME")]
     pub slurm_partition: Option<String>,
+    /// copick project: the tomogram type to pick in each run.
+    #[arg(long, default_value = "wbp", value_name = "TYPE")]
+    pub copick_tomo_type: String,
+    /// copick project: the voxel spacing of the tomograms to pick, Å (default: the model's).
+    #[arg(long, value_name = "Å", value_parser = positive_angstrom)]
+    pub copick_voxel_spacing: Option<f64>,
+    /// copick project: the user id the picks are written under.
+    #[arg(long, default_value = "tomopick", value_name = "ID")]
+    pub copick_user: String,
+    /// copick project: the session id the picks are written under.
+    #[arg(long, default_value = "0", value_name = "ID")]
+    pub copick_session: String,
     /// A detector model file (default: the embedded model).
     #[arg(long)]
     pub model: Option<PathBuf>,

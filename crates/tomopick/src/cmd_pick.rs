@@ -112,7 +112,7 @@ pub fn pick_cmd(a: PickArgs) -> Result<()> {
     pb.finish_and_clear();
     log_picked(tomogram, &picked);
     let mut picks = picked.picks;
-    let name = tomogram_name(tomogram);
+    let name = tomopick_pick::dataset::tomogram_name(tomogram);
     for p in &mut picks {
         p.tomogram = Some(name.clone());
     }
@@ -148,15 +148,6 @@ pub fn load_refiner(a: &PickArgs) -> Result<Option<ClassifierModel>> {
     } else {
         None
     })
-}
-
-/// The tomogram's name as lists carry it: the file name without its extensions.
-fn tomogram_name(path: &std::path::Path) -> String {
-    tomopick_pick::dataset_items(&[path.to_path_buf()])
-        .ok()
-        .and_then(|v| v.into_iter().next())
-        .map(|i| i.name)
-        .unwrap_or_else(|| "tomogram".into())
 }
 
 /// Logs what the pipeline did besides picking (resampling, refinement).

@@ -12,7 +12,9 @@ use std::path::Path;
 use tomopick_io::atomic::write_atomic;
 use tomopick_pick::slurm::{SlurmJob, parse_part, part_range, sbatch_script};
 use tomopick_io::lists::tomograms_star::{RelionTomogram, read_tomograms_star};
-use tomopick_pick::batch::write_relion5_project;
+use tomopick_io::lists::copick_project::{CopickProject, is_copick_config};
+use tomopick_pick::batch::{CopickOutput, write_relion5_project};
+use tomopick_pick::dataset::CopickSelect;
 use tomopick_pick::{BatchOptions, BatchRow, Outcome, dataset_items, pick_dataset};
 
 pub fn pick_dataset_cmd(a: PickArgs) -> Result<()> {
@@ -29,7 +31,12 @@ pub fn pick_dataset_cmd(a: PickArgs) -> Result<()> {
         Some(f) => crate::cmd_convert::parse_format(Some(f))?.expect("a named format"),
         None => ListFormat::Relion4,
     };
-    let mut items = dataset_items(&a.inputs)?;
+    let model = load_model(a.model.as_deref())?;
+    let select = CopickSelect {
+        tomo_type: a.copick_tomo_type.clone(),
+        voxel_spacing_a: a.copick_voxel_spacing.unwrap_or(model.config.voxel_size_a),
+    };
+    let mut items = dataset_items(&a.inputs, &select)?;
     if let Some(script) = &a.slurm {
         return write_slurm_script(&a, script, items.len());
     }
@@ -39,7 +46,6 @@ pub fn pick_dataset_cmd(a: PickArgs) -> Result<()> {
         items = items[part_range(items.len(), i, n)].to_vec();
         summary_name = format!("summary.part-{i}-of-{n}.csv");
     }
-    let model = load_model(a.model.as_deref())?;
     let classifier = load_refiner(&a)?;
     let req = request(&a, &model, classifier.as_ref())?;
     let opts = BatchOptions {
@@ -48,6 +54,7 @@ pub fn pick_dataset_cmd(a: PickArgs) -> Result<()> {
         overwrite: a.overwrite,
         summary_name,
         relion_tomograms: relion_project(&a.inputs)?,
+        copick: copick_project(&a)?,
     };
     let bars = MultiProgress::new();
     let outer = bars.add(progress(items.len() as u64, "tomograms"));
@@ -103,6 +110,18 @@ fn relion_project(inputs: &[std::path::PathBuf]) -> Result<Option<(std::path::Pa
         [one] if one.extension().is_some_and(|e| e.eq_ignore_ascii_case("star")) => {
             Some((one.clone(), read_tomograms_star(one)?))
         }
+        _ => None,
+    })
+}
+
+/// Where picks go when the dataset is one copick project config.
+fn copick_project(a: &PickArgs) -> Result<Option<CopickOutput>> {
+    Ok(match a.inputs.as_slice() {
+        [one] if is_copick_config(one) => Some(CopickOutput {
+            project: CopickProject::open(one)?,
+            user: a.copick_user.clone(),
+            session: a.copick_session.clone(),
+        }),
         _ => None,
     })
 }

@@ -302,3 +302,95 @@ fn relion5_particles_convert_with_the_projects_tomograms_star_alone() {
     ]);
     assert!(e.contains("TS_99") && e.contains("other.star"), "{e}");
 }
+
+/// Makes a copick project (filesystem, overlay only) whose runs hold the given MRC tomograms as
+/// `wbp` OME-Zarr at 10 Å, written with ome-zarr as copick users write them.
+const MAKE_COPICK: &str = r#"
+import json, os, sys
+import mrcfile, zarr
+from ome_zarr.io import parse_url
+from ome_zarr.writer import write_multiscale
+proj = sys.argv[1]
+os.makedirs(proj, exist_ok=True)
+config = {
+    "name": "test", "description": "tomopick test", "version": "1.0.0",
+    "pickable_objects": [
+        {"name": "thermosome", "is_particle": True, "pdb_id": "1BXN", "label": 1, "radius": 60.0},
+        {"name": "ribosome", "is_particle": True, "pdb_id": "4V94", "label": 2, "radius": 150.0},
+    ],
+    "overlay_root": "local://" + os.path.join(proj, "overlay"),
+    "overlay_fs_args": {"auto_mkdir": True},
+    "config_type": "filesystem",
+}
+json.dump(config, open(os.path.join(proj, "config.json"), "w"), indent=2)
+for arg in sys.argv[2:]:
+    run, mrc = arg.split("=")
+    with mrcfile.open(mrc) as m:
+        data = m.data.copy()
+    z = os.path.join(proj, "overlay", "ExperimentRuns", run, "VoxelSpacing10.000", "wbp.zarr")
+    os.makedirs(os.path.dirname(z), exist_ok=True)
+    write_multiscale([data], group=zarr.group(store=parse_url(z, mode="w").store),
+        axes=[{"name": a, "type": "space", "unit": "angstrom"} for a in "zyx"],
+        coordinate_transformations=[[{"type": "scale", "scale": [10.0, 10.0, 10.0]}]])
+"#;
+
+/// Reads the picks back with copick's own API: `run object count` per line.
+const READ_COPICK: &str = r#"
+import sys, copick
+root = copick.from_file(sys.argv[1])
+for run in sorted(root.runs, key=lambda r: r.name):
+    for p in run.get_picks(user_id="tomopick", session_id="7"):
+        print(run.name, p.pickable_object_name, len(p.points))
+        for pt in p.points:
+            assert pt.location.x >= 0 and pt.location.y >= 0
+"#;
+
+#[test]
+fn a_copick_project_is_picked_and_its_picks_written_back_for_copick() {
+    let dir = tempfile::tempdir().unwrap();
+    let sims = dir.path().join("sims");
+    std::fs::create_dir_all(&sims).unwrap();
+    simulate(&sims.join("a"), "64,64,40", "12", "21", &["--classes", "1bxn,4v94"]);
+    simulate(&sims.join("b"), "64,64,40", "12", "22", &["--classes", "1bxn,4v94"]);
+    let proj = dir.path().join("proj");
+    let runs = [
+        format!("TS_1={}", s(&sims.join("a/reconstruction.mrc"))),
+        format!("TS_2={}", s(&sims.join("b/reconstruction.mrc"))),
+    ];
+    let mut args = vec![s(&proj)];
+    args.extend(runs.iter().map(String::as_str));
+    if !python("copick, ome_zarr, mrcfile", MAKE_COPICK, &args) {
+        return;
+    }
+    let out = dir.path().join("out");
+    let config = proj.join("config.json");
+    ok(&["pick", s(&config), "-o", s(&out), "--format", "csv", "--copick-session", "7"]);
+    // The same picks as the MRC tomograms picked alone.
+    for (run, sim) in [("TS_1", "a"), ("TS_2", "b")] {
+        let alone = dir.path().join(format!("{run}.csv"));
+        ok(&["pick", s(&sims.join(sim).join("reconstruction.mrc")), "-o", s(&alone)]);
+        assert_eq!(
+            read(&alone).replace("reconstruction", run),
+            read(&out.join(format!("{run}.csv")))
+        );
+    }
+    // Written where copick looks, named after the project's objects (by PDB id).
+    let thermo = proj.join("overlay/ExperimentRuns/TS_1/Picks/tomopick_7_thermosome.json");
+    assert!(thermo.is_file(), "{}", thermo.display());
+    // copick's own reader finds every file; the counts are ours.
+    let o = std::process::Command::new("python3")
+        .args(["-c", READ_COPICK, s(&config)])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let listed = String::from_utf8_lossy(&o.stdout).to_string();
+    let ours = read(&out.join("TS_1.csv"));
+    let n_thermo = ours.lines().filter(|l| l.starts_with("1bxn,")).count();
+    assert!(
+        listed.contains(&format!("TS_1 thermosome {n_thermo}")),
+        "{listed}\n{ours}"
+    );
+    // Only the project's objects (thermosome = 1bxn, ribosome = 4v94) get picks files.
+    assert_eq!(listed.lines().count(), 2 * 2, "{listed}");
+    assert!(listed.contains("TS_2 ribosome"), "{listed}");
+}
