@@ -407,8 +407,12 @@ fn cif_tables(tokens: &[(usize, String)]) -> BTreeMap<String, Table> {
                 items.push(i);
                 k += 1;
             }
+            // A category looped twice keeps the last loop, so every row has one value per item.
             let table = tables.entry(cat).or_default();
-            table.items = items.clone();
+            *table = Table {
+                items: items.clone(),
+                rows: Vec::new(),
+            };
             let mut row = Vec::new();
             let mut row_line = 0;
             while k < tokens.len()
@@ -428,10 +432,12 @@ fn cif_tables(tokens: &[(usize, String)]) -> BTreeMap<String, Table> {
         } else if tok.starts_with('_') && k + 1 < tokens.len() {
             let (c, i) = split(tok);
             let table = tables.entry(c).or_default();
-            table.items.push(i);
-            if table.rows.is_empty() {
+            // Pairs after a loop of the same category start it afresh (one row, one value each).
+            if table.rows.len() != 1 || table.rows[0].1.len() != table.items.len() {
+                *table = Table::default();
                 table.rows.push((tokens[k].0, Vec::new()));
             }
+            table.items.push(i);
             table.rows[0].1.push(tokens[k + 1].1.clone());
             k += 2;
         } else {

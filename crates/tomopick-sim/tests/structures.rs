@@ -89,3 +89,22 @@ fn unknown_elements_are_reported_and_bad_files_refused() {
         "{e}"
     );
 }
+
+/// Found by fuzzing (fuzz/regressions/structure/): a category given twice with different items,
+/// or pairs after a loop of it, once left rows shorter than the item list and panicked.
+#[test]
+fn mmcif_with_a_category_given_twice_reads_without_panicking() {
+    let path = std::path::Path::new("twice.cif");
+    let twice = "data_x\nloop_\n_atom_site.type_symbol\n_atom_site.Cartn_x\n_atom_site.Cartn_y\n\
+                 _atom_site.Cartn_z\n_atom_site.pdbx_PDB_model_num\nC 1 2 3 1\nN 4 5 6 1\n\
+                 loop_\n_atom_site.type_symbol\n_atom_site.Cartn_x\n_atom_site.Cartn_y\n\
+                 _atom_site.Cartn_z\nO 7 8 9\n";
+    let s = tomopick_sim::structure::parse_mmcif(path, twice, "x".into()).unwrap();
+    assert_eq!(s.atoms.len(), 1, "the last loop of a category is the one read");
+    let pairs_after = "data_x\nloop_\n_atom_site.type_symbol\n_atom_site.Cartn_x\n\
+                       _atom_site.Cartn_y\n_atom_site.Cartn_z\nC 1 2 3\nN 4 5 6\n\
+                       _atom_site.pdbx_PDB_model_num 1\n";
+    // Pairs after the loop replace it: no coordinates left, a clean error rather than a panic.
+    let e = tomopick_sim::structure::parse_mmcif(path, pairs_after, "x".into());
+    assert!(e.is_err());
+}

@@ -1,0 +1,10 @@
+#![no_main]
+//! Fuzz target: gzip-compressed MRC.
+
+#[path = "common.rs"]
+mod common;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    let (_d, p) = common::as_file("x.mrc.gz", data);
+    let _ = tomopick_io::open_volume(&p, Some(tomopick_io::VoxelSize::isotropic(10.0)));
+});

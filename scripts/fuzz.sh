@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Fuzzing the parsers (issue 18) with cargo-fuzz (libFuzzer, the nightly toolchain).
+#
+#   scripts/fuzz.sh SECONDS [TARGET...]     # run each target (default: all) for SECONDS
+#
+# Each target first replays its regression corpus (fuzz/regressions/<target>/: inputs that once
+# crashed, hung or over-allocated, kept after the fix), then fuzzes from a working corpus in
+# ~/.cache/tomopick/fuzz-corpus/<target>/ seeded with the repository's fixtures (so a campaign
+# resumes where the last one stopped). Limits: 1 s per input (a hang), 1 GiB per allocation,
+# 2 GiB RSS. A crash stops the run and leaves its input in fuzz/artifacts/<target>/; once fixed,
+# copy it to fuzz/regressions/<target>/.
+# CI runs `scripts/fuzz.sh 20`. Campaign logs: ~/.cache/tomopick/fuzz-logs/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+secs=${1:?seconds per target}
+shift
+all=(mrc mrc_gz tiff ome_zarr star csv copick shrec imod structure sim_toml)
+targets=("${@:-${all[@]}}")
+command -v cargo-fuzz > /dev/null || cargo install cargo-fuzz --locked
+corpus_root=${TOMOPICK_FUZZ_CORPUS:-$HOME/.cache/tomopick/fuzz-corpus}
+# A build folder outside the clone, so CI and later campaigns reuse the sanitizer build.
+target_dir=${TOMOPICK_FUZZ_TARGET:-$HOME/.cache/tomopick/fuzz-target}
+logs=$HOME/.cache/tomopick/fuzz-logs
+mkdir -p "$logs"
+fx=tests/fixtures/made
+sh=../shared/data/fixtures
+seeds() {
+  case $1 in
+    mrc) ls $fx/*.mrc $sh/sample_tomos/*.mrc $sh/sample_tomos/*.rec 2> /dev/null ;;
+    mrc_gz) ;;
+    tiff) ls $fx/*.tif ;;
+    ome_zarr) echo $fx/tomo.zarr/.zattrs ;;
+    star) ls $fx/*.star $sh/relion5-project-cylindra/*/*/*.star $sh/annotations/*.star 2> /dev/null ;;
+    csv) ls $fx/*.csv $sh/annotations/*.csv 2> /dev/null ;;
+    copick) ls $fx/*.json $sh/annotations/*.json 2> /dev/null ;;
+    shrec) ls examples/*/particle_locations.txt 2> /dev/null ;;
+    imod) ls $sh/annotations/*.mod 2> /dev/null ;;
+    structure) ls $fx/*.pdb $fx/*.cif 2> /dev/null ;;
+    sim_toml) ls configs/tomogram_*.toml ;;
+  esac
+}
+for t in "${targets[@]}"; do
+  c="$corpus_root/$t"
+  mkdir -p "$c"
+  for f in $(seeds "$t"); do [ -f "$f" ] && cp -n "$f" "$c/seed_$(basename "$f")"; done
+  if [ "$t" = mrc_gz ]; then
+    for f in $fx/mode2_float32.mrc $fx/mode1_int16.mrc; do gzip -c "$f" > "$c/seed_$(basename "$f").gz"; done
+  fi
+  opts=(-timeout=1 -malloc_limit_mb=1024 -rss_limit_mb=2048)
+  if [ -d "fuzz/regressions/$t" ] && [ -n "$(ls -A "fuzz/regressions/$t")" ]; then
+    cargo +nightly fuzz run --target-dir "$target_dir" "$t" "fuzz/regressions/$t" -- -runs=0 "${opts[@]}"
+  fi
+  cargo +nightly fuzz run --target-dir "$target_dir" "$t" "$c" -- -max_total_time="$secs" "${opts[@]}" 2>&1 | tee "$logs/$t.log" | grep -E "^#[0-9]+.*(DONE|pulse)|ERROR|SUMMARY" || true
+  if grep -q "ERROR: libFuzzer\|SUMMARY: " "$logs/$t.log"; then
+    echo "fuzz target $t failed: see $logs/$t.log and fuzz/artifacts/$t/" >&2
+    exit 1
+  fi
+done
