@@ -75,7 +75,9 @@ impl IoError {
                 location,
                 message,
             },
-            IoError::Units(m) => IoError::Units(m.replace(&*from.to_string_lossy(), &to.to_string_lossy())),
+            IoError::Units(m) => {
+                IoError::Units(m.replace(&*from.to_string_lossy(), &to.to_string_lossy()))
+            }
         }
     }
     /// An OS error on `path`.

@@ -47,7 +47,8 @@ const MRC_EXTENSIONS: [&str; 6] = ["mrc", "rec", "map", "st", "ccp4", "mrcs"];
 /// Whether `p` names a volume by its name: an MRC-family file (also gzip-compressed, as
 /// `emd_3197.map.gz`), a TIFF stack, or an OME-Zarr folder.
 pub fn is_volume_path(p: &Path) -> bool {
-    let lower = |s: Option<&std::ffi::OsStr>| s.and_then(|e| e.to_str()).unwrap_or("").to_lowercase();
+    let lower =
+        |s: Option<&std::ffi::OsStr>| s.and_then(|e| e.to_str()).unwrap_or("").to_lowercase();
     let ext = lower(p.extension());
     if ext == "gz" {
         let inner = lower(Path::new(p.file_stem().unwrap_or_default()).extension());

@@ -53,7 +53,12 @@ impl CopickOutput {
     fn write(&self, run: &str, classes: &[String], picks: &[Particle]) -> Result<()> {
         let known: Vec<&String> = classes
             .iter()
-            .filter(|c| self.project.objects.iter().any(|o| o.name == self.project.object_for(c)))
+            .filter(|c| {
+                self.project
+                    .objects
+                    .iter()
+                    .any(|o| o.name == self.project.object_for(c))
+            })
             .collect();
         let chosen: Vec<&String> = if known.is_empty() {
             classes.iter().collect()
@@ -62,10 +67,16 @@ impl CopickOutput {
         };
         for class in chosen {
             let object = self.project.object_for(class);
-            let path = self.project.picks_path(run, &self.user, &self.session, &object);
+            let path = self
+                .project
+                .picks_path(run, &self.user, &self.session, &object);
             let dir = path.parent().expect("a picks file has a folder");
             std::fs::create_dir_all(dir).map_err(|e| tomopick_io::IoError::os(dir, e))?;
-            let sel: Vec<Particle> = picks.iter().filter(|p| &p.class == class).cloned().collect();
+            let sel: Vec<Particle> = picks
+                .iter()
+                .filter(|p| &p.class == class)
+                .cloned()
+                .collect();
             write_picks_file(&path, &object, &self.user, &self.session, Some(run), &sel)?;
         }
         Ok(())
@@ -147,7 +158,8 @@ pub fn pick_dataset(
     for item in items {
         let output = output_path(opts, item);
         let row = if output.exists() && !opts.overwrite {
-            let back = read_particles(&output, Some(opts.format), &opts.context(classes, None)).ok();
+            let back =
+                read_particles(&output, Some(opts.format), &opts.context(classes, None)).ok();
             BatchRow {
                 item: item.clone(),
                 output,
@@ -244,7 +256,11 @@ fn write_summary(path: &Path, rows: &[BatchRow], classes: &[String]) -> Result<(
         let mut head = vec!["tomogram".to_string(), "status".into(), "particles".into()];
         head.extend(classes.iter().cloned());
         head.extend(["seconds".to_string(), "file".into(), "error".into()]);
-        writeln!(w, "{}", head.iter().map(|h| field(h)).collect::<Vec<_>>().join(","))?;
+        writeln!(
+            w,
+            "{}",
+            head.iter().map(|h| field(h)).collect::<Vec<_>>().join(",")
+        )?;
         for r in rows {
             let (status, error) = match &r.outcome {
                 Outcome::Picked => ("picked", ""),
@@ -255,7 +271,11 @@ fn write_summary(path: &Path, rows: &[BatchRow], classes: &[String]) -> Result<(
             match &r.counts {
                 Some(c) => {
                     f.push(c.values().sum::<usize>().to_string());
-                    f.extend(classes.iter().map(|k| c.get(k).copied().unwrap_or(0).to_string()));
+                    f.extend(
+                        classes
+                            .iter()
+                            .map(|k| c.get(k).copied().unwrap_or(0).to_string()),
+                    );
                 }
                 None => f.extend(std::iter::repeat_n(String::new(), classes.len() + 1)),
             }
@@ -295,6 +315,10 @@ pub fn write_relion5_project(
     }
     let particles = opts.out_dir.join("particles.star");
     write_relion5(&particles, &all, &ctx)?;
-    write_optimisation_set(&opts.out_dir.join("optimisation_set.star"), &particles, star)?;
+    write_optimisation_set(
+        &opts.out_dir.join("optimisation_set.star"),
+        &particles,
+        star,
+    )?;
     Ok(Some(all.len()))
 }

@@ -134,7 +134,11 @@ fn folder_items(dir: &Path) -> Result<Vec<DatasetItem>> {
         .iter()
         .filter(|p| p.is_dir() && p.join("reconstruction.mrc").is_file())
         .map(|p| DatasetItem {
-            name: p.file_name().unwrap_or_default().to_string_lossy().to_string(),
+            name: p
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .to_string(),
             path: p.join("reconstruction.mrc"),
             voxel_size: None,
         })
@@ -182,7 +186,8 @@ fn manifest_items(path: &Path) -> Result<Vec<DatasetItem>> {
         .filter(|(_, l)| !l.is_empty() && !l.starts_with('#'))
         .collect();
     let bad = |line: usize, m: String| PickError::input(path, format!("line {line}: {m}"));
-    let split = |l: &str| -> Vec<String> { l.split([',', '\t']).map(|f| f.trim().to_string()).collect() };
+    let split =
+        |l: &str| -> Vec<String> { l.split([',', '\t']).map(|f| f.trim().to_string()).collect() };
     let header = lines.first().map(|(_, l)| split(l)).unwrap_or_default();
     let col = |n: &str| header.iter().position(|h| h.eq_ignore_ascii_case(n));
     let mut out = Vec::new();
@@ -198,7 +203,12 @@ fn manifest_items(path: &Path) -> Result<Vec<DatasetItem>> {
             let vs = match vc.map(get).filter(|v| !v.is_empty()) {
                 Some(v) => match v.parse::<f64>() {
                     Ok(x) if x.is_finite() && x > 0.0 => Some(VoxelSize::isotropic(x)),
-                    _ => return Err(bad(line, format!("column voxel_size: '{v}' is not a positive number of Å"))),
+                    _ => {
+                        return Err(bad(
+                            line,
+                            format!("column voxel_size: '{v}' is not a positive number of Å"),
+                        ));
+                    }
                 },
                 None => None,
             };
@@ -214,7 +224,9 @@ fn manifest_items(path: &Path) -> Result<Vec<DatasetItem>> {
             if !is_volume_path(&p) {
                 return Err(bad(
                     line,
-                    format!("'{l}' is not a tomogram file name (.mrc .rec .map .st .ccp4, .gz of them, .tif, .zarr); a CSV manifest needs a 'tomogram' column"),
+                    format!(
+                        "'{l}' is not a tomogram file name (.mrc .rec .map .st .ccp4, .gz of them, .tif, .zarr); a CSV manifest needs a 'tomogram' column"
+                    ),
                 ));
             }
             out.push(file_item(&p, None));

@@ -95,7 +95,14 @@ pub fn refine_classes(
     src: &TomoSource,
     tomo: &Path,
 ) -> Result<(Vec<Particle>, Refinement)> {
-    let c = classify_particles(model, src, &picks, &ClassifyOptions::default(), tomo, |_, _| {})?;
+    let c = classify_particles(
+        model,
+        src,
+        &picks,
+        &ClassifyOptions::default(),
+        tomo,
+        |_, _| {},
+    )?;
     let classes = &model.config.classes;
     let mut r = Refinement {
         padded: c.boxes.iter().filter(|b| b.padded).count(),

@@ -100,7 +100,11 @@ fn mmcif_with_a_category_given_twice_reads_without_panicking() {
                  loop_\n_atom_site.type_symbol\n_atom_site.Cartn_x\n_atom_site.Cartn_y\n\
                  _atom_site.Cartn_z\nO 7 8 9\n";
     let s = tomopick_sim::structure::parse_mmcif(path, twice, "x".into()).unwrap();
-    assert_eq!(s.atoms.len(), 1, "the last loop of a category is the one read");
+    assert_eq!(
+        s.atoms.len(),
+        1,
+        "the last loop of a category is the one read"
+    );
     let pairs_after = "data_x\nloop_\n_atom_site.type_symbol\n_atom_site.Cartn_x\n\
                        _atom_site.Cartn_y\n_atom_site.Cartn_z\nC 1 2 3\nN 4 5 6\n\
                        _atom_site.pdbx_PDB_model_num 1\n";

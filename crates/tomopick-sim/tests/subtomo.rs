@@ -436,7 +436,10 @@ fn subtomograms_through_the_tilt_series_route_repeat_and_keep_their_labels() {
                 n_out += 1;
             }
         }
-        assert!(inside / n_in as f64 <= outside / n_out as f64, "subtomogram {k}");
+        assert!(
+            inside / n_in as f64 <= outside / n_out as f64,
+            "subtomogram {k}"
+        );
         assert!(s.image.iter().all(|v| v.is_finite()));
     }
     // A bad route is refused with its field named.

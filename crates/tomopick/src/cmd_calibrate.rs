@@ -3,12 +3,12 @@
 use crate::args::CalibrateArgs;
 use crate::cmd_classify::read_truth;
 use crate::cmd_pick::{load_model, load_raw_model};
-use tomopick_pick::check_voxel_size;
 use crate::detect::{ScoredPicks, calibrate_on};
 use anyhow::{Result, bail};
 use tomopick_eval::{dilate_labels, occupancy_labels};
 use tomopick_io::atomic::check_writable;
 use tomopick_io::{MrcReadOptions, read_mrc};
+use tomopick_pick::check_voxel_size;
 
 /// Picks each annotated folder once, fits one threshold per class (or one for all with
 /// `--single`) to the mean class-agnostic SHREC F1, and writes the model with them.

@@ -5,8 +5,8 @@ use anyhow::{Context, Result, anyhow, bail};
 
 use tomopick_io::lists::tomograms_star::read_tomograms_star;
 use tomopick_io::{
-    ListContext, ListFormat, MrcWriteMode, VoxelSize, open_volume, read_header,
-    read_particles, write_mrc, write_particles,
+    ListContext, ListFormat, MrcWriteMode, VoxelSize, open_volume, read_header, read_particles,
+    write_mrc, write_particles,
 };
 
 pub use tomopick_io::is_volume_path;

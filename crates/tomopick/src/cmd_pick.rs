@@ -144,7 +144,9 @@ pub fn pick_cmd(a: PickArgs) -> Result<()> {
 /// The classifier for `--refine-classes`, if asked for.
 pub fn load_refiner(a: &PickArgs) -> Result<Option<ClassifierModel>> {
     Ok(if a.refine_classes {
-        Some(crate::cmd_classify::load_classifier(a.classifier.as_deref())?)
+        Some(crate::cmd_classify::load_classifier(
+            a.classifier.as_deref(),
+        )?)
     } else {
         None
     })
@@ -157,7 +159,10 @@ pub fn log_picked(tomogram: &std::path::Path, picked: &tomopick_pick::Picked) {
     }
     if let Some(r) = picked.refinement {
         if r.padded > 0 {
-            tracing::info!("{} boxes crossed the border and were padded with their mean", r.padded);
+            tracing::info!(
+                "{} boxes crossed the border and were padded with their mean",
+                r.padded
+            );
         }
         tracing::info!(
             "classifier: {} picks changed class, {} called membrane and dropped",

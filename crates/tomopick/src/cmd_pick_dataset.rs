@@ -5,16 +5,16 @@ use crate::cmd_pick::{load_model, load_refiner, request};
 use crate::cmd_simulate::progress;
 use anyhow::{Result, bail};
 use indicatif::MultiProgress;
-use std::io::Write;
-use tomopick_io::ListFormat;
 use std::ffi::OsString;
+use std::io::Write;
 use std::path::Path;
+use tomopick_io::ListFormat;
 use tomopick_io::atomic::write_atomic;
-use tomopick_pick::slurm::{SlurmJob, parse_part, part_range, sbatch_script};
-use tomopick_io::lists::tomograms_star::{RelionTomogram, read_tomograms_star};
 use tomopick_io::lists::copick_project::{CopickProject, is_copick_config};
+use tomopick_io::lists::tomograms_star::{RelionTomogram, read_tomograms_star};
 use tomopick_pick::batch::{CopickOutput, write_relion5_project};
 use tomopick_pick::dataset::CopickSelect;
+use tomopick_pick::slurm::{SlurmJob, parse_part, part_range, sbatch_script};
 use tomopick_pick::{BatchOptions, BatchRow, Outcome, dataset_items, pick_dataset};
 
 pub fn pick_dataset_cmd(a: PickArgs) -> Result<()> {
@@ -105,9 +105,15 @@ pub fn pick_dataset_cmd(a: PickArgs) -> Result<()> {
 }
 
 /// The project's tomograms when the dataset is one RELION 5 `tomograms.star`.
-fn relion_project(inputs: &[std::path::PathBuf]) -> Result<Option<(std::path::PathBuf, Vec<RelionTomogram>)>> {
+fn relion_project(
+    inputs: &[std::path::PathBuf],
+) -> Result<Option<(std::path::PathBuf, Vec<RelionTomogram>)>> {
     Ok(match inputs {
-        [one] if one.extension().is_some_and(|e| e.eq_ignore_ascii_case("star")) => {
+        [one]
+            if one
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("star")) =>
+        {
             Some((one.clone(), read_tomograms_star(one)?))
         }
         _ => None,
@@ -129,8 +135,17 @@ fn copick_project(a: &PickArgs) -> Result<Option<CopickOutput>> {
 /// One line per tomogram: status, particles, seconds. (A closed pipe is not an error.)
 fn print_summary(rows: &[BatchRow]) {
     let mut out = std::io::stdout().lock();
-    let width = rows.iter().map(|r| r.item.name.len()).max().unwrap_or(8).max(8);
-    let _ = writeln!(out, "{:<width$}  {:>8}  {:>9}  {:>7}", "tomogram", "status", "particles", "seconds");
+    let width = rows
+        .iter()
+        .map(|r| r.item.name.len())
+        .max()
+        .unwrap_or(8)
+        .max(8);
+    let _ = writeln!(
+        out,
+        "{:<width$}  {:>8}  {:>9}  {:>7}",
+        "tomogram", "status", "particles", "seconds"
+    );
     let (mut total, mut secs) = (0usize, 0.0);
     for r in rows {
         let status = match r.outcome {
@@ -142,9 +157,17 @@ fn print_summary(rows: &[BatchRow]) {
         total += n.unwrap_or(0);
         secs += r.seconds;
         let n = n.map(|n| n.to_string()).unwrap_or_else(|| "-".into());
-        let _ = writeln!(out, "{:<width$}  {status:>8}  {n:>9}  {:>7.1}", r.item.name, r.seconds);
+        let _ = writeln!(
+            out,
+            "{:<width$}  {status:>8}  {n:>9}  {:>7.1}",
+            r.item.name, r.seconds
+        );
     }
-    let _ = writeln!(out, "{:<width$}  {:>8}  {total:>9}  {secs:>7.1}", "total", "");
+    let _ = writeln!(
+        out,
+        "{:<width$}  {:>8}  {total:>9}  {secs:>7.1}",
+        "total", ""
+    );
 }
 
 /// Flags of the Slurm front end that a task's own command must not repeat (each takes a value).

@@ -14,7 +14,6 @@ mod cmd_train;
 mod cmd_train_classifier;
 mod detect;
 
-
 use clap::Parser;
 use std::io::IsTerminal;
 use std::process::ExitCode;

@@ -10,7 +10,10 @@ use tomopick_io::{MrcWriteMode, Volume, VoxelSize, write_mrc};
 fn expand(arg: &str, tmp: &Path) -> String {
     arg.replace("{out}", &tmp.join("out").to_string_lossy())
         .replace("{tmp}", &tmp.to_string_lossy())
-        .replace("{fix}", &root().join("tests/fixtures/made").to_string_lossy())
+        .replace(
+            "{fix}",
+            &root().join("tests/fixtures/made").to_string_lossy(),
+        )
 }
 
 /// Makes a derived input (see the table's header for the operations).
@@ -20,7 +23,11 @@ fn derive(spec: &toml::Table, tmp: &Path) {
     let op = spec["op"].as_str().unwrap();
     let from = || {
         let f = expand(spec["from"].as_str().unwrap(), tmp);
-        let p = if Path::new(&f).is_absolute() { PathBuf::from(f) } else { root().join(f) };
+        let p = if Path::new(&f).is_absolute() {
+            PathBuf::from(f)
+        } else {
+            root().join(f)
+        };
         std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
     };
     let (name, n) = op.split_once(':').unwrap_or((op, ""));
@@ -40,14 +47,22 @@ fn derive(spec: &toml::Table, tmp: &Path) {
             let data = ndarray::Array3::from_shape_fn((d[2], d[1], d[0]), |(z, y, x)| {
                 ((x * 7 + y * 3 + z) as f32 * 0.37).sin()
             });
-            write_mrc(&to, &Volume::new(data, VoxelSize::isotropic(10.0)), MrcWriteMode::Float32)
-                .unwrap();
+            write_mrc(
+                &to,
+                &Volume::new(data, VoxelSize::isotropic(10.0)),
+                MrcWriteMode::Float32,
+            )
+            .unwrap();
             return;
         }
         "gzip-half" => {
             let src = tmp.join("plain.mrc");
             std::fs::write(&src, from()).unwrap();
-            let o = std::process::Command::new("gzip").arg("-c").arg(&src).output().unwrap();
+            let o = std::process::Command::new("gzip")
+                .arg("-c")
+                .arg(&src)
+                .output()
+                .unwrap();
             assert!(o.status.success());
             o.stdout[..o.stdout.len() / 2].to_vec()
         }
@@ -71,7 +86,11 @@ fn every_bad_input_in_the_catalogue_is_refused_cleanly() {
     let text = std::fs::read_to_string(root().join("tests/bad_inputs.toml")).unwrap();
     let table: toml::Table = text.parse().unwrap();
     let cases = table["case"].as_array().unwrap();
-    assert!(cases.len() >= 40, "the catalogue holds {} cases", cases.len());
+    assert!(
+        cases.len() >= 40,
+        "the catalogue holds {} cases",
+        cases.len()
+    );
     let mut failures = Vec::new();
     for case in cases {
         let case = case.as_table().unwrap();
@@ -114,14 +133,29 @@ fn every_bad_input_in_the_catalogue_is_refused_cleanly() {
                 problems.push(format!("message lacks {e:?}"));
             }
         }
-        let keep = case.get("keep_out").and_then(|v| v.as_bool()).unwrap_or(false);
-        let left: Vec<String> = outputs(tmp).into_iter().filter(|n| !before.contains(n)).collect();
+        let keep = case
+            .get("keep_out")
+            .and_then(|v| v.as_bool())
+            .unwrap_or(false);
+        let left: Vec<String> = outputs(tmp)
+            .into_iter()
+            .filter(|n| !before.contains(n))
+            .collect();
         if !keep && !left.is_empty() {
             problems.push(format!("left output behind: {left:?}"));
         }
         if !problems.is_empty() {
-            failures.push(format!("{name}: {}\n    {argv:?}\n    {}", problems.join("; "), err.trim()));
+            failures.push(format!(
+                "{name}: {}\n    {argv:?}\n    {}",
+                problems.join("; "),
+                err.trim()
+            ));
         }
     }
-    assert!(failures.is_empty(), "{} cases failed:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} cases failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

@@ -587,7 +587,11 @@ fn a_corrupted_model_file_is_refused_by_its_checksum() {
         ("models/classifier_shrec10a.bpk", "--classifier"),
     ] {
         let mut bytes = std::fs::read(common::root().join(model)).unwrap();
-        assert_eq!(&bytes[bytes.len() - 12..bytes.len() - 8], b"TPCK", "{model} has a checksum");
+        assert_eq!(
+            &bytes[bytes.len() - 12..bytes.len() - 8],
+            b"TPCK",
+            "{model} has a checksum"
+        );
         let mid = bytes.len() / 2;
         bytes[mid] ^= 0x10;
         let bad = dir.path().join("flipped.bpk");
@@ -598,7 +602,10 @@ fn a_corrupted_model_file_is_refused_by_its_checksum() {
             args.push("--refine-classes");
         }
         let e = fails(&args);
-        assert!(e.contains("flipped.bpk") && e.contains("checksum mismatch"), "{e}");
+        assert!(
+            e.contains("flipped.bpk") && e.contains("checksum mismatch"),
+            "{e}"
+        );
         assert!(!out.exists());
     }
 }

@@ -23,18 +23,35 @@ fn a_folder_is_picked_resumed_and_a_bad_tomogram_reported() {
     let out = dir.path().join("out");
     let e = fails(&["pick", s(&sims), "-o", s(&out)]);
     assert!(e.contains("1 of 4 tomograms failed"), "{e}");
-    assert!(e.contains("d/reconstruction.mrc"), "the bad file is named: {e}");
+    assert!(
+        e.contains("d/reconstruction.mrc"),
+        "the bad file is named: {e}"
+    );
     for n in ["a", "b", "c"] {
         assert!(out.join(format!("{n}.star")).is_file(), "{n}.star");
     }
-    assert!(!out.join("d.star").exists(), "no output for the failed tomogram");
+    assert!(
+        !out.join("d.star").exists(),
+        "no output for the failed tomogram"
+    );
     let summary = read(&out.join("summary.csv"));
-    assert!(summary.lines().any(|l| l.starts_with("d,failed,")), "{summary}");
-    assert_eq!(summary.lines().filter(|l| l.contains(",picked,")).count(), 3);
+    assert!(
+        summary.lines().any(|l| l.starts_with("d,failed,")),
+        "{summary}"
+    );
+    assert_eq!(
+        summary.lines().filter(|l| l.contains(",picked,")).count(),
+        3
+    );
 
     // The same picks as picking the file alone (only the tomogram's name differs).
     let single = dir.path().join("a_alone.star");
-    ok(&["pick", s(&sims.join("a/reconstruction.mrc")), "-o", s(&single)]);
+    ok(&[
+        "pick",
+        s(&sims.join("a/reconstruction.mrc")),
+        "-o",
+        s(&single),
+    ]);
     assert_eq!(
         read(&single).replace("reconstruction", "a"),
         read(&out.join("a.star"))
@@ -45,20 +62,38 @@ fn a_folder_is_picked_resumed_and_a_bad_tomogram_reported() {
     let first = classes.lines().nth(1).unwrap().split_once(',').unwrap().1;
     for n in ["a", "b", "c"] {
         let star = read(&out.join(format!("{n}.star")));
-        assert!(star.contains(&format!("# tomopick class 1 = {first}")), "{star}");
-        assert_eq!(star.matches("# tomopick class ").count(), classes.lines().count() - 1);
+        assert!(
+            star.contains(&format!("# tomopick class 1 = {first}")),
+            "{star}"
+        );
+        assert_eq!(
+            star.matches("# tomopick class ").count(),
+            classes.lines().count() - 1
+        );
     }
 
     // Rerun after the bad file is removed and one output lost: only the missing one is picked.
     std::fs::remove_dir_all(sims.join("d")).unwrap();
     std::fs::remove_file(out.join("b.star")).unwrap();
-    let a_before = std::fs::metadata(out.join("a.star")).unwrap().modified().unwrap();
+    let a_before = std::fs::metadata(out.join("a.star"))
+        .unwrap()
+        .modified()
+        .unwrap();
     let stdout = ok(&["pick", s(&sims), "-o", s(&out)]);
     assert!(stdout.contains("skipped"), "{stdout}");
     let summary = read(&out.join("summary.csv"));
-    assert!(summary.lines().any(|l| l.starts_with("b,picked,")), "{summary}");
-    assert!(summary.lines().any(|l| l.starts_with("a,skipped,")), "{summary}");
-    let a_after = std::fs::metadata(out.join("a.star")).unwrap().modified().unwrap();
+    assert!(
+        summary.lines().any(|l| l.starts_with("b,picked,")),
+        "{summary}"
+    );
+    assert!(
+        summary.lines().any(|l| l.starts_with("a,skipped,")),
+        "{summary}"
+    );
+    let a_after = std::fs::metadata(out.join("a.star"))
+        .unwrap()
+        .modified()
+        .unwrap();
     assert_eq!(a_before, a_after, "a complete output is not written again");
     assert!(out.join("b.star").is_file());
 }
@@ -94,7 +129,11 @@ fn manifests_relion5_tomograms_star_and_gzip_mrc() {
 
     // A CSV manifest names the tomogram and sets its name and voxel size.
     let manifest = dir.path().join("manifest.csv");
-    std::fs::write(&manifest, "tomogram,name,voxel_size\nt1/reconstruction.mrc,TS_01,10\n").unwrap();
+    std::fs::write(
+        &manifest,
+        "tomogram,name,voxel_size\nt1/reconstruction.mrc,TS_01,10\n",
+    )
+    .unwrap();
     let out = dir.path().join("m");
     ok(&["pick", s(&manifest), "-o", s(&out), "--format", "csv"]);
     assert_eq!(
@@ -124,7 +163,10 @@ fn manifests_relion5_tomograms_star_and_gzip_mrc() {
         "relion5",
     ]);
     let star = read(&out5.join("TS_01.star"));
-    assert!(star.contains("rlnCenteredCoordinateXAngst") && star.contains("TS_01"), "{star}");
+    assert!(
+        star.contains("rlnCenteredCoordinateXAngst") && star.contains("TS_01"),
+        "{star}"
+    );
     // Read back with the tomogram: the reference positions.
     let back = dir.path().join("back.csv");
     ok(&[
@@ -139,9 +181,15 @@ fn manifests_relion5_tomograms_star_and_gzip_mrc() {
     // What relion_tomo extraction takes: all picks in one particles.star, and an
     // optimisation_set.star naming it and the project's tomograms.star.
     let opt = read(&out5.join("optimisation_set.star"));
-    assert!(opt.contains("particles.star") && opt.contains("Tomograms/job006/tomograms.star"), "{opt}");
+    assert!(
+        opt.contains("particles.star") && opt.contains("Tomograms/job006/tomograms.star"),
+        "{opt}"
+    );
     assert_eq!(
-        read(&out5.join("particles.star")).lines().filter(|l| l.starts_with("TS_01") || l.contains("\tTS_01\t")).count(),
+        read(&out5.join("particles.star"))
+            .lines()
+            .filter(|l| l.starts_with("TS_01") || l.contains("\tTS_01\t"))
+            .count(),
         rows(&reference) - 1
     );
     python(
@@ -155,7 +203,10 @@ assert set(p["particles"]["rlnTomoName"]) == {"TS_01"}
 assert {"rlnCenteredCoordinateXAngst", "rlnCenteredCoordinateYAngst", "rlnCenteredCoordinateZAngst"} <= set(p["particles"].columns)
 assert abs(float(p["optics"]["rlnTomoTiltSeriesPixelSize"][0]) - 2.5) < 1e-6
 "#,
-        &[s(&out5.join("optimisation_set.star")), s(&out5.join("particles.star"))],
+        &[
+            s(&out5.join("optimisation_set.star")),
+            s(&out5.join("particles.star")),
+        ],
     );
 
     // Names that would collide are refused before any work, naming both files.
@@ -184,7 +235,11 @@ fn python(module: &str, script: &str, args: &[&str]) -> bool {
         .args(args)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     true
 }
 
@@ -268,7 +323,10 @@ fn relion5_particles_convert_with_the_projects_tomograms_star_alone() {
     let first = text.lines().nth(1).unwrap();
     let f: Vec<&str> = first.split(',').collect();
     let xyz: Vec<f64> = f[1..4].iter().map(|v| v.parse().unwrap()).collect();
-    for (got, want) in xyz.iter().zip([-176.94 + 441.84, 765.48005 + 715.36, 11.16 + 231.44]) {
+    for (got, want) in xyz
+        .iter()
+        .zip([-176.94 + 441.84, 765.48005 + 715.36, 11.16 + 231.44])
+    {
         assert!((got - want).abs() < 1e-3, "{first}");
     }
     assert!(first.contains("TS_01"), "{first}");
@@ -350,8 +408,20 @@ fn a_copick_project_is_picked_and_its_picks_written_back_for_copick() {
     let dir = tempfile::tempdir().unwrap();
     let sims = dir.path().join("sims");
     std::fs::create_dir_all(&sims).unwrap();
-    simulate(&sims.join("a"), "64,64,40", "12", "21", &["--classes", "1bxn,4v94"]);
-    simulate(&sims.join("b"), "64,64,40", "12", "22", &["--classes", "1bxn,4v94"]);
+    simulate(
+        &sims.join("a"),
+        "64,64,40",
+        "12",
+        "21",
+        &["--classes", "1bxn,4v94"],
+    );
+    simulate(
+        &sims.join("b"),
+        "64,64,40",
+        "12",
+        "22",
+        &["--classes", "1bxn,4v94"],
+    );
     let proj = dir.path().join("proj");
     let runs = [
         format!("TS_1={}", s(&sims.join("a/reconstruction.mrc"))),
@@ -364,11 +434,25 @@ fn a_copick_project_is_picked_and_its_picks_written_back_for_copick() {
     }
     let out = dir.path().join("out");
     let config = proj.join("config.json");
-    ok(&["pick", s(&config), "-o", s(&out), "--format", "csv", "--copick-session", "7"]);
+    ok(&[
+        "pick",
+        s(&config),
+        "-o",
+        s(&out),
+        "--format",
+        "csv",
+        "--copick-session",
+        "7",
+    ]);
     // The same picks as the MRC tomograms picked alone.
     for (run, sim) in [("TS_1", "a"), ("TS_2", "b")] {
         let alone = dir.path().join(format!("{run}.csv"));
-        ok(&["pick", s(&sims.join(sim).join("reconstruction.mrc")), "-o", s(&alone)]);
+        ok(&[
+            "pick",
+            s(&sims.join(sim).join("reconstruction.mrc")),
+            "-o",
+            s(&alone),
+        ]);
         assert_eq!(
             read(&alone).replace("reconstruction", run),
             read(&out.join(format!("{run}.csv")))

@@ -11,7 +11,9 @@ use std::time::{Duration, Instant};
 
 fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_tomopick"));
-    c.current_dir(common::root()).stdout(Stdio::null()).stderr(Stdio::null());
+    c.current_dir(common::root())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
     c
 }
 
@@ -59,7 +61,14 @@ fn kill_9_leaves_the_old_output_or_the_complete_new_one() {
 
     // A pick.
     let reference = dir.path().join("ref.csv");
-    let pick = |out: &Path| vec!["pick".to_string(), s(&tomo).into(), "-o".into(), s(out).into()];
+    let pick = |out: &Path| {
+        vec![
+            "pick".to_string(),
+            s(&tomo).into(),
+            "-o".into(),
+            s(out).into(),
+        ]
+    };
     let ref_args = pick(&reference);
     let span = duration_of(&ref_args.iter().map(String::as_str).collect::<Vec<_>>());
     let want = bytes(&reference).unwrap();
@@ -90,9 +99,20 @@ fn kill_9_leaves_the_old_output_or_the_complete_new_one() {
     // A simulation (a folder of files, committed by one rename).
     let reference = dir.path().join("ref_sim");
     let sim = |out: &Path| {
-        ["simulate", "tomogram", "--shape", "64,64,32", "--particles", "10", "--seed", "9", "-o", s(out)]
-            .map(String::from)
-            .to_vec()
+        [
+            "simulate",
+            "tomogram",
+            "--shape",
+            "64,64,32",
+            "--particles",
+            "10",
+            "--seed",
+            "9",
+            "-o",
+            s(out),
+        ]
+        .map(String::from)
+        .to_vec()
     };
     let ref_args = sim(&reference);
     let span = duration_of(&ref_args.iter().map(String::as_str).collect::<Vec<_>>());
@@ -101,7 +121,11 @@ fn kill_9_leaves_the_old_output_or_the_complete_new_one() {
     let argv: Vec<&str> = args.iter().map(String::as_str).collect();
     kill_at_moments(&argv, 20, span, |i| {
         if out.exists() {
-            for f in ["reconstruction.mrc", "particle_locations.txt", "occupancy_mask.mrc"] {
+            for f in [
+                "reconstruction.mrc",
+                "particle_locations.txt",
+                "occupancy_mask.mrc",
+            ] {
                 assert_eq!(
                     bytes(&out.join(f)),
                     bytes(&reference.join(f)),
@@ -129,8 +153,14 @@ fn a_full_disk_gives_a_clear_error_and_no_output() {
     let o = Command::new("sh").args(["-c", &script]).output().unwrap();
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(!o.status.success(), "{err}");
-    assert!(err.contains("error: ") && !err.contains("panicked"), "{err}");
-    assert!(err.contains("big.mrc") && err.contains("too large"), "{err}");
+    assert!(
+        err.contains("error: ") && !err.contains("panicked"),
+        "{err}"
+    );
+    assert!(
+        err.contains("big.mrc") && err.contains("too large"),
+        "{err}"
+    );
     assert!(!out.exists());
     let left: Vec<_> = std::fs::read_dir(dir.path())
         .unwrap()

@@ -83,7 +83,10 @@ fn a_slurm_array_with_a_cancelled_task_resubmitted_equals_one_machine() {
     assert!(said.contains("6 tomograms in 3 array tasks"), "{said}");
     let text = read(&script);
     assert!(text.contains("#SBATCH --array=0-2%2"), "{text}");
-    assert!(!out.join("t1.star").exists(), "--slurm only writes the script");
+    assert!(
+        !out.join("t1.star").exists(),
+        "--slurm only writes the script"
+    );
 
     // Submit held, cancel task 1 (tomograms t3, t4), release: tasks 0 and 2 run.
     let id = run("sbatch", &["--parsable", "--hold", s(&script)]);
@@ -93,7 +96,10 @@ fn a_slurm_array_with_a_cancelled_task_resubmitted_equals_one_machine() {
     wait_gone(&id);
     let have = |n: &str| out.join(format!("{n}.star")).exists();
     assert!(have("t1") && have("t2") && have("t5") && have("t6"));
-    assert!(!have("t3") && !have("t4"), "the cancelled task picked nothing");
+    assert!(
+        !have("t3") && !have("t4"),
+        "the cancelled task picked nothing"
+    );
 
     // Resubmit the same script: only the missing part is picked.
     let id2 = run("sbatch", &["--parsable", "--wait", s(&script)]);
@@ -102,14 +108,24 @@ fn a_slurm_array_with_a_cancelled_task_resubmitted_equals_one_machine() {
         assert!(have(n), "{n}");
     }
     let part0 = read(&out.join("summary.part-0-of-3.csv"));
-    assert!(part0.lines().skip(1).all(|l| l.contains(",skipped,")), "{part0}");
+    assert!(
+        part0.lines().skip(1).all(|l| l.contains(",skipped,")),
+        "{part0}"
+    );
     let part1 = read(&out.join("summary.part-1-of-3.csv"));
-    assert_eq!(part1.lines().filter(|l| l.contains(",picked,")).count(), 2, "{part1}");
+    assert_eq!(
+        part1.lines().filter(|l| l.contains(",picked,")).count(),
+        2,
+        "{part1}"
+    );
 
     // The merge step: the same command without --part writes the dataset's summary.
     ok(&["pick", s(&sims), "-o", s(&out)]);
     let summary = read(&out.join("summary.csv"));
-    assert_eq!(summary.lines().filter(|l| l.contains(",skipped,")).count(), 6);
+    assert_eq!(
+        summary.lines().filter(|l| l.contains(",skipped,")).count(),
+        6
+    );
     // Equal to one machine picking it all.
     let fresh = dir.path().join("fresh");
     ok(&["pick", s(&sims), "-o", s(&fresh)]);
@@ -117,5 +133,8 @@ fn a_slurm_array_with_a_cancelled_task_resubmitted_equals_one_machine() {
         let f = format!("{n}.star");
         assert_eq!(read(&out.join(&f)), read(&fresh.join(&f)), "{f}");
     }
-    assert!(out.join("slurm-logs").read_dir().unwrap().count() >= 3, "a log per task");
+    assert!(
+        out.join("slurm-logs").read_dir().unwrap().count() >= 3,
+        "a log per task"
+    );
 }

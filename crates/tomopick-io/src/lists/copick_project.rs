@@ -33,13 +33,18 @@ pub fn is_copick_config(path: &Path) -> bool {
     };
     serde_json::from_str::<serde_json::Value>(&text)
         .ok()
-        .and_then(|v| v.as_object().map(|o| o.contains_key("overlay_root") || o.contains_key("config_type")))
+        .and_then(|v| {
+            v.as_object()
+                .map(|o| o.contains_key("overlay_root") || o.contains_key("config_type"))
+        })
         .unwrap_or(false)
 }
 
 /// A root as copick writes it: `local:///abs/path`, `/abs/path`, or relative to the config.
 fn local_root(config: &Path, field: &str, v: &serde_json::Value) -> Result<PathBuf> {
-    let s = v.as_str().ok_or_else(|| IoError::field(config, field, "must be a string"))?;
+    let s = v
+        .as_str()
+        .ok_or_else(|| IoError::field(config, field, "must be a string"))?;
     let p = s.strip_prefix("local://").unwrap_or(s);
     if p.contains("://") {
         return Err(IoError::field(
