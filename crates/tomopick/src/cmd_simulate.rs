@@ -103,7 +103,8 @@ pub fn subtomograms(a: SubtomoArgs) -> Result<()> {
     Ok(())
 }
 
-/// A staging folder beside `output` (which must not exist): results appear only when complete.
+/// A staging folder beside `output` (which must not exist; missing parents are made): results
+/// appear only when complete.
 pub fn staging_dir(output: &Path) -> Result<tempfile::TempDir> {
     if output.exists() {
         bail!(
@@ -115,6 +116,9 @@ pub fn staging_dir(output: &Path) -> Result<tempfile::TempDir> {
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
+    // Missing parent folders are made, as `train` and `pick` make their output folders.
+    std::fs::create_dir_all(parent)
+        .with_context(|| format!("cannot create {}", parent.display()))?;
     tempfile::Builder::new()
         .prefix(".tomopick-sim-")
         .tempdir_in(parent)
