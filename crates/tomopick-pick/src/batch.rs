@@ -51,22 +51,16 @@ impl CopickOutput {
     /// earlier run's picks are replaced). When the project defines none of them, every class
     /// is written under its own name, so that nothing is lost.
     fn write(&self, run: &str, classes: &[String], picks: &[Particle]) -> Result<()> {
-        let known: Vec<&String> = classes
+        let known: Vec<(&String, String)> = classes
             .iter()
-            .filter(|c| {
-                self.project
-                    .objects
-                    .iter()
-                    .any(|o| o.name == self.project.object_for(c))
-            })
+            .filter_map(|c| Some((c, self.project.object_named_for(c)?)))
             .collect();
-        let chosen: Vec<&String> = if known.is_empty() {
-            classes.iter().collect()
+        let chosen: Vec<(&String, String)> = if known.is_empty() {
+            classes.iter().map(|c| (c, c.clone())).collect()
         } else {
             known
         };
-        for class in chosen {
-            let object = self.project.object_for(class);
+        for (class, object) in chosen {
             let path = self
                 .project
                 .picks_path(run, &self.user, &self.session, &object);
@@ -170,12 +164,12 @@ pub fn pick_dataset(
             }
         } else {
             let t0 = Instant::now();
-            let mut one = PickRequest {
+            let one = PickRequest {
                 voxel_size: item.voxel_size.or(req.voxel_size),
                 options: req.options.clone(),
+                keep_volume: false,
                 ..*req
             };
-            one.keep_volume = false;
             let result = pick_one(item, &one, opts, &output, classes, &on_tile);
             let seconds = t0.elapsed().as_secs_f64();
             match result {

@@ -4,7 +4,7 @@
 
 use crate::error::Result;
 use crate::fft::Fft3;
-use crate::imaging3d::image_3d;
+use crate::imaging3d::{Imaging3dParams, image_3d};
 use crate::library::{ClassSpec, class_potential};
 use crate::potential::PotentialOptions;
 use crate::randomization::{Dist, SubtomoConfig};
@@ -85,6 +85,16 @@ pub struct TiltRoute {
 }
 
 impl TiltRoute {
+    /// Whether an item takes this route, and if so its tilt step and projection SNR (three
+    /// draws from `rng`; callers draw only when the route is configured, so that streams without
+    /// it keep their bits).
+    pub fn draw<R: Rng + ?Sized>(&self, rng: &mut R) -> Option<(f64, f64)> {
+        if rng.random::<f64>() >= self.fraction {
+            return None;
+        }
+        Some((self.step_deg.sample(rng), self.snr.sample(rng)))
+    }
+
     /// Refuses a fraction outside [0, 1], a step outside (0, 20] and a non-positive SNR.
     pub fn validate(&self) -> Result<()> {
         if !(0.0..=1.0).contains(&self.fraction) {
@@ -242,7 +252,11 @@ impl CubeGenerator {
         };
         let sample = build_sample(&sample_spec, &shuffled, rng.random())?;
         let mut imaging = im.draw(&mut rng);
-        let tilt = self.tilt_draw(&mut rng);
+        let tilt = self
+            .spec
+            .tilt_series
+            .as_ref()
+            .and_then(|t| t.draw(&mut rng));
         // noise variance = signal variance × (reference energy / this cube's energy) / SNR
         let mut snr_scale = 1.0;
         if let Some(n_ref) = self.spec.noise_reference_particles {
@@ -266,22 +280,14 @@ impl CubeGenerator {
                 )?
                 .image
             }
-            Some((step, snr)) => {
-                let t_max = imaging.tilt_max_deg.min(75.0);
-                let p = TiltSeriesParams {
-                    tilt_min_deg: -t_max,
-                    tilt_max_deg: t_max,
-                    tilt_step_deg: step.min(t_max),
-                    ctf: imaging.ctf,
-                    defocus_sd_a: 1000.0,
-                    astigmatism_a: rng.random_range(0.0..500.0),
-                    astigmatism_angle_deg: rng.random_range(0.0..180.0),
-                    apply_mtf: imaging.apply_mtf,
-                    noise: NoiseModel::Snr(snr * snr_scale),
-                };
-                let projections = tilt_series(&sample.potential, r.voxel_size_a, &p, rng.random())?;
-                wbp(&projections, [n, n, n], r.voxel_size_a)
-            }
+            Some((step, snr)) => image_through_tilt_series(
+                &sample.potential,
+                r.voxel_size_a,
+                &imaging,
+                step,
+                snr * snr_scale,
+                &mut rng,
+            )?,
         };
         if rng.random::<f64>() < im.invert_contrast_probability {
             image.mapv_inplace(|v| -v);
@@ -322,16 +328,6 @@ impl CubeGenerator {
         })
     }
 
-    /// Whether this cube takes the tilt-series route, and if so its tilt step and projection
-    /// SNR (drawn only when the route is configured, so that streams without it keep their bits).
-    fn tilt_draw(&self, rng: &mut ChaCha8Rng) -> Option<(f64, f64)> {
-        let t = self.spec.tilt_series.as_ref()?;
-        if rng.random::<f64>() >= t.fraction {
-            return None;
-        }
-        Some((t.step_deg.sample(rng), t.snr.sample(rng)))
-    }
-
     /// `n` cubes starting at `start`, made in parallel.
     pub fn batch(&self, seed: u64, start: u64, n: usize) -> Result<Vec<Cube>> {
         (0..n as u64)
@@ -339,6 +335,35 @@ impl CubeGenerator {
             .map(|i| self.sample(seed, start + i))
             .collect()
     }
+}
+
+/// `volume` imaged as a tomogram is: a tilt series to ±min(the imaging's largest tilt, 75°) in
+/// steps of `step_deg`, with per-tilt defocus jitter and a random astigmatism, noise at `snr` per
+/// projection, then weighted back-projection to the volume's shape. The training cubes' and the
+/// subtomograms' tilt-series route.
+pub fn image_through_tilt_series<R: Rng + ?Sized>(
+    volume: &Array3<f32>,
+    voxel_size_a: f64,
+    imaging: &Imaging3dParams,
+    step_deg: f64,
+    snr: f64,
+    rng: &mut R,
+) -> Result<Array3<f32>> {
+    let t_max = imaging.tilt_max_deg.min(75.0);
+    let p = TiltSeriesParams {
+        tilt_min_deg: -t_max,
+        tilt_max_deg: t_max,
+        tilt_step_deg: step_deg.min(t_max),
+        ctf: imaging.ctf,
+        defocus_sd_a: 1000.0,
+        astigmatism_a: rng.random_range(0.0..500.0),
+        astigmatism_angle_deg: rng.random_range(0.0..180.0),
+        apply_mtf: imaging.apply_mtf,
+        noise: NoiseModel::Snr(snr),
+    };
+    let projections = tilt_series(volume, voxel_size_a, &p, rng.random())?;
+    let (d, h, w) = volume.dim();
+    Ok(wbp(&projections, [d, h, w], voxel_size_a))
 }
 
 /// Σ V² over a volume (its potential energy in V² · voxels).

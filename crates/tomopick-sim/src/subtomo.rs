@@ -1,6 +1,7 @@
 //! Labelled subtomograms with domain-randomised imaging, generated on the fly and
 //! deterministically: subtomogram `i` of seed `s` is the same whatever the thread count.
 
+use crate::cubes::image_through_tilt_series;
 use crate::error::Result;
 use crate::fft::Fft3;
 use crate::imaging3d::{Imaging3dParams, image_3d};
@@ -10,7 +11,6 @@ use crate::randomization::{MEMBRANE_RADIUS_A, SubtomoConfig};
 use crate::resample::{add_rotated, crop_to_support};
 use crate::rotation::random_rotation;
 use crate::sample::membrane_patch;
-use crate::tilt::{NoiseModel, TiltSeriesParams, tilt_series, wbp};
 use ndarray::{Array3, ArrayView3};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -167,7 +167,7 @@ impl SubtomoGenerator {
             let cut = c.mask_threshold_v as f32;
             let mask = placed.mapv(|v| u8::from(v > cut));
             let neighbours = self.add_neighbours(&mut placed, class_index, centre, &mut rng);
-            let mut image = match self.tilt_draw(&mut rng) {
+            let mut image = match c.tilt_series.as_ref().and_then(|t| t.draw(&mut rng)) {
                 None => {
                     image_3d(
                         &self.fft,
@@ -180,23 +180,15 @@ impl SubtomoGenerator {
                     .expect("parameters validated with the config")
                     .image
                 }
-                Some((step, snr)) => {
-                    let t_max = imaging.tilt_max_deg.min(75.0);
-                    let p = TiltSeriesParams {
-                        tilt_min_deg: -t_max,
-                        tilt_max_deg: t_max,
-                        tilt_step_deg: step.min(t_max),
-                        ctf: imaging.ctf,
-                        defocus_sd_a: 1000.0,
-                        astigmatism_a: rng.random_range(0.0..500.0),
-                        astigmatism_angle_deg: rng.random_range(0.0..180.0),
-                        apply_mtf: imaging.apply_mtf,
-                        noise: NoiseModel::Snr(snr),
-                    };
-                    let projections = tilt_series(&placed, c.voxel_size_a, &p, rng.random())
-                        .expect("parameters validated with the config");
-                    wbp(&projections, [b, b, b], c.voxel_size_a)
-                }
+                Some((step, snr)) => image_through_tilt_series(
+                    &placed,
+                    c.voxel_size_a,
+                    &imaging,
+                    step,
+                    snr,
+                    &mut rng,
+                )
+                .expect("parameters validated with the config"),
             };
             if inverted {
                 image.mapv_inplace(|v| -v);
@@ -250,17 +242,6 @@ impl SubtomoGenerator {
             }
         }
         placed
-    }
-
-    /// Whether this subtomogram takes the tilt-series route, and if so its tilt step and
-    /// projection SNR (drawn only when the route is configured, so that streams without it keep
-    /// their bits).
-    fn tilt_draw(&self, rng: &mut ChaCha8Rng) -> Option<(f64, f64)> {
-        let t = self.config.tilt_series.as_ref()?;
-        if rng.random::<f64>() >= t.fraction {
-            return None;
-        }
-        Some((t.step_deg.sample(rng), t.snr.sample(rng)))
     }
 
     /// `n` subtomograms starting at `start`, made in parallel.

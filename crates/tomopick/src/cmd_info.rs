@@ -15,7 +15,7 @@ pub fn info(a: InfoArgs) -> Result<()> {
     }
     let ctx = list_context(&a.units, a.units.binning)?;
     let format = parse_format(a.format.as_deref())?;
-    let particles = match read_particles(&a.file, format, &ctx) {
+    let (particles, unit) = match read_particles(&a.file, format, &ctx) {
         // A pixel-based list without a voxel size: shown in pixels, as far as it can be.
         Err(IoError::Units(why)) if ctx.voxel_size.is_none() => {
             let px = ListContext {
@@ -30,7 +30,6 @@ pub fn info(a: InfoArgs) -> Result<()> {
         }
         other => (other?, "Å"),
     };
-    let (particles, unit) = particles;
     let mut per_class: BTreeMap<&str, usize> = BTreeMap::new();
     for p in &particles {
         *per_class.entry(p.class.as_str()).or_default() += 1;

@@ -147,8 +147,8 @@ impl CopickProject {
     }
 
     /// The project's object for a model class: the one named so, else the one whose PDB id is
-    /// the class (case aside); the class itself when none is.
-    pub fn object_for(&self, class: &str) -> String {
+    /// the class (case aside); `None` when the project has none.
+    pub fn object_named_for(&self, class: &str) -> Option<String> {
         self.objects
             .iter()
             .find(|o| o.name == class)
@@ -160,6 +160,5 @@ impl CopickProject {
                 })
             })
             .map(|o| o.name.clone())
-            .unwrap_or_else(|| class.to_string())
     }
 }
