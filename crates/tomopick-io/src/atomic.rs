@@ -52,3 +52,27 @@ fn parent_dir(path: &Path) -> &Path {
         _ => Path::new("."),
     }
 }
+
+/// A staging folder beside `output` for results that must appear whole: `output` must not exist
+/// (missing parent folders are made); fill the staging folder, then [`commit_dir`] renames it.
+/// Dropped without a commit, it is removed.
+pub fn staging_dir(output: &Path) -> Result<tempfile::TempDir> {
+    if output.exists() {
+        return Err(IoError::file(
+            output,
+            "already exists; choose a new folder (nothing was written)",
+        ));
+    }
+    let parent = parent_dir(output);
+    std::fs::create_dir_all(parent).map_err(|e| IoError::os(parent, e))?;
+    tempfile::Builder::new()
+        .prefix(".tomopick-sim-")
+        .tempdir_in(parent)
+        .map_err(|e| IoError::os(parent, e))
+}
+
+/// Moves a complete staging folder (from [`staging_dir`]) to `output`.
+pub fn commit_dir(staging: tempfile::TempDir, output: &Path) -> Result<()> {
+    let staged = staging.keep();
+    std::fs::rename(&staged, output).map_err(|e| IoError::os(output, e))
+}

@@ -316,3 +316,36 @@ pub fn write_relion5_project(
     )?;
     Ok(Some(all.len()))
 }
+
+/// The project's tomograms when the dataset is one RELION 5 `tomograms.star` (its path and
+/// rows), so that the outputs can be a RELION 5 project too.
+pub fn relion_project(inputs: &[PathBuf]) -> Result<Option<(PathBuf, Vec<RelionTomogram>)>> {
+    Ok(match inputs {
+        [one]
+            if one
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("star")) =>
+        {
+            let rows = tomopick_io::lists::tomograms_star::read_tomograms_star(one)?;
+            Some((one.clone(), rows))
+        }
+        _ => None,
+    })
+}
+
+/// Where picks go when the dataset is one copick project config: its overlay, as `user`'s
+/// `session`.
+pub fn copick_output(
+    inputs: &[PathBuf],
+    user: &str,
+    session: &str,
+) -> Result<Option<CopickOutput>> {
+    Ok(match inputs {
+        [one] if tomopick_io::lists::copick_project::is_copick_config(one) => Some(CopickOutput {
+            project: CopickProject::open(one)?,
+            user: user.to_string(),
+            session: session.to_string(),
+        }),
+        _ => None,
+    })
+}

@@ -13,6 +13,12 @@ pub enum PickError {
     /// Loading or running a model.
     #[error(transparent)]
     Nn(#[from] NnError),
+    /// Scoring picks against a truth.
+    #[error(transparent)]
+    Eval(#[from] tomopick_eval::EvalError),
+    /// Simulating a tomogram (calibration, the demo).
+    #[error(transparent)]
+    Sim(#[from] tomopick_sim::SimError),
     /// An input that cannot be picked as it is (wrong voxel size, too small, NaN voxels…).
     #[error("{}: {message}", path.display())]
     Input {
@@ -24,6 +30,9 @@ pub enum PickError {
     /// An option out of its range; the message names the option and the value.
     #[error("{0}")]
     Option(String),
+    /// Stopped by the caller before the end ([`crate::PickRequest::cancel`]).
+    #[error("interrupted")]
+    Cancelled,
 }
 
 impl PickError {

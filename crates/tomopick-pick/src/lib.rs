@@ -1,12 +1,20 @@
 //! Picking particles in a tomogram: tiling into overlapping cubes with effective zones,
 //! inference with the detector, and non-maximum suppression; then the second stage, which
 //! classifies and segments a box around each pick. [`pick_tomogram`] does the whole pick of a
-//! file, [`pick_dataset`] of many.
+//! file ([`pick_source`] of a volume in memory), [`pick_dataset`] of many,
+//! [`classify_tomogram`] the second stage; threshold calibration ([`calibrate`]), the
+//! classifier's evaluation ([`evaluate_classifier`]) and the demo ([`run_demo`]) use the same
+//! pick. The shipped models are embedded ([`load_detector`], [`load_classifier`]).
 
 pub mod batch;
+pub mod calibrate;
+pub mod classifier_eval;
 pub mod classify;
+pub mod classify_tomogram;
 pub mod dataset;
+pub mod demo;
 pub mod error;
+pub mod models;
 pub mod nms;
 pub mod picker;
 pub mod pipeline;
@@ -19,12 +27,19 @@ pub mod source;
 pub mod tiling;
 
 pub use batch::{BatchOptions, BatchRow, Outcome, pick_dataset};
+pub use calibrate::{ScoredPicks, calibrate_on, pick_in_memory, score_folder, score_simulated};
+pub use classifier_eval::{ClassifierEvalOptions, ClassifierEvaluation, evaluate_classifier};
 pub use classify::{Classification, ClassifyOptions, classify};
+pub use classify_tomogram::{Classified, classify_tomogram};
 pub use dataset::{DatasetItem, dataset_items, is_dataset};
+pub use demo::{DemoOutcome, DemoRequest, run_demo};
 pub use error::PickError;
+pub use models::{
+    describe_thresholds, load_classifier, load_detector, load_raw_detector, model_pick_options,
+};
 pub use nms::{Detection, nms_distance, nms_iou, sphere_iou};
 pub use picker::{PickOptions, pick, to_particles};
-pub use pipeline::{PickRequest, Picked, check_voxel_size, pick_tomogram};
+pub use pipeline::{PickRequest, Picked, check_voxel_size, pick_source, pick_tomogram};
 pub use refine::{Refinement, check_refines, classify_particles, refine_classes};
 pub use rescale::Rescaler;
 pub use source::TomoSource;

@@ -24,6 +24,9 @@ pub struct PickRequest<'a> {
     /// Keep the whole (resampled) volume in memory for the caller (a preview); otherwise an MRC
     /// file is streamed tile by tile.
     pub keep_volume: bool,
+    /// Set from another thread (Ctrl-C in Python, say) to stop the pick before its next tile
+    /// with [`PickError::Cancelled`].
+    pub cancel: Option<&'a std::sync::atomic::AtomicBool>,
 }
 
 /// One tomogram picked.
@@ -104,13 +107,24 @@ pub fn pick_tomogram(
     req: &PickRequest<'_>,
     progress: impl Fn(usize, usize) + Sync,
 ) -> Result<Picked> {
-    let model = req.detector;
     let streamed = VolumeFormat::from_path(path) == VolumeFormat::Mrc && !req.keep_volume;
     let tomo = if streamed {
         TomoSource::open(path, req.voxel_size)?
     } else {
         TomoSource::load(path, req.voxel_size)?
     };
+    pick_source(tomo, path, req, progress)
+}
+
+/// Picks an opened tomogram (a file, or a volume in memory: `TomoSource::Memory`); `path` names
+/// it in errors. As [`pick_tomogram`] after opening: every check runs before the network does.
+pub fn pick_source(
+    tomo: TomoSource,
+    path: &Path,
+    req: &PickRequest<'_>,
+    progress: impl Fn(usize, usize) + Sync,
+) -> Result<Picked> {
+    let model = req.detector;
     let (tomo_vs, tomo_shape) = (tomo.voxel_size(), tomo.shape_xyz());
     let rescale = tomo.rescaler_for(model.config.voxel_size_a, path)?;
     let (vs, shape) = match &rescale {
@@ -146,7 +160,15 @@ pub fn pick_tomogram(
         model,
         shape,
         &req.options,
-        |origin, size| source.block(origin, size, |v| (v - mean) * inv),
+        |origin, size| {
+            if req
+                .cancel
+                .is_some_and(|c| c.load(std::sync::atomic::Ordering::Relaxed))
+            {
+                return Err(PickError::Cancelled);
+            }
+            source.block(origin, size, |v| (v - mean) * inv)
+        },
         progress,
     )?;
     let mut picks = to_particles(&dets, model, vs);

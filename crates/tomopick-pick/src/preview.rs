@@ -17,6 +17,28 @@ pub struct Mark {
     pub class: usize,
 }
 
+impl Mark {
+    /// Marks for `picks` drawn on a grid of `vs`: each pick of a class of `model` with that
+    /// class's radius (picks of other classes are left out).
+    pub fn for_picks(
+        picks: &[tomopick_io::Particle],
+        model: &tomopick_nn::DetectorModel,
+        vs: tomopick_io::VoxelSize,
+    ) -> Vec<Mark> {
+        picks
+            .iter()
+            .filter_map(|p| {
+                let class = model.config.classes.iter().position(|c| *c == p.class)?;
+                Some(Mark {
+                    centre_vox: p.pos_a.to_voxels(vs).as_array(),
+                    radius_vox: model.config.class_diameters_vox[class] / 2.0,
+                    class,
+                })
+            })
+            .collect()
+    }
+}
+
 const PALETTE: [[u8; 3]; 14] = [
     [230, 25, 75],
     [60, 180, 75],

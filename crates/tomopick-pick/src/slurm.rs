@@ -103,3 +103,18 @@ pub fn parse_part(text: &str) -> Result<(usize, usize)> {
 pub fn part_range(len: usize, i: usize, n: usize) -> std::ops::Range<usize> {
     (i * len / n)..((i + 1) * len / n)
 }
+
+/// Writes the job's sbatch script to `path` (whole, executable) and makes its log folder.
+pub fn write_sbatch(job: &SlurmJob, path: &std::path::Path) -> Result<()> {
+    let text = sbatch_script(job)?;
+    let log_dir = std::path::Path::new(&job.log_dir);
+    std::fs::create_dir_all(log_dir).map_err(|e| tomopick_io::IoError::os(log_dir, e))?;
+    tomopick_io::atomic::write_atomic(path, |w| std::io::Write::write_all(w, text.as_bytes()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))
+            .map_err(|e| tomopick_io::IoError::os(path, e))?;
+    }
+    Ok(())
+}

@@ -7,11 +7,13 @@
 pub mod ctf;
 pub mod cubes;
 pub mod error;
+pub mod export;
 pub mod fft;
 pub mod filters3d;
 pub mod imaging3d;
 pub mod library;
 pub mod potential;
+pub mod presets;
 pub mod randomization;
 pub mod resample;
 pub mod rotation;

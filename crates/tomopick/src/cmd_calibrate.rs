@@ -1,14 +1,10 @@
 //! `tomopick calibrate`: per-class pick thresholds fitted on annotated tomograms.
 
 use crate::args::CalibrateArgs;
-use crate::cmd_classify::read_truth;
-use crate::cmd_pick::{load_model, load_raw_model};
-use crate::detect::{ScoredPicks, calibrate_on};
 use anyhow::{Result, bail};
-use tomopick_eval::{dilate_labels, occupancy_labels};
 use tomopick_io::atomic::check_writable;
-use tomopick_io::{MrcReadOptions, read_mrc};
-use tomopick_pick::check_voxel_size;
+use tomopick_pick::calibrate::{ScoredPicks, calibrate_on, score_folder};
+use tomopick_pick::{load_detector, load_raw_detector};
 
 /// Picks each annotated folder once, fits one threshold per class (or one for all with
 /// `--single`) to the mean class-agnostic SHREC F1, and writes the model with them.
@@ -17,7 +13,7 @@ pub fn calibrate_cmd(a: CalibrateArgs) -> Result<()> {
         bail!("no annotated folders given");
     }
     check_writable(&a.output)?;
-    let model = load_model(a.model.as_deref())?;
+    let model = load_detector(a.model.as_deref())?;
     let n = model.config.classes.len();
     let before = model
         .config
@@ -31,37 +27,17 @@ pub fn calibrate_cmd(a: CalibrateArgs) -> Result<()> {
             scored.push(again);
             continue;
         }
-        let tomo = dir.join(&a.tomogram_name);
-        let vol = read_mrc(&tomo, MrcReadOptions { voxel_size: None })?;
-        check_voxel_size(model.config.voxel_size_a, vol.voxel_size, &tomo)?;
-        let occ_path = dir.join("occupancy_mask.mrc");
-        let occ = read_mrc(
-            &occ_path,
-            MrcReadOptions {
-                voxel_size: Some(vol.voxel_size),
-            },
-        )?;
-        if occ.shape_xyz() != vol.shape_xyz() {
-            bail!(
-                "{}: occupancy mask of {:?} voxels for a tomogram of {:?}",
-                occ_path.display(),
-                occ.shape_xyz(),
-                vol.shape_xyz()
-            );
-        }
-        let truth = read_truth(dir, vol.voxel_size)?;
-        let labels = dilate_labels(&occupancy_labels(&occ, truth.len())?);
-        let s = ScoredPicks::new(&model, &vol, &labels, truth.len());
+        let s = score_folder(&model, dir, &a.tomogram_name)?;
         println!(
             "{}: {} particles, F1 {:.3} with the model's thresholds",
             dir.display(),
-            truth.len(),
+            s.n_truth(),
             s.f1(&before).0
         );
         scored.push(s);
     }
     let cal = calibrate_on(scored, n);
-    let mut out = load_raw_model(a.model.as_deref())?;
+    let mut out = load_raw_detector(a.model.as_deref())?;
     out.config.pick_threshold = cal.single.threshold;
     out.config.class_thresholds = if a.single {
         Vec::new()

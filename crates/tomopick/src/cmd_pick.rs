@@ -1,38 +1,17 @@
 //! `tomopick pick`.
 
 use crate::args::PickArgs;
-use crate::cmd_simulate::{advance, progress};
-use crate::detect::{describe_thresholds, model_pick_options};
+use crate::progress::{advance, progress};
 use anyhow::{Context, Result};
 use std::collections::BTreeMap;
-use std::path::Path;
 use tomopick_io::atomic::check_writable;
 use tomopick_io::{ListContext, ListFormat, Particle, VoxelSize, write_particles};
-use tomopick_nn::{ClassifierModel, DetectorModel, inference_device};
+use tomopick_nn::{ClassifierModel, DetectorModel};
 use tomopick_pick::preview::{Mark, write_preview};
-use tomopick_pick::{PickOptions, PickRequest, TomoSource, is_dataset, pick_tomogram};
-
-/// The default detector, embedded in the binary (13 SHREC 2021 classes at 10 Å).
-pub const DEFAULT_MODEL: &[u8] = include_bytes!("../../../models/detector_shrec10a.bpk");
-
-/// Loads `--model`, or the embedded default.
-pub fn load_model(path: Option<&Path>) -> Result<DetectorModel> {
-    Ok(load_raw_model(path)?.into_inference())
-}
-
-/// The model file (or the embedded default) as stored: not folded for inference, so it can be
-/// written back.
-pub fn load_raw_model(path: Option<&Path>) -> Result<DetectorModel> {
-    let dev = inference_device();
-    Ok(match path {
-        Some(p) => DetectorModel::load(p, &dev)?,
-        None => DetectorModel::from_bytes(
-            DEFAULT_MODEL.to_vec(),
-            Path::new("<embedded default model>"),
-            &dev,
-        )?,
-    })
-}
+use tomopick_pick::{
+    PickOptions, PickRequest, TomoSource, describe_thresholds, is_dataset, load_classifier,
+    load_detector, model_pick_options, pick_tomogram,
+};
 
 /// Prints one line per class with its count.
 /// (A closed pipe, as in `| head`, is not an error.)
@@ -47,21 +26,6 @@ pub fn print_counts(picks: &[Particle]) {
     for (c, n) in counts {
         let _ = writeln!(out, "  {c:>8}  {n}");
     }
-}
-
-/// Marks for the preview: each pick with its class's radius.
-pub fn marks(picks: &[Particle], model: &DetectorModel, vs: VoxelSize) -> Vec<Mark> {
-    picks
-        .iter()
-        .filter_map(|p| {
-            let class = model.config.classes.iter().position(|c| *c == p.class)?;
-            Some(Mark {
-                centre_vox: p.pos_a.to_voxels(vs).as_array(),
-                radius_vox: model.config.class_diameters_vox[class] / 2.0,
-                class,
-            })
-        })
-        .collect()
 }
 
 /// The request both modes share: models loaded and checked, thresholds from the model unless
@@ -80,6 +44,7 @@ pub fn request<'a>(
         },
         voxel_size: a.voxel_size.map(VoxelSize::isotropic),
         keep_volume: a.preview.is_some(),
+        cancel: None,
     };
     req.check(a.classifier.as_deref())?;
     Ok(req)
@@ -104,7 +69,7 @@ pub fn pick_cmd(a: PickArgs) -> Result<()> {
     if let Some(p) = &a.preview {
         check_writable(p)?;
     }
-    let model = load_model(a.model.as_deref())?;
+    let model = load_detector(a.model.as_deref())?;
     let classifier = load_refiner(&a)?;
     let req = request(&a, &model, classifier.as_ref())?;
     let pb = progress(0, "tiles");
@@ -125,7 +90,8 @@ pub fn pick_cmd(a: PickArgs) -> Result<()> {
     };
     write_particles(&a.output, format, &picks, &ctx)?;
     if let (Some(p), TomoSource::Memory(vol)) = (&a.preview, &picked.source) {
-        write_preview(p, &vol.data, &marks(&picks, &model, picked.grid_voxel_size))?;
+        let marks = Mark::for_picks(&picks, &model, picked.grid_voxel_size);
+        write_preview(p, &vol.data, &marks)?;
     }
     print_counts(&picks);
     tracing::info!(
@@ -144,9 +110,7 @@ pub fn pick_cmd(a: PickArgs) -> Result<()> {
 /// The classifier for `--refine-classes`, if asked for.
 pub fn load_refiner(a: &PickArgs) -> Result<Option<ClassifierModel>> {
     Ok(if a.refine_classes {
-        Some(crate::cmd_classify::load_classifier(
-            a.classifier.as_deref(),
-        )?)
+        Some(load_classifier(a.classifier.as_deref())?)
     } else {
         None
     })

@@ -1,20 +1,17 @@
 //! `tomopick pick` over a dataset: many tomograms, one output folder.
 
 use crate::args::PickArgs;
-use crate::cmd_pick::{load_model, load_refiner, request};
-use crate::cmd_simulate::progress;
+use crate::cmd_pick::{load_refiner, request};
+use crate::progress::progress;
 use anyhow::{Result, bail};
 use indicatif::MultiProgress;
 use std::ffi::OsString;
 use std::io::Write;
 use std::path::Path;
 use tomopick_io::ListFormat;
-use tomopick_io::atomic::write_atomic;
-use tomopick_io::lists::copick_project::{CopickProject, is_copick_config};
-use tomopick_io::lists::tomograms_star::{RelionTomogram, read_tomograms_star};
-use tomopick_pick::batch::{CopickOutput, write_relion5_project};
+use tomopick_pick::batch::{copick_output, relion_project, write_relion5_project};
 use tomopick_pick::dataset::CopickSelect;
-use tomopick_pick::slurm::{SlurmJob, parse_part, part_range, sbatch_script};
+use tomopick_pick::slurm::{SlurmJob, parse_part, part_range, write_sbatch};
 use tomopick_pick::{BatchOptions, BatchRow, Outcome, dataset_items, pick_dataset};
 
 pub fn pick_dataset_cmd(a: PickArgs) -> Result<()> {
@@ -31,7 +28,7 @@ pub fn pick_dataset_cmd(a: PickArgs) -> Result<()> {
         Some(f) => crate::cmd_convert::parse_format(Some(f))?.expect("a named format"),
         None => ListFormat::Relion4,
     };
-    let model = load_model(a.model.as_deref())?;
+    let model = tomopick_pick::load_detector(a.model.as_deref())?;
     let select = CopickSelect {
         tomo_type: a.copick_tomo_type.clone(),
         voxel_spacing_a: a.copick_voxel_spacing.unwrap_or(model.config.voxel_size_a),
@@ -54,7 +51,7 @@ pub fn pick_dataset_cmd(a: PickArgs) -> Result<()> {
         overwrite: a.overwrite,
         summary_name,
         relion_tomograms: relion_project(&a.inputs)?,
-        copick: copick_project(&a)?,
+        copick: copick_output(&a.inputs, &a.copick_user, &a.copick_session)?,
     };
     let bars = MultiProgress::new();
     let outer = bars.add(progress(items.len() as u64, "tomograms"));
@@ -102,34 +99,6 @@ pub fn pick_dataset_cmd(a: PickArgs) -> Result<()> {
         );
     }
     Ok(())
-}
-
-/// The project's tomograms when the dataset is one RELION 5 `tomograms.star`.
-fn relion_project(
-    inputs: &[std::path::PathBuf],
-) -> Result<Option<(std::path::PathBuf, Vec<RelionTomogram>)>> {
-    Ok(match inputs {
-        [one]
-            if one
-                .extension()
-                .is_some_and(|e| e.eq_ignore_ascii_case("star")) =>
-        {
-            Some((one.clone(), read_tomograms_star(one)?))
-        }
-        _ => None,
-    })
-}
-
-/// Where picks go when the dataset is one copick project config.
-fn copick_project(a: &PickArgs) -> Result<Option<CopickOutput>> {
-    Ok(match a.inputs.as_slice() {
-        [one] if is_copick_config(one) => Some(CopickOutput {
-            project: CopickProject::open(one)?,
-            user: a.copick_user.clone(),
-            session: a.copick_session.clone(),
-        }),
-        _ => None,
-    })
 }
 
 /// One line per tomogram: status, particles, seconds. (A closed pipe is not an error.)
@@ -209,7 +178,6 @@ fn write_slurm_script(a: &PickArgs, script: &Path, tomograms: usize) -> Result<(
     let tasks = a.slurm_tasks.min(tomograms).max(1);
     let cwd = std::env::current_dir()?;
     let log_dir = cwd.join(&a.output).join("slurm-logs");
-    std::fs::create_dir_all(&log_dir)?;
     let command = task_command()?;
     let job = SlurmJob {
         name: "tomopick-pick".into(),
@@ -223,13 +191,7 @@ fn write_slurm_script(a: &PickArgs, script: &Path, tomograms: usize) -> Result<(
         log_dir: log_dir.to_string_lossy().to_string(),
         command: command.clone(),
     };
-    let text = sbatch_script(&job)?;
-    write_atomic(script, |w| w.write_all(text.as_bytes()))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(script, std::fs::Permissions::from_mode(0o755))?;
-    }
+    write_sbatch(&job, script)?;
     let mut out = std::io::stdout().lock();
     let _ = writeln!(
         out,

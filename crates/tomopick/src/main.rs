@@ -1,6 +1,10 @@
-//! The `tomopick` command line: thin clap commands over the library crates.
+//! The `tomopick` command line: each command parses its arguments, calls one library function
+//! (in `tomopick-pick`, `tomopick-sim`, `tomopick-train`, `tomopick-eval`, `tomopick-io`) and
+//! prints what it did.
 
 mod args;
+mod args_files;
+mod args_pick;
 mod cmd_calibrate;
 mod cmd_classify;
 mod cmd_convert;
@@ -11,8 +15,7 @@ mod cmd_pick;
 mod cmd_pick_dataset;
 mod cmd_simulate;
 mod cmd_train;
-mod cmd_train_classifier;
-mod detect;
+mod progress;
 
 use clap::Parser;
 use std::io::IsTerminal;
@@ -48,9 +51,7 @@ fn main() -> ExitCode {
         args::Command::Demo(a) => cmd_demo::demo(a),
         args::Command::Pick(a) => cmd_pick::pick_cmd(a),
         args::Command::Train(args::TrainCommand::Detector(a)) => cmd_train::train_detector(a),
-        args::Command::Train(args::TrainCommand::Classifier(a)) => {
-            cmd_train_classifier::train_classifier(a)
-        }
+        args::Command::Train(args::TrainCommand::Classifier(a)) => cmd_train::train_classifier(a),
         args::Command::Calibrate(a) => cmd_calibrate::calibrate_cmd(a),
         args::Command::Classify(a) => cmd_classify::classify_cmd(a),
         args::Command::EvaluateClassifier(a) => cmd_classify::evaluate_classifier_cmd(a),

@@ -1,19 +1,24 @@
-//! Glue shared by `train detector`, `pick` and `demo`: picking an in-memory volume, simulating a
-//! held-aside tomogram, and scoring picks against a simulation's truth.
+//! Pick thresholds fitted to annotated tomograms (simulated, or folders with a truth list and
+//! an occupancy mask), and picks scored against a simulation's truth.
 
-use anyhow::Result;
+use crate::error::{PickError, Result};
+use crate::picker::{PickOptions, pick, to_particles};
+use crate::pipeline::check_voxel_size;
 use ndarray::Array3;
+use std::path::{Path, PathBuf};
 use tomopick_eval::{
-    ClassTable, CziiOptions, EvalReport, Occupancy, Scores, dilate_labels, evaluate, shrec_hits,
+    ClassTable, CziiOptions, EvalReport, Occupancy, Scores, dilate_labels, evaluate,
+    occupancy_labels, shrec_hits,
 };
 use tomopick_io::volume::standard_scale;
-use tomopick_io::{Particle, Volume, VoxelSize};
+use tomopick_io::{
+    ListContext, MrcReadOptions, Particle, Volume, VoxelSize, read_mrc, read_particles,
+};
 use tomopick_nn::DetectorModel;
-use tomopick_pick::{PickOptions, pick, to_particles};
-use tomopick_sim::Dist;
-use tomopick_sim::tomogram::{Route, Tomogram, TomogramConfig, simulate_tomogram};
+use tomopick_sim::tomogram::Tomogram;
 
-/// Picks a volume held in memory; `progress(done, total)` after each tile.
+/// Picks a volume held in memory at its own voxel size (no resampling, no checks: see
+/// [`crate::pick_source`] for the whole pipeline); `progress(done, total)` after each tile.
 pub fn pick_in_memory(
     model: &DetectorModel,
     volume: &Volume,
@@ -33,65 +38,8 @@ pub fn pick_in_memory(
     to_particles(&dets, model, volume.voxel_size)
 }
 
-/// Pick options with the model's thresholds (per class when calibrated), or `threshold` for
-/// every class when given.
-pub fn model_pick_options(model: &DetectorModel, threshold: Option<f64>) -> PickOptions {
-    PickOptions {
-        threshold: threshold.unwrap_or(model.config.pick_threshold),
-        class_thresholds: match threshold {
-            Some(_) => None,
-            None => model.config.class_thresholds(),
-        },
-        ..PickOptions::default()
-    }
-}
-
-/// The thresholds of `opts` in words, for logs.
-pub fn describe_thresholds(opts: &PickOptions) -> String {
-    match &opts.class_thresholds {
-        Some(t) => {
-            let (lo, hi) = t
-                .iter()
-                .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
-                    (a.min(v), b.max(v))
-                });
-            format!("confidence thresholds per class, {lo:.2}–{hi:.2}")
-        }
-        None => format!("confidence threshold {:.2}", opts.threshold),
-    }
-}
-
-/// A small test tomogram like SHREC's (tilt series ±60° in 3° steps, 120 e/Å², defocus 3 µm,
-/// gold and vesicles at SHREC's density per area):
-/// `shape_xyz` voxels, `particles` particles of `classes` at `voxel_size_a`.
-pub fn test_tomogram_config(
-    shape_xyz: [usize; 3],
-    particles: usize,
-    classes: &[String],
-    voxel_size_a: f64,
-) -> TomogramConfig {
-    let mut c = TomogramConfig::shrec_like();
-    c.shape_xyz = shape_xyz;
-    c.particles = Dist::Fixed(particles as f64);
-    c.classes = classes.to_vec();
-    c.voxel_size_a = voxel_size_a;
-    c.ice_thickness_a = Dist::Fixed(shape_xyz[2] as f64 * voxel_size_a);
-    // SHREC's density of distractors: 30 gold beads and 2 vesicles per 512 × 512 voxels, and at
-    // least one vesicle (a small validation tomogram must show the detector a membrane).
-    let area = (shape_xyz[0] * shape_xyz[1]) as f64 / 512.0 / 512.0;
-    c.gold = Dist::Fixed((area * 30.0).round());
-    c.vesicles = Dist::Fixed((area * 2.0).ceil());
-    c.imaging.route = Route::Tilt;
-    c
-}
-
-/// Simulates a tomogram without progress output.
-pub fn simulate_quietly(config: &TomogramConfig, seed: u64) -> Result<Tomogram> {
-    Ok(simulate_tomogram(config, seed, &|_| {})?)
-}
-
 /// Scores picks against a simulated tomogram's truth with both metrics (F1: beta = 1).
-pub fn score(picks: &[Particle], t: &Tomogram) -> Result<EvalReport> {
+pub fn score_simulated(picks: &[Particle], t: &Tomogram) -> Result<EvalReport> {
     let vs = VoxelSize::isotropic(t.config.voxel_size_a);
     let mut classes = ClassTable::default();
     for (n, r) in &t.class_radii_a {
@@ -179,6 +127,11 @@ impl ScoredPicks {
                 .collect(),
             n_truth,
         }
+    }
+
+    /// The number of true particles.
+    pub fn n_truth(&self) -> usize {
+        self.n_truth
     }
 
     /// Class-agnostic SHREC F1 and the number of picks kept with `thresholds[class]` (counted
@@ -311,9 +264,61 @@ pub fn calibrate_on(tomograms: Vec<ScoredPicks>, classes: usize) -> ClassCalibra
     ThresholdScorer { tomograms }.per_class(classes)
 }
 
+/// An annotated tomogram folder (SHREC layout: the tomogram, `occupancy_mask.mrc`, and
+/// `particles.csv` or `particle_locations.txt`) picked once by `model` into [`ScoredPicks`];
+/// also the number of true particles.
+pub fn score_folder(model: &DetectorModel, dir: &Path, tomogram_name: &str) -> Result<ScoredPicks> {
+    let tomo = dir.join(tomogram_name);
+    let vol = read_mrc(&tomo, MrcReadOptions { voxel_size: None })?;
+    check_voxel_size(model.config.voxel_size_a, vol.voxel_size, &tomo)?;
+    let occ_path = dir.join("occupancy_mask.mrc");
+    let occ = read_mrc(
+        &occ_path,
+        MrcReadOptions {
+            voxel_size: Some(vol.voxel_size),
+        },
+    )?;
+    if occ.shape_xyz() != vol.shape_xyz() {
+        return Err(PickError::input(
+            &occ_path,
+            format!(
+                "occupancy mask of {:?} voxels for a tomogram of {:?}",
+                occ.shape_xyz(),
+                vol.shape_xyz()
+            ),
+        ));
+    }
+    let truth = read_truth(dir, vol.voxel_size)?;
+    let labels = dilate_labels(&occupancy_labels(&occ, truth.len())?);
+    Ok(ScoredPicks::new(model, &vol, &labels, truth.len()))
+}
+
+/// The truth list of a SHREC-layout folder: `particles.csv` (Å) or `particle_locations.txt`.
+pub fn read_truth(dir: &Path, vs: VoxelSize) -> Result<Vec<Particle>> {
+    let ctx = ListContext {
+        voxel_size: Some(vs),
+        ..Default::default()
+    };
+    let candidates: [PathBuf; 2] = [
+        dir.join("particles.csv"),
+        dir.join("particle_locations.txt"),
+    ];
+    for p in &candidates {
+        if p.exists() {
+            return Ok(read_particles(p, None, &ctx)?);
+        }
+    }
+    Err(PickError::input(
+        dir,
+        "neither particles.csv nor particle_locations.txt is there",
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::models::model_pick_options;
+    use tomopick_sim::tomogram::{TomogramConfig, simulate_tomogram};
 
     /// The class-agnostic F1 of a report (SHREC's metric: the tests score with an occupancy mask).
     fn overall_f1(report: &EvalReport) -> f64 {
@@ -327,10 +332,10 @@ mod tests {
 
     /// A small simulated tomogram, picked by the embedded model.
     fn small_case() -> (DetectorModel, Tomogram, Volume) {
-        let model = crate::cmd_pick::load_model(None).unwrap();
+        let model = crate::models::load_detector(None).unwrap();
         let c = &model.config;
-        let config = test_tomogram_config([96, 96, 48], 40, &c.classes, c.voxel_size_a);
-        let mut t = simulate_quietly(&config, 4242).unwrap();
+        let config = TomogramConfig::test_like([96, 96, 48], 40, &c.classes, c.voxel_size_a);
+        let mut t = simulate_tomogram(&config, 4242, &|_| {}).unwrap();
         let vs = VoxelSize::isotropic(config.voxel_size_a);
         let vol = Volume::new(std::mem::take(&mut t.reconstruction), vs);
         (model, t, vol)
@@ -345,7 +350,10 @@ mod tests {
         opts: &PickOptions,
     ) -> (usize, f64) {
         let picks = pick_in_memory(model, vol, opts, |_, _| {});
-        (picks.len(), overall_f1(&score(&picks, t).unwrap()))
+        (
+            picks.len(),
+            overall_f1(&score_simulated(&picks, t).unwrap()),
+        )
     }
 
     /// The calibrated threshold scores at least as well as the paper's 0.5, and picking at it

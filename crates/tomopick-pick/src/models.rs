@@ -1,0 +1,73 @@
+//! The shipped models (13 SHREC 2021 classes at 10 Å), embedded in every front end, and loading
+//! a model file or the default.
+
+use crate::error::Result;
+use crate::picker::PickOptions;
+use std::path::Path;
+use tomopick_nn::{ClassifierModel, DetectorModel, inference_device};
+
+/// The default detector's model file.
+pub const DEFAULT_DETECTOR: &[u8] = include_bytes!("../../../models/detector_shrec10a.bpk");
+
+/// The default classifier's model file (the detector's classes and membrane).
+pub const DEFAULT_CLASSIFIER: &[u8] = include_bytes!("../../../models/classifier_shrec10a.bpk");
+
+/// Loads the detector at `path`, or the embedded default, ready for inference.
+pub fn load_detector(path: Option<&Path>) -> Result<DetectorModel> {
+    Ok(load_raw_detector(path)?.into_inference())
+}
+
+/// The detector file (or the embedded default) as stored: not folded for inference, so it can
+/// be written back (with new thresholds, say).
+pub fn load_raw_detector(path: Option<&Path>) -> Result<DetectorModel> {
+    let dev = inference_device();
+    Ok(match path {
+        Some(p) => DetectorModel::load(p, &dev)?,
+        None => DetectorModel::from_bytes(
+            DEFAULT_DETECTOR.to_vec(),
+            Path::new("<embedded default model>"),
+            &dev,
+        )?,
+    })
+}
+
+/// Loads the classifier at `path`, or the embedded default.
+pub fn load_classifier(path: Option<&Path>) -> Result<ClassifierModel> {
+    let dev = inference_device();
+    Ok(match path {
+        Some(p) => ClassifierModel::load(p, &dev)?,
+        None => ClassifierModel::from_bytes(
+            DEFAULT_CLASSIFIER.to_vec(),
+            Path::new("<embedded default classifier>"),
+            &dev,
+        )?,
+    })
+}
+
+/// Pick options with the model's thresholds (per class when calibrated), or `threshold` for
+/// every class when given.
+pub fn model_pick_options(model: &DetectorModel, threshold: Option<f64>) -> PickOptions {
+    PickOptions {
+        threshold: threshold.unwrap_or(model.config.pick_threshold),
+        class_thresholds: match threshold {
+            Some(_) => None,
+            None => model.config.class_thresholds(),
+        },
+        ..PickOptions::default()
+    }
+}
+
+/// The thresholds of `opts` in words, for logs.
+pub fn describe_thresholds(opts: &PickOptions) -> String {
+    match &opts.class_thresholds {
+        Some(t) => {
+            let (lo, hi) = t
+                .iter()
+                .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
+                    (a.min(v), b.max(v))
+                });
+            format!("confidence thresholds per class, {lo:.2}–{hi:.2}")
+        }
+        None => format!("confidence threshold {:.2}", opts.threshold),
+    }
+}

@@ -1,0 +1,266 @@
+"""tomopick: find and identify macromolecules in cryo-electron tomograms, on the CPU you have.
+
+The same library as the ``tomopick`` command line, called from Python::
+
+    import tomopick
+    picks = tomopick.pick("TS_01.mrc")                      # pandas DataFrame, positions in Å
+    picks = tomopick.pick(volume, voxel_size=10.0)          # a numpy volume indexed [z, y, x]
+    tomopick.write_particles(picks, "TS_01.star")           # RELION, copick, CSV, SHREC, IMOD
+
+Positions are in Å from the centre of voxel (0, 0, 0), ``x, y, z``; volumes are numpy arrays
+indexed ``[z, y, x]`` (as mrcfile gives them). A DataFrame's ``attrs`` carry the voxel size
+(Å), the tomogram's shape ``(x, y, z)`` in voxels and the model's class order, which
+``write_particles`` uses for pixel-based formats. Errors are ``tomopick.InputError`` (a
+``ValueError``) for input tomopick cannot use and ``OSError`` subclasses for files the system
+refuses, each with the message the command line prints.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import Any, Callable, Optional, Union
+
+import numpy as np
+import pandas as pd
+
+from . import _tomopick
+from ._tomopick import InputError, TomopickError
+
+__version__ = _tomopick.__version__
+__all__ = [
+    "pick",
+    "classify",
+    "simulate_tomogram",
+    "evaluate",
+    "read_particles",
+    "write_particles",
+    "TomopickError",
+    "InputError",
+]
+
+PathLike = Union[str, "os.PathLike[str]"]
+Source = Union[PathLike, np.ndarray]
+Progress = Union[bool, None, Callable[[int, int], Any]]
+
+
+def _frame(columns: dict, attrs: Optional[dict] = None) -> pd.DataFrame:
+    df = pd.DataFrame(columns)
+    if attrs:
+        df.attrs.update(attrs)
+    return df
+
+
+def _columns(df: pd.DataFrame) -> dict:
+    """The columns tomopick reads, as arrays and lists."""
+    if not isinstance(df, pd.DataFrame):
+        df = pd.DataFrame(df)
+    missing = [c for c in ("class", "x", "y", "z") if c not in df.columns]
+    if missing:
+        raise InputError(f"particles: no column {', '.join(repr(m) for m in missing)}")
+    cols: dict = {"class": [str(c) for c in df["class"]]}
+    for name in ("x", "y", "z", "score", "rot", "tilt", "psi"):
+        if name in df.columns:
+            cols[name] = np.ascontiguousarray(df[name].to_numpy(dtype=np.float64, na_value=np.nan))
+    if "tomogram" in df.columns:
+        cols["tomogram"] = [None if pd.isna(t) else str(t) for t in df["tomogram"]]
+    return cols
+
+
+def _source(source: Source) -> Any:
+    if isinstance(source, np.ndarray):
+        if source.ndim != 3:
+            raise InputError(f"a volume must be 3D [z, y, x]; this one has {source.ndim} axes")
+        return np.ascontiguousarray(source, dtype=np.float32)
+    return os.fspath(source)
+
+
+def _progress(progress: Progress, what: str) -> Optional[Callable[[int, int], None]]:
+    if callable(progress):
+        return progress
+    if not progress or not sys.stderr.isatty():
+        return None
+
+    def show(done: int, total: int) -> None:
+        end = "\n" if total and done >= total else ""
+        print(f"\r{what} {done}/{total}", end=end, file=sys.stderr, flush=True)
+
+    return show
+
+
+def pick(
+    source: Source,
+    voxel_size: Optional[float] = None,
+    model: Optional[PathLike] = None,
+    threshold: Optional[float] = None,
+    refine_classes: bool = False,
+    classifier: Optional[PathLike] = None,
+    tile: Optional[int] = None,
+    progress: Progress = True,
+) -> pd.DataFrame:
+    """Find particles in a tomogram with the detector, as ``tomopick pick`` does.
+
+    ``source`` is a tomogram file (MRC, ``.mrc.gz``, TIFF, OME-Zarr) or a numpy volume indexed
+    ``[z, y, x]`` (then ``voxel_size`` in Å is required; it is copied once). ``voxel_size``
+    overrides a file's header. ``model`` is a detector file (default: the shipped model,
+    13 SHREC 2021 classes at 10 Å); tomograms at another voxel size are resampled to it.
+    ``threshold`` replaces the model's per-class thresholds; ``refine_classes`` gives each pick
+    the classifier's class (and drops membranes). ``progress``: a bar on a terminal, ``False``,
+    or a callable ``f(done, total)`` over tiles. Ctrl-C stops the pick.
+
+    Returns a DataFrame with ``class``, ``x``, ``y``, ``z`` (Å), ``score`` and, for files,
+    ``tomogram``; ``attrs`` hold ``voxel_size``, ``shape`` (x, y, z) and ``classes``.
+    """
+    cols, attrs = _tomopick.pick(
+        _source(source),
+        voxel_size=voxel_size,
+        model=None if model is None else os.fspath(model),
+        threshold=threshold,
+        refine_classes=refine_classes,
+        classifier=None if classifier is None else os.fspath(classifier),
+        tile=tile,
+        progress=_progress(progress, "tiles"),
+    )
+    return _frame(cols, attrs)
+
+
+def classify(
+    source: Source,
+    particles: pd.DataFrame,
+    voxel_size: Optional[float] = None,
+    model: Optional[PathLike] = None,
+    smooth: Optional[float] = None,
+    skip_border: bool = False,
+    progress: Progress = True,
+) -> pd.DataFrame:
+    """Classify and segment a box around each particle, as ``tomopick classify`` does.
+
+    ``particles`` needs ``class``, ``x``, ``y``, ``z`` (Å). Returns one row per box: the
+    classifier's ``class`` and its probability as ``score``, ``input_class``, ``padded``
+    (the box crossed the border) and ``p_<class>`` for every class of the model.
+    """
+    cols = _tomopick.classify(
+        _source(source),
+        _columns(particles),
+        voxel_size=voxel_size,
+        model=None if model is None else os.fspath(model),
+        smooth=smooth,
+        skip_border=skip_border,
+        progress=_progress(progress, "boxes"),
+    )
+    return _frame(cols, dict(particles.attrs) if hasattr(particles, "attrs") else None)
+
+
+def simulate_tomogram(
+    seed: int = 0,
+    shape: Optional[tuple] = None,
+    particles: Optional[int] = None,
+    classes: Optional[list] = None,
+    voxel_size: Optional[float] = None,
+    route: Optional[str] = None,
+    config: Optional[PathLike] = None,
+) -> tuple:
+    """Simulate a crowded tomogram with exact ground truth, as ``tomopick simulate tomogram``.
+
+    Defaults are SHREC-like (512 × 512 × 200 voxels of 10 Å, tilt series ±60°); ``shape`` is
+    (x, y, z) in voxels, ``route`` ``"tilt"`` or ``"fast"``, ``config`` a TOML file. The same
+    seed gives the same bits. Returns ``(volume, truth)``: a float32 array ``[z, y, x]`` and a
+    DataFrame of the true particles (Å) whose ``attrs`` hold ``voxel_size``, ``shape``,
+    ``classes`` and ``radius`` (Å per class).
+    """
+    volume, cols, attrs = _tomopick.simulate_tomogram(
+        seed=seed,
+        shape=None if shape is None else tuple(int(s) for s in shape),
+        particles=particles,
+        classes=classes,
+        voxel_size=voxel_size,
+        route=route,
+        config=None if config is None else os.fspath(config),
+    )
+    return volume, _frame(cols, attrs)
+
+
+def evaluate(
+    picks: pd.DataFrame,
+    truth: pd.DataFrame,
+    radius: Union[float, dict, None] = None,
+    voxel_size: Optional[float] = None,
+    shape: Optional[tuple] = None,
+    threshold: float = 0.5,
+    beta: float = 4.0,
+    weights: Optional[dict] = None,
+) -> dict:
+    """Score picks against a truth, as ``tomopick evaluate`` does: CZII F-beta (a pick within
+    ``threshold`` × the class radius) and, when ``shape`` and ``voxel_size`` are known (given, or
+    in ``truth.attrs``), SHREC's class-agnostic and per-class F1. ``radius``: Å for every class
+    or a dict per class (default: ``truth.attrs["radius"]``). Returns the report as a dict.
+    """
+    attrs = getattr(truth, "attrs", {}) or {}
+    radius = attrs.get("radius") if radius is None else radius
+    if radius is None:
+        raise InputError("no particle radii: pass radius= (Å, or a dict of Å per class)")
+    voxel_size = attrs.get("voxel_size") if voxel_size is None else voxel_size
+    shape = attrs.get("shape") if shape is None else shape
+    text = _tomopick.evaluate(
+        _columns(picks),
+        _columns(truth),
+        radius,
+        voxel_size=voxel_size,
+        shape=None if shape is None else tuple(int(s) for s in shape),
+        threshold=threshold,
+        beta=beta,
+        weights=weights,
+    )
+    return json.loads(text)
+
+
+def read_particles(
+    path: PathLike,
+    voxel_size: Optional[float] = None,
+    binning: Optional[float] = None,
+    shape: Optional[tuple] = None,
+    format: Optional[str] = None,
+) -> pd.DataFrame:
+    """Read a particle list: RELION 3/4/5 STAR, copick JSON, SHREC text, IMOD model, CSV.
+
+    Pixel-based formats need ``voxel_size`` (Å; ``binning`` when the list counts finer pixels,
+    ``shape`` (x, y, z) for RELION 5 centred coordinates). Positions come back in Å.
+    """
+    cols = _tomopick.read_particles(
+        os.fspath(path),
+        voxel_size=voxel_size,
+        binning=binning,
+        shape=None if shape is None else tuple(int(s) for s in shape),
+        format=format,
+    )
+    attrs = {k: v for k, v in (("voxel_size", voxel_size), ("shape", shape)) if v is not None}
+    return _frame(cols, attrs)
+
+
+def write_particles(
+    particles: pd.DataFrame,
+    path: PathLike,
+    format: Optional[str] = None,
+    voxel_size: Optional[float] = None,
+    binning: Optional[float] = None,
+    shape: Optional[tuple] = None,
+    classes: Optional[list] = None,
+) -> None:
+    """Write a particle list; the format from the extension (``.csv``, ``.star``, ``.json``,
+    ``.txt``) or ``format`` (csv, relion4, relion5, copick, shrec, imod, points). Voxel size,
+    shape and class order default to ``particles.attrs``. The file appears whole or not at all.
+    """
+    attrs = getattr(particles, "attrs", {}) or {}
+    voxel_size = attrs.get("voxel_size") if voxel_size is None else voxel_size
+    shape = attrs.get("shape") if shape is None else shape
+    classes = attrs.get("classes") if classes is None else classes
+    _tomopick.write_particles(
+        _columns(particles),
+        os.fspath(path),
+        format=format,
+        voxel_size=voxel_size,
+        binning=binning,
+        shape=None if shape is None else tuple(int(s) for s in shape),
+        classes=None if classes is None else [str(c) for c in classes],
+    )
