@@ -14,7 +14,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:?seconds per target}
 shift
-all=(mrc mrc_gz tiff ome_zarr star csv copick shrec imod structure sim_toml)
+all=(mrc mrc_gz tiff ome_zarr star csv copick shrec imod structure sim_toml train_toml model_file)
 targets=("${@:-${all[@]}}")
 command -v cargo-fuzz > /dev/null || cargo install cargo-fuzz --locked
 corpus_root=${TOMOPICK_FUZZ_CORPUS:-$HOME/.cache/tomopick/fuzz-corpus}
@@ -37,6 +37,8 @@ seeds() {
     imod) ls $sh/annotations/*.mod 2> /dev/null ;;
     structure) ls $fx/*.pdb $fx/*.cif 2> /dev/null ;;
     sim_toml) ls configs/tomogram_*.toml ;;
+    train_toml) ls configs/detector_*.toml configs/classifier_*.toml ;;
+    model_file) echo models/detector_shrec10a.bpk ;;
   esac
 }
 for t in "${targets[@]}"; do

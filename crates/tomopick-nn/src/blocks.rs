@@ -28,9 +28,12 @@ impl ConvBn {
             .with_padding(PaddingConfig3d::Explicit(p, p, p))
             .with_bias(false)
             .init(device);
+        let mut bn = BatchNormConfig::new(cout).init(device);
+        bn.running_mean = crate::param_ids::running_state(bn.running_mean.value());
+        bn.running_var = crate::param_ids::running_state(bn.running_var.value());
         ConvBn {
             conv,
-            bn: BatchNormConfig::new(cout).init(device),
+            bn,
             cin,
             cout,
             kernel: k,

@@ -121,6 +121,12 @@ fn up2(cin: usize, cout: usize, device: &Device) -> ConvTranspose3d {
 impl ClassifierSegmenter {
     /// A freshly initialised network.
     pub fn new(s: ClassifierShape, device: &Device) -> Self {
+        crate::param_ids::restart();
+        crate::param_ids::numbered(Self::fresh(s, device))
+    }
+
+    /// The network as burn initialises it (parameter ids drawn at random).
+    fn fresh(s: ClassifierShape, device: &Device) -> Self {
         assert!(
             s.box_size >= 8 && s.box_size.is_multiple_of(8),
             "box size {} must be a multiple of 8",

@@ -66,6 +66,12 @@ pub struct Detector {
 impl Detector {
     /// A network for `anchors` anchors and `classes` classes.
     pub fn new(arch: Architecture, anchors: usize, classes: usize, device: &Device) -> Self {
+        crate::param_ids::restart();
+        crate::param_ids::numbered(Self::fresh(arch, anchors, classes, device))
+    }
+
+    /// The network as burn initialises it (parameter ids drawn at random).
+    fn fresh(arch: Architecture, anchors: usize, classes: usize, device: &Device) -> Self {
         let out = anchors * (5 + classes);
         let d = device;
         match arch {

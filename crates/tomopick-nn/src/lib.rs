@@ -17,6 +17,7 @@ pub mod loss;
 pub mod model_file;
 pub mod ops3d;
 mod pack;
+mod param_ids;
 mod prefetch;
 pub mod targets;
 pub mod train;

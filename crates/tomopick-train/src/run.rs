@@ -79,7 +79,14 @@ pub fn open_run<C: RunConfig, T>(
     start: impl FnOnce(C) -> Result<T>,
 ) -> Result<(C, T)> {
     let path = if run.resume {
-        run.output.join("train.toml")
+        let saved = run.output.join("train.toml");
+        if !saved.is_file() {
+            return Err(TrainError::Run(format!(
+                "{}: no run to resume here (no train.toml); start it with --config",
+                run.output.display()
+            )));
+        }
+        saved
     } else {
         run.config
             .clone()
@@ -90,8 +97,12 @@ pub fn open_run<C: RunConfig, T>(
         *cfg.steps_mut() = s;
     }
     let trainer = if run.resume {
-        let checkpoint = checkpoint_to_resume(&run.output)?;
-        resume(cfg.clone(), &checkpoint)?
+        match checkpoint_to_resume(&run.output)? {
+            Some(checkpoint) => resume(cfg.clone(), &checkpoint)?,
+            // Stopped before its first checkpoint: the run starts again from its train.toml,
+            // which gives the same steps as a run that never stopped.
+            None => start(cfg.clone())?,
+        }
     } else {
         start_run(&run.output, &path)?;
         start(cfg.clone())?
@@ -99,22 +110,16 @@ pub fn open_run<C: RunConfig, T>(
     Ok((cfg, trainer))
 }
 
-/// The checkpoint folder of a run to resume. A stop between the two renames of a checkpoint
-/// swap leaves only `checkpoint.old`, which is put back.
-fn checkpoint_to_resume(run: &Path) -> Result<PathBuf> {
+/// The checkpoint folder of a run to resume, or `None` when the run stopped before its first
+/// checkpoint. A stop between the two renames of a checkpoint swap leaves only
+/// `checkpoint.old`, which is put back.
+fn checkpoint_to_resume(run: &Path) -> Result<Option<PathBuf>> {
     let checkpoint = run.join("checkpoint");
     let previous = checkpoint.with_extension("old");
     if !checkpoint.is_dir() && previous.is_dir() {
-        std::fs::rename(&previous, &checkpoint)
-            .map_err(|e| tomopick_io::IoError::os(&previous, e))?;
+        std::fs::rename(&previous, &checkpoint).map_err(os(&previous))?;
     }
-    if !checkpoint.is_dir() {
-        return Err(TrainError::Run(format!(
-            "{}: no checkpoint to resume (start without --resume)",
-            checkpoint.display()
-        )));
-    }
-    Ok(checkpoint)
+    Ok(checkpoint.is_dir().then_some(checkpoint))
 }
 
 /// A mapper from an OS error to one naming `p`.

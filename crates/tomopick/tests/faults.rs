@@ -1,5 +1,7 @@
 //! Faults that must lose nothing (issue 18): `kill -9` at 20 moments during a pick, a
-//! conversion and a simulation leaves the old output or the complete new one; a full disk
+//! conversion and a simulation leaves the old output or the complete new one; killed at 20
+//! moments (checkpoints included), a training run resumes to the same losses as one that never
+//! stopped; a full disk
 //! (`ulimit -f`) gives a clear error and no output; two processes writing one output leave one
 //! complete file.
 
@@ -135,6 +137,66 @@ fn kill_9_leaves_the_old_output_or_the_complete_new_one() {
             std::fs::remove_dir_all(&out).unwrap();
         }
     });
+}
+
+/// A detector training run small enough to kill 20 times: a checkpoint after every step.
+const KILL_TRAIN: &str = r#"
+architecture = "efficient"
+classes = ["4v94", "1bxn"]
+voxel_size_a = 10.0
+cube_size = 32
+batch = 2
+steps = 4
+learning_rate = 1e-3
+anchors = 2
+seed = 1
+checkpoint_every = 1
+validate_every = 0
+particles_per_cube = { uniform = [2, 6] }
+gold_per_cube = 0
+"#;
+
+#[test]
+fn kill_9_during_training_then_resume_gives_the_losses_of_an_unbroken_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("train.toml");
+    std::fs::write(&config, KILL_TRAIN).unwrap();
+    let start = |run: &Path| {
+        ["train", "detector", "--config", s(&config), "-o", s(run)]
+            .map(String::from)
+            .to_vec()
+    };
+    let reference = dir.path().join("reference");
+    let ref_args = start(&reference);
+    let span = duration_of(&ref_args.iter().map(String::as_str).collect::<Vec<_>>());
+    let files = ["curve.csv", "model.bpk", "checkpoint/model.bpk"];
+    let want: Vec<Vec<u8>> = files
+        .iter()
+        .map(|f| bytes(&reference.join(f)).unwrap())
+        .collect();
+    for i in 0..20 {
+        let run = dir.path().join(format!("run{i}"));
+        let args = start(&run);
+        let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+        kill_at_moments(&argv, 1, span.mul_f64(1.0 + i as f64 / 20.0), |_| {});
+        // Whatever the kill left, the documented way on: --resume where a run was started,
+        // the original command where nothing was written yet.
+        let again = if run.join("train.toml").is_file() {
+            vec!["train", "detector", "-o", s(&run), "--resume"]
+        } else {
+            argv.clone()
+        };
+        assert!(
+            bin().args(&again).status().unwrap().success(),
+            "kill {i}: {again:?}"
+        );
+        for (f, w) in files.iter().zip(&want) {
+            assert!(
+                bytes(&run.join(f)).as_ref() == Some(w),
+                "kill {i}: {f} differs"
+            );
+        }
+    }
 }
 
 #[test]
