@@ -46,7 +46,13 @@ impl ConvBn {
         if self.folded {
             leaky_relu(self.conv.forward(x), 0.1)
         } else {
-            leaky_relu(self.bn.forward(self.conv.forward(x)), 0.1)
+            let y = self.bn.forward(self.conv.forward(x));
+            // burn leaves a training step's running statistics pending on its thread until the
+            // next step reads them; a checkpoint saved in between would miss the last update
+            // (and a resumed run would then differ from an unbroken one). Merge them now.
+            self.bn.running_mean.value_sync();
+            self.bn.running_var.value_sync();
+            leaky_relu(y, 0.1)
         }
     }
     /// For inference: the batch norm's running statistics and affine map folded into the

@@ -1,6 +1,6 @@
 //! Faults that must lose nothing (issue 18): `kill -9` at 20 moments during a pick, a
 //! conversion and a simulation leaves the old output or the complete new one; killed at 20
-//! moments (checkpoints included), a training run resumes to the same losses as one that never
+//! moments (checkpoints included), a training run resumes to the very bits of one that never
 //! stopped; a full disk
 //! (`ulimit -f`) gives a clear error and no output; two processes writing one output leave one
 //! complete file.
@@ -157,7 +157,7 @@ gold_per_cube = 0
 "#;
 
 #[test]
-fn kill_9_during_training_then_resume_gives_the_losses_of_an_unbroken_run() {
+fn kill_9_during_training_then_resume_gives_the_bits_of_an_unbroken_run() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("train.toml");
     std::fs::write(&config, KILL_TRAIN).unwrap();
