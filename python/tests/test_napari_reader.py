@@ -23,3 +23,12 @@ def test_reader_opens_a_tomogram_with_its_picks(small_tomogram, tmp_path):
     assert points.shape == (len(picks), 3)
     assert np.allclose(points, picks[["z", "y", "x"]].to_numpy(), atol=0.01)
     assert points_kw["face_color"] == "class"
+
+
+def test_the_npe2_manifest_is_valid_and_names_the_reader():
+    npe2 = __import__("pytest").importorskip("npe2")
+    manifest = npe2.PluginManifest.from_distribution("tomopick")
+    readers = manifest.contributions.readers
+    assert readers and readers[0].command == "tomopick.read_tomogram"
+    command = manifest.contributions.commands[0]
+    assert command.python_name == "tomopick.napari_reader:get_reader"
