@@ -27,6 +27,11 @@
 //! fraction = 0.7
 //! step_deg = { uniform = [1, 5] }
 //! snr = { log_uniform = [0.02, 1.5] } # per projection
+//! [appearance]                  # optional: the particle's own look, randomised
+//! b_factor_a2 = { uniform = [0, 6000] }      # extra blur of its density, Å²
+//! density_gamma = { uniform = [0.6, 1.6] }   # flatter or peakier interior
+//! shell_contrast = { uniform = [-0.2, 0.4] } # hydration shell, × the particle's mean density
+//! shell_width_a = { uniform = [3, 10] }
 //! ```
 
 use crate::classifier::ClassifierShape;
@@ -111,6 +116,10 @@ pub struct TrainClassifierConfig {
     /// snr): tilt series and weighted back-projection instead of the 3D route.
     #[serde(default)]
     pub tilt_series: Option<tomopick_sim::cubes::TiltRoute>,
+    /// What the particles themselves look like, randomised (`[appearance]`: b_factor_a2,
+    /// density_gamma, shell_contrast, shell_width_a); none when not given.
+    #[serde(default)]
+    pub appearance: Option<tomopick_sim::appearance::ParticleAppearance>,
 }
 
 fn no_neighbours() -> Dist {
@@ -181,6 +190,7 @@ impl TrainClassifierConfig {
         s.shift_max_vox = self.shift_max_vox;
         s.neighbours = self.neighbours;
         s.tilt_series = self.tilt_series.clone();
+        s.appearance = self.appearance.clone();
         if let Some(im) = &self.imaging {
             s.imaging = im.clone();
         }

@@ -43,22 +43,27 @@ impl Numbered {
 }
 
 impl ModuleMapper for Numbered {
-    fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
-        let (_, value, mapper) = param.consume();
-        Param::from_mapped_value(self.next(), value, mapper)
+    // Only the id changes: the value stays lazy, so weights are drawn when and as burn would
+    // have drawn them (the same initial weights as before the renumbering).
+    fn map_float<const D: usize>(&mut self, mut param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+        param.id = self.next();
+        param
     }
 
-    fn map_int<const D: usize>(&mut self, param: Param<Tensor<D, Int>>) -> Param<Tensor<D, Int>> {
-        let (_, value, mapper) = param.consume();
-        Param::from_mapped_value(self.next(), value, mapper)
+    fn map_int<const D: usize>(
+        &mut self,
+        mut param: Param<Tensor<D, Int>>,
+    ) -> Param<Tensor<D, Int>> {
+        param.id = self.next();
+        param
     }
 
     fn map_bool<const D: usize>(
         &mut self,
-        param: Param<Tensor<D, Bool>>,
+        mut param: Param<Tensor<D, Bool>>,
     ) -> Param<Tensor<D, Bool>> {
-        let (_, value, mapper) = param.consume();
-        Param::from_mapped_value(self.next(), value, mapper)
+        param.id = self.next();
+        param
     }
 }
 

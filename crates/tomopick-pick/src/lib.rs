@@ -22,7 +22,7 @@ pub mod preview;
 pub mod refine;
 pub mod rescale;
 pub mod slurm;
-pub mod smooth;
+pub use tomopick_sim::smooth;
 pub mod source;
 pub mod tiling;
 

@@ -4,6 +4,7 @@
 //! Conventions: positions in Å; potentials in volts; defocus Δf > 0 is underfocus; SNR is
 //! the ratio of signal variance to noise variance after the imaging filters.
 
+pub mod appearance;
 pub mod ctf;
 pub mod cubes;
 pub mod error;
@@ -19,6 +20,7 @@ pub mod resample;
 pub mod rotation;
 pub mod sample;
 pub mod scattering;
+pub mod smooth;
 pub mod structure;
 pub mod subtomo;
 pub mod tilt;

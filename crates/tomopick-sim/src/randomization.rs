@@ -238,6 +238,10 @@ pub struct SubtomoConfig {
     /// weighted back-projection of the box) instead of the 3D route; `None`: all 3D.
     #[serde(default)]
     pub tilt_series: Option<crate::cubes::TiltRoute>,
+    /// What the particle itself looks like, randomised (`[appearance]`: extra B-factor,
+    /// density exponent, hydration shell); none by default.
+    #[serde(default)]
+    pub appearance: Option<crate::appearance::ParticleAppearance>,
 }
 
 fn no_neighbours() -> Dist {
@@ -271,6 +275,7 @@ impl SubtomoConfig {
             membrane: false,
             neighbours: Dist::Fixed(0.0),
             tilt_series: None,
+            appearance: None,
         }
     }
 
@@ -374,6 +379,9 @@ impl SubtomoConfig {
         }
         if let Some(t) = &self.tilt_series {
             t.validate()?;
+        }
+        if let Some(a) = &self.appearance {
+            a.validate()?;
         }
         Ok(())
     }

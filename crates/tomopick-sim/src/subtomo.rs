@@ -166,6 +166,11 @@ impl SubtomoGenerator {
             }
             let cut = c.mask_threshold_v as f32;
             let mask = placed.mapv(|v| u8::from(v > cut));
+            if let Some(a) = &c.appearance
+                && class_index < self.templates.len()
+            {
+                a.draw(&mut rng).apply(&mut placed, &mask, c.voxel_size_a);
+            }
             let neighbours = self.add_neighbours(&mut placed, class_index, centre, &mut rng);
             let mut image = match c.tilt_series.as_ref().and_then(|t| t.draw(&mut rng)) {
                 None => {

@@ -447,3 +447,27 @@ fn subtomograms_through_the_tilt_series_route_repeat_and_keep_their_labels() {
     let e = SubtomoGenerator::new(tilted).err().unwrap().to_string();
     assert!(e.contains("tilt_series.fraction"), "{e}");
 }
+
+#[test]
+fn a_randomised_appearance_changes_the_image_not_the_label_and_repeats_with_the_seed() {
+    use tomopick_sim::appearance::ParticleAppearance;
+    let plain = small();
+    let mut varied = small();
+    varied.appearance = Some(ParticleAppearance {
+        b_factor_a2: Dist::Uniform([2000.0, 6000.0]),
+        density_gamma: Dist::Uniform([0.6, 1.6]),
+        shell_contrast: Dist::Uniform([0.1, 0.4]),
+        shell_width_a: Dist::Fixed(5.0),
+    });
+    let (a, b) = (
+        SubtomoGenerator::new(plain).unwrap(),
+        SubtomoGenerator::new(varied).unwrap(),
+    );
+    for i in 0..4 {
+        let (p, v) = (a.sample(3, i), b.sample(3, i));
+        assert_eq!(p.class_index, v.class_index);
+        assert_eq!(p.mask, v.mask, "the mask is the particle's own");
+        assert_ne!(p.image, v.image, "appearance left the image alone");
+        assert_eq!(v.image, b.sample(3, i).image, "not repeatable");
+    }
+}

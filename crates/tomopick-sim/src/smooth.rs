@@ -1,5 +1,5 @@
-//! Gaussian smoothing of a small box (the classifier's test-time smoothing); its kernel also serves
-//! [`crate::rescale`].
+//! Gaussian smoothing of a small box: a particle's extra B-factor ([`crate::appearance`]), the
+//! classifier's test-time smoothing and the kernel of `tomopick-pick`'s resampling.
 
 use ndarray::{Array3, Axis};
 
