@@ -343,3 +343,17 @@ fn bad_lists_name_the_file_and_the_line_or_field() {
         .to_string();
     assert!(e.contains("bad_empty.csv"), "{e}");
 }
+
+/// Found by fuzzing (`fuzz/regressions/star/`): a `tomograms.star` whose row holds fewer values
+/// than the block has labels was indexed past its end. It is read without panicking.
+#[test]
+fn a_tomograms_star_row_shorter_than_its_labels_does_not_panic() {
+    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fuzz/regressions/star/tomograms_star_row_shorter_than_labels");
+    let _ = tomopick_io::lists::tomograms_star::read_tomograms_star(&p);
+    let _ = tomopick_io::read_particles(
+        &p,
+        Some(tomopick_io::ListFormat::Relion5),
+        &Default::default(),
+    );
+}

@@ -30,7 +30,13 @@ impl StarBlock {
             return Ok(None);
         };
         let (line, vals) = &self.rows[row];
-        let s = vals[c].as_str();
+        let Some(s) = vals.get(c).map(String::as_str) else {
+            return Err(IoError::line(
+                path,
+                *line,
+                format!("column {label}: no value (the row is shorter than the column list)"),
+            ));
+        };
         s.parse::<f64>().map(Some).map_err(|_| {
             IoError::line(
                 path,
@@ -39,9 +45,10 @@ impl StarBlock {
             )
         })
     }
-    /// The text at `row`, column `label`.
+    /// The text at `row`, column `label` (`None` when the column or the value is missing).
     pub fn text(&self, row: usize, label: &str) -> Option<&str> {
-        self.col(label).map(|c| self.rows[row].1[c].as_str())
+        let c = self.col(label)?;
+        self.rows[row].1.get(c).map(String::as_str)
     }
 }
 
