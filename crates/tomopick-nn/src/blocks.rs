@@ -55,6 +55,32 @@ impl ConvBn {
             leaky_relu(y, 0.1)
         }
     }
+    /// For inference on channels-last tensors (`[batch, D, H, W, C]`), after
+    /// [`fold_batch_norm`](Self::fold_batch_norm): one fused convolution + bias + LeakyReLU.
+    pub fn forward_channels_last(&self, x: Tensor<5>) -> Tensor<5> {
+        self.forward_channels_last_add(x, None)
+    }
+    /// [`forward_channels_last`](Self::forward_channels_last), then `+ skip` in the same pass.
+    pub fn forward_channels_last_add(&self, x: Tensor<5>, skip: Option<Tensor<5>>) -> Tensor<5> {
+        assert!(
+            self.folded,
+            "forward_channels_last needs folded batch norms"
+        );
+        let bias = self.conv.bias.as_ref().expect("a folded block has a bias");
+        crate::fastconv::conv3d_channels_last(
+            x,
+            self.conv.weight.val(),
+            bias.val(),
+            self.stride,
+            self.kernel / 2,
+            Some(0.1),
+            skip,
+        )
+    }
+    /// Whether the batch norm is folded into the convolution.
+    pub fn is_folded(&self) -> bool {
+        self.folded
+    }
     /// For inference: the batch norm's running statistics and affine map folded into the
     /// convolution's weights and a bias (one pass over the activations fewer). Not for training.
     pub fn fold_batch_norm(mut self) -> Self {
@@ -113,6 +139,11 @@ impl Residual {
     pub fn macs_per_voxel(&self) -> usize {
         self.reduce.macs_per_output() + self.expand.macs_per_output()
     }
+    /// [`forward`](Self::forward) on channels-last tensors, folded blocks only.
+    pub fn forward_channels_last(&self, x: Tensor<5>) -> Tensor<5> {
+        self.expand
+            .forward_channels_last_add(self.reduce.forward_channels_last(x.clone()), Some(x))
+    }
     /// Folds the batch norms (inference only).
     pub fn fold_batch_norm(self) -> Self {
         Residual {
@@ -143,6 +174,18 @@ impl Stage {
         self.blocks
             .iter()
             .fold(self.entry.forward(x), |y, b| b.forward(y))
+    }
+    /// [`forward`](Self::forward) on channels-last tensors, folded blocks only.
+    pub fn forward_channels_last(&self, x: Tensor<5>) -> Tensor<5> {
+        self.blocks
+            .iter()
+            .fold(self.entry.forward_channels_last(x), |y, b| {
+                b.forward_channels_last(y)
+            })
+    }
+    /// Whether the batch norms are folded.
+    pub fn is_folded(&self) -> bool {
+        self.entry.is_folded()
     }
     /// Folds the batch norms (inference only).
     pub fn fold_batch_norm(self) -> Self {
@@ -188,6 +231,12 @@ impl Chain {
     /// Applies the chain.
     pub fn forward(&self, x: Tensor<5>) -> Tensor<5> {
         self.layers.iter().fold(x, |y, l| l.forward(y))
+    }
+    /// [`forward`](Self::forward) on channels-last tensors, folded blocks only.
+    pub fn forward_channels_last(&self, x: Tensor<5>) -> Tensor<5> {
+        self.layers
+            .iter()
+            .fold(x, |y, l| l.forward_channels_last(y))
     }
     /// Multiply-adds per voxel.
     pub fn macs_per_voxel(&self) -> usize {

@@ -165,6 +165,44 @@ impl Detector {
         self.head.forward(self.head_conv.forward(q))
     }
 
+    /// Inference: after [`fold_batch_norm`](Self::fold_batch_norm), on the flex CPU backend with
+    /// AVX-512F, the network runs channels-last through the fused convolution of
+    /// [`crate::fastconv`]; otherwise this is [`forward`](Self::forward). Same outputs to rounding.
+    pub fn forward_inference(&self, x: Tensor<5>) -> Tensor<5> {
+        if !(self.head_conv.is_folded() && crate::fastconv::fast_on(&x.device())) {
+            return self.forward(x);
+        }
+        use crate::fastconv::{to_channels_first, to_channels_last, upsample2_channels_last};
+        let x = to_channels_last(x);
+        let quarter = self.down.iter().fold(x, |y, s| s.forward_channels_last(y));
+        let eighth = self.to_eighth.forward_channels_last(quarter.clone());
+        let eighth = match (&self.to_sixteenth, &self.neck_deep, &self.up_deep) {
+            (Some(s16), Some(neck), Some(up)) => {
+                let deep = neck.forward_channels_last(s16.forward_channels_last(eighth.clone()));
+                let deep = upsample2_channels_last(up.forward_channels_last(deep));
+                Tensor::cat(vec![deep, eighth], 4)
+            }
+            _ => eighth,
+        };
+        let up = self
+            .up_eighth
+            .forward_channels_last(self.neck_eighth.forward_channels_last(eighth));
+        let q = self
+            .neck_quarter
+            .forward_channels_last(Tensor::cat(vec![upsample2_channels_last(up), quarter], 4));
+        let bias = self.head.bias.as_ref().expect("the head has a bias").val();
+        let raw = crate::fastconv::conv3d_channels_last(
+            self.head_conv.forward_channels_last(q),
+            self.head.weight.val(),
+            bias,
+            1,
+            0,
+            None,
+            None,
+        );
+        to_channels_first(raw)
+    }
+
     /// The same network with every batch norm folded into its convolution: identical outputs
     /// in inference, fewer passes over memory. Not for training.
     pub fn fold_batch_norm(self) -> Self {

@@ -13,6 +13,7 @@ pub mod classifier_train;
 pub mod detector;
 pub mod encoding;
 pub mod error;
+pub mod fastconv;
 pub mod loss;
 pub mod model_file;
 pub mod ops3d;

@@ -122,7 +122,7 @@ impl DetectorModel {
         let [d, h, w] = dims_zyx;
         let device = self.net.devices().into_iter().next().unwrap_or_default();
         let x = Tensor::<5>::from_data(TensorData::new(input, [1, 1, d, h, w]), &device);
-        let out = self.net.forward(x);
+        let out = self.net.forward_inference(x);
         let [_, _, gd, gh, gw] = out.dims();
         let raw = out
             .into_data()

@@ -1,0 +1,176 @@
+//! The fused channels-last inference convolution (issue 15) against a plain loop and against
+//! burn's own convolution, and whole detectors against their unfused forward pass.
+
+use burn::prelude::*;
+use burn::tensor::Distribution;
+use tomopick_nn::fastconv::direct::{ConvShape, available, conv3d_channels_last};
+use tomopick_nn::{Architecture, Detector};
+
+/// The convolution by its definition, channels-last, in f64.
+fn by_definition(x: &[f32], w: &[f32], b: &[f32], s: &ConvShape, slope: Option<f32>) -> Vec<f32> {
+    let ([od, oh, ow], [d, h, wd], k) = (s.output(), s.input, s.kernel);
+    let mut out = vec![0f32; s.batch * od * oh * ow * s.cout];
+    for (i, o) in out.iter_mut().enumerate() {
+        let co = i % s.cout;
+        let v = i / s.cout;
+        let (bi, z, y, xx) = (
+            v / (od * oh * ow),
+            (v / (oh * ow)) % od,
+            (v / ow) % oh,
+            v % ow,
+        );
+        let mut acc = b[co] as f64;
+        for ci in 0..s.cin {
+            for t in 0..k * k * k {
+                let (kd, kh, kw) = (t / (k * k), (t / k) % k, t % k);
+                let at = |o: usize, kk: usize, n: usize| {
+                    let i = (o * s.stride + kk) as isize - s.pad as isize;
+                    (i >= 0 && i < n as isize).then_some(i as usize)
+                };
+                if let (Some(iz), Some(iy), Some(ix)) = (at(z, kd, d), at(y, kh, h), at(xx, kw, wd))
+                {
+                    let xi = (((bi * d + iz) * h + iy) * wd + ix) * s.cin + ci;
+                    acc += x[xi] as f64 * w[(co * s.cin + ci) * k * k * k + t] as f64;
+                }
+            }
+        }
+        let r = acc as f32;
+        *o = match slope {
+            Some(a) if r < 0.0 => a * r,
+            _ => r,
+        };
+    }
+    out
+}
+
+fn numbers(n: usize, seed: u64) -> Vec<f32> {
+    let mut s = seed;
+    (0..n)
+        .map(|_| {
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (s >> 40) as f32 / (1u64 << 24) as f32 - 0.5
+        })
+        .collect()
+}
+
+#[test]
+fn the_kernel_computes_the_convolution_by_its_definition() {
+    if !available() {
+        eprintln!("no AVX-512F on this CPU: the kernel is not used here, nothing to check");
+        return;
+    }
+    let shapes = [
+        // (batch, cin, cout, input, k, stride, pad): odd sizes, rows shorter and longer than a
+        // register block, channel counts below, at and across 16 and 32.
+        (2, 3, 5, [7, 6, 9], 3, 1, 1),
+        (1, 4, 16, [8, 10, 6], 3, 2, 1),
+        (2, 6, 7, [5, 4, 3], 1, 1, 0),
+        (1, 1, 16, [8, 8, 17], 3, 2, 1),
+        (1, 8, 40, [4, 5, 19], 3, 1, 1),
+        (1, 32, 54, [3, 3, 11], 1, 1, 0),
+        (1, 5, 33, [6, 7, 8], 3, 1, 0),
+    ];
+    for (i, &(batch, cin, cout, input, kernel, stride, pad)) in shapes.iter().enumerate() {
+        let s = ConvShape {
+            batch,
+            cin,
+            cout,
+            input,
+            kernel,
+            stride,
+            pad,
+        };
+        let x = numbers(batch * input.iter().product::<usize>() * cin, 1 + i as u64);
+        let w = numbers(cout * cin * kernel.pow(3), 100 + i as u64);
+        let b = numbers(cout, 200 + i as u64);
+        for (slope, add) in [(Some(0.1), false), (None, false), (Some(0.1), true)] {
+            let mut want = by_definition(&x, &w, &b, &s, slope);
+            let skip = numbers(want.len(), 300 + i as u64);
+            if add {
+                want.iter_mut().zip(&skip).for_each(|(v, r)| *v += r);
+            }
+            let got = conv3d_channels_last(&x, &w, &b, &s, slope, add.then_some(&skip[..]));
+            assert_eq!(got.len(), want.len());
+            let err = got
+                .iter()
+                .zip(&want)
+                .map(|(g, w)| (g - w).abs())
+                .fold(0.0, f32::max);
+            assert!(
+                err < 1e-5,
+                "{s:?} slope {slope:?} skip {add}: max error {err:e}"
+            );
+        }
+    }
+}
+
+#[test]
+fn folded_detectors_give_the_unfused_outputs_on_the_fast_path() {
+    let dev = Device::flex();
+    dev.seed(7);
+    for (arch, side) in [
+        (Architecture::Efficient, [24, 40, 32]),
+        (Architecture::EfficientDeep, [32, 16, 48]),
+    ] {
+        let net = Detector::new(arch, 3, 4, &dev).fold_batch_norm();
+        let x = Tensor::<5>::random(
+            [1, 1, side[0], side[1], side[2]],
+            Distribution::Normal(0.0, 1.0),
+            &dev,
+        );
+        let plain = net
+            .forward(x.clone())
+            .into_data()
+            .try_to_vec::<f32>()
+            .unwrap();
+        let fast = net
+            .forward_inference(x)
+            .into_data()
+            .try_to_vec::<f32>()
+            .unwrap();
+        assert_eq!(plain.len(), fast.len());
+        let scale = plain.iter().map(|v| v.abs()).fold(0.0, f32::max);
+        let err = plain
+            .iter()
+            .zip(&fast)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f32::max);
+        assert!(
+            err <= 1e-4 * scale.max(1.0),
+            "{arch:?}: max error {err:e} (outputs up to {scale})"
+        );
+    }
+}
+
+#[test]
+fn the_channels_last_convolution_falls_back_to_burn_off_the_fast_path() {
+    // An autodiff device never takes the kernel: the same call composes burn's operations.
+    let dev = Device::flex();
+    let x = Tensor::<5>::random([1, 6, 5, 7, 3], Distribution::Normal(0.0, 1.0), &dev);
+    let w = Tensor::<5>::random([9, 3, 3, 3, 3], Distribution::Normal(0.0, 0.3), &dev);
+    let b = Tensor::<1>::random([9], Distribution::Normal(0.0, 0.3), &dev);
+    let on = |d: &Device| {
+        tomopick_nn::fastconv::conv3d_channels_last(
+            x.clone().to_device(d),
+            w.clone().to_device(d),
+            b.clone().to_device(d),
+            2,
+            1,
+            Some(0.1),
+            None,
+        )
+        .into_data()
+        .try_to_vec::<f32>()
+        .unwrap()
+    };
+    let (fast, burn) = (on(&dev), on(&dev.clone().autodiff()));
+    assert_eq!(fast.len(), 3 * 3 * 4 * 9);
+    let err = fast
+        .iter()
+        .zip(&burn)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f32::max);
+    assert!(err < 1e-5, "max error {err:e}");
+}
