@@ -4,7 +4,8 @@
 //!
 //! Each task computes one output row: blocks of `V` consecutive voxels × `16·CB` output channels
 //! accumulate in AVX-512 registers while the kernel walks the taps; along a kernel row the `k·cin`
-//! inputs are contiguous in the (zero-padded) channels-last volume, and so are the weight rows
+//! inputs are contiguous in the channels-last volume (zero padding is never copied: taps outside
+//! are skipped), and so are the weight rows
 //! they meet, so the inner loop is one broadcast and `CB` fused multiply-adds per voxel.
 
 use rayon::prelude::*;
@@ -65,14 +66,12 @@ unsafe impl Sync for SendPtr {}
 
 /// What every row task reads.
 struct Plan<'a> {
-    /// Zero-padded channels-last input.
+    /// Channels-last input.
     xp: &'a [f32],
     /// Weights as `[kd, kh, kw, cin] × coutp`.
     wp: &'a [f32],
     bias: &'a [f32],
     s: ConvShape,
-    /// Padded `[depth, height, width]`.
-    padded: [usize; 3],
     /// Output channels rounded up to whole registers.
     coutp: usize,
     slope: Option<f32>,
@@ -103,21 +102,12 @@ pub fn conv3d_channels_last(
     let [od, oh, ow] = s.output();
     let n_out = s.batch * od * oh * ow * s.cout;
     assert!(skip.is_none_or(|r| r.len() == n_out), "skip length");
-    let padded_copy;
-    let xp = if s.pad == 0 {
-        x
-    } else {
-        padded_copy = pad_channels_last(x, s);
-        &padded_copy
-    };
-    let p = s.pad;
     let coutp = s.cout.div_ceil(L) * L;
     let plan = Plan {
-        xp,
+        xp: x,
         wp: &pack_weights(weight, s, coutp),
         bias,
         s: *s,
-        padded: [d + 2 * p, h + 2 * p, w + 2 * p],
         coutp,
         slope,
         skip,
@@ -137,26 +127,6 @@ pub fn conv3d_channels_last(
     out
 }
 
-/// `x` with `pad` zeros on every side of every spatial axis, channels-last.
-fn pad_channels_last(x: &[f32], s: &ConvShape) -> Vec<f32> {
-    let (c, p) = (s.cin, s.pad);
-    let [d, h, w] = s.input;
-    let [dp, hp, wp] = [d + 2 * p, h + 2 * p, w + 2 * p];
-    let plane = hp * wp * c;
-    let mut xp = vec![0.0f32; s.batch * dp * plane];
-    xp.par_chunks_mut(plane).enumerate().for_each(|(i, dst)| {
-        let (b, z) = (i / dp, i % dp);
-        if z < p || z >= d + p {
-            return;
-        }
-        let src = &x[((b * d + z - p) * h) * w * c..][..h * w * c];
-        for y in 0..h {
-            dst[((y + p) * wp + p) * c..][..w * c].copy_from_slice(&src[y * w * c..][..w * c]);
-        }
-    });
-    xp
-}
-
 /// Weights `[cout, cin, k, k, k]` → `[kd, kh, kw, cin] × coutp` (zeros past `cout`).
 fn pack_weights(weight: &[f32], s: &ConvShape, coutp: usize) -> Vec<f32> {
     let taps = s.kernel.pow(3);
@@ -171,61 +141,113 @@ fn pack_weights(weight: &[f32], s: &ConvShape, coutp: usize) -> Vec<f32> {
     wp
 }
 
-/// How a block walks its input: `k²` kernel rows (offsets `kd·dz + kh·dy`, `kd, kh < k`), each
-/// `run` contiguous values, consecutive output voxels `step` apart. (Gathering the 1-channel
-/// input layer's short rows into per-voxel patches first was tried: 1.8× slower.)
+/// How a block walks its input: kernel rows `kd ∈ kd_range`, `kh ∈ kh_range` (those inside the
+/// volume; the rest meet zero padding), each `run` contiguous values from kernel column `kw0`,
+/// consecutive output voxels `step` apart; row `(kd, kh)` starts `kd·dz + kh·dy` after the
+/// block's input index. Padding is never copied: rows outside are skipped and, at both ends of an
+/// output row, single voxels take the columns inside. (Gathering the 1-channel input layer's
+/// short rows into per-voxel patches first was tried: 1.8× slower.)
 #[derive(Clone, Copy)]
 struct Walk {
-    k: usize,
+    kd_range: (usize, usize),
+    kh_range: (usize, usize),
+    kw0: usize,
     run: usize,
     step: usize,
     dz: usize,
     dy: usize,
 }
 
+/// The kernel taps `[lo, hi)` of one axis that land inside `0..n` for output position `o`.
+fn inside(o: usize, s: &ConvShape, n: usize) -> (usize, usize) {
+    let start = (o * s.stride) as isize - s.pad as isize;
+    let lo = (-start).clamp(0, s.kernel as isize) as usize;
+    let hi = (n as isize - start).clamp(0, s.kernel as isize) as usize;
+    (lo, hi.max(lo))
+}
+
 /// One output row: register blocks of 12 voxels × 16 channels or 8 voxels × 32 channels (24 or
-/// 16 of the 32 vector registers accumulate), then blocks of 4 and single voxels at the row's end.
+/// 16 of the 32 vector registers accumulate), then blocks of 4 and single voxels; voxels whose
+/// kernel reaches past the row's ends run singly with the columns inside.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
 unsafe fn row_avx512(p: &Plan, b: usize, z: usize, y: usize, out: SendPtr) {
     let s = &p.s;
     let (k, c, st) = (s.kernel, s.cin, s.stride);
-    let [dp, hp, wp] = p.padded;
+    let [d, h, w] = s.input;
     let [od, oh, ow] = s.output();
     let orow = ((b * od + z) * oh + y) * ow;
-    let start = ((b * dp + z * st) * hp + y * st) * wp * c;
-    let walk = Walk {
-        k,
+    let full = Walk {
+        kd_range: inside(z, s, d),
+        kh_range: inside(y, s, h),
+        kw0: 0,
         run: k * c,
         step: st * c,
-        dz: hp * wp * c,
-        dy: wp * c,
+        dz: h * w * c,
+        dy: w * c,
     };
-    let (input, base) = (p.xp, start);
+    // Input index of kernel tap (0, 0, kw) for output voxel x; may point before the row.
+    let origin = |x: usize, kw: usize| -> isize {
+        ((((b * d) as isize + (z * st) as isize - s.pad as isize) * h as isize + (y * st) as isize
+            - s.pad as isize)
+            * w as isize
+            + (x * st + kw) as isize
+            - s.pad as isize)
+            * c as isize
+    };
+    // Output voxels whose every kernel column is inside the row.
+    let (first, end) = {
+        let mut a = 0;
+        while a < ow && inside(a, s, w) != (0, k) {
+            a += 1;
+        }
+        let mut e = ow;
+        while e > a && inside(e - 1, s, w) != (0, k) {
+            e -= 1;
+        }
+        (a, e)
+    };
     let blocks = p.coutp / L;
-    let mut cb = 0;
-    while cb < blocks {
+    for cb in (0..blocks).step_by(2) {
         let two = blocks - cb >= 2;
         let mut x = 0;
         while x < ow {
-            let (xin, o) = (base + x * walk.step, orow + x);
-            // SAFETY: avx512f is enabled here; `block` bounds its own reads and writes.
+            let o = orow + x;
+            if x < first || x >= end {
+                let (lo, hi) = inside(x, s, w);
+                let walk = Walk {
+                    kw0: lo,
+                    run: (hi - lo) * c,
+                    ..full
+                };
+                let at = origin(x, lo);
+                // SAFETY: avx512f is enabled here; `block` bounds its own reads and writes.
+                x += unsafe {
+                    if two {
+                        block::<1, 2>(p, &walk, at, o, cb, out)
+                    } else {
+                        block::<1, 1>(p, &walk, at, o, cb, out)
+                    }
+                };
+                continue;
+            }
+            let at = origin(x, 0);
+            // SAFETY: as above.
             x += unsafe {
-                match (two, ow - x) {
-                    (true, 8..) => block::<8, 2>(p, input, &walk, xin, o, cb, out),
-                    (false, 12..) => block::<12, 1>(p, input, &walk, xin, o, cb, out),
-                    (true, 4..) => block::<4, 2>(p, input, &walk, xin, o, cb, out),
-                    (false, 4..) => block::<4, 1>(p, input, &walk, xin, o, cb, out),
-                    (true, _) => block::<1, 2>(p, input, &walk, xin, o, cb, out),
-                    (false, _) => block::<1, 1>(p, input, &walk, xin, o, cb, out),
+                match (two, end - x) {
+                    (true, 8..) => block::<8, 2>(p, &full, at, o, cb, out),
+                    (false, 12..) => block::<12, 1>(p, &full, at, o, cb, out),
+                    (true, 4..) => block::<4, 2>(p, &full, at, o, cb, out),
+                    (false, 4..) => block::<4, 1>(p, &full, at, o, cb, out),
+                    (true, _) => block::<1, 2>(p, &full, at, o, cb, out),
+                    (false, _) => block::<1, 1>(p, &full, at, o, cb, out),
                 }
             };
         }
-        cb += if two { 2 } else { 1 };
     }
 }
 
-/// `V` output voxels from flat voxel `orow` (its input at `input[xin..]`, walked as `walk` says)
+/// `V` output voxels from flat voxel `orow` (its input from index `xin`, walked as `walk` says)
 /// × channel registers `cb..cb + CB`; returns `V`.
 #[cfg(target_arch = "x86_64")]
 #[inline]
@@ -233,27 +255,33 @@ unsafe fn row_avx512(p: &Plan, b: usize, z: usize, y: usize, out: SendPtr) {
 #[allow(clippy::too_many_arguments)]
 unsafe fn block<const V: usize, const CB: usize>(
     p: &Plan,
-    input: &[f32],
     walk: &Walk,
-    xin: usize,
+    xin: isize,
     orow: usize,
     cb: usize,
     out: SendPtr,
 ) -> usize {
     use std::arch::x86_64::*;
     let s = &p.s;
+    let input = p.xp;
+    let k = s.kernel;
     let Walk {
-        k,
+        kd_range,
+        kh_range,
+        kw0,
         run,
         step,
         dz,
         dy,
     } = *walk;
     let mut acc = [[_mm512_setzero_ps(); CB]; V];
-    for kd in 0..k {
-        for kh in 0..k {
-            let xbase = xin + kd * dz + kh * dy;
-            let wbase = (kd * k + kh) * run * p.coutp + cb * L;
+    for kd in kd_range.0..kd_range.1 {
+        for kh in kh_range.0..kh_range.1 {
+            if run == 0 {
+                continue;
+            }
+            let xbase = (xin + (kd * dz + kh * dy) as isize) as usize;
+            let wbase = ((kd * k + kh) * k + kw0) * s.cin * p.coutp + cb * L;
             assert!(xbase + (V - 1) * step + run <= input.len());
             assert!(wbase + (run - 1) * p.coutp + CB * L <= p.wp.len());
             // SAFETY: the two asserts bound every read below.
