@@ -13,6 +13,7 @@ use burn::tensor::activation::leaky_relu;
 use burn::tensor::module::conv3d;
 use burn::tensor::ops::ConvOptions;
 use std::time::Instant;
+use tomopick_nn::fastconv::direct::ConvShape;
 use tomopick_nn::fastconv::{conv3d_channels_last, fast_on, to_channels_last};
 use tomopick_nn::{Architecture, Detector};
 
@@ -122,8 +123,16 @@ fn main() {
         sb.sort_by(f64::total_cmp);
         sf.sort_by(f64::total_cmp);
         let (mb, mf) = (sb[sb.len() / 2], sf[sf.len() / 2]);
-        let out = [ld, lh, lw].map(|n| (n + 2 * (k / 2) - k) / st + 1);
-        let f = 2.0 * (out.iter().product::<usize>() * cin * cout * k.pow(3)) as f64;
+        let shape = ConvShape {
+            batch: 1,
+            cin,
+            cout,
+            input: [ld, lh, lw],
+            kernel: k,
+            stride: st,
+            pad: k / 2,
+        };
+        let f = 2.0 * shape.macs();
         let (gb, gf) = (f / mb / 1e9, f / mf / 1e9);
         println!(
             "{:<28} {:>9.2} {:>8.1} {:>5.0}% | {:>9.2} {:>8.1} {:>5.0}% | {:>5.2}",

@@ -183,10 +183,6 @@ impl Stage {
                 b.forward_channels_last(y)
             })
     }
-    /// Whether the batch norms are folded.
-    pub fn is_folded(&self) -> bool {
-        self.entry.is_folded()
-    }
     /// Folds the batch norms (inference only).
     pub fn fold_batch_norm(self) -> Self {
         Stage {

@@ -43,6 +43,14 @@ fn by_definition(x: &[f32], w: &[f32], b: &[f32], s: &ConvShape, slope: Option<f
     out
 }
 
+/// The largest absolute difference between two equally long lists.
+fn max_difference(a: &[f32], b: &[f32]) -> f32 {
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
+}
+
 fn numbers(n: usize, seed: u64) -> Vec<f32> {
     let mut s = seed;
     (0..n)
@@ -93,11 +101,7 @@ fn the_kernel_computes_the_convolution_by_its_definition() {
             }
             let got = conv3d_channels_last(&x, &w, &b, &s, slope, add.then_some(&skip[..]));
             assert_eq!(got.len(), want.len());
-            let err = got
-                .iter()
-                .zip(&want)
-                .map(|(g, w)| (g - w).abs())
-                .fold(0.0, f32::max);
+            let err = max_difference(&got, &want);
             assert!(
                 err < 1e-5,
                 "{s:?} slope {slope:?} skip {add}: max error {err:e}"
@@ -132,11 +136,7 @@ fn folded_detectors_give_the_unfused_outputs_on_the_fast_path() {
             .unwrap();
         assert_eq!(plain.len(), fast.len());
         let scale = plain.iter().map(|v| v.abs()).fold(0.0, f32::max);
-        let err = plain
-            .iter()
-            .zip(&fast)
-            .map(|(a, b)| (a - b).abs())
-            .fold(0.0, f32::max);
+        let err = max_difference(&plain, &fast);
         assert!(
             err <= 1e-4 * scale.max(1.0),
             "{arch:?}: max error {err:e} (outputs up to {scale})"
@@ -167,10 +167,6 @@ fn the_channels_last_convolution_falls_back_to_burn_off_the_fast_path() {
     };
     let (fast, burn) = (on(&dev), on(&dev.clone().autodiff()));
     assert_eq!(fast.len(), 3 * 3 * 4 * 9);
-    let err = fast
-        .iter()
-        .zip(&burn)
-        .map(|(a, b)| (a - b).abs())
-        .fold(0.0, f32::max);
+    let err = max_difference(&fast, &burn);
     assert!(err < 1e-5, "max error {err:e}");
 }
