@@ -53,8 +53,21 @@ def _atoms(code):
     return pos, el
 
 
+def _smooth(n):
+    """Whether n has no prime factor above 5 (the grid sizes gemmi's FFT keeps)."""
+    for f in (2, 3, 5):
+        while n % f == 0:
+            n //= f
+    return n == 1
+
+
 def _box(pos, margin_a):
+    """Even box side in 5 A voxels that holds the atoms plus the margin, with no prime factor
+    above 5: gemmi silently enlarges any other grid to such a size, which at a fixed cell would
+    shrink its spacing and so stretch the density by up to 14 % (suite version 1's error)."""
     n = int(np.ceil((2 * np.abs(pos).max() + 2 * margin_a) / SPACING_A / 2)) * 2 + 2
+    while not _smooth(n):
+        n += 2
     return n
 
 
@@ -93,6 +106,8 @@ def _gemmi_density(code, kind, margin_a, b_a2):
     dc.grid.spacegroup = gemmi.SpaceGroup("P 1")
     dc.grid.set_size(n, n, n)
     dc.put_model_density_on_grid(st[0])
+    if tuple(dc.grid.shape) != (n, n, n):
+        raise RuntimeError(f"{code}: gemmi made a {tuple(dc.grid.shape)} grid, not {n}^3: the spacing would not be 5 A")
     # gemmi's grid is [x, y, z]; ours is [z, y, x]
     return np.array(dc.grid, copy=True).transpose(2, 1, 0).astype(np.float64)
 

@@ -19,6 +19,11 @@
 //! ice_surface_fraction = 0.3        # share of cubes with an ice surface, particles on one side
 //! noise_reference_particles = 12    # noise as if each cube held 12 particles (default: its own)
 //! particle_scale = { uniform = [0.85, 1.15] }   # optional: particle size per cube (default 1)
+//! [appearance]                      # optional: each class's look drawn per cube
+//! b_factor_a2 = { uniform = [0, 6000] }   # extra blur, Å²
+//! density_gamma = { uniform = [0.6, 1.6] } # flatter (<1) or peakier (>1) interior
+//! shell_contrast = { uniform = [-0.2, 0.4] } # hydration shell, × the particle's mean density
+//! shell_width_a = { uniform = [3, 10] }
 //! [tilt_series]                     # optional: a share of cubes through projections + WBP
 //! fraction = 0.5
 //! step_deg = { uniform = [1, 5] }
@@ -145,6 +150,11 @@ pub struct TrainDetectorConfig {
     /// Size of the particles relative to their models, drawn per cube (none: 1).
     #[serde(default)]
     pub particle_scale: Option<Dist>,
+    /// `[appearance]`: each cube draws, for each class, the particle's own look (an extra
+    /// B-factor, a density exponent, a hydration shell), so that no class is known by how our
+    /// simulator draws it; none by default.
+    #[serde(default)]
+    pub appearance: Option<tomopick_sim::appearance::ParticleAppearance>,
     /// Imaging preset (`randomized` or `fixed`), used when `imaging` is not given.
     #[serde(default = "default_preset")]
     pub preset: String,
@@ -200,6 +210,7 @@ impl TrainDetectorConfig {
         if let Some(im) = &self.imaging {
             s.imaging = im.clone();
         }
+        s.appearance = self.appearance.clone();
         s.validate()?;
         Ok(s)
     }

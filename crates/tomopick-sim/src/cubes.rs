@@ -2,6 +2,7 @@
 //! each with the boxes (class, centre, radius) of the particles in it. Made on the fly, in
 //! parallel, and deterministic: cube `i` of seed `s` never depends on the thread count.
 
+use crate::appearance::Appearance;
 use crate::error::Result;
 use crate::fft::Fft3;
 use crate::imaging3d::{Imaging3dParams, image_3d};
@@ -12,7 +13,7 @@ use crate::resample::{crop_to_support, radius_above, rescale};
 use crate::sample::{SampleSpec, Template, build_sample};
 use crate::subtomo::mix_seed;
 use crate::tilt::{NoiseModel, TiltSeriesParams, tilt_series, wbp};
-use ndarray::Array3;
+use ndarray::{Array3, ArrayView3, s};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
@@ -125,6 +126,9 @@ pub fn check_particle_scale(d: &Dist) -> Result<()> {
     )
 }
 
+/// Mixed into a cube's seed for the stream that draws its particles' appearance.
+const APPEARANCE_STREAM: u64 = 0x6170_7065_6172_616e;
+
 /// Makes training cubes.
 pub struct CubeGenerator {
     spec: CubeSpec,
@@ -221,9 +225,28 @@ impl CubeGenerator {
                 })
                 .collect()
         };
-        let potential = |i: usize| match scaled.get(i) {
+        let base = |i: usize| match scaled.get(i) {
             Some(p) => p.view(),
             None => self.potentials[i].view(),
+        };
+        // Each class's own look in this cube, from a stream of its own: the placement and the
+        // imaging are those the cube has without it.
+        let dressed: Vec<Array3<f32>> = match &r.appearance {
+            None => Vec::new(),
+            Some(a) => {
+                let mut looks =
+                    ChaCha8Rng::seed_from_u64(mix_seed(seed ^ APPEARANCE_STREAM, index));
+                (0..self.potentials.len())
+                    .map(|i| {
+                        let look = a.draw(&mut looks);
+                        dress(base(i), &look, r.mask_threshold_v as f32, r.voxel_size_a)
+                    })
+                    .collect()
+            }
+        };
+        let potential = |i: usize| match dressed.get(i) {
+            Some(p) => p.view(),
+            None => base(i),
         };
         let shuffled: Vec<Template> = order
             .iter()
@@ -360,10 +383,31 @@ pub fn image_through_tilt_series<R: Rng + ?Sized>(
         astigmatism_angle_deg: rng.random_range(0.0..180.0),
         apply_mtf: imaging.apply_mtf,
         noise: NoiseModel::Snr(snr),
+        noise_correlation_a: imaging.noise_correlation_a,
     };
     let projections = tilt_series(volume, voxel_size_a, &p, rng.random())?;
     let (d, h, w) = volume.dim();
     Ok(wbp(&projections, [d, h, w], voxel_size_a))
+}
+
+/// A class template with a drawn appearance applied, padded first so that the blur and the
+/// shell are not cut off at the edges of the tight template box (its centre stays centred).
+fn dress(
+    template: ArrayView3<f32>,
+    look: &Appearance,
+    mask_cut: f32,
+    voxel_size_a: f64,
+) -> Array3<f32> {
+    let sigma_a = (look.b_factor_a2 / (8.0 * std::f64::consts::PI.powi(2))).sqrt();
+    let reach_a = 3.0 * sigma_a + 2.5 * look.shell_width_a.max(0.0);
+    let pad = (reach_a / voxel_size_a).ceil() as usize + 1;
+    let (nz, ny, nx) = template.dim();
+    let mut v = Array3::<f32>::zeros((nz + 2 * pad, ny + 2 * pad, nx + 2 * pad));
+    v.slice_mut(s![pad..pad + nz, pad..pad + ny, pad..pad + nx])
+        .assign(&template);
+    let mask = v.mapv(|x| u8::from(x > mask_cut));
+    look.apply(&mut v, &mask, voxel_size_a);
+    v
 }
 
 /// Σ V² over a volume (its potential energy in V² · voxels).

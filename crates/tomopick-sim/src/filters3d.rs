@@ -1,5 +1,6 @@
 //! The filters of the fast 3D route on the half spectrum of a `[nz, ny, nx]` volume:
-//! signal `H_s = CTF(|k|)·MTF(|k|)·W(k)` and noise `H_n = MTF(|k|)·W(k)`.
+//! signal `H_s = CTF(|k|)·MTF(|k|)·W(k)` and noise `H_n = MTF(|k|)·G(|k|)·W(k)`, where `G` is
+//! the optional noise correlation ([`noise_correlation`]).
 //!
 //! Missing wedge: tilt axis y, beam z; a frequency is measured iff |k_z| ≤ |k_x| tan α_max.
 //! CTF and MTF depend on |k| only. For a cube, |k|² is an integer r² = ix² + iy² + iz² in units
@@ -41,9 +42,13 @@ impl BinFilters {
             (FINE + 1, Box::new(move |i| i as f64 / FINE as f64 * k_top))
         };
         let mtf = mtf_table(len, &k_of, voxel_size_a, p.apply_mtf);
+        let corr = noise_correlation(p.noise_correlation_a);
         let table = (0..len)
             .zip(mtf.iter())
-            .map(|(i, m)| (*m, m * ctf.value(k_of(i)) as f32))
+            .map(|(i, m)| {
+                let k = k_of(i);
+                (m * corr(k), m * ctf.value(k) as f32)
+            })
             .collect();
         let tan = p.tilt_max_deg.to_radians().tan();
         let mut measured = Vec::with_capacity(nz * h);
@@ -98,6 +103,13 @@ impl BinFilters {
     }
 }
 
+/// The transfer `exp(−2π²σ²k²)` of a Gaussian of standard deviation `sigma_a` Å that correlates
+/// the noise, at `k` in 1/Å (1 everywhere for `sigma_a` = 0).
+pub fn noise_correlation(sigma_a: f64) -> impl Fn(f64) -> f32 {
+    let c = 2.0 * std::f64::consts::PI.powi(2) * sigma_a * sigma_a;
+    move |k: f64| (-c * k * k).exp() as f32
+}
+
 /// Length, last |k| (bits), voxel size (bits), MTF applied.
 type MtfKey = (usize, u64, u64, bool);
 
@@ -139,7 +151,7 @@ fn mtf_table(
 pub struct Filters {
     /// CTF × MTF × wedge.
     pub signal: Array3<f32>,
-    /// MTF × wedge.
+    /// MTF × noise correlation × wedge.
     pub noise: Array3<f32>,
 }
 

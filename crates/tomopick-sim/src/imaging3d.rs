@@ -31,6 +31,10 @@ pub struct Imaging3dParams {
     pub tilt_max_deg: f64,
     /// Signal-to-noise variance ratio; `None` gives a noise-free image.
     pub snr: Option<f64>,
+    /// Standard deviation in Å of a Gaussian that correlates the noise between neighbouring
+    /// voxels (0: white at the detector). Real noise is not white (detector cross-talk,
+    /// interpolation, binning), and other simulators colour theirs; the SNR stays exact.
+    pub noise_correlation_a: f64,
 }
 
 impl Imaging3dParams {
@@ -47,6 +51,12 @@ impl Imaging3dParams {
             && !(s.is_finite() && s > 0.0)
         {
             return bad(format!("snr = {s}: must be positive"));
+        }
+        if !(self.noise_correlation_a.is_finite() && self.noise_correlation_a >= 0.0) {
+            return bad(format!(
+                "noise_correlation_a = {}: must be zero or positive",
+                self.noise_correlation_a
+            ));
         }
         let c = &self.ctf;
         if !(c.voltage_kv > 0.0

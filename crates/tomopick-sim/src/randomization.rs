@@ -186,6 +186,14 @@ pub struct ImagingRandomization {
     pub invert_contrast_probability: f64,
     /// Apply the detector (pixel) MTF.
     pub mtf: bool,
+    /// Standard deviation in Å of a Gaussian that correlates the noise (0: white, the default;
+    /// see [`crate::imaging3d::Imaging3dParams::noise_correlation_a`]).
+    #[serde(default = "white")]
+    pub noise_correlation_a: Dist,
+}
+
+fn white() -> Dist {
+    Dist::Fixed(0.0)
 }
 
 impl ImagingRandomization {
@@ -203,6 +211,8 @@ impl ImagingRandomization {
             apply_mtf: self.mtf,
             tilt_max_deg: self.tilt_max_deg.sample(rng),
             snr: Some(self.snr.sample(rng)),
+            // Last, and a fixed value draws nothing: streams without it keep their bits.
+            noise_correlation_a: self.noise_correlation_a.sample(rng),
         }
     }
 }
@@ -271,6 +281,7 @@ impl SubtomoConfig {
                 scale_jitter: Dist::Uniform([-0.05, 0.05]),
                 invert_contrast_probability: 0.5,
                 mtf: true,
+                noise_correlation_a: white(),
             },
             membrane: false,
             neighbours: Dist::Fixed(0.0),
@@ -293,6 +304,7 @@ impl SubtomoConfig {
             scale_jitter: Dist::Fixed(0.0),
             invert_contrast_probability: 0.0,
             mtf: true,
+            noise_correlation_a: white(),
         };
         c
     }
@@ -370,6 +382,11 @@ impl SubtomoConfig {
             "imaging.scale_jitter",
             |v| v > -0.5 && v < 0.5,
             "scale jitter must be within ±0.5",
+        )?;
+        i.noise_correlation_a.check(
+            "imaging.noise_correlation_a",
+            |v| (0.0..=100.0).contains(&v),
+            "must be in 0..=100 Å",
         )?;
         if !(0.0..=1.0).contains(&i.invert_contrast_probability) {
             return bad(format!(

@@ -55,6 +55,9 @@ pub struct TiltSeriesParams {
     pub apply_mtf: bool,
     /// Noise.
     pub noise: NoiseModel,
+    /// Standard deviation in Å of a Gaussian that correlates the noise of each projection
+    /// ([`NoiseModel::Snr`] only; shot noise at a dose stays white). 0: white.
+    pub noise_correlation_a: f64,
 }
 
 impl TiltSeriesParams {
@@ -93,6 +96,12 @@ impl TiltSeriesParams {
         }
         if !(self.defocus_sd_a >= 0.0 && self.ctf.voltage_kv > 0.0 && self.ctf.cs_mm >= 0.0) {
             return bad("CTF parameters out of range".into());
+        }
+        if !(self.noise_correlation_a.is_finite() && self.noise_correlation_a >= 0.0) {
+            return bad(format!(
+                "noise_correlation_a = {}: must be zero or positive",
+                self.noise_correlation_a
+            ));
         }
         Ok(())
     }
@@ -220,7 +229,9 @@ pub fn tilt_series(
         apply_mtf: p.apply_mtf,
         tilt_max_deg: 90.0,
         snr: None,
+        noise_correlation_a: p.noise_correlation_a,
     };
+    let corr = crate::filters3d::noise_correlation(p.noise_correlation_a);
     let noise_power = mean_square(&filters([1, ny, nx], voxel_size_a, &flat).noise, nx);
     Ok(angles
         .par_iter()
@@ -278,7 +289,8 @@ pub fn tilt_series(
                         (sigma * rng.sample::<f64, _>(StandardNormal)) as f32
                     });
                     let noise = filter_2d(&fft, &white, voxel_size_a, |kx, ky| {
-                        mtf((kx * kx + ky * ky).sqrt())
+                        let k = (kx * kx + ky * ky).sqrt();
+                        mtf(k) * corr(k) as f64
                     });
                     &clean + &noise
                 }

@@ -405,6 +405,7 @@ pub fn simulate_tomogram(
                     (None, Some(s)) => NoiseModel::Snr(fixed(s)),
                     _ => NoiseModel::None,
                 },
+                noise_correlation_a: 0.0,
             };
             let projections = tilt_series(&sample.potential, vs, &params, mix_seed(seed, 2))?;
             on_stage(Stage::Reconstruction);
@@ -416,6 +417,7 @@ pub fn simulate_tomogram(
                 apply_mtf: i.mtf,
                 tilt_max_deg: fixed(&i.tilt_max_deg),
                 snr: i.snr.as_ref().map(fixed),
+                noise_correlation_a: 0.0,
             };
             let fft = Fft3::new([nz, ny, nx]);
             let mut rng = ChaCha8Rng::seed_from_u64(mix_seed(seed, 3));

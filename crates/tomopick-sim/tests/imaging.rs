@@ -34,6 +34,7 @@ fn params(snr: Option<f64>, tilt: f64, defocus_um: f64) -> Imaging3dParams {
         apply_mtf: true,
         tilt_max_deg: tilt,
         snr,
+        noise_correlation_a: 0.0,
     }
 }
 
@@ -64,6 +65,36 @@ fn measured_snr_equals_the_requested_snr() {
             );
         }
     }
+}
+
+/// Correlated noise (a Gaussian of σ = 15 Å at 10 Å voxels) keeps the SNR exact and makes
+/// neighbouring voxels' noise alike: for a Gaussian filter of σ voxels the neighbour correlation
+/// is exp(−1/(4σ²)) = 0.89 at σ = 1.5 (white noise: 0).
+#[test]
+fn correlated_noise_keeps_the_snr_and_correlates_neighbours() {
+    let fft = Fft3::new([40, 40, 40]);
+    let v = blobs();
+    let mut p = params(Some(0.2), 90.0, 3.0);
+    p.apply_mtf = false;
+    p.noise_correlation_a = 15.0;
+    let out = image_3d(&fft, &v, VS, &p, true, &mut ChaCha8Rng::seed_from_u64(5)).unwrap();
+    let clean = out.clean.unwrap();
+    let noise = &out.image - &clean;
+    let measured = var(&clean) / var(&noise);
+    assert!((measured / 0.2 - 1.0).abs() < 0.1, "SNR {measured:.4}");
+    let n = 40;
+    let (mut m2, mut lag) = (0.0, 0.0);
+    for ((z, y, x), e) in noise.indexed_iter() {
+        m2 += (*e as f64).powi(2);
+        lag += *e as f64 * noise[[z, y, (x + 1) % n]] as f64;
+    }
+    let corr = lag / m2;
+    assert!(
+        (corr - 0.89).abs() < 0.04,
+        "neighbour correlation {corr:.3}"
+    );
+    p.noise_correlation_a = -1.0;
+    assert!(image_3d(&fft, &v, VS, &p, false, &mut ChaCha8Rng::seed_from_u64(5)).is_err());
 }
 
 /// Without MTF and wedge the noise filter is 1, so the added noise must be white Gaussian noise
