@@ -102,6 +102,24 @@ pub struct ClassifierSegmenter {
     efficient: bool,
 }
 
+/// [`ClassifierSegmenter::forward_inference`]'s result: the class log-probabilities, and what
+/// the masks are made from.
+#[derive(Debug, Clone)]
+pub struct Inference {
+    /// Log-probabilities of the classes, `[B, C]`.
+    pub log_probs: Tensor<2>,
+    decoded: Decoded,
+}
+
+/// The decoder's output: features before the mask head (the fast path) or all mask logits.
+#[derive(Debug, Clone)]
+enum Decoded {
+    /// Channels-last `[B, n/2, n/2, n/2, width]`.
+    Features(Tensor<5>),
+    /// `[B, C, n, n, n]`.
+    Masks(Tensor<5>),
+}
+
 /// What the network says about a batch of boxes.
 #[derive(Debug, Clone)]
 pub struct ClassifierOutput {
@@ -239,6 +257,86 @@ impl ClassifierSegmenter {
         ClassifierOutput {
             log_probs,
             mask_logits,
+        }
+    }
+
+    /// For inference: the class log-probabilities, and what [`Self::masks_of`] needs for one
+    /// class's mask per box. `efficient` on the plain flex backend with AVX-512 runs
+    /// channels-last through [`crate::fastconv`] (the fused convolution with bias and ReLU, max
+    /// pooling and the 2×2×2 transposed convolutions as single passes); otherwise it is
+    /// [`Self::forward`]. Dropout is off either way.
+    pub fn forward_inference(&self, x: Tensor<5>) -> Inference {
+        use crate::fastconv::{
+            cat_channels_last, conv_transpose2_channels_last, conv3d_channels_last,
+            max_pool2_channels_last, to_channels_first, to_channels_last,
+        };
+        let fast =
+            self.efficient && self.mask_up.is_some() && crate::fastconv::fast_on(&x.device());
+        if !fast {
+            let out = self.forward(x);
+            return Inference {
+                log_probs: out.log_probs,
+                decoded: Decoded::Masks(out.mask_logits),
+            };
+        }
+        let [b, _, _, _, _] = x.dims();
+        let conv = |c: &Conv3d, y: Tensor<5>, stride: usize| {
+            let [cout, ..] = c.weight.dims();
+            let bias = c
+                .bias
+                .as_ref()
+                .map(|p| p.val())
+                .unwrap_or_else(|| Tensor::zeros([cout], &y.device()));
+            conv3d_channels_last(y, c.weight.val(), bias, stride, 1, Some(0.0), None)
+        };
+        let mut skips = Vec::with_capacity(2);
+        let mut y = to_channels_last(x);
+        for level in 0..3 {
+            y = conv(&self.enc[2 * level], y, if level == 0 { 2 } else { 1 });
+            y = conv(&self.enc[2 * level + 1], y, 1);
+            if level < 2 {
+                skips.push(y.clone());
+                y = max_pool2_channels_last(y);
+            }
+        }
+        // The fully connected layers read the features in channels-first order.
+        let flat: Tensor<2> = to_channels_first(y.clone()).reshape([b as i64, -1]);
+        let h = relu(self.fc[1].forward(relu(self.fc[0].forward(flat))));
+        let log_probs = log_softmax(self.fc[2].forward(h), 1);
+        for (level, skip) in skips.into_iter().rev().enumerate() {
+            let u = &self.up[level];
+            y = conv_transpose2_channels_last(y, u.weight.val(), u.bias.as_ref().map(|p| p.val()));
+            y = conv(&self.dec[level], cat_channels_last(y, skip), 1);
+        }
+        Inference {
+            log_probs,
+            decoded: Decoded::Features(y),
+        }
+    }
+
+    /// The mask logits of class `chosen[i]` for box i, `[B, n, n, n]`, from
+    /// [`Self::forward_inference`]: only those channels of the mask head are computed.
+    pub fn masks_of(&self, inference: Inference, chosen: &[usize]) -> Tensor<4> {
+        match inference.decoded {
+            Decoded::Features(y) => {
+                let up = self.mask_up.as_ref().expect("features come from efficient");
+                crate::fastconv::transposed_head_one_class(
+                    y,
+                    up.weight.val(),
+                    up.bias.as_ref().map(|p| p.val()),
+                    chosen,
+                )
+            }
+            Decoded::Masks(m) => {
+                let [b, c, n, _, _] = m.dims();
+                let mut hot = vec![0f32; b * c];
+                for (i, &k) in chosen.iter().enumerate() {
+                    hot[i * c + k] = 1.0;
+                }
+                let hot =
+                    Tensor::<5>::from_data(TensorData::new(hot, [b, c, 1, 1, 1]), &m.device());
+                (m * hot).sum_dim(1).reshape([b, n, n, n])
+            }
         }
     }
 

@@ -99,21 +99,17 @@ impl ClassifierModel {
         }
         let device = self.net.devices().into_iter().next().unwrap_or_default();
         let x = Tensor::<5>::from_data(TensorData::new(boxes, [n, 1, b, b, b]), &device);
-        let out = self.net.forward(x);
-        let probs = out
+        let inference = self.net.forward_inference(x);
+        let probs = inference
             .log_probs
+            .clone()
             .exp()
             .into_data()
             .try_to_vec::<f32>()
             .expect("f32 output");
         let chosen: Vec<usize> = probs.chunks(c).map(argmax).collect();
-        // Only the chosen class's mask leaves the network: one-hot weights summed over classes.
-        let mut hot = vec![0f32; n * c];
-        for (i, &k) in chosen.iter().enumerate() {
-            hot[i * c + k] = 1.0;
-        }
-        let hot = Tensor::<5>::from_data(TensorData::new(hot, [n, c, 1, 1, 1]), &device);
-        let masks = burn::tensor::activation::sigmoid((out.mask_logits * hot).sum_dim(1))
+        // Only the chosen class's mask is computed.
+        let masks = burn::tensor::activation::sigmoid(self.net.masks_of(inference, &chosen))
             .into_data()
             .try_to_vec::<f32>()
             .expect("f32 output");

@@ -180,7 +180,7 @@ impl Detector {
             (Some(s16), Some(neck), Some(up)) => {
                 let deep = neck.forward_channels_last(s16.forward_channels_last(eighth.clone()));
                 let deep = upsample2_channels_last(up.forward_channels_last(deep));
-                Tensor::cat(vec![deep, eighth], 4)
+                crate::fastconv::cat_channels_last(deep, eighth)
             }
             _ => eighth,
         };
@@ -189,7 +189,10 @@ impl Detector {
             .forward_channels_last(self.neck_eighth.forward_channels_last(eighth));
         let q = self
             .neck_quarter
-            .forward_channels_last(Tensor::cat(vec![upsample2_channels_last(up), quarter], 4));
+            .forward_channels_last(crate::fastconv::cat_channels_last(
+                upsample2_channels_last(up),
+                quarter,
+            ));
         let bias = self.head.bias.as_ref().expect("the head has a bias").val();
         let raw = crate::fastconv::conv3d_channels_last(
             self.head_conv.forward_channels_last(q),

@@ -170,3 +170,84 @@ fn the_channels_last_convolution_falls_back_to_burn_off_the_fast_path() {
     let err = max_difference(&fast, &burn);
     assert!(err < 1e-5, "max error {err:e}");
 }
+
+#[test]
+fn the_classifiers_inference_path_gives_its_forward_outputs() {
+    use tomopick_nn::classifier::{ClassifierSegmenter, ClassifierShape};
+    let dev = Device::flex();
+    dev.seed(3);
+    let shape = ClassifierShape {
+        box_size: 24,
+        width: 8,
+        hidden: 32,
+        classes: 5,
+        architecture: Architecture::Efficient,
+        dropout: 0.5,
+    };
+    let net = ClassifierSegmenter::new(shape, &dev);
+    let x = Tensor::<5>::random([3, 1, 24, 24, 24], Distribution::Normal(0.0, 1.0), &dev);
+    let plain = net.forward(x.clone());
+    let inference = net.forward_inference(x);
+    let probs = |t: Tensor<2>| t.into_data().try_to_vec::<f32>().unwrap();
+    let (a, b) = (probs(plain.log_probs), probs(inference.log_probs.clone()));
+    let err = max_difference(&a, &b);
+    assert!(err < 1e-4, "log-probabilities differ by {err}");
+    // One class's mask per box, each a different class: the forward pass's channel.
+    let chosen = [4, 0, 2];
+    let masks = net.masks_of(inference, &chosen);
+    assert_eq!(masks.dims(), [3, 24, 24, 24]);
+    let masks = masks.into_data().try_to_vec::<f32>().unwrap();
+    let all = plain.mask_logits.into_data().try_to_vec::<f32>().unwrap();
+    let vox = 24 * 24 * 24;
+    let expected: Vec<f32> = chosen
+        .iter()
+        .enumerate()
+        .flat_map(|(i, &k)| all[(i * 5 + k) * vox..(i * 5 + k + 1) * vox].to_vec())
+        .collect();
+    let scale = expected.iter().map(|v| v.abs()).fold(0.0, f32::max);
+    let err = max_difference(&expected, &masks);
+    assert!(
+        err <= 1e-4 * scale.max(1.0),
+        "mask logits: max error {err:e} (up to {scale})"
+    );
+}
+
+#[test]
+fn channels_last_data_movement_matches_burns() {
+    use burn::nn::conv::ConvTranspose3dConfig;
+    use tomopick_nn::fastconv::{conv_transpose2_channels_last, max_pool2_channels_last};
+    let dev = Device::flex();
+    dev.seed(11);
+    let x = Tensor::<5>::random([2, 3, 4, 6, 8], Distribution::Normal(0.0, 1.0), &dev);
+    let cl = |t: Tensor<5>| t.permute([0, 2, 3, 4, 1]);
+    let vec = |t: Tensor<5>| t.into_data().try_to_vec::<f32>().unwrap();
+    let pooled = vec(max_pool2_channels_last(cl(x.clone())));
+    let reference = vec(cl(tomopick_nn::ops3d::max_pool3d_2(x.clone())));
+    assert_eq!(pooled, reference);
+    let up = ConvTranspose3dConfig::new([3, 5], [2, 2, 2])
+        .with_stride([2, 2, 2])
+        .init(&dev);
+    let ours = vec(conv_transpose2_channels_last(
+        cl(x.clone()),
+        up.weight.val(),
+        up.bias.as_ref().map(|b| b.val()),
+    ));
+    let reference = vec(cl(up.forward(x.clone())));
+    assert_eq!(ours.len(), 2 * 8 * 12 * 16 * 5);
+    assert!(
+        max_difference(&ours, &reference) < 1e-5,
+        "{}",
+        max_difference(&ours, &reference)
+    );
+    let joined = vec(tomopick_nn::fastconv::cat_channels_last(
+        cl(x.clone()),
+        cl(x.clone() * 2.0),
+    ));
+    let reference = vec(Tensor::cat(vec![cl(x.clone()), cl(x.clone() * 2.0)], 4));
+    assert_eq!(joined, reference);
+    let up2 = vec(tomopick_nn::fastconv::upsample2_channels_last(
+        cl(x.clone()),
+    ));
+    let reference = vec(cl(tomopick_nn::ops3d::upsample3d_2(x)));
+    assert_eq!(up2, reference);
+}
