@@ -251,3 +251,43 @@ fn channels_last_data_movement_matches_burns() {
     let reference = vec(cl(tomopick_nn::ops3d::upsample3d_2(x)));
     assert_eq!(up2, reference);
 }
+
+#[test]
+fn the_layout_operations_fall_back_to_burn_off_the_fast_path() {
+    use tomopick_nn::fastconv as f;
+    // An autodiff device never takes the fast path: the same calls compose burn's operations.
+    let dev = Device::flex();
+    let ad = dev.clone().autodiff();
+    let x = Tensor::<5>::random([2, 4, 6, 2, 5], Distribution::Normal(0.0, 1.0), &dev);
+    let w = Tensor::<5>::random([5, 3, 2, 2, 2], Distribution::Normal(0.0, 0.3), &dev);
+    let b = Tensor::<1>::random([3], Distribution::Normal(0.0, 0.3), &dev);
+    let vec5 = |t: Tensor<5>| t.into_data().try_to_vec::<f32>().unwrap();
+    let vec4 = |t: Tensor<4>| t.into_data().try_to_vec::<f32>().unwrap();
+    let on = |d: &Device| {
+        let (x, w, b) = (
+            x.clone().to_device(d),
+            w.clone().to_device(d),
+            b.clone().to_device(d),
+        );
+        (
+            vec5(f::max_pool2_channels_last(x.clone())),
+            vec5(f::conv_transpose2_channels_last(
+                x.clone(),
+                w.clone(),
+                Some(b.clone()),
+            )),
+            vec4(f::transposed_head_one_class(x.clone(), w, Some(b), &[2, 0])),
+            vec5(f::cat_channels_last(x.clone(), x.clone())),
+            vec5(f::upsample2_channels_last(x)),
+        )
+    };
+    let (fast, burn) = (on(&dev), on(&ad));
+    assert_eq!(fast.0, burn.0, "pooling");
+    assert!(
+        max_difference(&fast.1, &burn.1) < 1e-5,
+        "transposed convolution"
+    );
+    assert!(max_difference(&fast.2, &burn.2) < 1e-5, "one-class head");
+    assert_eq!(fast.3, burn.3, "concatenation");
+    assert_eq!(fast.4, burn.4, "upsampling");
+}
