@@ -104,7 +104,7 @@ def write_mrc(path, data, voxel_a):
 
 def make(p, out_dir, shape=SHAPE_ZYX):
     """Makes one tomogram folder (`shape` z, y, x voxels); skips it when its params.json
-    (written last) exists."""
+    (written last) exists and was written by this SUITE_VERSION."""
     d = os.path.join(out_dir, p["name"])
     done = os.path.join(d, "params.json")
     if os.path.exists(done):

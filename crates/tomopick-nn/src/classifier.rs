@@ -270,8 +270,7 @@ impl ClassifierSegmenter {
             cat_channels_last, conv_transpose2_channels_last, conv3d_channels_last,
             max_pool2_channels_last, to_channels_first, to_channels_last,
         };
-        let fast =
-            self.efficient && self.mask_up.is_some() && crate::fastconv::fast_on(&x.device());
+        let fast = self.efficient && crate::fastconv::fast_on(&x.device());
         if !fast {
             let out = self.forward(x);
             return Inference {
@@ -327,16 +326,7 @@ impl ClassifierSegmenter {
                     chosen,
                 )
             }
-            Decoded::Masks(m) => {
-                let [b, c, n, _, _] = m.dims();
-                let mut hot = vec![0f32; b * c];
-                for (i, &k) in chosen.iter().enumerate() {
-                    hot[i * c + k] = 1.0;
-                }
-                let hot =
-                    Tensor::<5>::from_data(TensorData::new(hot, [b, c, 1, 1, 1]), &m.device());
-                (m * hot).sum_dim(1).reshape([b, n, n, n])
-            }
+            Decoded::Masks(m) => crate::fastconv::channel_of_each(m, 1, chosen),
         }
     }
 

@@ -51,6 +51,22 @@ fn max_difference(a: &[f32], b: &[f32]) -> f32 {
         .fold(0.0, f32::max)
 }
 
+/// A tensor's values, row-major.
+fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
+    t.into_data().try_to_vec::<f32>().unwrap()
+}
+
+/// Checks that `actual` is `expected` within 1e-4 of the latter's largest magnitude (or of 1).
+fn assert_close(expected: &[f32], actual: &[f32], what: &str) {
+    assert_eq!(expected.len(), actual.len(), "{what}: lengths differ");
+    let scale = expected.iter().map(|v| v.abs()).fold(0.0, f32::max);
+    let err = max_difference(expected, actual);
+    assert!(
+        err <= 1e-4 * scale.max(1.0),
+        "{what}: max error {err:e} (values up to {scale})"
+    );
+}
+
 fn numbers(n: usize, seed: u64) -> Vec<f32> {
     let mut s = seed;
     (0..n)
@@ -124,23 +140,9 @@ fn folded_detectors_give_the_unfused_outputs_on_the_fast_path() {
             Distribution::Normal(0.0, 1.0),
             &dev,
         );
-        let plain = net
-            .forward(x.clone())
-            .into_data()
-            .try_to_vec::<f32>()
-            .unwrap();
-        let fast = net
-            .forward_inference(x)
-            .into_data()
-            .try_to_vec::<f32>()
-            .unwrap();
-        assert_eq!(plain.len(), fast.len());
-        let scale = plain.iter().map(|v| v.abs()).fold(0.0, f32::max);
-        let err = max_difference(&plain, &fast);
-        assert!(
-            err <= 1e-4 * scale.max(1.0),
-            "{arch:?}: max error {err:e} (outputs up to {scale})"
-        );
+        let plain = values(net.forward(x.clone()));
+        let fast = values(net.forward_inference(x));
+        assert_close(&plain, &fast, &format!("{arch:?}"));
     }
 }
 
@@ -161,11 +163,8 @@ fn the_channels_last_convolution_falls_back_to_burn_off_the_fast_path() {
             Some(0.1),
             None,
         )
-        .into_data()
-        .try_to_vec::<f32>()
-        .unwrap()
     };
-    let (fast, burn) = (on(&dev), on(&dev.clone().autodiff()));
+    let (fast, burn) = (values(on(&dev)), values(on(&dev.clone().autodiff())));
     assert_eq!(fast.len(), 3 * 3 * 4 * 9);
     let err = max_difference(&fast, &burn);
     assert!(err < 1e-5, "max error {err:e}");
@@ -188,28 +187,22 @@ fn the_classifiers_inference_path_gives_its_forward_outputs() {
     let x = Tensor::<5>::random([3, 1, 24, 24, 24], Distribution::Normal(0.0, 1.0), &dev);
     let plain = net.forward(x.clone());
     let inference = net.forward_inference(x);
-    let probs = |t: Tensor<2>| t.into_data().try_to_vec::<f32>().unwrap();
-    let (a, b) = (probs(plain.log_probs), probs(inference.log_probs.clone()));
+    let (a, b) = (values(plain.log_probs), values(inference.log_probs.clone()));
     let err = max_difference(&a, &b);
     assert!(err < 1e-4, "log-probabilities differ by {err}");
     // One class's mask per box, each a different class: the forward pass's channel.
     let chosen = [4, 0, 2];
     let masks = net.masks_of(inference, &chosen);
     assert_eq!(masks.dims(), [3, 24, 24, 24]);
-    let masks = masks.into_data().try_to_vec::<f32>().unwrap();
-    let all = plain.mask_logits.into_data().try_to_vec::<f32>().unwrap();
+    let masks = values(masks);
+    let all = values(plain.mask_logits);
     let vox = 24 * 24 * 24;
     let expected: Vec<f32> = chosen
         .iter()
         .enumerate()
         .flat_map(|(i, &k)| all[(i * 5 + k) * vox..(i * 5 + k + 1) * vox].to_vec())
         .collect();
-    let scale = expected.iter().map(|v| v.abs()).fold(0.0, f32::max);
-    let err = max_difference(&expected, &masks);
-    assert!(
-        err <= 1e-4 * scale.max(1.0),
-        "mask logits: max error {err:e} (up to {scale})"
-    );
+    assert_close(&expected, &masks, "mask logits");
 }
 
 #[test]
@@ -220,35 +213,34 @@ fn channels_last_data_movement_matches_burns() {
     dev.seed(11);
     let x = Tensor::<5>::random([2, 3, 4, 6, 8], Distribution::Normal(0.0, 1.0), &dev);
     let cl = |t: Tensor<5>| t.permute([0, 2, 3, 4, 1]);
-    let vec = |t: Tensor<5>| t.into_data().try_to_vec::<f32>().unwrap();
-    let pooled = vec(max_pool2_channels_last(cl(x.clone())));
-    let reference = vec(cl(tomopick_nn::ops3d::max_pool3d_2(x.clone())));
+    let pooled = values(max_pool2_channels_last(cl(x.clone())));
+    let reference = values(cl(tomopick_nn::ops3d::max_pool3d_2(x.clone())));
     assert_eq!(pooled, reference);
     let up = ConvTranspose3dConfig::new([3, 5], [2, 2, 2])
         .with_stride([2, 2, 2])
         .init(&dev);
-    let ours = vec(conv_transpose2_channels_last(
+    let ours = values(conv_transpose2_channels_last(
         cl(x.clone()),
         up.weight.val(),
         up.bias.as_ref().map(|b| b.val()),
     ));
-    let reference = vec(cl(up.forward(x.clone())));
+    let reference = values(cl(up.forward(x.clone())));
     assert_eq!(ours.len(), 2 * 8 * 12 * 16 * 5);
     assert!(
         max_difference(&ours, &reference) < 1e-5,
         "{}",
         max_difference(&ours, &reference)
     );
-    let joined = vec(tomopick_nn::fastconv::cat_channels_last(
+    let joined = values(tomopick_nn::fastconv::cat_channels_last(
         cl(x.clone()),
         cl(x.clone() * 2.0),
     ));
-    let reference = vec(Tensor::cat(vec![cl(x.clone()), cl(x.clone() * 2.0)], 4));
+    let reference = values(Tensor::cat(vec![cl(x.clone()), cl(x.clone() * 2.0)], 4));
     assert_eq!(joined, reference);
-    let up2 = vec(tomopick_nn::fastconv::upsample2_channels_last(
+    let up2 = values(tomopick_nn::fastconv::upsample2_channels_last(
         cl(x.clone()),
     ));
-    let reference = vec(cl(tomopick_nn::ops3d::upsample3d_2(x)));
+    let reference = values(cl(tomopick_nn::ops3d::upsample3d_2(x)));
     assert_eq!(up2, reference);
 }
 
@@ -261,8 +253,6 @@ fn the_layout_operations_fall_back_to_burn_off_the_fast_path() {
     let x = Tensor::<5>::random([2, 4, 6, 2, 5], Distribution::Normal(0.0, 1.0), &dev);
     let w = Tensor::<5>::random([5, 3, 2, 2, 2], Distribution::Normal(0.0, 0.3), &dev);
     let b = Tensor::<1>::random([3], Distribution::Normal(0.0, 0.3), &dev);
-    let vec5 = |t: Tensor<5>| t.into_data().try_to_vec::<f32>().unwrap();
-    let vec4 = |t: Tensor<4>| t.into_data().try_to_vec::<f32>().unwrap();
     let on = |d: &Device| {
         let (x, w, b) = (
             x.clone().to_device(d),
@@ -270,15 +260,15 @@ fn the_layout_operations_fall_back_to_burn_off_the_fast_path() {
             b.clone().to_device(d),
         );
         (
-            vec5(f::max_pool2_channels_last(x.clone())),
-            vec5(f::conv_transpose2_channels_last(
+            values(f::max_pool2_channels_last(x.clone())),
+            values(f::conv_transpose2_channels_last(
                 x.clone(),
                 w.clone(),
                 Some(b.clone()),
             )),
-            vec4(f::transposed_head_one_class(x.clone(), w, Some(b), &[2, 0])),
-            vec5(f::cat_channels_last(x.clone(), x.clone())),
-            vec5(f::upsample2_channels_last(x)),
+            values(f::transposed_head_one_class(x.clone(), w, Some(b), &[2, 0])),
+            values(f::cat_channels_last(x.clone(), x.clone())),
+            values(f::upsample2_channels_last(x)),
         )
     };
     let (fast, burn) = (on(&dev), on(&ad));

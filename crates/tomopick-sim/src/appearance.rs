@@ -88,6 +88,11 @@ impl ParticleAppearance {
 }
 
 impl Appearance {
+    /// Standard deviation in Å of the Gaussian blur that the extra B-factor gives: √(B / 8π²).
+    pub fn blur_sigma_a(&self) -> f64 {
+        (self.b_factor_a2 / (8.0 * std::f64::consts::PI.powi(2))).sqrt()
+    }
+
     /// Applies it to a box holding one particle's density `v` (voxels of `voxel_size_a`), whose
     /// extent is `mask`: the exponent, then the shell outside the mask, then the blur.
     pub fn apply(&self, v: &mut Array3<f32>, mask: &Array3<u8>, voxel_size_a: f64) {
@@ -117,8 +122,7 @@ impl Appearance {
                 }
             }
         }
-        let sigma_a = (self.b_factor_a2 / (8.0 * std::f64::consts::PI.powi(2))).sqrt();
-        gaussian_smooth(v, sigma_a / voxel_size_a);
+        gaussian_smooth(v, self.blur_sigma_a() / voxel_size_a);
     }
 }
 

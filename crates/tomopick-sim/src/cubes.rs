@@ -398,8 +398,7 @@ fn dress(
     mask_cut: f32,
     voxel_size_a: f64,
 ) -> Array3<f32> {
-    let sigma_a = (look.b_factor_a2 / (8.0 * std::f64::consts::PI.powi(2))).sqrt();
-    let reach_a = 3.0 * sigma_a + 2.5 * look.shell_width_a.max(0.0);
+    let reach_a = 3.0 * look.blur_sigma_a() + 2.5 * look.shell_width_a.max(0.0);
     let pad = (reach_a / voxel_size_a).ceil() as usize + 1;
     let (nz, ny, nx) = template.dim();
     let mut v = Array3::<f32>::zeros((nz + 2 * pad, ny + 2 * pad, nx + 2 * pad));

@@ -110,6 +110,17 @@ pub fn noise_correlation(sigma_a: f64) -> impl Fn(f64) -> f32 {
     move |k: f64| (-c * k * k).exp() as f32
 }
 
+/// Refuses a noise correlation that is negative or not finite (both imaging routes).
+pub fn check_noise_correlation(sigma_a: f64) -> crate::error::Result<()> {
+    if sigma_a.is_finite() && sigma_a >= 0.0 {
+        Ok(())
+    } else {
+        Err(crate::error::SimError::Parameter(format!(
+            "noise_correlation_a = {sigma_a}: must be zero or positive"
+        )))
+    }
+}
+
 /// Length, last |k| (bits), voxel size (bits), MTF applied.
 type MtfKey = (usize, u64, u64, bool);
 

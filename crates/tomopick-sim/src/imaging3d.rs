@@ -52,12 +52,7 @@ impl Imaging3dParams {
         {
             return bad(format!("snr = {s}: must be positive"));
         }
-        if !(self.noise_correlation_a.is_finite() && self.noise_correlation_a >= 0.0) {
-            return bad(format!(
-                "noise_correlation_a = {}: must be zero or positive",
-                self.noise_correlation_a
-            ));
-        }
+        crate::filters3d::check_noise_correlation(self.noise_correlation_a)?;
         let c = &self.ctf;
         if !(c.voltage_kv > 0.0
             && c.cs_mm >= 0.0

@@ -97,13 +97,7 @@ impl TiltSeriesParams {
         if !(self.defocus_sd_a >= 0.0 && self.ctf.voltage_kv > 0.0 && self.ctf.cs_mm >= 0.0) {
             return bad("CTF parameters out of range".into());
         }
-        if !(self.noise_correlation_a.is_finite() && self.noise_correlation_a >= 0.0) {
-            return bad(format!(
-                "noise_correlation_a = {}: must be zero or positive",
-                self.noise_correlation_a
-            ));
-        }
-        Ok(())
+        crate::filters3d::check_noise_correlation(self.noise_correlation_a)
     }
 }
 

@@ -99,8 +99,7 @@ impl FusedConvBackend for Flex {
     }
     fn max_pool2_channels_last(x: FloatTensor<Self>) -> FloatTensor<Self> {
         let x = x.to_contiguous();
-        let s = x.layout().shape();
-        let (b, d, h, w, c) = (s[0], s[1], s[2], s[3], s[4]);
+        let [b, d, h, w, c] = dims5(&x);
         let out = layout::max_pool2_channels_last(x.storage::<f32>(), [b, d, h, w, c]);
         flex_tensor(out, vec![b, d / 2, h / 2, w / 2, c])
     }
@@ -128,8 +127,7 @@ impl FusedConvBackend for Flex {
             weight.to_contiguous(),
             bias.to_contiguous(),
         );
-        let s = f.layout().shape();
-        let (n, d, h, w, c) = (s[0], s[1], s[2], s[3], s[4]);
+        let [n, d, h, w, c] = dims5(&f);
         let out = layout::transposed_head_one_class(
             f.storage::<f32>(),
             weight.storage::<f32>(),
@@ -151,11 +149,16 @@ impl FusedConvBackend for Flex {
     }
     fn upsample2_channels_last(x: FloatTensor<Self>) -> FloatTensor<Self> {
         let x = x.to_contiguous();
-        let s = x.layout().shape();
-        let (b, d, h, w, c) = (s[0], s[1], s[2], s[3], s[4]);
+        let [b, d, h, w, c] = dims5(&x);
         let out = layout::upsample2(x.storage::<f32>(), [b, d, h, w, c]);
         flex_tensor(out, vec![b, 2 * d, 2 * h, 2 * w, c])
     }
+}
+
+/// The extents of a rank-5 flex tensor.
+fn dims5(x: &FloatTensor<Flex>) -> [usize; 5] {
+    let s = x.layout().shape();
+    [s[0], s[1], s[2], s[3], s[4]]
 }
 
 /// A contiguous f32 flex tensor of `shape` holding `data`.
@@ -369,7 +372,7 @@ pub fn transposed_head_one_class(
     bias: Option<Tensor<1>>,
     chosen: &[usize],
 ) -> Tensor<4> {
-    let [n, d, h, w, _] = features.dims();
+    let [n, ..] = features.dims();
     let [_, classes, ..] = weight.dims();
     assert_eq!(chosen.len(), n, "one class per batch item");
     let device = features.device();
@@ -383,13 +386,30 @@ pub fn transposed_head_one_class(
             chosen.to_vec(),
         ));
     }
-    let all = conv_transpose2_channels_last(features, weight, Some(bias));
-    let mut hot = vec![0f32; n * classes];
+    channel_of_each(
+        conv_transpose2_channels_last(features, weight, Some(bias)),
+        4,
+        chosen,
+    )
+}
+
+/// Channel `chosen[i]` of batch item i of `t`, where `axis` holds the channels (1 channels-first,
+/// 4 channels-last); that axis is removed: `[B, …]` of the other three extents.
+pub fn channel_of_each(t: Tensor<5>, axis: usize, chosen: &[usize]) -> Tensor<4> {
+    let dims = t.dims();
+    let (n, c) = (dims[0], dims[axis]);
+    assert_eq!(chosen.len(), n, "one channel per batch item");
+    let mut hot = vec![0f32; n * c];
     for (i, &k) in chosen.iter().enumerate() {
-        hot[i * classes + k] = 1.0;
+        hot[i * c + k] = 1.0;
     }
-    let hot = Tensor::<5>::from_data(TensorData::new(hot, [n, 1, 1, 1, classes]), &device);
-    (all * hot).sum_dim(4).reshape([n, 2 * d, 2 * h, 2 * w])
+    let mut shape = [n, 1, 1, 1, 1];
+    shape[axis] = c;
+    let hot = Tensor::<5>::from_data(TensorData::new(hot, shape), &t.device());
+    let rest: Vec<usize> = (1..5).filter(|&a| a != axis).map(|a| dims[a]).collect();
+    (t * hot)
+        .sum_dim(axis)
+        .reshape([n, rest[0], rest[1], rest[2]])
 }
 
 /// Two channels-last `[batch, D, H, W, C]` tensors of the same extent joined along their channels
