@@ -46,13 +46,19 @@ impl ConvBn {
         if self.folded {
             leaky_relu(self.conv.forward(x), 0.1)
         } else {
-            let y = self.bn.forward(self.conv.forward(x));
+            let y = crate::fastconv::train::conv3d_train(
+                x,
+                self.conv.weight.val(),
+                self.stride,
+                self.kernel / 2,
+            );
+            let y = self.bn.forward(y);
             // burn leaves a training step's running statistics pending on its thread until the
             // next step reads them; a checkpoint saved in between would miss the last update
             // (and a resumed run would then differ from an unbroken one). Merge them now.
             self.bn.running_mean.value_sync();
             self.bn.running_var.value_sync();
-            leaky_relu(y, 0.1)
+            crate::fastconv::train::leaky_relu(y, 0.1)
         }
     }
     /// For inference on channels-last tensors (`[batch, D, H, W, C]`), after

@@ -20,6 +20,7 @@
 //! Boxes must be multiples of 8 (40³ by default). `width` scales the channels.
 
 use crate::detector::Architecture;
+use crate::fastconv::train::conv3_relu;
 use crate::ops3d::max_pool3d_2;
 use burn::nn::conv::{Conv3d, Conv3dConfig, ConvTranspose3d, ConvTranspose3dConfig};
 use burn::nn::{Dropout, DropoutConfig, Initializer, Linear, LinearConfig, PaddingConfig3d};
@@ -228,8 +229,9 @@ impl ClassifierSegmenter {
         let mut skips = Vec::with_capacity(3);
         let mut y = x;
         for level in 0..3 {
-            y = relu(self.enc[2 * level].forward(y));
-            y = relu(self.enc[2 * level + 1].forward(y));
+            let stride = if self.efficient && level == 0 { 2 } else { 1 };
+            y = conv3_relu(&self.enc[2 * level], y, stride);
+            y = conv3_relu(&self.enc[2 * level + 1], y, 1);
             // `efficient` keeps its third level at 5³ (no pooling, no skip).
             if !(self.efficient && level == 2) {
                 skips.push(y.clone());
@@ -244,12 +246,12 @@ impl ClassifierSegmenter {
         // Segmentation branch: up, join the skip of that level, convolve.
         for (level, skip) in skips.into_iter().rev().enumerate() {
             y = self.up[level].forward(y);
-            y = relu(self.dec[level].forward(Tensor::cat(vec![y, skip], 1)));
+            y = conv3_relu(&self.dec[level], Tensor::cat(vec![y, skip], 1), 1);
         }
         let mask_logits = match (&self.mask_up, &self.mask_head) {
             (Some(up), _) => up.forward(y),
             (None, Some(head)) => {
-                y = relu(self.dec[3].forward(self.up[3].forward(y)));
+                y = conv3_relu(&self.dec[3], self.up[3].forward(y), 1);
                 head.forward(y)
             }
             (None, None) => unreachable!("one mask head is built"),

@@ -281,3 +281,85 @@ fn the_layout_operations_fall_back_to_burn_off_the_fast_path() {
     assert_eq!(fast.3, burn.3, "concatenation");
     assert_eq!(fast.4, burn.4, "upsampling");
 }
+
+/// The training convolution's output and both gradients, against burn's `conv3d` under autodiff,
+/// for the shapes the networks use: 1 and 8-64 channels, 3³ and 1³ kernels, stride 1 and 2, odd
+/// and even extents, output channels not a multiple of 16.
+#[test]
+fn the_training_convolution_and_its_gradients_match_burns() {
+    use burn::tensor::module::conv3d;
+    use burn::tensor::ops::ConvOptions;
+    use tomopick_nn::fastconv::train::{conv3d_train, fast_train_on};
+    let device = Device::flex().autodiff();
+    if !fast_train_on(&device) {
+        eprintln!("no AVX-512F: the fallback is burn's own convolution");
+    }
+    let cases = [
+        // batch, cin, cout, extent [d, h, w], kernel, stride
+        (2, 1, 16, [9, 10, 12], 3, 2),
+        (2, 8, 16, [7, 6, 9], 3, 1),
+        (1, 16, 8, [6, 7, 5], 1, 1),
+        (2, 16, 32, [8, 8, 10], 3, 2),
+        (1, 24, 40, [5, 6, 7], 3, 1),
+        (1, 64, 32, [4, 5, 3], 1, 1),
+        (1, 3, 5, [5, 4, 6], 3, 2),
+    ];
+    for (i, &(b, cin, cout, [d, h, w], k, stride)) in cases.iter().enumerate() {
+        let what = format!("case {i}: {cin}→{cout} {k}³/{stride} at {d}×{h}×{w} ×{b}");
+        let pad = k / 2;
+        let x0 = Tensor::<5>::random([b, cin, d, h, w], Distribution::Normal(0.0, 1.0), &device);
+        let w0 = Tensor::<5>::random(
+            [cout, cin, k, k, k],
+            Distribution::Normal(0.0, 0.3),
+            &device,
+        );
+        let run = |fast: bool| {
+            let x = x0.clone().require_grad();
+            let wt = w0.clone().require_grad();
+            let y = if fast {
+                conv3d_train(x.clone(), wt.clone(), stride, pad)
+            } else {
+                let options = ConvOptions::new([stride; 3], [pad; 3], [1; 3], 1);
+                conv3d(x.clone(), wt.clone(), None, options)
+            };
+            // A loss whose gradient differs at every output voxel.
+            let dims = y.dims();
+            let r = numbers(dims.iter().product(), 11 + i as u64);
+            let r = Tensor::<5>::from_data(TensorData::new(r, dims), &device);
+            let grads = (y.clone() * r).sum().backward();
+            (
+                values(y),
+                values(x.grad(&grads).unwrap()),
+                values(wt.grad(&grads).unwrap()),
+            )
+        };
+        let (y_fast, dx_fast, dw_fast) = run(true);
+        let (y_burn, dx_burn, dw_burn) = run(false);
+        assert_close(&y_burn, &y_fast, &format!("{what}: output"));
+        assert_close(&dx_burn, &dx_fast, &format!("{what}: input gradient"));
+        assert_close(&dw_burn, &dw_fast, &format!("{what}: weight gradient"));
+    }
+}
+
+/// The training LeakyReLU and its gradient against burn's.
+#[test]
+fn the_training_leaky_relu_and_its_gradient_match_burns() {
+    let device = Device::flex().autodiff();
+    let dims = [2, 5, 7, 6, 9];
+    let x0 = Tensor::<5>::random(dims, Distribution::Normal(0.0, 1.0), &device);
+    let r = numbers(dims.iter().product(), 5);
+    let r = Tensor::<5>::from_data(TensorData::new(r, dims), &device);
+    let run = |fast: bool| {
+        let x = x0.clone().require_grad();
+        let y = if fast {
+            tomopick_nn::fastconv::train::leaky_relu(x.clone(), 0.1)
+        } else {
+            burn::tensor::activation::leaky_relu(x.clone(), 0.1)
+        };
+        let grads = (y.clone() * r.clone()).sum().backward();
+        (values(y), values(x.grad(&grads).unwrap()))
+    };
+    let ((y_fast, dx_fast), (y_burn, dx_burn)) = (run(true), run(false));
+    assert_close(&y_burn, &y_fast, "leaky relu output");
+    assert_close(&dx_burn, &dx_fast, "leaky relu input gradient");
+}

@@ -4,8 +4,10 @@
 //! ordinary burn modules; on any other device or CPU (no AVX-512F, autodiff, CUDA) the same
 //! functions compose burn's own operations, with the same results to rounding.
 
+pub mod backward;
 pub mod direct;
 pub mod layout;
+pub mod train;
 
 use burn::backend::{Flex, backend_extension, tensor::FloatTensor};
 use burn::prelude::*;

@@ -1,0 +1,289 @@
+//! The two backward passes of [`direct`](super::direct)'s convolution, on channels-last `f32`
+//! slices, for training (issue 15).
+//!
+//! - The input's gradient is itself a convolution: the output's gradient, spread back to the
+//!   input's grid (zeros between its voxels at stride 2), convolved at stride 1 with the weights
+//!   flipped and their channels swapped. It runs through the forward kernel.
+//! - The weights' gradient, `dW[t, ci, co] = Σ_v x[v·s + t − p, ci] · g[v, co]`, sums an outer
+//!   product over every output voxel: each task takes a fixed share of the output rows into its
+//!   own accumulator (8 input channels × 32 output channels in AVX-512 registers along a row), and
+//!   the shares are added in order, so the result does not depend on the thread count.
+
+use super::direct::{ConvShape, available, conv3d_channels_last};
+use rayon::prelude::*;
+
+/// Lanes of one AVX-512 register.
+const L: usize = 16;
+
+/// Gradient of the input (`[batch, D, H, W, cin]`) from the gradient of the output `g`
+/// (`[batch, D', H', W', cout]`) and the weights in burn's layout (`[cout, cin, k, k, k]`).
+pub fn conv3d_backward_input(g: &[f32], weight: &[f32], s: &ConvShape) -> Vec<f32> {
+    let k = s.kernel;
+    let taps = k.pow(3);
+    let out = s.output();
+    assert_eq!(
+        g.len(),
+        s.batch * out.iter().product::<usize>() * s.cout,
+        "gradient length"
+    );
+    // The spread gradient's extent: the output's at stride 1.
+    let spread: [usize; 3] = s.input.map(|n| n + 2 * s.pad + 1 - k);
+    let g_spread;
+    let g_in = if s.stride == 1 {
+        g
+    } else {
+        g_spread = spread_to_grid(g, s, spread);
+        &g_spread[..]
+    };
+    let mut flipped = vec![0.0f32; weight.len()];
+    for co in 0..s.cout {
+        for ci in 0..s.cin {
+            for t in 0..taps {
+                flipped[(ci * s.cout + co) * taps + (taps - 1 - t)] =
+                    weight[(co * s.cin + ci) * taps + t];
+            }
+        }
+    }
+    let back = ConvShape {
+        batch: s.batch,
+        cin: s.cout,
+        cout: s.cin,
+        input: spread,
+        kernel: k,
+        stride: 1,
+        pad: k - 1 - s.pad,
+    };
+    debug_assert_eq!(back.output(), s.input);
+    conv3d_channels_last(g_in, &flipped, &vec![0.0; s.cin], &back, None, None)
+}
+
+/// `g` (`[batch, D', H', W', cout]`) placed on the stride-1 grid `spread`: voxel `o` at `o·stride`,
+/// zeros between.
+fn spread_to_grid(g: &[f32], s: &ConvShape, spread: [usize; 3]) -> Vec<f32> {
+    let [od, oh, ow] = s.output();
+    let [sd, sh, sw] = spread;
+    let c = s.cout;
+    let st = s.stride;
+    let mut out = vec![0.0f32; s.batch * sd * sh * sw * c];
+    out.par_chunks_mut(sh * sw * c)
+        .enumerate()
+        .for_each(|(plane, dst)| {
+            let (b, z) = (plane / sd, plane % sd);
+            if z % st != 0 {
+                return;
+            }
+            let oz = z / st;
+            for oy in 0..oh {
+                for ox in 0..ow {
+                    let from = (((b * od + oz) * oh + oy) * ow + ox) * c;
+                    let to = ((oy * st) * sw + ox * st) * c;
+                    dst[to..to + c].copy_from_slice(&g[from..from + c]);
+                }
+            }
+        });
+    out
+}
+
+/// Gradient of the weights, in burn's layout (`[cout, cin, k, k, k]`), from the input `x`
+/// (`[batch, D, H, W, cin]`) and the gradient of the output `g` (`[batch, D', H', W', cout]`).
+/// Panics unless [`available`].
+pub fn conv3d_backward_weight(x: &[f32], g: &[f32], s: &ConvShape) -> Vec<f32> {
+    assert!(available(), "the weight gradient kernel needs AVX-512F");
+    let [d, h, w] = s.input;
+    let [od, oh, ow] = s.output();
+    assert_eq!(x.len(), s.batch * d * h * w * s.cin, "input length");
+    assert_eq!(g.len(), s.batch * od * oh * ow * s.cout, "gradient length");
+    let taps = s.kernel.pow(3);
+    let coutp = s.cout.div_ceil(L) * L;
+    let rows = s.batch * od * oh;
+    // A fixed number of shares, whatever the thread count: the same sums in the same order.
+    let shares = rows.min(16);
+    let partial: Vec<Vec<f32>> = (0..shares)
+        .into_par_iter()
+        .map(|i| {
+            let mut acc = vec![0.0f32; taps * s.cin * coutp];
+            for r in (i * rows / shares)..((i + 1) * rows / shares) {
+                // SAFETY: `available()` was asserted above.
+                #[cfg(target_arch = "x86_64")]
+                unsafe {
+                    weight_row_avx512(x, g, s, coutp, r, &mut acc)
+                };
+            }
+            acc
+        })
+        .collect();
+    let mut sum = partial[0].clone();
+    for p in &partial[1..] {
+        for (a, b) in sum.iter_mut().zip(p) {
+            *a += b;
+        }
+    }
+    let mut dw = vec![0.0f32; s.cout * s.cin * taps];
+    for t in 0..taps {
+        for ci in 0..s.cin {
+            for co in 0..s.cout {
+                dw[(co * s.cin + ci) * taps + t] = sum[(t * s.cin + ci) * coutp + co];
+            }
+        }
+    }
+    dw
+}
+
+/// The kernel taps `[lo, hi)` of one axis that land inside `0..n` for output position `o`.
+fn inside(o: usize, s: &ConvShape, n: usize) -> (usize, usize) {
+    let start = (o * s.stride) as isize - s.pad as isize;
+    let lo = (-start).clamp(0, s.kernel as isize) as usize;
+    let hi = (n as isize - start).clamp(0, s.kernel as isize) as usize;
+    (lo, hi.max(lo))
+}
+
+/// Adds output row `r` (`(b, z, y)` flattened) to `acc` (`[tap, cin] × coutp`).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn weight_row_avx512(
+    x: &[f32],
+    g: &[f32],
+    s: &ConvShape,
+    coutp: usize,
+    r: usize,
+    acc: &mut [f32],
+) {
+    let [d, h, w] = s.input;
+    let [od, oh, ow] = s.output();
+    let (b, z, y) = (r / (od * oh), (r / oh) % od, r % oh);
+    let k = s.kernel;
+    let grow = r * ow * s.cout;
+    let (kd0, kd1) = inside(z, s, d);
+    let (kh0, kh1) = inside(y, s, h);
+    for kd in kd0..kd1 {
+        let iz = z * s.stride + kd - s.pad;
+        for kh in kh0..kh1 {
+            let iy = y * s.stride + kh - s.pad;
+            let xrow = ((b * d + iz) * h + iy) * w * s.cin;
+            for kw in 0..k {
+                // Output voxels whose column kw lands inside the row.
+                let lo = (s.pad.saturating_sub(kw)).div_ceil(s.stride);
+                let hi = ((w + s.pad - kw).div_ceil(s.stride)).min(ow);
+                if lo >= hi {
+                    continue;
+                }
+                let t = (kd * k + kh) * k + kw;
+                let run = RowRun {
+                    x: &x[xrow..xrow + w * s.cin],
+                    g: &g[grow..grow + ow * s.cout],
+                    first_x: lo * s.stride + kw - s.pad,
+                    step_x: s.stride * s.cin,
+                    voxels: hi - lo,
+                    first_g: lo * s.cout,
+                };
+                let base = t * s.cin * coutp;
+                // SAFETY: avx512f is enabled here; `outer` bounds its own reads and writes.
+                unsafe { outer(&run, s, coutp, &mut acc[base..base + s.cin * coutp]) };
+            }
+        }
+    }
+}
+
+/// One kernel tap's share of a row: `voxels` input vectors (`cin` values each, the first at
+/// vector `first_x`, `step_x` values apart) against as many output-gradient vectors (`cout`
+/// values each, contiguous from `first_g`).
+struct RowRun<'a> {
+    x: &'a [f32],
+    g: &'a [f32],
+    first_x: usize,
+    step_x: usize,
+    voxels: usize,
+    first_g: usize,
+}
+
+/// `acc[ci, co] += Σ_v x_v[ci] · g_v[co]` over the run: register blocks of 8 (then 4, 2, 1)
+/// input channels × 2 registers of output channels (masked past `cout`).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn outer(run: &RowRun, s: &ConvShape, coutp: usize, acc: &mut [f32]) {
+    let (cin, cout) = (s.cin, s.cout);
+    let last_x = run.first_x * cin + (run.voxels - 1) * run.step_x + cin;
+    assert!(last_x <= run.x.len());
+    assert!(run.first_g + run.voxels * cout <= run.g.len());
+    assert_eq!(acc.len(), cin * coutp);
+    let mut co = 0;
+    while co < cout {
+        let mut ci = 0;
+        while ci < cin {
+            // SAFETY: avx512f is enabled here; the asserts above bound every block's reads.
+            ci += unsafe {
+                match cin - ci {
+                    8.. => outer_block::<8>(run, s, coutp, acc, ci, co),
+                    4.. => outer_block::<4>(run, s, coutp, acc, ci, co),
+                    2.. => outer_block::<2>(run, s, coutp, acc, ci, co),
+                    _ => outer_block::<1>(run, s, coutp, acc, ci, co),
+                }
+            };
+        }
+        co += 2 * L;
+    }
+}
+
+/// Input channels `ci..ci + R` × output channels `co..co + 32` of [`outer`]; returns `R`.
+#[cfg(target_arch = "x86_64")]
+#[inline]
+#[target_feature(enable = "avx512f")]
+unsafe fn outer_block<const R: usize>(
+    run: &RowRun,
+    s: &ConvShape,
+    coutp: usize,
+    acc: &mut [f32],
+    ci: usize,
+    co: usize,
+) -> usize {
+    use std::arch::x86_64::*;
+    let cout = s.cout;
+    let lanes = |c: usize| -> __mmask16 {
+        let n = cout.saturating_sub(c).min(L);
+        if n == L {
+            0xffff
+        } else {
+            ((1u32 << n) - 1) as __mmask16
+        }
+    };
+    let (m0, m1) = (lanes(co), lanes(co + L));
+    let mut a0 = [_mm512_setzero_ps(); R];
+    let mut a1 = [_mm512_setzero_ps(); R];
+    // SAFETY: `outer` checked that the run's vectors lie inside `x` and `g`; masked lanes are
+    // not read.
+    unsafe {
+        let xs = run.x.as_ptr().add(run.first_x * s.cin + ci);
+        let gs = run.g.as_ptr().add(run.first_g + co);
+        for v in 0..run.voxels {
+            let gv = gs.add(v * cout);
+            let g0 = _mm512_maskz_loadu_ps(m0, gv);
+            let xv = xs.add(v * run.step_x);
+            if m1 != 0 {
+                let g1 = _mm512_maskz_loadu_ps(m1, gv.add(L));
+                for j in 0..R {
+                    let b = _mm512_set1_ps(*xv.add(j));
+                    a0[j] = _mm512_fmadd_ps(b, g0, a0[j]);
+                    a1[j] = _mm512_fmadd_ps(b, g1, a1[j]);
+                }
+            } else {
+                for j in 0..R {
+                    let b = _mm512_set1_ps(*xv.add(j));
+                    a0[j] = _mm512_fmadd_ps(b, g0, a0[j]);
+                }
+            }
+        }
+    }
+    for j in 0..R {
+        let row = &mut acc[(ci + j) * coutp..(ci + j + 1) * coutp];
+        // SAFETY: coutp is a whole number of registers past co (two when m1 has lanes).
+        unsafe {
+            let p0 = row.as_mut_ptr().add(co);
+            _mm512_storeu_ps(p0, _mm512_add_ps(_mm512_loadu_ps(p0), a0[j]));
+            if m1 != 0 {
+                let p1 = p0.add(L);
+                _mm512_storeu_ps(p1, _mm512_add_ps(_mm512_loadu_ps(p1), a1[j]));
+            }
+        }
+    }
+    R
+}
