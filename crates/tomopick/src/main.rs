@@ -21,7 +21,20 @@ use clap::Parser;
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
+/// A closed pipe (`tomopick evaluate … | head -1`) ends the process quietly, as it ends any
+/// Unix tool. Rust ignores SIGPIPE by default, so the next print would fail and panic instead.
+#[cfg(unix)]
+fn quiet_on_closed_pipe() {
+    // SAFETY: called first thing in main, before any other thread exists; SIG_DFL is a valid
+    // disposition for SIGPIPE.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 fn main() -> ExitCode {
+    #[cfg(unix)]
+    quiet_on_closed_pipe();
     let cli = args::Cli::parse();
     let level = match (cli.quiet, cli.verbose) {
         (true, _) => "error",

@@ -62,6 +62,28 @@ fn readme_evaluate_example() {
     assert!(out.path().join("report.md").exists());
 }
 
+/// A report piped into a reader that stops early (`| head -1`) ends quietly: no panic message.
+#[test]
+fn a_closed_pipe_ends_the_output_quietly() {
+    use std::process::{Command, Stdio};
+    let out = tempfile::tempdir().unwrap();
+    let e = "examples/shrec_small";
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tomopick"))
+        .current_dir(common::root())
+        .args(["evaluate", "--picks", &format!("{e}/picks.csv"), "--truth"])
+        .arg(format!("{e}/particle_locations.txt"))
+        .args(["--occupancy", &format!("{e}/occupancy_mask.mrc")])
+        .args(["--classes", &format!("{e}/classes.toml"), "-o", s(out.path())])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take()); // the reader goes away before the report is printed
+    let o = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+}
+
 #[test]
 fn info_on_an_mrc() {
     let t = ok(&["info", "tests/fixtures/made/anisotropic.mrc"]);
