@@ -1,9 +1,10 @@
 //! Detector training cubes per second on this machine.
 //!
-//! `cargo run --release -p tomopick-sim --example bench_cubes -- [N]`
+//! `cargo run --release -p tomopick-sim --example bench_cubes -- [N] [TILT_FRACTION]`
 //! Makes N randomised 64³ cubes as the default detector's stage 2 does (4–24 particles of the
 //! 13 SHREC 2021 classes at 10 Å, gold, vesicles, CTF × MTF × wedge, noise), one at a time:
-//! each cube's transforms already use both cores.
+//! each cube's transforms already use both cores. TILT_FRACTION (default 0) sends that share
+//! through a tilt series and weighted back-projection, as stages 4-8 do (1-5° steps).
 
 use std::time::Instant;
 use tomopick_sim::cubes::{CubeGenerator, CubeSpec};
@@ -14,6 +15,10 @@ fn main() {
         .nth(1)
         .and_then(|s| s.parse().ok())
         .unwrap_or(64);
+    let tilt: f64 = std::env::args()
+        .nth(2)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0.0);
     let g = CubeGenerator::new(CubeSpec {
         size: 64,
         particles: Dist::Uniform([4.0, 24.0]),
@@ -21,7 +26,11 @@ fn main() {
         vesicles: Dist::Uniform([0.0, 1.5]),
         ice_surface_fraction: 0.3,
         noise_reference_particles: Some(12.0),
-        tilt_series: None,
+        tilt_series: (tilt > 0.0).then(|| tomopick_sim::cubes::TiltRoute {
+            fraction: tilt,
+            step_deg: Dist::Uniform([1.0, 5.0]),
+            snr: Dist::LogUniform([0.003, 1.5]),
+        }),
         particle_scale: None,
         randomization: SubtomoConfig::preset("randomized").unwrap(),
     })
@@ -33,7 +42,7 @@ fn main() {
     }
     let s = t.elapsed().as_secs_f64();
     println!(
-        "{n} cubes of 64³ in {s:.2} s = {:.1} per second ({} threads)",
+        "{n} cubes of 64³ (tilt-series share {tilt}) in {s:.2} s = {:.1} per second ({} threads)",
         n as f64 / s,
         rayon::current_num_threads()
     );

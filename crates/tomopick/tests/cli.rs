@@ -73,7 +73,12 @@ fn a_closed_pipe_ends_the_output_quietly() {
         .args(["evaluate", "--picks", &format!("{e}/picks.csv"), "--truth"])
         .arg(format!("{e}/particle_locations.txt"))
         .args(["--occupancy", &format!("{e}/occupancy_mask.mrc")])
-        .args(["--classes", &format!("{e}/classes.toml"), "-o", s(out.path())])
+        .args([
+            "--classes",
+            &format!("{e}/classes.toml"),
+            "-o",
+            s(out.path()),
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
