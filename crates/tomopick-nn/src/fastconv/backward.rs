@@ -9,7 +9,7 @@
 //!   own accumulator (8 input channels × 32 output channels in AVX-512 registers along a row), and
 //!   the shares are added in order, so the result does not depend on the thread count.
 
-use super::direct::{ConvShape, available, conv3d_channels_last};
+use super::direct::{ConvShape, available, conv3d_channels_last, inside};
 use rayon::prelude::*;
 
 /// Lanes of one AVX-512 register.
@@ -127,14 +127,6 @@ pub fn conv3d_backward_weight(x: &[f32], g: &[f32], s: &ConvShape) -> Vec<f32> {
         }
     }
     dw
-}
-
-/// The kernel taps `[lo, hi)` of one axis that land inside `0..n` for output position `o`.
-fn inside(o: usize, s: &ConvShape, n: usize) -> (usize, usize) {
-    let start = (o * s.stride) as isize - s.pad as isize;
-    let lo = (-start).clamp(0, s.kernel as isize) as usize;
-    let hi = (n as isize - start).clamp(0, s.kernel as isize) as usize;
-    (lo, hi.max(lo))
 }
 
 /// Adds output row `r` (`(b, z, y)` flattened) to `acc` (`[tap, cin] × coutp`).

@@ -57,9 +57,9 @@ pub fn available() -> bool {
     }
 }
 
-/// A raw pointer that rayon tasks share; each writes its own rows.
+/// A raw pointer that rayon tasks share; each writes its own rows (or elements).
 #[derive(Clone, Copy)]
-struct SendPtr(*mut f32);
+pub(super) struct SendPtr(pub(super) *mut f32);
 // SAFETY: tasks write disjoint rows of one output buffer that outlives them.
 unsafe impl Send for SendPtr {}
 unsafe impl Sync for SendPtr {}
@@ -159,7 +159,7 @@ struct Walk {
 }
 
 /// The kernel taps `[lo, hi)` of one axis that land inside `0..n` for output position `o`.
-fn inside(o: usize, s: &ConvShape, n: usize) -> (usize, usize) {
+pub(super) fn inside(o: usize, s: &ConvShape, n: usize) -> (usize, usize) {
     let start = (o * s.stride) as isize - s.pad as isize;
     let lo = (-start).clamp(0, s.kernel as isize) as usize;
     let hi = (n as isize - start).clamp(0, s.kernel as isize) as usize;

@@ -6,7 +6,7 @@
 //! everything else stay burn's own operations and differentiate as before.
 
 use super::backward::{conv3d_backward_input, conv3d_backward_weight};
-use super::direct::{self, ConvShape};
+use super::direct::{self, ConvShape, SendPtr};
 use super::flex_tensor;
 use burn::backend::autodiff::NodeId;
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
@@ -258,13 +258,6 @@ fn to_channels_last(x: &[f32], s: &ConvShape, c: usize, [d, h, w]: [usize; 3]) -
         });
     out
 }
-
-/// A raw pointer that rayon tasks share; each writes its own elements.
-#[derive(Clone, Copy)]
-struct SendPtr(*mut f32);
-// SAFETY: tasks write disjoint elements of one buffer that outlives them.
-unsafe impl Send for SendPtr {}
-unsafe impl Sync for SendPtr {}
 
 /// `[batch, D, H, W, c]` → `[batch, c, D, H, W]`: one task per `(batch, z)` plane (reading it
 /// once), in blocks of voxels.
