@@ -384,6 +384,7 @@ pub fn image_through_tilt_series<R: Rng + ?Sized>(
         apply_mtf: imaging.apply_mtf,
         noise: NoiseModel::Snr(snr),
         noise_correlation_a: imaging.noise_correlation_a,
+        noise_white_fraction: imaging.noise_white_fraction,
     };
     let projections = tilt_series(volume, voxel_size_a, &p, rng.random())?;
     let (d, h, w) = volume.dim();

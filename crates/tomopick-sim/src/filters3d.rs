@@ -47,7 +47,10 @@ impl BinFilters {
             .zip(mtf.iter())
             .map(|(i, m)| {
                 let k = k_of(i);
-                (m * corr(k), m * ctf.value(k) as f32)
+                (
+                    noise_transfer(*m as f64, p.noise_white_fraction) as f32 * corr(k),
+                    m * ctf.value(k) as f32,
+                )
             })
             .collect();
         let tan = p.tilt_max_deg.to_radians().tan();
@@ -108,6 +111,23 @@ impl BinFilters {
 pub fn noise_correlation(sigma_a: f64) -> impl Fn(f64) -> f32 {
     let c = 2.0 * std::f64::consts::PI.powi(2) * sigma_a * sigma_a;
     move |k: f64| (-c * k * k).exp() as f32
+}
+
+/// The noise's amplitude transfer at a frequency where the detector's MTF is `mtf`, when a share
+/// `white` of its variance is white: `√((1 − white)·MTF² + white)`.
+pub fn noise_transfer(mtf: f64, white: f64) -> f64 {
+    ((1.0 - white) * mtf * mtf + white).sqrt()
+}
+
+/// Refuses a white share of the noise outside [0, 1] (both imaging routes).
+pub fn check_noise_white_fraction(white: f64) -> crate::error::Result<()> {
+    if (0.0..=1.0).contains(&white) {
+        Ok(())
+    } else {
+        Err(crate::error::SimError::Parameter(format!(
+            "noise_white_fraction = {white}: must be in [0, 1]"
+        )))
+    }
 }
 
 /// Refuses a noise correlation that is negative or not finite (both imaging routes).

@@ -35,6 +35,11 @@ pub struct Imaging3dParams {
     /// voxels (0: white at the detector). Real noise is not white (detector cross-talk,
     /// interpolation, binning), and other simulators colour theirs; the SNR stays exact.
     pub noise_correlation_a: f64,
+    /// Share of the noise variance that is white at the detector instead of passing its MTF
+    /// (0: all through the MTF, as shot noise at an integrating detector's scintillator; 1: none,
+    /// as a counting detector's, which the back-projection's ramp then lifts at high frequencies).
+    /// The SNR stays exact.
+    pub noise_white_fraction: f64,
 }
 
 impl Imaging3dParams {
@@ -53,6 +58,7 @@ impl Imaging3dParams {
             return bad(format!("snr = {s}: must be positive"));
         }
         crate::filters3d::check_noise_correlation(self.noise_correlation_a)?;
+        crate::filters3d::check_noise_white_fraction(self.noise_white_fraction)?;
         let c = &self.ctf;
         if !(c.voltage_kv > 0.0
             && c.cs_mm >= 0.0

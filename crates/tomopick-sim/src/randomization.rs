@@ -190,6 +190,10 @@ pub struct ImagingRandomization {
     /// see [`crate::imaging3d::Imaging3dParams::noise_correlation_a`]).
     #[serde(default = "white")]
     pub noise_correlation_a: Dist,
+    /// Share of the noise variance that is white instead of passing the detector's MTF (0, the
+    /// default; see [`crate::imaging3d::Imaging3dParams::noise_white_fraction`]).
+    #[serde(default = "white")]
+    pub noise_white_fraction: Dist,
 }
 
 fn white() -> Dist {
@@ -213,6 +217,7 @@ impl ImagingRandomization {
             snr: Some(self.snr.sample(rng)),
             // Last, and a fixed value draws nothing: streams without it keep their bits.
             noise_correlation_a: self.noise_correlation_a.sample(rng),
+            noise_white_fraction: self.noise_white_fraction.sample(rng),
         }
     }
 }
@@ -282,6 +287,7 @@ impl SubtomoConfig {
                 invert_contrast_probability: 0.5,
                 mtf: true,
                 noise_correlation_a: white(),
+                noise_white_fraction: white(),
             },
             membrane: false,
             neighbours: Dist::Fixed(0.0),
@@ -305,6 +311,7 @@ impl SubtomoConfig {
             invert_contrast_probability: 0.0,
             mtf: true,
             noise_correlation_a: white(),
+            noise_white_fraction: white(),
         };
         c
     }
@@ -387,6 +394,11 @@ impl SubtomoConfig {
             "imaging.noise_correlation_a",
             |v| (0.0..=100.0).contains(&v),
             "must be in 0..=100 Å",
+        )?;
+        i.noise_white_fraction.check(
+            "imaging.noise_white_fraction",
+            |v| (0.0..=1.0).contains(&v),
+            "must be in [0, 1]",
         )?;
         if !(0.0..=1.0).contains(&i.invert_contrast_probability) {
             return bad(format!(

@@ -58,6 +58,9 @@ pub struct TiltSeriesParams {
     /// Standard deviation in Å of a Gaussian that correlates the noise of each projection
     /// ([`NoiseModel::Snr`] only; shot noise at a dose stays white). 0: white.
     pub noise_correlation_a: f64,
+    /// Share of the noise variance that is white instead of passing the MTF
+    /// ([`NoiseModel::Snr`] only; see [`crate::imaging3d::Imaging3dParams::noise_white_fraction`]).
+    pub noise_white_fraction: f64,
 }
 
 impl TiltSeriesParams {
@@ -97,7 +100,8 @@ impl TiltSeriesParams {
         if !(self.defocus_sd_a >= 0.0 && self.ctf.voltage_kv > 0.0 && self.ctf.cs_mm >= 0.0) {
             return bad("CTF parameters out of range".into());
         }
-        crate::filters3d::check_noise_correlation(self.noise_correlation_a)
+        crate::filters3d::check_noise_correlation(self.noise_correlation_a)?;
+        crate::filters3d::check_noise_white_fraction(self.noise_white_fraction)
     }
 }
 
@@ -224,6 +228,7 @@ pub fn tilt_series(
         tilt_max_deg: 90.0,
         snr: None,
         noise_correlation_a: p.noise_correlation_a,
+        noise_white_fraction: p.noise_white_fraction,
     };
     let corr = crate::filters3d::noise_correlation(p.noise_correlation_a);
     let noise_power = mean_square(&filters([1, ny, nx], voxel_size_a, &flat).noise, nx);
@@ -284,7 +289,8 @@ pub fn tilt_series(
                     });
                     let noise = filter_2d(&fft, &white, voxel_size_a, |kx, ky| {
                         let k = (kx * kx + ky * ky).sqrt();
-                        mtf(k) * corr(k) as f64
+                        crate::filters3d::noise_transfer(mtf(k), p.noise_white_fraction)
+                            * corr(k) as f64
                     });
                     &clean + &noise
                 }

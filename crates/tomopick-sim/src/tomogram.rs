@@ -92,6 +92,11 @@ pub struct TomogramImaging {
     /// Signal-to-noise variance ratio (per projection, or of the volume in the fast route).
     #[serde(default)]
     pub snr: Option<Dist>,
+    /// Share of the noise variance (SNR noise) that is white instead of passing the MTF: 0 (the
+    /// default) for an integrating detector, 1 for a counting one
+    /// ([`crate::imaging3d::Imaging3dParams::noise_white_fraction`]).
+    #[serde(default = "zero")]
+    pub noise_white_fraction: Dist,
 }
 
 /// A tomogram simulation set-up.
@@ -171,6 +176,7 @@ impl TomogramConfig {
                 mtf: true,
                 dose_e_per_a2: Some(Dist::Fixed(120.0)),
                 snr: None,
+                noise_white_fraction: Dist::Fixed(0.0),
             },
         }
     }
@@ -249,6 +255,11 @@ impl TomogramConfig {
         if let Some(s) = &i.snr {
             s.check("imaging.snr", |v| v > 0.0, "SNR must be positive")?;
         }
+        i.noise_white_fraction.check(
+            "imaging.noise_white_fraction",
+            |v| (0.0..=1.0).contains(&v),
+            "must be in [0, 1]",
+        )?;
         if i.dose_e_per_a2.is_some() && i.snr.is_some() {
             return bad("imaging: give dose_e_per_a2 or snr, not both".into());
         }
@@ -284,6 +295,7 @@ impl TomogramConfig {
             mtf: i.mtf,
             dose_e_per_a2: i.dose_e_per_a2.as_ref().map(&mut d),
             snr: i.snr.as_ref().map(&mut d),
+            noise_white_fraction: d(&i.noise_white_fraction),
         };
         c
     }
@@ -406,6 +418,7 @@ pub fn simulate_tomogram(
                     _ => NoiseModel::None,
                 },
                 noise_correlation_a: 0.0,
+                noise_white_fraction: fixed(&i.noise_white_fraction),
             };
             let projections = tilt_series(&sample.potential, vs, &params, mix_seed(seed, 2))?;
             on_stage(Stage::Reconstruction);
@@ -418,6 +431,7 @@ pub fn simulate_tomogram(
                 tilt_max_deg: fixed(&i.tilt_max_deg),
                 snr: i.snr.as_ref().map(fixed),
                 noise_correlation_a: 0.0,
+                noise_white_fraction: fixed(&i.noise_white_fraction),
             };
             let fft = Fft3::new([nz, ny, nx]);
             let mut rng = ChaCha8Rng::seed_from_u64(mix_seed(seed, 3));

@@ -35,6 +35,7 @@ fn params(snr: Option<f64>, tilt: f64, defocus_um: f64) -> Imaging3dParams {
         tilt_max_deg: tilt,
         snr,
         noise_correlation_a: 0.0,
+        noise_white_fraction: 0.0,
     }
 }
 
@@ -284,4 +285,51 @@ fn out_of_range_parameters_are_refused() {
             .is_err()
         );
     }
+}
+
+/// The neighbour correlation along x of a noise volume (0 for white noise).
+fn neighbour_correlation(noise: &ndarray::Array3<f32>) -> f64 {
+    let n = noise.dim().2;
+    let (mut m2, mut lag) = (0.0, 0.0);
+    for ((z, y, x), e) in noise.indexed_iter() {
+        m2 += (*e as f64).powi(2);
+        lag += *e as f64 * noise[[z, y, (x + 1) % n]] as f64;
+    }
+    lag / m2
+}
+
+/// Noise that is white at the detector (a counting detector) keeps the SNR exact and is
+/// uncorrelated between voxels; through the MTF (the default) neighbours share some of it.
+#[test]
+fn white_noise_at_the_detector_keeps_the_snr_and_skips_the_mtf() {
+    let fft = Fft3::new([40, 40, 40]);
+    let v = blobs();
+    let mut p = params(Some(0.2), 90.0, 3.0);
+    p.apply_mtf = true;
+    let mut corr = Vec::new();
+    for white in [0.0, 1.0] {
+        p.noise_white_fraction = white;
+        let out = image_3d(&fft, &v, VS, &p, true, &mut ChaCha8Rng::seed_from_u64(5)).unwrap();
+        let clean = out.clean.unwrap();
+        let noise = &out.image - &clean;
+        let measured = var(&clean) / var(&noise);
+        assert!(
+            (measured / 0.2 - 1.0).abs() < 0.1,
+            "white {white}: SNR {measured:.4}"
+        );
+        corr.push(neighbour_correlation(&noise));
+    }
+    assert!(
+        corr[1].abs() < 0.03,
+        "white noise: neighbour correlation {:.3}",
+        corr[1]
+    );
+    assert!(
+        corr[0] > corr[1] + 0.05,
+        "through the MTF {:.3}, white {:.3}",
+        corr[0],
+        corr[1]
+    );
+    p.noise_white_fraction = 1.5;
+    assert!(image_3d(&fft, &v, VS, &p, false, &mut ChaCha8Rng::seed_from_u64(5)).is_err());
 }

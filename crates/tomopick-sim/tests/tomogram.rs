@@ -160,6 +160,7 @@ fn series(noise: NoiseModel, mtf: bool) -> TiltSeriesParams {
         apply_mtf: mtf,
         noise,
         noise_correlation_a: 0.0,
+        noise_white_fraction: 0.0,
     }
 }
 
@@ -202,6 +203,7 @@ fn projection_snr_and_dose_noise_are_as_asked() {
     // Correlated projection noise: the same SNR, neighbours alike (σ 1.5 px: 0.89 without MTF).
     let p = TiltSeriesParams {
         noise_correlation_a: 15.0,
+        noise_white_fraction: 0.0,
         ..series(NoiseModel::Snr(0.5), false)
     };
     for p in tilt_series(&v, VS, &p, 3).unwrap().iter().step_by(10) {
@@ -252,6 +254,7 @@ fn wbp_puts_things_back_and_suppresses_the_missing_wedge() {
     let p = TiltSeriesParams {
         noise: NoiseModel::None,
         noise_correlation_a: 0.0,
+        noise_white_fraction: 0.0,
         ctf: CtfParams {
             defocus_a: 0.0,
             amplitude_contrast: 0.9999,

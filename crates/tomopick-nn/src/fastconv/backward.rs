@@ -26,6 +26,9 @@ pub fn conv3d_backward_input(g: &[f32], weight: &[f32], s: &ConvShape) -> Vec<f3
         s.batch * out.iter().product::<usize>() * s.cout,
         "gradient length"
     );
+    if (k, s.stride, s.pad) == (3, 2, 1) {
+        return backward_input_by_parity(g, weight, s);
+    }
     // The spread gradient's extent: the output's at stride 1.
     let spread: [usize; 3] = s.input.map(|n| n + 2 * s.pad + 1 - k);
     let g_spread;
@@ -55,6 +58,79 @@ pub fn conv3d_backward_input(g: &[f32], weight: &[f32], s: &ConvShape) -> Vec<f3
     };
     debug_assert_eq!(back.output(), s.input);
     conv3d_channels_last(g_in, &flipped, &vec![0.0; s.cin], &back, None, None)
+}
+
+/// The input gradient of a 3³ convolution at stride 2 with padding 1, one input parity class
+/// at a time: along an axis, even inputs `2m` take tap 1 of output `m`, odd inputs `2m + 1` taps
+/// 2 and 0 of outputs `m` and `m + 1`, so each of the 8 classes is a 2³ convolution of `g` (padding
+/// 1, zero taps where a class takes one tap only) whose results are put in place. About 3× fewer
+/// multiply-adds than spreading `g` with zeros (8 of every 27 taps meet a zero there).
+fn backward_input_by_parity(g: &[f32], weight: &[f32], s: &ConvShape) -> Vec<f32> {
+    let out = s.output();
+    let [d, h, w] = s.input;
+    let mut dx = vec![0.0f32; s.batch * d * h * w * s.cin];
+    // Per parity, the 3³ tap each of the two sub-kernel positions takes (None: a zero tap), and
+    // the offset of output m's result in the 2³ convolution's output.
+    let taps_of = |p: usize| {
+        if p == 0 {
+            [None, Some(1)]
+        } else {
+            [Some(2), Some(0)]
+        }
+    };
+    for parity in 0..8 {
+        let p = [parity >> 2, (parity >> 1) & 1, parity & 1];
+        let [tz, ty, tx] = p.map(taps_of);
+        let mut sub = vec![0.0f32; s.cin * s.cout * 8];
+        for ci in 0..s.cin {
+            for co in 0..s.cout {
+                for a in 0..2 {
+                    for b in 0..2 {
+                        for c in 0..2 {
+                            if let (Some(z), Some(y), Some(x)) = (tz[a], ty[b], tx[c]) {
+                                sub[((ci * s.cout + co) * 2 + a) * 4 + b * 2 + c] =
+                                    weight[(co * s.cin + ci) * 27 + (z * 3 + y) * 3 + x];
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let shape = ConvShape {
+            batch: s.batch,
+            cin: s.cout,
+            cout: s.cin,
+            input: out,
+            kernel: 2,
+            stride: 1,
+            pad: 1,
+        };
+        let r = conv3d_channels_last(g, &sub, &vec![0.0; s.cin], &shape, None, None);
+        let [rd, rh, rw] = shape.output();
+        // Inputs of this parity along each axis: 2m + p < n.
+        let count = |n: usize, p: usize| (n + 1 - p) / 2;
+        let (nz, ny, nx) = (count(d, p[0]), count(h, p[1]), count(w, p[2]));
+        let ci = s.cin;
+        dx.par_chunks_mut(h * w * ci)
+            .enumerate()
+            .for_each(|(bz, plane)| {
+                let (b, z) = (bz / d, bz % d);
+                if z % 2 != p[0] || z / 2 >= nz {
+                    return;
+                }
+                let rz = z / 2 + p[0];
+                for my in 0..ny {
+                    let (y, ry) = (2 * my + p[1], my + p[1]);
+                    for mx in 0..nx {
+                        let (x, rx) = (2 * mx + p[2], mx + p[2]);
+                        let from = (((b * rd + rz) * rh + ry) * rw + rx) * ci;
+                        let to = (y * w + x) * ci;
+                        plane[to..to + ci].copy_from_slice(&r[from..from + ci]);
+                    }
+                }
+            });
+    }
+    dx
 }
 
 /// `g` (`[batch, D', H', W', cout]`) placed on the stride-1 grid `spread`: voxel `o` at `o·stride`,
