@@ -349,7 +349,10 @@ fn cif_tokens(text: &str) -> Vec<(usize, String)> {
                 chars.next();
                 let mut t = String::new();
                 for (j, d) in chars.by_ref() {
-                    let end = line[j + 1..].chars().next().is_none_or(char::is_whitespace);
+                    let end = line[j + d.len_utf8()..]
+                        .chars()
+                        .next()
+                        .is_none_or(char::is_whitespace);
                     if d == c && end {
                         break;
                     }

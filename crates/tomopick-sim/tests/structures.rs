@@ -112,3 +112,19 @@ fn mmcif_with_a_category_given_twice_reads_without_panicking() {
     let e = tomopick_sim::structure::parse_mmcif(path, pairs_after, "x".into());
     assert!(e.is_err());
 }
+
+/// Found by fuzzing (fuzz/regressions/structure/): a quoted mmCIF value holding a character of
+/// more than one byte was sliced inside that character and panicked; it is read as text.
+#[test]
+fn mmcif_quoted_value_with_a_multibyte_character_reads_without_panicking() {
+    let path = std::path::Path::new("multibyte.cif");
+    let text = "data_x\n_struct.title 'Rubisco \u{6b7}ڷ from a strange place'\nloop_\n\
+                _atom_site.type_symbol\n_atom_site.Cartn_x\n_atom_site.Cartn_y\n\
+                _atom_site.Cartn_z\nC 1 2 3\nN 'ڷ' 5 6\n";
+    // Whatever the outcome (the second atom's x is not a number), no panic.
+    let _ = tomopick_sim::structure::parse_mmcif(path, text, "x".into());
+    let ok = "data_x\n_struct.title 'caf\u{e9} ڷ'\nloop_\n_atom_site.type_symbol\n\
+              _atom_site.Cartn_x\n_atom_site.Cartn_y\n_atom_site.Cartn_z\nC 1 2 3\n";
+    let s = tomopick_sim::structure::parse_mmcif(path, ok, "x".into()).unwrap();
+    assert_eq!(s.atoms.len(), 1);
+}
