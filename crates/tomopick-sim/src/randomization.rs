@@ -395,11 +395,7 @@ impl SubtomoConfig {
             |v| (0.0..=100.0).contains(&v),
             "must be in 0..=100 Å",
         )?;
-        i.noise_white_fraction.check(
-            "imaging.noise_white_fraction",
-            |v| (0.0..=1.0).contains(&v),
-            "must be in [0, 1]",
-        )?;
+        check_noise_white_fraction(&i.noise_white_fraction)?;
         if !(0.0..=1.0).contains(&i.invert_contrast_probability) {
             return bad(format!(
                 "imaging.invert_contrast_probability = {}: must be in [0, 1]",
@@ -414,4 +410,14 @@ impl SubtomoConfig {
         }
         Ok(())
     }
+}
+
+/// Refuses a distribution of `imaging.noise_white_fraction` reaching outside [0, 1] (subtomogram,
+/// training and tomogram configs alike).
+pub fn check_noise_white_fraction(d: &Dist) -> Result<()> {
+    d.check(
+        "imaging.noise_white_fraction",
+        |v| (0.0..=1.0).contains(&v),
+        "must be in [0, 1]",
+    )
 }

@@ -29,7 +29,9 @@ use crate::fft::Fft3;
 use crate::imaging3d::{Imaging3dParams, image_3d};
 use crate::library::{ClassSpec, class_potential};
 use crate::potential::PotentialOptions;
-use crate::randomization::{Dist, check_ctf, check_voxel_size, classes_or_shrec, read_toml};
+use crate::randomization::{
+    Dist, check_ctf, check_noise_white_fraction, check_voxel_size, classes_or_shrec, read_toml,
+};
 use crate::resample::crop_to_support;
 use crate::sample::{Sample, SampleSpec, Template, build_sample};
 use crate::subtomo::mix_seed;
@@ -255,11 +257,7 @@ impl TomogramConfig {
         if let Some(s) = &i.snr {
             s.check("imaging.snr", |v| v > 0.0, "SNR must be positive")?;
         }
-        i.noise_white_fraction.check(
-            "imaging.noise_white_fraction",
-            |v| (0.0..=1.0).contains(&v),
-            "must be in [0, 1]",
-        )?;
+        check_noise_white_fraction(&i.noise_white_fraction)?;
         if i.dose_e_per_a2.is_some() && i.snr.is_some() {
             return bad("imaging: give dose_e_per_a2 or snr, not both".into());
         }

@@ -83,13 +83,7 @@ fn correlated_noise_keeps_the_snr_and_correlates_neighbours() {
     let noise = &out.image - &clean;
     let measured = var(&clean) / var(&noise);
     assert!((measured / 0.2 - 1.0).abs() < 0.1, "SNR {measured:.4}");
-    let n = 40;
-    let (mut m2, mut lag) = (0.0, 0.0);
-    for ((z, y, x), e) in noise.indexed_iter() {
-        m2 += (*e as f64).powi(2);
-        lag += *e as f64 * noise[[z, y, (x + 1) % n]] as f64;
-    }
-    let corr = lag / m2;
+    let corr = neighbour_correlation(&noise);
     assert!(
         (corr - 0.89).abs() < 0.04,
         "neighbour correlation {corr:.3}"

@@ -1,19 +1,17 @@
 //! The two backward passes of [`direct`](super::direct)'s convolution, on channels-last `f32`
 //! slices, for training (issue 15).
 //!
-//! - The input's gradient is itself a convolution: the output's gradient, spread back to the
-//!   input's grid (zeros between its voxels at stride 2), convolved at stride 1 with the weights
-//!   flipped and their channels swapped. It runs through the forward kernel.
+//! - The input's gradient is itself a convolution: the output's gradient convolved at stride 1
+//!   with the weights flipped and their channels swapped, through the forward kernel. At stride 2
+//!   a 3³ kernel's runs one input parity class at a time (eight 2³ convolutions); other strided
+//!   shapes spread the output's gradient back onto the input's grid, zeros between.
 //! - The weights' gradient, `dW[t, ci, co] = Σ_v x[v·s + t − p, ci] · g[v, co]`, sums an outer
 //!   product over every output voxel: each task takes a fixed share of the output rows into its
 //!   own accumulator (8 input channels × 32 output channels in AVX-512 registers along a row), and
 //!   the shares are added in order, so the result does not depend on the thread count.
 
-use super::direct::{ConvShape, available, conv3d_channels_last, inside};
+use super::direct::{ConvShape, L, available, conv3d_channels_last, inside};
 use rayon::prelude::*;
-
-/// Lanes of one AVX-512 register.
-const L: usize = 16;
 
 /// Gradient of the input (`[batch, D, H, W, cin]`) from the gradient of the output `g`
 /// (`[batch, D', H', W', cout]`) and the weights in burn's layout (`[cout, cin, k, k, k]`).
@@ -69,8 +67,8 @@ fn backward_input_by_parity(g: &[f32], weight: &[f32], s: &ConvShape) -> Vec<f32
     let out = s.output();
     let [d, h, w] = s.input;
     let mut dx = vec![0.0f32; s.batch * d * h * w * s.cin];
-    // Per parity, the 3³ tap each of the two sub-kernel positions takes (None: a zero tap), and
-    // the offset of output m's result in the 2³ convolution's output.
+    // Per parity, the 3³ tap each of the two sub-kernel positions takes (None: a zero tap); input
+    // 2m + p reads the 2³ convolution's output m + p.
     let taps_of = |p: usize| {
         if p == 0 {
             [None, Some(1)]

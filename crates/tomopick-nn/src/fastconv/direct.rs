@@ -11,7 +11,7 @@
 use rayon::prelude::*;
 
 /// Lanes of one AVX-512 register.
-const L: usize = 16;
+pub(super) const L: usize = 16;
 
 /// The shape of one 3D convolution.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -213,9 +213,13 @@ fn flex_conv(
 /// Whether [`conv3d_channels_last`] takes the fast kernel on `device`: the plain (not autodiff)
 /// flex backend on a CPU with AVX-512F. Set `TOMOPICK_FAST_CONV=0` to compare against burn's.
 pub fn fast_on(device: &Device) -> bool {
-    matches!(device.as_dispatch(), burn::backend::DispatchDevice::Flex(_))
-        && direct::available()
-        && std::env::var("TOMOPICK_FAST_CONV").map_or(true, |v| v != "0")
+    matches!(device.as_dispatch(), burn::backend::DispatchDevice::Flex(_)) && fast_kernels()
+}
+
+/// Whether this CPU runs the fast kernels (AVX-512F) and `TOMOPICK_FAST_CONV=0` does not turn
+/// them off: inference ([`fast_on`]) and training ([`train::fast_train_on`]) alike.
+pub(crate) fn fast_kernels() -> bool {
+    direct::available() && std::env::var("TOMOPICK_FAST_CONV").map_or(true, |v| v != "0")
 }
 
 /// A convolution of cubic kernel `k = weight.dims()[2]`, `stride`, zero padding `pad`, plus

@@ -49,41 +49,43 @@ impl TrainConvBackend for Flex {
         let x = x.to_contiguous();
         let shape = x.layout().shape().to_vec();
         let xs = x.storage::<f32>();
-        let mut y = xs.to_vec();
-        y.par_chunks_mut(1 << 16)
-            .zip(xs.par_chunks(1 << 16))
-            .for_each(|(y, x)| scale_where_negative(y, x, slope));
-        flex_tensor(y, shape)
+        flex_tensor(scaled_where_negative(xs, xs, slope), shape)
     }
+}
+
+/// `values`, times `slope` wherever `signs` is negative: LeakyReLU of `x` is
+/// `scaled_where_negative(x, x, slope)`, its input gradient `scaled_where_negative(g, x, slope)`.
+fn scaled_where_negative(values: &[f32], signs: &[f32], slope: f32) -> Vec<f32> {
+    let mut out = values.to_vec();
+    out.par_chunks_mut(1 << 16)
+        .zip(signs.par_chunks(1 << 16))
+        .for_each(|(d, x)| scale_where_negative(d, x, slope));
+    out
 }
 
 /// `d[i] *= slope` where `x[i] < 0` (AVX-512 where the CPU has it: the signs are random, so a
 /// branch per value mispredicts half the time).
 fn scale_where_negative(d: &mut [f32], x: &[f32], slope: f32) {
     assert_eq!(d.len(), x.len());
+    #[allow(unused_mut)] // set only where the AVX-512 pass exists
+    let mut done = 0;
     #[cfg(target_arch = "x86_64")]
     if direct::available() {
+        done = d.len() / 16 * 16;
         // SAFETY: AVX-512F is present; the loop reads and writes whole registers inside both
-        // slices, the tail below does the rest.
+        // slices, the scalar loop below does the rest.
         unsafe {
             use std::arch::x86_64::*;
             let (s, zero) = (_mm512_set1_ps(slope), _mm512_setzero_ps());
-            let whole = d.len() / 16 * 16;
-            for i in (0..whole).step_by(16) {
+            for i in (0..done).step_by(16) {
                 let xv = _mm512_loadu_ps(x.as_ptr().add(i));
                 let neg = _mm512_cmp_ps_mask::<_CMP_LT_OQ>(xv, zero);
                 let dv = _mm512_loadu_ps(d.as_ptr().add(i));
                 _mm512_storeu_ps(d.as_mut_ptr().add(i), _mm512_mask_mul_ps(dv, neg, dv, s));
             }
-            for (d, x) in d[whole..].iter_mut().zip(&x[whole..]) {
-                if *x < 0.0 {
-                    *d *= slope;
-                }
-            }
         }
-        return;
     }
-    for (d, x) in d.iter_mut().zip(x) {
+    for (d, x) in d[done..].iter_mut().zip(&x[done..]) {
         if *x < 0.0 {
             *d *= slope;
         }
@@ -111,11 +113,7 @@ impl Backward<Flex, 1> for LeakyBackward {
         let x = checkpointer
             .retrieve_node_output::<FloatTensor<Flex>>(x_state)
             .to_contiguous();
-        let mut dx = grad.storage::<f32>().to_vec();
-        let xs = x.storage::<f32>();
-        dx.par_chunks_mut(1 << 16)
-            .zip(xs.par_chunks(1 << 16))
-            .for_each(|(d, x)| scale_where_negative(d, x, slope));
+        let dx = scaled_where_negative(grad.storage::<f32>(), x.storage::<f32>(), slope);
         grads.register::<Flex>(node.id, flex_tensor(dx, x.layout().shape().to_vec()));
     }
 }
@@ -129,7 +127,7 @@ fn forward(
 ) -> (FloatTensor<Flex>, Vec<f32>, ConvShape) {
     let (x, weight) = (x.to_contiguous(), weight.to_contiguous());
     let s = shape_of(&x, &weight, stride, pad);
-    let xl = to_channels_last(x.storage::<f32>(), &s, s.cin, s.input);
+    let xl = to_channels_last(x.storage::<f32>(), s.batch, s.cin, s.input);
     let zero = vec![0.0; s.cout];
     let y = direct::conv3d_channels_last(&xl, weight.storage::<f32>(), &zero, &s, None, None);
     let out = s.output();
@@ -158,7 +156,7 @@ impl Backward<Flex, 2> for ConvBackward {
         let [node_x, node_w] = ops.parents;
         let grad = grads.consume::<Flex>(&ops.node).to_contiguous();
         let (xl, w, s) = ops.state;
-        let gl = to_channels_last(grad.storage::<f32>(), &s, s.cout, s.output());
+        let gl = to_channels_last(grad.storage::<f32>(), s.batch, s.cout, s.output());
         if let Some(node) = node_w {
             let dw = conv3d_backward_weight(&xl, &gl, &s);
             grads.register::<Flex>(node.id, flex_tensor(dw, w.layout().shape().to_vec()));
@@ -239,9 +237,9 @@ const BLOCK: usize = 16;
 
 /// `[batch, c, D, H, W]` → `[batch, D, H, W, c]`: one task per `(batch, z)` plane, in blocks of
 /// voxels (a block's channels-last values are contiguous; each channel's run of it too).
-fn to_channels_last(x: &[f32], s: &ConvShape, c: usize, [d, h, w]: [usize; 3]) -> Vec<f32> {
+fn to_channels_last(x: &[f32], batch: usize, c: usize, [d, h, w]: [usize; 3]) -> Vec<f32> {
     let plane = h * w;
-    let mut out = vec![0.0f32; s.batch * d * plane * c];
+    let mut out = vec![0.0f32; batch * d * plane * c];
     out.par_chunks_mut(plane * c)
         .enumerate()
         .for_each(|(bz, dst)| {
@@ -291,7 +289,7 @@ pub fn fast_train_on(device: &Device) -> bool {
         DispatchDevice::Autodiff(inner) => matches!(**inner, DispatchDevice::Flex(_)),
         other => matches!(other, DispatchDevice::Flex(_)),
     };
-    flex && direct::available() && std::env::var("TOMOPICK_FAST_CONV").map_or(true, |v| v != "0")
+    flex && super::fast_kernels()
 }
 
 /// A convolution without bias of channels-first `x` (`[batch, cin, D, H, W]`) by `weight`
