@@ -52,13 +52,13 @@ impl ConvBn {
                 self.stride,
                 self.kernel / 2,
             );
-            let y = self.bn.forward(y);
+            let y = crate::fastconv::train::batch_norm_leaky(&self.bn, y, 0.1);
             // burn leaves a training step's running statistics pending on its thread until the
             // next step reads them; a checkpoint saved in between would miss the last update
             // (and a resumed run would then differ from an unbroken one). Merge them now.
             self.bn.running_mean.value_sync();
             self.bn.running_var.value_sync();
-            crate::fastconv::train::leaky_relu(y, 0.1)
+            y
         }
     }
     /// For inference on channels-last tensors (`[batch, D, H, W, C]`), after

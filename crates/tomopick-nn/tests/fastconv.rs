@@ -363,3 +363,65 @@ fn the_training_leaky_relu_and_its_gradient_match_burns() {
     assert_close(&y_burn, &y_fast, "leaky relu output");
     assert_close(&dx_burn, &dx_fast, "leaky relu input gradient");
 }
+
+/// The fused training batch norm + LeakyReLU against burn's `BatchNorm` then `leaky_relu`:
+/// output, the gradients of the input, γ and β, and the running averages after two steps.
+#[test]
+fn the_training_batch_norm_and_its_gradients_match_burns() {
+    use burn::nn::BatchNormConfig;
+    use tomopick_nn::fastconv::train::batch_norm_leaky;
+    let device = Device::flex().autodiff();
+    for (i, dims) in [[2, 5, 7, 6, 9], [1, 16, 4, 5, 3]].into_iter().enumerate() {
+        let c = dims[1];
+        // A channel mean well away from 0, as convolutions' outputs have.
+        let x0 = Tensor::<5>::random(dims, Distribution::Normal(0.0, 1.0), &device).add_scalar(3.0);
+        let r = numbers(dims.iter().product(), 21 + i as u64);
+        let r = Tensor::<5>::from_data(TensorData::new(r, dims), &device);
+        let run = |fast: bool| {
+            let mut bn = BatchNormConfig::new(c).init(&device);
+            let g = numbers(c, 3).iter().map(|v| 1.0 + v).collect::<Vec<_>>();
+            bn.gamma = burn::module::Param::from_tensor(Tensor::from_data(
+                TensorData::new(g, [c]),
+                &device,
+            ));
+            bn.beta = burn::module::Param::from_tensor(Tensor::from_data(
+                TensorData::new(numbers(c, 4), [c]),
+                &device,
+            ));
+            let mut out = None;
+            for step in 0..2 {
+                let x = (x0.clone() * (1.0 + step as f32)).require_grad();
+                let y = if fast {
+                    batch_norm_leaky(&bn, x.clone(), 0.1)
+                } else {
+                    burn::tensor::activation::leaky_relu(bn.forward(x.clone()), 0.1)
+                };
+                let grads = (y.clone() * r.clone()).sum().backward();
+                out = Some((
+                    values(y),
+                    values(x.grad(&grads).unwrap()),
+                    values(bn.gamma.grad(&grads).unwrap()),
+                    values(bn.beta.grad(&grads).unwrap()),
+                ));
+            }
+            let (y, dx, dg, db) = out.unwrap();
+            (
+                y,
+                dx,
+                dg,
+                db,
+                values(bn.running_mean.value()),
+                values(bn.running_var.value()),
+            )
+        };
+        let fast = run(true);
+        let burn = run(false);
+        let what = format!("case {i} {dims:?}");
+        assert_close(&burn.0, &fast.0, &format!("{what}: output"));
+        assert_close(&burn.1, &fast.1, &format!("{what}: input gradient"));
+        assert_close(&burn.2, &fast.2, &format!("{what}: γ gradient"));
+        assert_close(&burn.3, &fast.3, &format!("{what}: β gradient"));
+        assert_close(&burn.4, &fast.4, &format!("{what}: running mean"));
+        assert_close(&burn.5, &fast.5, &format!("{what}: running variance"));
+    }
+}

@@ -5,6 +5,7 @@
 //! functions compose burn's own operations, with the same results to rounding.
 
 pub mod backward;
+pub mod batch_norm;
 pub mod direct;
 pub mod layout;
 pub mod train;

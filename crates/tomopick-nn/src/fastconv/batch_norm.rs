@@ -1,0 +1,205 @@
+//! Batch norm with the batch's own statistics, then LeakyReLU, as one operation for training
+//! (issue 15): two passes over the activation forward (the per-channel moments, then the output)
+//! and two backward (the per-channel sums of the gradient, then the input's gradient), where
+//! burn's generic `batch_norm_train` and its backward make a dozen full-size temporaries, two of
+//! them transposed copies. Sums run in f32 lanes over chunks of 512 values and in f64 across
+//! chunks and planes, in one fixed order, so the result does not depend on the number of threads.
+
+use rayon::prelude::*;
+
+/// A channels-first activation `[batch, channels, voxels]` as the passes see it.
+#[derive(Debug, Clone, Copy)]
+pub struct Planes {
+    /// Items in the batch.
+    pub batch: usize,
+    /// Channels.
+    pub channels: usize,
+    /// Voxels per channel of one item.
+    pub voxels: usize,
+}
+
+impl Planes {
+    /// Values per channel over the batch.
+    fn count(&self) -> f64 {
+        (self.batch * self.voxels) as f64
+    }
+    /// Per channel, the sums over its planes (one per item, added in item order) of what
+    /// `per_plane(plane index, channel)` returns for each: the same bits whatever the threads.
+    fn per_channel(
+        &self,
+        per_plane: impl Fn(usize, usize) -> (f64, f64) + Sync,
+    ) -> Vec<(f64, f64)> {
+        let planes: Vec<(f64, f64)> = (0..self.batch * self.channels)
+            .into_par_iter()
+            .map(|i| per_plane(i, i % self.channels))
+            .collect();
+        (0..self.channels)
+            .map(|ch| {
+                (0..self.batch).fold((0.0, 0.0), |(s, t), b| {
+                    let (u, v) = planes[b * self.channels + ch];
+                    (s + u, t + v)
+                })
+            })
+            .collect()
+    }
+}
+
+/// Lanes of the f32 partial sums (the compiler keeps them in vector registers).
+const LANES: usize = 16;
+/// Values summed in f32 lanes before the partial sums join an f64 total.
+const CHUNK: usize = 512;
+
+/// `(Σ f(a, b).0, Σ f(a, b).1)` over two equally long slices, in f32 lanes within chunks of
+/// `CHUNK` values and in f64 across them, in one fixed order.
+fn pair_sums(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> (f32, f32)) -> (f64, f64) {
+    let (mut s, mut t) = (0.0f64, 0.0f64);
+    for (ca, cb) in a.chunks(CHUNK).zip(b.chunks(CHUNK)) {
+        let (mut ls, mut lt) = ([0.0f32; LANES], [0.0f32; LANES]);
+        let (ia, ib) = (ca.chunks_exact(LANES), cb.chunks_exact(LANES));
+        let (ra, rb) = (ia.remainder(), ib.remainder());
+        for (va, vb) in ia.zip(ib) {
+            for l in 0..LANES {
+                let (u, v) = f(va[l], vb[l]);
+                ls[l] += u;
+                lt[l] += v;
+            }
+        }
+        for (&x, &y) in ra.iter().zip(rb) {
+            let (u, v) = f(x, y);
+            s += u as f64;
+            t += v as f64;
+        }
+        s += ls.iter().map(|&v| v as f64).sum::<f64>();
+        t += lt.iter().map(|&v| v as f64).sum::<f64>();
+    }
+    (s, t)
+}
+
+/// Per channel, `(mean, biased variance)` of `x` (sums taken about the channel's first value,
+/// so that a mean far from zero costs no precision).
+pub fn moments(x: &[f32], p: Planes) -> Vec<(f64, f64)> {
+    let n = p.voxels;
+    let pivot = |ch: usize| x[ch * n];
+    let sums = p.per_channel(|i, ch| {
+        let x0 = pivot(ch);
+        let row = &x[i * n..][..n];
+        pair_sums(row, row, |v, _| {
+            let d = v - x0;
+            (d, d * d)
+        })
+    });
+    sums.iter()
+        .enumerate()
+        .map(|(ch, &(s1, s2))| {
+            let m = s1 / p.count();
+            (pivot(ch) as f64 + m, (s2 / p.count() - m * m).max(0.0))
+        })
+        .collect()
+}
+
+/// LeakyReLU without a branch (the signs are random: a branch mispredicts half the time, and
+/// a loop with one does not vectorise).
+#[inline(always)]
+fn leaky(z: f32, slope: f32) -> f32 {
+    z.max(0.0) + slope * z.min(0.0)
+}
+
+/// LeakyReLU's derivative at `z`: `slope` where `z` is negative, 1 elsewhere, without a branch.
+#[inline(always)]
+fn leaky_slope(z: f32, slope: f32) -> f32 {
+    let negative = (z.to_bits() >> 31) as f32;
+    1.0 + (slope - 1.0) * negative
+}
+
+/// Per channel, the affine map `x ↦ a·x + b` that batch norm applies: `a = γ / √(var + ε)`,
+/// `b = β − mean·a`.
+fn affine(m: &[(f64, f64)], gamma: &[f32], beta: &[f32], eps: f64) -> Vec<(f32, f32)> {
+    m.iter()
+        .zip(gamma.iter().zip(beta))
+        .map(|(&(mean, var), (&g, &b))| {
+            let a = g as f64 / (var + eps).sqrt();
+            (a as f32, (b as f64 - mean * a) as f32)
+        })
+        .collect()
+}
+
+/// LeakyReLU(`slope`) of `γ (x − mean) / √(var + ε) + β` with the moments `m` of `x`.
+pub fn forward(
+    x: &[f32],
+    p: Planes,
+    m: &[(f64, f64)],
+    gamma: &[f32],
+    beta: &[f32],
+    eps: f64,
+    slope: f32,
+) -> Vec<f32> {
+    let ab = affine(m, gamma, beta, eps);
+    let mut out = vec![0.0f32; x.len()];
+    out.par_chunks_mut(p.voxels)
+        .zip(x.par_chunks(p.voxels))
+        .enumerate()
+        .for_each(|(plane, (y, x))| {
+            let (a, b) = ab[plane % p.channels];
+            for (y, &x) in y.iter_mut().zip(x) {
+                *y = leaky(a * x + b, slope);
+            }
+        });
+    out
+}
+
+/// The gradients of [`forward`] with respect to `x`, `γ` and `β`, given the output's `g`.
+#[allow(clippy::too_many_arguments)]
+pub fn backward(
+    x: &[f32],
+    g: &[f32],
+    p: Planes,
+    m: &[(f64, f64)],
+    gamma: &[f32],
+    beta: &[f32],
+    eps: f64,
+    slope: f32,
+) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+    let ab = affine(m, gamma, beta, eps);
+    // The pre-activation's gradient dz = g (times the slope where z < 0), and per channel
+    // Σ dz (β's gradient) and Σ dz·x̂ (γ's), x̂ = (x − mean)/σ.
+    let n = p.voxels;
+    let sums = p.per_channel(|i, ch| {
+        let ((a, b), mean) = (ab[ch], m[ch].0 as f32);
+        let inv_std = 1.0 / (m[ch].1 + eps).sqrt();
+        let (sd, sdx) = pair_sums(&x[i * n..][..n], &g[i * n..][..n], |x, g| {
+            let dz = g * leaky_slope(a * x + b, slope);
+            (dz, dz * (x - mean))
+        });
+        (sd, sdx * inv_std)
+    });
+    let n = p.count();
+    // dx = γ/σ · (dz − Σdz/n − x̂ Σdz·x̂/n), per channel as k·dz + u·(x − mean) + w.
+    let coef: Vec<[f32; 4]> = (0..p.channels)
+        .map(|ch| {
+            let (mean, inv_std) = (m[ch].0, 1.0 / (m[ch].1 + eps).sqrt());
+            let k = gamma[ch] as f64 * inv_std;
+            let (md, mdx) = (sums[ch].0 / n, sums[ch].1 / n);
+            [
+                k as f32,
+                (-k * mdx * inv_std) as f32,
+                (-k * md) as f32,
+                mean as f32,
+            ]
+        })
+        .collect();
+    let mut dx = vec![0.0f32; x.len()];
+    dx.par_chunks_mut(p.voxels)
+        .zip(x.par_chunks(p.voxels).zip(g.par_chunks(p.voxels)))
+        .enumerate()
+        .for_each(|(plane, (d, (x, g)))| {
+            let ch = plane % p.channels;
+            let ((a, b), [k, u, w, mean]) = (ab[ch], coef[ch]);
+            for ((d, &x), &g) in d.iter_mut().zip(x).zip(g) {
+                let dz = g * leaky_slope(a * x + b, slope);
+                *d = dz * k + (x - mean) * u + w;
+            }
+        });
+    let dgamma = sums.iter().map(|s| s.1 as f32).collect();
+    let dbeta = sums.iter().map(|s| s.0 as f32).collect();
+    (dx, dgamma, dbeta)
+}
