@@ -210,43 +210,51 @@ impl CubeGenerator {
             Some(d) => d.sample(&mut rng),
             None => 1.0,
         };
-        let scaled: Vec<Array3<f32>> = if scale == 1.0 {
-            Vec::new()
-        } else {
-            let vs = r.voxel_size_a;
-            self.potentials
-                .iter()
-                .map(|p| {
-                    rescale(
-                        &Volume::new(p.clone(), VoxelSize::isotropic(vs * scale)),
-                        vs,
-                    )
-                    .data
-                })
-                .collect()
-        };
-        let base = |i: usize| match scaled.get(i) {
-            Some(p) => p.view(),
-            None => self.potentials[i].view(),
-        };
         // Each class's own look in this cube, from a stream of its own: the placement and the
-        // imaging are those the cube has without it.
-        let dressed: Vec<Array3<f32>> = match &r.appearance {
+        // imaging are those the cube has without it. Drawn for every class, in class order.
+        let looks: Vec<Appearance> = match &r.appearance {
             None => Vec::new(),
             Some(a) => {
                 let mut looks =
                     ChaCha8Rng::seed_from_u64(mix_seed(seed ^ APPEARANCE_STREAM, index));
                 (0..self.potentials.len())
-                    .map(|i| {
-                        let look = a.draw(&mut looks);
-                        dress(base(i), &look, r.mask_threshold_v as f32, r.voxel_size_a)
-                    })
+                    .map(|_| a.draw(&mut looks))
                     .collect()
             }
         };
-        let potential = |i: usize| match dressed.get(i) {
+        let placement_z_vox = self.ice_surface(&mut rng);
+        let n_particles = self.spec.particles.sample(&mut rng).round().max(0.0) as usize;
+        let gold = self.spec.gold.sample(&mut rng).round().max(0.0) as usize;
+        let vesicles = self.spec.vesicles.sample(&mut rng).round().max(0.0) as usize;
+        // build_sample takes the classes in the shuffled order, one particle each in turn: only
+        // the first n_particles of that order appear, so only they are rescaled and dressed (the
+        // rest would be blurred and padded for nothing; the same cube either way).
+        let vs = r.voxel_size_a;
+        let prepared: Vec<Option<Array3<f32>>> = (0..self.potentials.len())
+            .map(|i| {
+                if order.iter().position(|&k| k == i)? >= n_particles {
+                    return None;
+                }
+                let scaled = (scale != 1.0).then(|| {
+                    let p = &self.potentials[i];
+                    rescale(
+                        &Volume::new(p.clone(), VoxelSize::isotropic(vs * scale)),
+                        vs,
+                    )
+                    .data
+                });
+                let base = scaled
+                    .as_ref()
+                    .map_or(self.potentials[i].view(), |p| p.view());
+                match looks.get(i) {
+                    Some(look) => Some(dress(base, look, r.mask_threshold_v as f32, vs)),
+                    None => scaled,
+                }
+            })
+            .collect();
+        let potential = |i: usize| match &prepared[i] {
             Some(p) => p.view(),
-            None => base(i),
+            None => self.potentials[i].view(),
         };
         let shuffled: Vec<Template> = order
             .iter()
@@ -260,16 +268,10 @@ impl CubeGenerator {
             shape_xyz: [n, n, n],
             voxel_size_a: r.voxel_size_a,
             ice_thickness_a: None,
-            placement_z_vox: self.ice_surface(&mut rng),
-            n_particles: self.spec.particles.sample(&mut rng).round().max(0.0) as usize,
-            gold: (
-                self.spec.gold.sample(&mut rng).round().max(0.0) as usize,
-                [25.0, 50.0],
-            ),
-            vesicles: (
-                self.spec.vesicles.sample(&mut rng).round().max(0.0) as usize,
-                [150.0, 280.0],
-            ),
+            placement_z_vox,
+            n_particles,
+            gold: (gold, [25.0, 50.0]),
+            vesicles: (vesicles, [150.0, 280.0]),
             tries: 50,
             mask_threshold_v: r.mask_threshold_v,
         };

@@ -150,6 +150,69 @@ pub fn place_rotated(
     out
 }
 
+/// Where a rotated, scaled template lands in a box, row by row: what [`add_rotated`] samples.
+struct Placement {
+    /// Box coordinates (relative to the centre) to template coordinates.
+    rt: glam::DMat3,
+    /// The template coordinate's change for one voxel along a row (the rotated x axis).
+    step: glam::DVec3,
+    /// The template's centre voxel.
+    ct: glam::DVec3,
+    /// Radius of the sampled ball in box voxels.
+    reach: f64,
+    centre: [f64; 3],
+    /// The box's row length.
+    nx: usize,
+}
+
+impl Placement {
+    fn new(
+        template_dim: (usize, usize, usize),
+        rot: &Rotation,
+        scale: f64,
+        centre: [f64; 3],
+        nx: usize,
+        radius: f64,
+    ) -> Self {
+        let (tz, ty, tx) = template_dim;
+        let rt = rot.0.transpose() * (1.0 / scale);
+        Placement {
+            rt,
+            step: rt * glam::DVec3::X,
+            ct: glam::DVec3::new(tx as f64 / 2.0, ty as f64 / 2.0, tz as f64 / 2.0),
+            reach: radius * scale,
+            centre,
+            nx,
+        }
+    }
+
+    /// The voxels `x0..=x1` of row `(z, y)` inside the ball, and the template coordinate of
+    /// `x0`; `None` when the row misses it. Walking on adds [`Self::step`] per voxel.
+    fn row(&self, z: usize, y: usize) -> Option<(usize, usize, glam::DVec3)> {
+        let c = self.centre;
+        let (dy, dz) = (y as f64 - c[1], z as f64 - c[2]);
+        let left = self.reach * self.reach - dy * dy - dz * dz;
+        if left < 0.0 {
+            return None;
+        }
+        // The row meets the ball for |x − c_x| ≤ √left.
+        let (x0, x1) = if self.reach.is_finite() {
+            let w = left.sqrt();
+            (
+                ((c[0] - w).floor().max(0.0)) as usize,
+                ((c[0] + w).ceil().min(self.nx as f64 - 1.0)).max(-1.0) as i64,
+            )
+        } else {
+            (0, self.nx as i64 - 1)
+        };
+        if x1 < x0 as i64 {
+            return None;
+        }
+        let d = glam::DVec3::new(x0 as f64 - c[0], dy, dz);
+        Some((x0, x1 as usize, self.rt * d + self.ct))
+    }
+}
+
 /// Adds the placed template of [`place_rotated`] to `out` (crowding: several particles in one
 /// box without a volume per particle).
 pub fn add_rotated(
@@ -161,12 +224,8 @@ pub fn add_rotated(
     radius: f64,
 ) {
     let (tz, ty, tx) = template.dim();
-    let ct = [tx as f64 / 2.0, ty as f64 / 2.0, tz as f64 / 2.0];
-    let reach = radius * scale;
-    let rt = rot.0.transpose() * (1.0 / scale);
-    let nx = out.dim().2;
-    // Walk each row with a constant step (the rotated x axis) instead of a product per voxel.
-    let step = rt * glam::DVec3::X;
+    let pl = Placement::new(template.dim(), rot, scale, centre_vox, out.dim().2, radius);
+    let step = pl.step;
     // Where all eight neighbours of a sample lie inside the template (with a margin for the
     // rounding of a row's running sum).
     let inside = |p: glam::DVec3| {
@@ -175,30 +234,13 @@ pub fn add_rotated(
     };
     let fill = |z: usize, mut plane: ndarray::ArrayViewMut2<f32>| {
         for (y, mut row) in plane.outer_iter_mut().enumerate() {
-            let (dy, dz) = (y as f64 - centre_vox[1], z as f64 - centre_vox[2]);
-            let left = reach * reach - dy * dy - dz * dz;
-            if left < 0.0 {
+            let Some((x0, x1, mut s)) = pl.row(z, y) else {
                 continue;
-            }
-            // The row meets the ball for |x − c_x| ≤ √left.
-            let (x0, x1) = if reach.is_finite() {
-                let w = left.sqrt();
-                (
-                    ((centre_vox[0] - w).floor().max(0.0)) as usize,
-                    ((centre_vox[0] + w).ceil().min(nx as f64 - 1.0)).max(-1.0) as i64,
-                )
-            } else {
-                (0, nx as i64 - 1)
             };
-            if x1 < x0 as i64 {
-                continue;
-            }
-            let d = glam::DVec3::new(x0 as f64 - centre_vox[0], dy, dz);
-            let mut s = rt * d + glam::DVec3::new(ct[0], ct[1], ct[2]);
-            let last = s + step * (x1 - x0 as i64) as f64;
+            let last = s + step * (x1 - x0) as f64;
             let segment = row
                 .as_slice_mut()
-                .map(|r| &mut r[x0..=x1 as usize])
+                .map(|r| &mut r[x0..=x1])
                 .filter(|_| inside(s) && inside(last));
             if let (Some(out), Some(data)) = (segment, template.as_slice()) {
                 // The segment is straight and the interior a box: both ends inside means
@@ -206,8 +248,8 @@ pub fn add_rotated(
                 sample_segment(data, [tx, ty], s, step, out);
                 continue;
             }
-            for x in x0 as i64..=x1 {
-                row[x as usize] += trilinear(template, s.x, s.y, s.z);
+            for x in x0..=x1 {
+                row[x] += trilinear(template, s.x, s.y, s.z);
                 s += step;
             }
         }
@@ -222,6 +264,43 @@ pub fn add_rotated(
             .enumerate()
             .for_each(|(z, p)| fill(z, p));
     }
+}
+
+/// Whether [`place_rotated`] with the same arguments would put a value above `cut` on a voxel
+/// `[x, y, z]` for which `occupied` holds, for `cut ≥ 0` (voxels it does not sample hold 0).
+/// The same walk and the same arithmetic, so the same answer to the bit, but the template is
+/// sampled at the occupied voxels only: a placement that clashes costs a fraction of placing it.
+#[allow(clippy::too_many_arguments)]
+pub fn rotated_exceeds(
+    template: &ArrayView3<f32>,
+    rot: &Rotation,
+    scale: f64,
+    centre_vox: [f64; 3],
+    shape_zyx: [usize; 3],
+    radius: f64,
+    cut: f32,
+    mut occupied: impl FnMut([usize; 3]) -> bool,
+) -> bool {
+    debug_assert!(
+        cut >= 0.0,
+        "unsampled voxels hold 0, which a negative cut exceeds"
+    );
+    let pl = Placement::new(template.dim(), rot, scale, centre_vox, shape_zyx[2], radius);
+    for z in 0..shape_zyx[0] {
+        for y in 0..shape_zyx[1] {
+            let Some((x0, x1, mut s)) = pl.row(z, y) else {
+                continue;
+            };
+            for x in x0..=x1 {
+                // 0 + v is v: place_rotated's box starts at zero.
+                if occupied([x, y, z]) && trilinear(template, s.x, s.y, s.z) > cut {
+                    return true;
+                }
+                s += pl.step;
+            }
+        }
+    }
+    false
 }
 
 /// Resamples a cubic, centred volume to another voxel size (trilinear; the physical size is kept).
@@ -328,5 +407,60 @@ mod tests {
                 assert!(ok, "{a} vs {b} at {z},{y},{x}");
             }
         }
+    }
+
+    #[test]
+    fn the_clash_test_answers_as_placing_does() {
+        // For many rotations, centres and random occupied sets, including cuts near the values
+        // that rows reach through both the fast and the checked path, the test must say exactly
+        // what placing and looking would.
+        use rand::Rng;
+        let t = Array3::from_shape_fn((20, 20, 20), |(z, y, x)| {
+            let r2 =
+                (x as f32 - 9.5).powi(2) + (y as f32 - 10.0).powi(2) + (z as f32 - 10.5).powi(2);
+            (-r2 / 30.0).exp() + 0.01 * x as f32
+        });
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(9);
+        let (mut clashes, mut clear) = (0, 0);
+        for case in 0..200 {
+            let rot = crate::rotation::random_rotation(&mut rng);
+            let centre: [f64; 3] = std::array::from_fn(|_| rng.random_range(8.0..16.0));
+            let radius = [6.0, 9.0, f64::INFINITY][case % 3];
+            let cut = [0.05f32, 0.3, 0.7, 0.95][case % 4];
+            let taken = Array3::from_shape_fn((24, 24, 24), |_| rng.random::<f64>() < 0.02);
+            let occupied = |[x, y, z]: [usize; 3]| taken[[z, y, x]];
+            let placed = place_rotated(&t.view(), &rot, 1.0, centre, [24; 3], radius);
+            let want = placed
+                .indexed_iter()
+                .any(|((z, y, x), v)| *v > cut && occupied([x, y, z]));
+            let got = rotated_exceeds(&t.view(), &rot, 1.0, centre, [24; 3], radius, cut, occupied);
+            assert_eq!(got, want, "case {case}");
+            if want {
+                clashes += 1
+            } else {
+                clear += 1
+            }
+            // To the bit: one occupied voxel, the cut just below its placed value and at it.
+            let (z, y, x) = (
+                rng.random_range(4..20),
+                rng.random_range(4..20),
+                rng.random_range(4..20),
+            );
+            let v = placed[[z, y, x]];
+            if v > 0.0 {
+                let one = |p: [usize; 3]| p == [x, y, z];
+                let below = f32::from_bits(v.to_bits() - 1);
+                let test =
+                    |cut| rotated_exceeds(&t.view(), &rot, 1.0, centre, [24; 3], radius, cut, one);
+                assert!(
+                    test(below) && !test(v),
+                    "case {case}: not the placed value {v}"
+                );
+            }
+        }
+        assert!(
+            clashes > 20 && clear > 20,
+            "{clashes} clashes, {clear} clear"
+        );
     }
 }

@@ -12,7 +12,7 @@
 //! the number not placed is reported.
 
 use crate::error::{Result, SimError};
-use crate::resample::place_rotated;
+use crate::resample::{place_rotated, rotated_exceeds};
 use crate::rotation::random_rotation;
 use crate::scattering::ICE_POTENTIAL_V;
 use ndarray::{Array3, ArrayView3, s};
@@ -256,11 +256,22 @@ pub fn build_sample(spec: &SampleSpec, templates: &[Template<'_>], seed: u64) ->
                 c[1] - corner[1] as f64,
                 c[2] - corner[2] as f64,
             ];
-            let local = place_rotated(&t.potential, &rot, 1.0, local_c, [side, side, side], r);
             let cut = spec.mask_threshold_v as f32;
-            let clash = local.indexed_iter().any(|((z, y, x), v)| {
-                *v > cut && at(&class_mask, corner, [x, y, z]).is_some_and(|m| m != 0)
-            });
+            let occupied =
+                |[x, y, z]: [usize; 3]| at(&class_mask, corner, [x, y, z]).is_some_and(|m| m != 0);
+            // Most tries clash in a crowded sample: test first (sampling only where the mask
+            // is taken, the same answer as placing it), place only what fits.
+            let box_zyx = [side, side, side];
+            if cut >= 0.0 {
+                if rotated_exceeds(&t.potential, &rot, 1.0, local_c, box_zyx, r, cut, occupied) {
+                    continue;
+                }
+            }
+            let local = place_rotated(&t.potential, &rot, 1.0, local_c, box_zyx, r);
+            let clash = cut < 0.0
+                && local
+                    .indexed_iter()
+                    .any(|((z, y, x), v)| *v > cut && occupied([x, y, z]));
             if clash {
                 continue;
             }
