@@ -262,10 +262,10 @@ pub fn build_sample(spec: &SampleSpec, templates: &[Template<'_>], seed: u64) ->
             // Most tries clash in a crowded sample: test first (sampling only where the mask
             // is taken, the same answer as placing it), place only what fits.
             let box_zyx = [side, side, side];
-            if cut >= 0.0 {
-                if rotated_exceeds(&t.potential, &rot, 1.0, local_c, box_zyx, r, cut, occupied) {
-                    continue;
-                }
+            if cut >= 0.0
+                && rotated_exceeds(&t.potential, &rot, 1.0, local_c, box_zyx, r, cut, occupied)
+            {
+                continue;
             }
             let local = place_rotated(&t.potential, &rot, 1.0, local_c, box_zyx, r);
             let clash = cut < 0.0
