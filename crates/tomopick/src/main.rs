@@ -32,9 +32,40 @@ fn quiet_on_closed_pipe() {
     }
 }
 
+/// Freed memory stays in the process for the next tile or step instead of going back to the
+/// system: glibc hands each buffer of more than 32 MB (a network layer's activations) out as a
+/// fresh mapping and unmaps it on free, so every layer of every tile paid page faults and
+/// zeroing (12 % of a pick in the kernel's page-fault paths). Peak memory grows by the largest
+/// buffers kept (about 80 MB on a SHREC-size pick); BENCHMARKS.md has the timings. A user who
+/// tunes glibc's allocator (`GLIBC_TUNABLES`, `MALLOC_MMAP_THRESHOLD_`, `MALLOC_TRIM_THRESHOLD_`,
+/// `MALLOC_TOP_PAD_`) keeps their settings.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn keep_freed_memory() {
+    let tuned = [
+        "GLIBC_TUNABLES",
+        "MALLOC_MMAP_THRESHOLD_",
+        "MALLOC_TRIM_THRESHOLD_",
+        "MALLOC_TOP_PAD_",
+    ];
+    if tuned.iter().any(|v| std::env::var_os(v).is_some()) {
+        return;
+    }
+    // SAFETY: mallopt only sets allocator parameters; called first thing in main, before any
+    // other thread allocates. A refused value leaves glibc's default.
+    unsafe {
+        if libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 30) == 0 {
+            libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
+        }
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 1 << 30);
+        libc::mallopt(libc::M_TOP_PAD, 64 << 20);
+    }
+}
+
 fn main() -> ExitCode {
     #[cfg(unix)]
     quiet_on_closed_pipe();
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    keep_freed_memory();
     let cli = args::Cli::parse();
     let level = match (cli.quiet, cli.verbose) {
         (true, _) => "error",
