@@ -7,7 +7,8 @@
 //! stays burn's own operations.
 
 use super::backward::{conv3d_backward_input, conv3d_backward_weight};
-use super::batch_norm as bn;
+pub use super::batch_norm::batch_norm_leaky;
+use super::batch_norm::{BatchNormLeakyBackward, bn_forward, stats_tensor};
 use super::direct::{self, ConvShape, SendPtr};
 use super::flex_tensor;
 use burn::backend::autodiff::NodeId;
@@ -72,91 +73,6 @@ impl TrainConvBackend for Flex {
     ) -> (FloatTensor<Self>, FloatTensor<Self>) {
         let (y, m) = bn_forward(x, &gamma, &beta, epsilon, slope);
         (y, stats_tensor(&m))
-    }
-}
-
-/// The activation's planes and contiguous copies of `x`, `gamma` and `beta`.
-fn bn_inputs(x: FloatTensor<Flex>) -> (FloatTensor<Flex>, bn::Planes) {
-    let x = x.to_contiguous();
-    let shape = x.layout().shape().to_vec();
-    let p = bn::Planes {
-        batch: shape[0],
-        channels: shape[1],
-        voxels: shape[2..].iter().product(),
-    };
-    (x, p)
-}
-
-/// [`TrainConvBackend::batch_norm_leaky_train`]'s output and the batch's moments.
-fn bn_forward(
-    x: FloatTensor<Flex>,
-    gamma: &FloatTensor<Flex>,
-    beta: &FloatTensor<Flex>,
-    epsilon: f64,
-    slope: f32,
-) -> (FloatTensor<Flex>, Vec<(f64, f64)>) {
-    let (x, p) = bn_inputs(x);
-    let (gamma, beta) = (gamma.clone().to_contiguous(), beta.clone().to_contiguous());
-    let xs = x.storage::<f32>();
-    let m = bn::moments(xs, p);
-    let y = bn::forward(xs, p, &m, gamma.storage(), beta.storage(), epsilon, slope);
-    (flex_tensor(y, x.layout().shape().to_vec()), m)
-}
-
-/// The moments as a `[2, C]` tensor: means, then biased variances.
-fn stats_tensor(m: &[(f64, f64)]) -> FloatTensor<Flex> {
-    let mut v: Vec<f32> = m.iter().map(|s| s.0 as f32).collect();
-    v.extend(m.iter().map(|s| s.1 as f32));
-    flex_tensor(v, vec![2, m.len()])
-}
-
-/// The gradients of [`TrainConvBackend::batch_norm_leaky_train`] with respect to the input,
-/// `gamma` and `beta`; the state holds the input's checkpoint, `gamma`, `beta`, the moments
-/// (f64, as the forward pass used them), epsilon and the slope.
-#[derive(Debug)]
-struct BatchNormLeakyBackward;
-
-type BnState = (
-    NodeId,
-    FloatTensor<Flex>,
-    FloatTensor<Flex>,
-    Arc<Vec<(f64, f64)>>,
-    f64,
-    f32,
-);
-
-impl Backward<Flex, 3> for BatchNormLeakyBackward {
-    type State = BnState;
-
-    fn backward(
-        self,
-        ops: Ops<Self::State, 3>,
-        grads: &mut Gradients,
-        checkpointer: &mut Checkpointer,
-    ) {
-        let [node_x, node_gamma, node_beta] = ops.parents;
-        let grad = grads.consume::<Flex>(&ops.node).to_contiguous();
-        let (x_state, gamma, beta, m, epsilon, slope) = ops.state;
-        let (x, p) = bn_inputs(checkpointer.retrieve_node_output::<FloatTensor<Flex>>(x_state));
-        let (dx, dgamma, dbeta) = bn::backward(
-            x.storage(),
-            grad.storage(),
-            p,
-            &m,
-            gamma.storage(),
-            beta.storage(),
-            epsilon,
-            slope,
-        );
-        if let Some(node) = node_x {
-            grads.register::<Flex>(node.id, flex_tensor(dx, x.layout().shape().to_vec()));
-        }
-        if let Some(node) = node_gamma {
-            grads.register::<Flex>(node.id, flex_tensor(dgamma, vec![p.channels]));
-        }
-        if let Some(node) = node_beta {
-            grads.register::<Flex>(node.id, flex_tensor(dbeta, vec![p.channels]));
-        }
     }
 }
 
@@ -467,43 +383,6 @@ pub fn leaky_relu(x: Tensor<5>, slope: f32) -> Tensor<5> {
         ));
     }
     burn::tensor::activation::leaky_relu(x, slope as f64)
-}
-
-/// `bn` in training (the batch's own statistics, the running averages updated as burn's
-/// `BatchNorm::forward` updates them), then LeakyReLU(`slope`): one fused, differentiable
-/// operation where [`fast_train_on`] and the device tracks gradients and `bn` is not frozen,
-/// burn's `BatchNorm::forward` and LeakyReLU otherwise (also with `TOMOPICK_FAST_BN=0`).
-pub fn batch_norm_leaky(bn: &burn::nn::BatchNorm, x: Tensor<5>, slope: f32) -> Tensor<5> {
-    let device = x.device();
-    // TOMOPICK_FAST_BN=0 keeps burn's batch norm on the fast path (to time the two).
-    let fused = std::env::var("TOMOPICK_FAST_BN").map_or(true, |v| v != "0");
-    if !(fused && fast_train_on(&device) && device.is_autodiff() && bn.training.is_enabled()) {
-        return leaky_relu(bn.forward(x), slope);
-    }
-    type D = burn::backend::Dispatch;
-    let (y, stats) = <D as TrainConvBackend>::batch_norm_leaky_train(
-        x.into_dispatch(),
-        bn.gamma.val().into_dispatch(),
-        bn.beta.val().into_dispatch(),
-        bn.epsilon,
-        slope,
-    );
-    let stats: Tensor<2> = Tensor::from_dispatch(stats);
-    let c = stats.dims()[1];
-    let mean = stats.clone().slice([0..1, 0..c]).reshape([c]);
-    let var = stats.slice([1..2, 0..c]).reshape([c]);
-    let blend = |running: Tensor<1>, batch: Tensor<1>| {
-        running
-            .to_device(&device)
-            .mul_scalar(1.0 - bn.momentum)
-            .add(batch.mul_scalar(bn.momentum))
-            .detach()
-    };
-    bn.running_mean
-        .update(blend(bn.running_mean.value_sync(), mean));
-    bn.running_var
-        .update(blend(bn.running_var.value_sync(), var));
-    Tensor::from_dispatch(y)
 }
 
 /// `conv` (a 3³ convolution at `stride` with padding 1, and a bias) then ReLU, differentiable:
