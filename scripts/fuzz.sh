@@ -9,7 +9,7 @@
 # resumes where the last one stopped). Limits: 1 s per input (a hang), 1 GiB per allocation,
 # 2 GiB RSS. A crash stops the run and leaves its input in fuzz/artifacts/<target>/; once fixed,
 # copy it to fuzz/regressions/<target>/.
-# CI runs `scripts/fuzz.sh 20`. Campaign logs: ~/.cache/tomopick/fuzz-logs/.
+# CI runs `scripts/fuzz.sh 20`. Logs: ~/.cache/tomopick/fuzz-logs/TARGET-TIME-PID.log.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:?seconds per target}
@@ -56,9 +56,11 @@ for t in "${targets[@]}"; do
   if [ -d "fuzz/regressions/$t" ] && [ -n "$(ls -A "fuzz/regressions/$t")" ]; then
     cargo +nightly fuzz run --target-dir "$target_dir" "$t" "fuzz/regressions/$t" -- -runs=0 "${opts[@]}"
   fi
-  cargo +nightly fuzz run --target-dir "$target_dir" "$t" "$c" -- -max_total_time="$secs" "${opts[@]}" 2>&1 | tee "$logs/$t.log" | grep -E "^#[0-9]+.*(DONE|pulse)|ERROR|SUMMARY" || true
-  if grep -q "ERROR: libFuzzer\|SUMMARY: " "$logs/$t.log"; then
-    echo "fuzz target $t failed: see $logs/$t.log and fuzz/artifacts/$t/" >&2
+  # One log per run (a CI run's 20 s beside an hour-long campaign must not write into its log).
+  log="$logs/$t-$(date -u +%Y%m%dT%H%M%S)-$$.log"
+  cargo +nightly fuzz run --target-dir "$target_dir" "$t" "$c" -- -max_total_time="$secs" "${opts[@]}" 2>&1 | tee "$log" | grep -E "^#[0-9]+.*(DONE|pulse)|ERROR|SUMMARY" || true
+  if grep -q "ERROR: libFuzzer\|SUMMARY: " "$log"; then
+    echo "fuzz target $t failed: see $log and fuzz/artifacts/$t/" >&2
     exit 1
   fi
 done
