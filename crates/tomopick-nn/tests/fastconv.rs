@@ -3,7 +3,7 @@
 
 use burn::prelude::*;
 use burn::tensor::Distribution;
-use tomopick_nn::fastconv::direct::{ConvShape, available, conv3d_channels_last};
+use tomopick_nn::fastconv::direct::{ConvShape, Isa, available, conv3d_channels_last_on};
 use tomopick_nn::{Architecture, Detector};
 
 /// The convolution by its definition, channels-last, in f64.
@@ -82,7 +82,9 @@ fn numbers(n: usize, seed: u64) -> Vec<f32> {
 #[test]
 fn the_kernel_computes_the_convolution_by_its_definition() {
     if !available() {
-        eprintln!("no AVX-512F on this CPU: the kernel is not used here, nothing to check");
+        eprintln!(
+            "neither AVX-512F nor AVX2 on this CPU: the kernel is not used here, nothing to check"
+        );
         return;
     }
     let shapes = [
@@ -115,13 +117,26 @@ fn the_kernel_computes_the_convolution_by_its_definition() {
             if add {
                 want.iter_mut().zip(&skip).for_each(|(v, r)| *v += r);
             }
-            let got = conv3d_channels_last(&x, &w, &b, &s, slope, add.then_some(&skip[..]));
-            assert_eq!(got.len(), want.len());
-            let err = max_difference(&got, &want);
-            assert!(
-                err < 1e-5,
-                "{s:?} slope {slope:?} skip {add}: max error {err:e}"
-            );
+            // Each instruction set this CPU runs, and the same bits from each (every output
+            // sums its products in the same order).
+            let mut first: Option<Vec<f32>> = None;
+            for isa in [Isa::Avx512, Isa::Avx2]
+                .into_iter()
+                .filter(|i| i.supported())
+            {
+                let skip = add.then_some(&skip[..]);
+                let got = conv3d_channels_last_on(isa, &x, &w, &b, &s, slope, skip);
+                assert_eq!(got.len(), want.len());
+                let err = max_difference(&got, &want);
+                assert!(
+                    err < 1e-5,
+                    "{isa:?} {s:?} slope {slope:?} skip {add}: max error {err:e}"
+                );
+                if let Some(f) = &first {
+                    assert!(f.iter().zip(&got).all(|(a, b)| a.to_bits() == b.to_bits()));
+                }
+                first = Some(got);
+            }
         }
     }
 }
@@ -292,7 +307,7 @@ fn the_training_convolution_and_its_gradients_match_burns() {
     use tomopick_nn::fastconv::train::{conv3d_train, fast_train_on};
     let device = Device::flex().autodiff();
     if !fast_train_on(&device) {
-        eprintln!("no AVX-512F: the fallback is burn's own convolution");
+        eprintln!("neither AVX-512F nor AVX2: the fallback is burn's own convolution");
     }
     let cases = [
         // batch, cin, cout, extent [d, h, w], kernel, stride

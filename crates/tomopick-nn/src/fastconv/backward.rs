@@ -10,7 +10,7 @@
 //!   own accumulator (8 input channels × 32 output channels in AVX-512 registers along a row), and
 //!   the shares are added in order, so the result does not depend on the thread count.
 
-use super::direct::{ConvShape, L, available, conv3d_channels_last, inside};
+use super::direct::{ConvShape, Isa, L, conv3d_channels_last, inside, isa};
 use rayon::prelude::*;
 
 /// Gradient of the input (`[batch, D, H, W, cin]`) from the gradient of the output `g`
@@ -160,15 +160,15 @@ fn spread_to_grid(g: &[f32], s: &ConvShape, spread: [usize; 3]) -> Vec<f32> {
 
 /// Gradient of the weights, in burn's layout (`[cout, cin, k, k, k]`), from the input `x`
 /// (`[batch, D, H, W, cin]`) and the gradient of the output `g` (`[batch, D', H', W', cout]`).
-/// Panics unless [`available`].
+/// Panics unless [`available`](super::direct::available).
 pub fn conv3d_backward_weight(x: &[f32], g: &[f32], s: &ConvShape) -> Vec<f32> {
-    assert!(available(), "the weight gradient kernel needs AVX-512F");
+    let isa = isa().expect("the weight gradient kernel needs AVX-512F or AVX2 with FMA");
     let [d, h, w] = s.input;
     let [od, oh, ow] = s.output();
     assert_eq!(x.len(), s.batch * d * h * w * s.cin, "input length");
     assert_eq!(g.len(), s.batch * od * oh * ow * s.cout, "gradient length");
     let taps = s.kernel.pow(3);
-    let coutp = s.cout.div_ceil(L) * L;
+    let coutp = s.cout.div_ceil(isa.lanes()) * isa.lanes();
     let rows = s.batch * od * oh;
     // A fixed number of shares, whatever the thread count: the same sums in the same order.
     let shares = rows.min(16);
@@ -177,11 +177,8 @@ pub fn conv3d_backward_weight(x: &[f32], g: &[f32], s: &ConvShape) -> Vec<f32> {
         .map(|i| {
             let mut acc = vec![0.0f32; taps * s.cin * coutp];
             for r in (i * rows / shares)..((i + 1) * rows / shares) {
-                // SAFETY: `available()` was asserted above.
-                #[cfg(target_arch = "x86_64")]
-                unsafe {
-                    weight_row_avx512(x, g, s, coutp, r, &mut acc)
-                };
+                // SAFETY: `isa()` names an instruction set this CPU runs.
+                unsafe { weight_row(isa, x, g, s, coutp, r, &mut acc) };
             }
             acc
         })
@@ -204,9 +201,11 @@ pub fn conv3d_backward_weight(x: &[f32], g: &[f32], s: &ConvShape) -> Vec<f32> {
 }
 
 /// Adds output row `r` (`(b, z, y)` flattened) to `acc` (`[tap, cin] × coutp`).
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-unsafe fn weight_row_avx512(
+///
+/// # Safety
+/// The CPU must run `isa`.
+unsafe fn weight_row(
+    isa: Isa,
     x: &[f32],
     g: &[f32],
     s: &ConvShape,
@@ -242,9 +241,17 @@ unsafe fn weight_row_avx512(
                     voxels: hi - lo,
                     first_g: lo * s.cout,
                 };
-                let base = t * s.cin * coutp;
-                // SAFETY: avx512f is enabled here; `outer` bounds its own reads and writes.
-                unsafe { outer(&run, s, coutp, &mut acc[base..base + s.cin * coutp]) };
+                let acc = &mut acc[t * s.cin * coutp..(t + 1) * s.cin * coutp];
+                // SAFETY: the caller guarantees `isa`; `outer` bounds its own reads and writes.
+                #[cfg(target_arch = "x86_64")]
+                unsafe {
+                    match isa {
+                        Isa::Avx512 => outer(&run, s, coutp, acc),
+                        Isa::Avx2 => super::avx2::outer(&run, s, coutp, acc),
+                    }
+                };
+                #[cfg(not(target_arch = "x86_64"))]
+                let _ = (isa, run, acc);
             }
         }
     }
@@ -253,13 +260,24 @@ unsafe fn weight_row_avx512(
 /// One kernel tap's share of a row: `voxels` input vectors (`cin` values each, the first at
 /// vector `first_x`, `step_x` values apart) against as many output-gradient vectors (`cout`
 /// values each, contiguous from `first_g`).
-struct RowRun<'a> {
-    x: &'a [f32],
-    g: &'a [f32],
-    first_x: usize,
-    step_x: usize,
-    voxels: usize,
-    first_g: usize,
+pub(super) struct RowRun<'a> {
+    pub(super) x: &'a [f32],
+    pub(super) g: &'a [f32],
+    pub(super) first_x: usize,
+    pub(super) step_x: usize,
+    pub(super) voxels: usize,
+    pub(super) first_g: usize,
+}
+
+impl RowRun<'_> {
+    /// Panics unless the run's vectors lie inside `x` and `g` and `acc` holds `cin` rows of
+    /// `coutp`.
+    pub(super) fn check(&self, s: &ConvShape, coutp: usize, acc: &[f32]) {
+        let last_x = self.first_x * s.cin + (self.voxels - 1) * self.step_x + s.cin;
+        assert!(last_x <= self.x.len());
+        assert!(self.first_g + self.voxels * s.cout <= self.g.len());
+        assert_eq!(acc.len(), s.cin * coutp);
+    }
 }
 
 /// `acc[ci, co] += Σ_v x_v[ci] · g_v[co]` over the run: register blocks of 8 (then 4, 2, 1)
@@ -267,11 +285,8 @@ struct RowRun<'a> {
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
 unsafe fn outer(run: &RowRun, s: &ConvShape, coutp: usize, acc: &mut [f32]) {
+    run.check(s, coutp, acc);
     let (cin, cout) = (s.cin, s.cout);
-    let last_x = run.first_x * cin + (run.voxels - 1) * run.step_x + cin;
-    assert!(last_x <= run.x.len());
-    assert!(run.first_g + run.voxels * cout <= run.g.len());
-    assert_eq!(acc.len(), cin * coutp);
     let mut co = 0;
     while co < cout {
         let mut ci = 0;

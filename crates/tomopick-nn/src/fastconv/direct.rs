@@ -45,16 +45,59 @@ impl ConvShape {
     }
 }
 
-/// Whether this CPU runs the kernel (AVX-512F on x86-64).
+/// The vector instruction set the kernels run on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Isa {
+    /// AVX-512F: 16 lanes, 32 registers.
+    Avx512,
+    /// AVX2 with FMA: 8 lanes, 16 registers (every x86-64 CPU since about 2013-2015 without
+    /// AVX-512: AMD Zen 1-3, most Intel desktop parts).
+    Avx2,
+}
+
+impl Isa {
+    /// `f32` lanes of one register.
+    pub fn lanes(self) -> usize {
+        match self {
+            Isa::Avx512 => L,
+            Isa::Avx2 => 8,
+        }
+    }
+    /// Whether this CPU runs it.
+    pub fn supported(self) -> bool {
+        #[cfg(target_arch = "x86_64")]
+        {
+            match self {
+                Isa::Avx512 => std::arch::is_x86_feature_detected!("avx512f"),
+                Isa::Avx2 => {
+                    std::arch::is_x86_feature_detected!("avx2")
+                        && std::arch::is_x86_feature_detected!("fma")
+                }
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            false
+        }
+    }
+}
+
+/// The instruction set the kernels use on this CPU: AVX-512F where present, else AVX2 + FMA,
+/// else none. `TOMOPICK_FAST_ISA=avx2` picks AVX2 on a CPU that has both (to test or time it).
+pub fn isa() -> Option<Isa> {
+    static ISA: std::sync::OnceLock<Option<Isa>> = std::sync::OnceLock::new();
+    *ISA.get_or_init(|| {
+        let want_avx2 = std::env::var("TOMOPICK_FAST_ISA").is_ok_and(|v| v == "avx2");
+        [Isa::Avx512, Isa::Avx2]
+            .into_iter()
+            .filter(|i| !(want_avx2 && *i == Isa::Avx512))
+            .find(|i| i.supported())
+    })
+}
+
+/// Whether this CPU runs the kernels (AVX-512F, or AVX2 with FMA, on x86-64).
 pub fn available() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        std::arch::is_x86_feature_detected!("avx512f")
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        false
-    }
+    isa().is_some()
 }
 
 /// A raw pointer that rayon tasks share; each writes its own rows (or elements).
@@ -65,18 +108,20 @@ unsafe impl Send for SendPtr {}
 unsafe impl Sync for SendPtr {}
 
 /// What every row task reads.
-struct Plan<'a> {
+pub(super) struct Plan<'a> {
     /// Channels-last input.
-    xp: &'a [f32],
+    pub(super) xp: &'a [f32],
     /// Weights as `[kd, kh, kw, cin] × coutp`.
-    wp: &'a [f32],
-    bias: &'a [f32],
-    s: ConvShape,
+    pub(super) wp: &'a [f32],
+    pub(super) bias: &'a [f32],
+    pub(super) s: ConvShape,
     /// Output channels rounded up to whole registers.
-    coutp: usize,
-    slope: Option<f32>,
+    pub(super) coutp: usize,
+    /// Lanes of one register.
+    pub(super) lanes: usize,
+    pub(super) slope: Option<f32>,
     /// Added after the activation (a residual connection), shaped like the output.
-    skip: Option<&'a [f32]>,
+    pub(super) skip: Option<&'a [f32]>,
 }
 
 /// Convolution of channels-last `x` (`[batch, D, H, W, cin]`) with `weight` in burn's layout
@@ -90,7 +135,22 @@ pub fn conv3d_channels_last(
     slope: Option<f32>,
     skip: Option<&[f32]>,
 ) -> Vec<f32> {
-    assert!(available(), "the direct convolution needs AVX-512F");
+    let isa = isa().expect("the direct convolution needs AVX-512F or AVX2 with FMA");
+    conv3d_channels_last_on(isa, x, weight, bias, s, slope, skip)
+}
+
+/// [`conv3d_channels_last`] on the instruction set `isa` (the same bits on either: each output
+/// sums its products in the same order). Panics unless `isa` is [`supported`](Isa::supported).
+pub fn conv3d_channels_last_on(
+    isa: Isa,
+    x: &[f32],
+    weight: &[f32],
+    bias: &[f32],
+    s: &ConvShape,
+    slope: Option<f32>,
+    skip: Option<&[f32]>,
+) -> Vec<f32> {
+    assert!(isa.supported(), "this CPU lacks {isa:?}");
     let [d, h, w] = s.input;
     assert_eq!(x.len(), s.batch * d * h * w * s.cin, "input length");
     assert_eq!(
@@ -102,13 +162,14 @@ pub fn conv3d_channels_last(
     let [od, oh, ow] = s.output();
     let n_out = s.batch * od * oh * ow * s.cout;
     assert!(skip.is_none_or(|r| r.len() == n_out), "skip length");
-    let coutp = s.cout.div_ceil(L) * L;
+    let coutp = s.cout.div_ceil(isa.lanes()) * isa.lanes();
     let plan = Plan {
         xp: x,
         wp: &pack_weights(weight, s, coutp),
         bias,
         s: *s,
         coutp,
+        lanes: isa.lanes(),
         slope,
         skip,
     };
@@ -116,13 +177,17 @@ pub fn conv3d_channels_last(
     let ptr = SendPtr(out.as_mut_ptr());
     (0..s.batch * od * oh).into_par_iter().for_each(|r| {
         let ptr = ptr;
-        // SAFETY: `available()` was asserted; each task writes its own output row.
+        let (b, z, y) = (r / (od * oh), (r / oh) % od, r % oh);
+        // SAFETY: `isa` is supported (asserted); each task writes its own output row.
         #[cfg(target_arch = "x86_64")]
         unsafe {
-            row_avx512(&plan, r / (od * oh), (r / oh) % od, r % oh, ptr)
+            match isa {
+                Isa::Avx512 => row::<Avx512Blocks>(&plan, b, z, y, ptr),
+                Isa::Avx2 => row::<super::avx2::Blocks2>(&plan, b, z, y, ptr),
+            }
         }
         #[cfg(not(target_arch = "x86_64"))]
-        let _ = (r, ptr);
+        let _ = (b, z, y, ptr);
     });
     out
 }
@@ -148,14 +213,78 @@ fn pack_weights(weight: &[f32], s: &ConvShape, coutp: usize) -> Vec<f32> {
 /// output row, single voxels take the columns inside. (Gathering the 1-channel input layer's
 /// short rows into per-voxel patches first was tried: 1.8× slower.)
 #[derive(Clone, Copy)]
-struct Walk {
-    kd_range: (usize, usize),
-    kh_range: (usize, usize),
-    kw0: usize,
-    run: usize,
-    step: usize,
-    dz: usize,
-    dy: usize,
+pub(super) struct Walk {
+    pub(super) kd_range: (usize, usize),
+    pub(super) kh_range: (usize, usize),
+    pub(super) kw0: usize,
+    pub(super) run: usize,
+    pub(super) step: usize,
+    pub(super) dz: usize,
+    pub(super) dy: usize,
+}
+
+/// The register blocks of one instruction set.
+pub(super) trait Blocks {
+    /// Output voxels from flat voxel `o` (input from index `at`, walked as `walk` says) × the
+    /// channel registers from `cb` (two registers' worth when `two`, else one), choosing the
+    /// block size for `room` voxels left in the run (1: a single voxel); returns the voxels done.
+    ///
+    /// # Safety
+    /// The CPU must run the instruction set; `walk` must describe reads inside the input.
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn block(
+        p: &Plan,
+        walk: &Walk,
+        at: isize,
+        o: usize,
+        cb: usize,
+        two: bool,
+        room: usize,
+        out: SendPtr,
+    ) -> usize;
+}
+
+/// AVX-512F: 12 voxels × 16 channels or 8 voxels × 32 channels (24 or 16 of the 32 registers
+/// accumulate), then blocks of 4 and single voxels.
+pub(super) struct Avx512Blocks;
+
+impl Blocks for Avx512Blocks {
+    #[cfg(target_arch = "x86_64")]
+    unsafe fn block(
+        p: &Plan,
+        walk: &Walk,
+        at: isize,
+        o: usize,
+        cb: usize,
+        two: bool,
+        room: usize,
+        out: SendPtr,
+    ) -> usize {
+        // SAFETY: the caller guarantees AVX-512F; `block` bounds its own reads and writes.
+        unsafe {
+            match (two, room) {
+                (true, 8..) => block::<8, 2>(p, walk, at, o, cb, out),
+                (false, 12..) => block::<12, 1>(p, walk, at, o, cb, out),
+                (true, 4..) => block::<4, 2>(p, walk, at, o, cb, out),
+                (false, 4..) => block::<4, 1>(p, walk, at, o, cb, out),
+                (true, _) => block::<1, 2>(p, walk, at, o, cb, out),
+                (false, _) => block::<1, 1>(p, walk, at, o, cb, out),
+            }
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    unsafe fn block(
+        _: &Plan,
+        _: &Walk,
+        _: isize,
+        _: usize,
+        _: usize,
+        _: bool,
+        _: usize,
+        _: SendPtr,
+    ) -> usize {
+        unreachable!("x86-64 only")
+    }
 }
 
 /// The kernel taps `[lo, hi)` of one axis that land inside `0..n` for output position `o`.
@@ -166,12 +295,12 @@ pub(super) fn inside(o: usize, s: &ConvShape, n: usize) -> (usize, usize) {
     (lo, hi.max(lo))
 }
 
-/// One output row: register blocks of 12 voxels × 16 channels or 8 voxels × 32 channels (24 or
-/// 16 of the 32 vector registers accumulate), then blocks of 4 and single voxels; voxels whose
-/// kernel reaches past the row's ends run singly with the columns inside.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-unsafe fn row_avx512(p: &Plan, b: usize, z: usize, y: usize, out: SendPtr) {
+/// One output row in register blocks of `B` (two registers of channels at a time, then one);
+/// voxels whose kernel reaches past the row's ends run singly with the columns inside.
+///
+/// # Safety
+/// The CPU must run `B`'s instruction set.
+unsafe fn row<B: Blocks>(p: &Plan, b: usize, z: usize, y: usize, out: SendPtr) {
     let s = &p.s;
     let (k, c, st) = (s.kernel, s.cin, s.stride);
     let [d, h, w] = s.input;
@@ -207,7 +336,7 @@ unsafe fn row_avx512(p: &Plan, b: usize, z: usize, y: usize, out: SendPtr) {
         }
         (a, e)
     };
-    let blocks = p.coutp / L;
+    let blocks = p.coutp / p.lanes;
     for cb in (0..blocks).step_by(2) {
         let two = blocks - cb >= 2;
         let mut x = 0;
@@ -221,30 +350,80 @@ unsafe fn row_avx512(p: &Plan, b: usize, z: usize, y: usize, out: SendPtr) {
                     ..full
                 };
                 let at = origin(x, lo);
-                // SAFETY: avx512f is enabled here; `block` bounds its own reads and writes.
-                x += unsafe {
-                    if two {
-                        block::<1, 2>(p, &walk, at, o, cb, out)
-                    } else {
-                        block::<1, 1>(p, &walk, at, o, cb, out)
-                    }
-                };
+                // SAFETY: the caller guarantees `B`'s instruction set; blocks bound their own
+                // reads and writes.
+                x += unsafe { B::block(p, &walk, at, o, cb, two, 1, out) };
                 continue;
             }
             let at = origin(x, 0);
             // SAFETY: as above.
-            x += unsafe {
-                match (two, end - x) {
-                    (true, 8..) => block::<8, 2>(p, &full, at, o, cb, out),
-                    (false, 12..) => block::<12, 1>(p, &full, at, o, cb, out),
-                    (true, 4..) => block::<4, 2>(p, &full, at, o, cb, out),
-                    (false, 4..) => block::<4, 1>(p, &full, at, o, cb, out),
-                    (true, _) => block::<1, 2>(p, &full, at, o, cb, out),
-                    (false, _) => block::<1, 1>(p, &full, at, o, cb, out),
-                }
-            };
+            x += unsafe { B::block(p, &full, at, o, cb, two, end - x, out) };
         }
     }
+}
+
+/// The output voxels `orow..orow + lanes.len()`, channels `c0..c0 + width` (fewer past `cout`)
+/// from their sums in `lanes`: plus the bias, LeakyReLU when asked, plus the skip, stored.
+#[inline]
+pub(super) fn finish<const N: usize>(
+    p: &Plan,
+    lanes: &[[f32; N]],
+    orow: usize,
+    c0: usize,
+    width: usize,
+    out: SendPtr,
+) {
+    let s = &p.s;
+    let [od, oh, ow] = s.output();
+    let n = (s.cout - c0).min(width);
+    let bias = &p.bias[c0..c0 + n];
+    assert!((orow + lanes.len()) * s.cout <= s.batch * od * oh * ow * s.cout);
+    for (v, l) in lanes.iter().enumerate() {
+        let mut l = *l;
+        for (l, bv) in l[..n].iter_mut().zip(bias) {
+            let t = *l + bv;
+            *l = match p.slope {
+                Some(a) if t < 0.0 => a * t,
+                _ => t,
+            };
+        }
+        let at = (orow + v) * s.cout + c0;
+        if let Some(skip) = p.skip {
+            for (l, r) in l[..n].iter_mut().zip(&skip[at..at + n]) {
+                *l += r;
+            }
+        }
+        // SAFETY: the assert above bounds the row; tasks write disjoint rows.
+        unsafe { std::ptr::copy_nonoverlapping(l.as_ptr(), out.0.add(at), n) };
+    }
+}
+
+/// The kernel rows a block of `voxels` output voxels (input from index `xin`) meets, as the
+/// index of each row's first input and of its first weight for output channel `c0`; panics unless
+/// the block's `run` inputs per voxel and `width` weights per input lie inside `p`'s buffers.
+#[inline]
+pub(super) fn kernel_rows(
+    p: &Plan,
+    walk: &Walk,
+    xin: isize,
+    c0: usize,
+    voxels: usize,
+    width: usize,
+) -> impl Iterator<Item = (usize, usize)> {
+    let (s, w) = (p.s, *walk);
+    let (input, weights, coutp) = (p.xp.len(), p.wp.len(), p.coutp);
+    let (kd0, kd1) = w.kd_range;
+    let (kh0, kh1) = w.kh_range;
+    (kd0..kd1)
+        .flat_map(move |kd| (kh0..kh1).map(move |kh| (kd, kh)))
+        .filter(move |_| w.run > 0)
+        .map(move |(kd, kh)| {
+            let xbase = (xin + (kd * w.dz + kh * w.dy) as isize) as usize;
+            let wbase = ((kd * s.kernel + kh) * s.kernel + w.kw0) * s.cin * coutp + c0;
+            assert!(xbase + (voxels - 1) * w.step + w.run <= input);
+            assert!(wbase + (w.run - 1) * coutp + width <= weights);
+            (xbase, wbase)
+        })
 }
 
 /// `V` output voxels from flat voxel `orow` (its input from index `xin`, walked as `walk` says)
@@ -262,74 +441,34 @@ unsafe fn block<const V: usize, const CB: usize>(
     out: SendPtr,
 ) -> usize {
     use std::arch::x86_64::*;
-    let s = &p.s;
-    let input = p.xp;
-    let k = s.kernel;
-    let Walk {
-        kd_range,
-        kh_range,
-        kw0,
-        run,
-        step,
-        dz,
-        dy,
-    } = *walk;
+    let (step, run) = (walk.step, walk.run);
     let mut acc = [[_mm512_setzero_ps(); CB]; V];
-    for kd in kd_range.0..kd_range.1 {
-        for kh in kh_range.0..kh_range.1 {
-            if run == 0 {
-                continue;
-            }
-            let xbase = (xin + (kd * dz + kh * dy) as isize) as usize;
-            let wbase = ((kd * k + kh) * k + kw0) * s.cin * p.coutp + cb * L;
-            assert!(xbase + (V - 1) * step + run <= input.len());
-            assert!(wbase + (run - 1) * p.coutp + CB * L <= p.wp.len());
-            // SAFETY: the two asserts bound every read below.
-            unsafe {
-                let xs = input.as_ptr().add(xbase);
-                let ws = p.wp.as_ptr().add(wbase);
-                for i in 0..run {
-                    let mut wv = [_mm512_setzero_ps(); CB];
-                    for (j, w) in wv.iter_mut().enumerate() {
-                        *w = _mm512_loadu_ps(ws.add(i * p.coutp + j * L));
-                    }
-                    for (v, a) in acc.iter_mut().enumerate() {
-                        let xv = _mm512_set1_ps(*xs.add(v * step + i));
-                        for j in 0..CB {
-                            a[j] = _mm512_fmadd_ps(xv, wv[j], a[j]);
-                        }
+    for (xbase, wbase) in kernel_rows(p, walk, xin, cb * L, V, CB * L) {
+        // SAFETY: `kernel_rows` bounds every read below.
+        unsafe {
+            let xs = p.xp.as_ptr().add(xbase);
+            let ws = p.wp.as_ptr().add(wbase);
+            for i in 0..run {
+                let mut wv = [_mm512_setzero_ps(); CB];
+                for (j, w) in wv.iter_mut().enumerate() {
+                    *w = _mm512_loadu_ps(ws.add(i * p.coutp + j * L));
+                }
+                for (v, a) in acc.iter_mut().enumerate() {
+                    let xv = _mm512_set1_ps(*xs.add(v * step + i));
+                    for j in 0..CB {
+                        a[j] = _mm512_fmadd_ps(xv, wv[j], a[j]);
                     }
                 }
             }
         }
     }
-    let [od, oh, ow] = s.output();
-    let c0 = cb * L;
-    let n = (s.cout - c0).min(CB * L);
-    let mut bias = [0.0f32; 32];
-    bias[..n].copy_from_slice(&p.bias[c0..c0 + n]);
-    assert!((orow + V) * s.cout <= s.batch * od * oh * ow * s.cout);
-    for (v, a) in acc.iter().enumerate() {
-        let mut lanes = [0.0f32; 32];
+    let mut lanes = [[0.0f32; 2 * L]; V];
+    for (a, l) in acc.iter().zip(&mut lanes) {
         for (j, r) in a.iter().enumerate() {
             // SAFETY: 16 lanes into a 32-float buffer at 0 or 16.
-            unsafe { _mm512_storeu_ps(lanes.as_mut_ptr().add(j * L), *r) };
+            unsafe { _mm512_storeu_ps(l.as_mut_ptr().add(j * L), *r) };
         }
-        for (l, bv) in lanes[..n].iter_mut().zip(&bias) {
-            let t = *l + bv;
-            *l = match p.slope {
-                Some(a) if t < 0.0 => a * t,
-                _ => t,
-            };
-        }
-        let at = (orow + v) * s.cout + c0;
-        if let Some(skip) = p.skip {
-            for (l, r) in lanes[..n].iter_mut().zip(&skip[at..at + n]) {
-                *l += r;
-            }
-        }
-        // SAFETY: the assert above bounds the row; tasks write disjoint rows.
-        unsafe { std::ptr::copy_nonoverlapping(lanes.as_ptr(), out.0.add(at), n) };
     }
+    finish(p, &lanes, orow, cb * L, CB * L, out);
     V
 }

@@ -1,4 +1,4 @@
-//! The fast convolution for training (issue 15): the same AVX-512 kernel as inference for the
+//! The fast convolution for training (issue 15): the same kernel as inference (AVX-512 or AVX2) for the
 //! forward pass, and [`backward`](super::backward)'s kernels for the gradients of the input and
 //! the weights, reached through a backend extension with a hand-written backward pass for
 //! burn's autodiff backend. The networks keep burn's channels-first layout here; each call
@@ -93,7 +93,7 @@ fn scale_where_negative(d: &mut [f32], x: &[f32], slope: f32) {
     #[allow(unused_mut)] // set only where the AVX-512 pass exists
     let mut done = 0;
     #[cfg(target_arch = "x86_64")]
-    if direct::available() {
+    if direct::isa() == Some(direct::Isa::Avx512) {
         done = d.len() / 16 * 16;
         // SAFETY: AVX-512F is present; the loop reads and writes whole registers inside both
         // slices, the scalar loop below does the rest.
@@ -108,10 +108,9 @@ fn scale_where_negative(d: &mut [f32], x: &[f32], slope: f32) {
             }
         }
     }
+    // Without a branch, so that the compiler vectorises it.
     for (d, x) in d[done..].iter_mut().zip(&x[done..]) {
-        if *x < 0.0 {
-            *d *= slope;
-        }
+        *d *= if *x < 0.0 { slope } else { 1.0 };
     }
 }
 
@@ -341,7 +340,7 @@ fn to_channels_first(x: &[f32], batch: usize, c: usize, [d, h, w]: [usize; 3]) -
 }
 
 /// Whether [`conv3d_train`] takes the fast kernels on `device`: flex, with or without autodiff,
-/// on a CPU with AVX-512F. `TOMOPICK_FAST_CONV=0` runs burn's convolution instead.
+/// on a CPU with AVX-512F or AVX2 + FMA. `TOMOPICK_FAST_CONV=0` runs burn's convolution instead.
 pub fn fast_train_on(device: &Device) -> bool {
     use burn::backend::DispatchDevice;
     let flex = match device.as_dispatch() {
