@@ -8,7 +8,7 @@
 //! - Weight gradient: 4 input channels × 16 output channels, then 2 and 1.
 
 use super::backward::RowRun;
-use super::direct::{Blocks, ConvShape, Plan, SendPtr, Walk, finish, kernel_rows};
+use super::direct::{Blocks, ConvShape, Plan, SendPtr, Walk, kernel_rows, store_start};
 
 /// Lanes of one AVX2 register.
 const L: usize = 8;
@@ -90,15 +90,49 @@ unsafe fn block<const V: usize, const CB: usize>(
             }
         }
     }
-    let mut lanes = [[0.0f32; 2 * L]; V];
-    for (a, l) in acc.iter().zip(&mut lanes) {
-        for (j, r) in a.iter().enumerate() {
-            // SAFETY: 8 lanes into a 16-float buffer at 0 or 8.
-            unsafe { _mm256_storeu_ps(l.as_mut_ptr().add(j * L), *r) };
+    // Plus the bias, LeakyReLU as a select, plus the skip, stored; lanes past `cout` masked off
+    // (as in `direct`'s AVX-512 block, the same arithmetic).
+    let (first, n) = store_start(p, orow, V, cb * L, CB * L);
+    let masks: [__m256i; CB] = std::array::from_fn(|j| lane_mask(n.saturating_sub(j * L).min(L)));
+    let c0 = cb * L;
+    let cout = p.s.cout;
+    // SAFETY: masked lanes are neither read nor written; `store_start` bounded the rest, and
+    // tasks write disjoint rows.
+    unsafe {
+        let bias: [__m256; CB] = std::array::from_fn(|j| {
+            _mm256_maskload_ps(p.bias.as_ptr().wrapping_add(c0 + j * L), masks[j])
+        });
+        let (slope, zero) = (_mm256_set1_ps(p.slope.unwrap_or(1.0)), _mm256_setzero_ps());
+        for (v, a) in acc.iter().enumerate() {
+            let at = first + v * cout;
+            for j in 0..CB {
+                let t = _mm256_add_ps(a[j], bias[j]);
+                let neg = _mm256_cmp_ps::<_CMP_LT_OQ>(t, zero);
+                let mut t = _mm256_blendv_ps(t, _mm256_mul_ps(t, slope), neg);
+                if let Some(skip) = p.skip {
+                    t = _mm256_add_ps(
+                        t,
+                        _mm256_maskload_ps(skip.as_ptr().wrapping_add(at + j * L), masks[j]),
+                    );
+                }
+                _mm256_maskstore_ps(out.0.wrapping_add(at + j * L), masks[j], t);
+            }
         }
     }
-    finish(p, &lanes, orow, cb * L, CB * L, out);
     V
+}
+
+/// The lanes below `n` on, as AVX2's masked loads and stores want them (each 32-bit lane's sign
+/// bit).
+#[cfg(target_arch = "x86_64")]
+#[inline]
+#[target_feature(enable = "avx2")]
+fn lane_mask(n: usize) -> std::arch::x86_64::__m256i {
+    use std::arch::x86_64::*;
+    _mm256_cmpgt_epi32(
+        _mm256_set1_epi32(n as i32),
+        _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
+    )
 }
 
 /// `acc[ci, co] += Σ_v x_v[ci] · g_v[co]` over the run (see [`backward`](super::backward)):

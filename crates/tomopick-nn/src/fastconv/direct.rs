@@ -173,7 +173,8 @@ pub fn conv3d_channels_last_on(
         slope,
         skip,
     };
-    let mut out = vec![0.0f32; n_out];
+    // Not zeroed first (that was a twentieth of a pick): the row tasks write every value.
+    let mut out = Vec::<f32>::with_capacity(n_out);
     let ptr = SendPtr(out.as_mut_ptr());
     (0..s.batch * od * oh).into_par_iter().for_each(|r| {
         let ptr = ptr;
@@ -189,6 +190,9 @@ pub fn conv3d_channels_last_on(
         #[cfg(not(target_arch = "x86_64"))]
         let _ = (b, z, y, ptr);
     });
+    // SAFETY: every row task wrote each voxel of its row, every channel (a panic in one would
+    // have propagated before this line).
+    unsafe { out.set_len(n_out) };
     out
 }
 
@@ -362,40 +366,25 @@ unsafe fn row<B: Blocks>(p: &Plan, b: usize, z: usize, y: usize, out: SendPtr) {
     }
 }
 
-/// The output voxels `orow..orow + lanes.len()`, channels `c0..c0 + width` (fewer past `cout`)
-/// from their sums in `lanes`: plus the bias, LeakyReLU when asked, plus the skip, stored.
+/// Where a block's results go: output voxels from `orow`, channels from `c0`, of which `n` are
+/// real (fewer than the block's registers hold past `cout`); panics unless the block's `voxels`
+/// lie inside the output. Returns the output index of the first voxel's first channel.
 #[inline]
-pub(super) fn finish<const N: usize>(
+pub(super) fn store_start(
     p: &Plan,
-    lanes: &[[f32; N]],
     orow: usize,
+    voxels: usize,
     c0: usize,
     width: usize,
-    out: SendPtr,
-) {
+) -> (usize, usize) {
     let s = &p.s;
     let [od, oh, ow] = s.output();
-    let n = (s.cout - c0).min(width);
-    let bias = &p.bias[c0..c0 + n];
-    assert!((orow + lanes.len()) * s.cout <= s.batch * od * oh * ow * s.cout);
-    for (v, l) in lanes.iter().enumerate() {
-        let mut l = *l;
-        for (l, bv) in l[..n].iter_mut().zip(bias) {
-            let t = *l + bv;
-            *l = match p.slope {
-                Some(a) if t < 0.0 => a * t,
-                _ => t,
-            };
-        }
-        let at = (orow + v) * s.cout + c0;
-        if let Some(skip) = p.skip {
-            for (l, r) in l[..n].iter_mut().zip(&skip[at..at + n]) {
-                *l += r;
-            }
-        }
-        // SAFETY: the assert above bounds the row; tasks write disjoint rows.
-        unsafe { std::ptr::copy_nonoverlapping(l.as_ptr(), out.0.add(at), n) };
-    }
+    assert!((orow + voxels) * s.cout <= s.batch * od * oh * ow * s.cout);
+    assert!(
+        p.skip
+            .is_none_or(|r| r.len() == s.batch * od * oh * ow * s.cout)
+    );
+    (orow * s.cout + c0, (s.cout - c0).min(width))
 }
 
 /// The kernel rows a block of `voxels` output voxels (input from index `xin`) meets, as the
@@ -441,6 +430,7 @@ unsafe fn block<const V: usize, const CB: usize>(
     out: SendPtr,
 ) -> usize {
     use std::arch::x86_64::*;
+    let s = &p.s;
     let (step, run) = (walk.step, walk.run);
     let mut acc = [[_mm512_setzero_ps(); CB]; V];
     for (xbase, wbase) in kernel_rows(p, walk, xin, cb * L, V, CB * L) {
@@ -462,13 +452,32 @@ unsafe fn block<const V: usize, const CB: usize>(
             }
         }
     }
-    let mut lanes = [[0.0f32; 2 * L]; V];
-    for (a, l) in acc.iter().zip(&mut lanes) {
-        for (j, r) in a.iter().enumerate() {
-            // SAFETY: 16 lanes into a 32-float buffer at 0 or 16.
-            unsafe { _mm512_storeu_ps(l.as_mut_ptr().add(j * L), *r) };
+    // Plus the bias, LeakyReLU as a select (the signs are random: a branch per value
+    // mispredicts half the time), plus the skip, stored; lanes past `cout` masked off.
+    let (first, n) = store_start(p, orow, V, cb * L, CB * L);
+    let masks: [__mmask16; CB] =
+        std::array::from_fn(|j| ((1u32 << n.saturating_sub(j * L).min(L)) - 1) as __mmask16);
+    let c0 = cb * L;
+    // SAFETY: masked lanes are neither read nor written; `store_start` bounded the rest, and
+    // tasks write disjoint rows.
+    unsafe {
+        let bias: [__m512; CB] = std::array::from_fn(|j| {
+            _mm512_maskz_loadu_ps(masks[j], p.bias.as_ptr().wrapping_add(c0 + j * L))
+        });
+        let (slope, zero) = (_mm512_set1_ps(p.slope.unwrap_or(1.0)), _mm512_setzero_ps());
+        for (v, a) in acc.iter().enumerate() {
+            let at = first + v * s.cout;
+            for j in 0..CB {
+                let t = _mm512_add_ps(a[j], bias[j]);
+                let neg = _mm512_cmp_ps_mask::<_CMP_LT_OQ>(t, zero);
+                let mut t = _mm512_mask_mul_ps(t, neg, t, slope);
+                if let Some(skip) = p.skip {
+                    let r = _mm512_maskz_loadu_ps(masks[j], skip.as_ptr().wrapping_add(at + j * L));
+                    t = _mm512_add_ps(t, r);
+                }
+                _mm512_mask_storeu_ps(out.0.wrapping_add(at + j * L), masks[j], t);
+            }
         }
     }
-    finish(p, &lanes, orow, cb * L, CB * L, out);
     V
 }
