@@ -58,10 +58,9 @@ fn main() {
     println!(
         "fp32 matrix-product ceiling (2048², flex/gemm, {} threads): {peak:.0} GFLOP/s; fused kernel {}",
         rayon::current_num_threads(),
-        if fast_on(&dev) {
-            "on"
-        } else {
-            "NOT available here (needs AVX-512F)"
+        match (fast_on(&dev), tomopick_nn::fastconv::direct::isa()) {
+            (true, Some(isa)) => format!("on {isa:?}"),
+            _ => "NOT available here (needs AVX-512F or AVX2 + FMA)".into(),
         }
     );
     let [d, h, w] = tile;

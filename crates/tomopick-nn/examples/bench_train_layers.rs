@@ -13,7 +13,7 @@ use burn::prelude::*;
 use burn::tensor::Distribution;
 use std::time::Instant;
 use tomopick_nn::fastconv::backward::{conv3d_backward_input, conv3d_backward_weight};
-use tomopick_nn::fastconv::direct::{ConvShape, available, conv3d_channels_last};
+use tomopick_nn::fastconv::direct::{ConvShape, conv3d_channels_last, isa};
 
 /// Median seconds of `f` over `reps` runs (after one warm-up).
 fn median(reps: usize, mut f: impl FnMut()) -> f64 {
@@ -60,13 +60,13 @@ fn main() {
         .collect();
     let batch = a.first().copied().unwrap_or(8);
     let reps = a.get(1).copied().unwrap_or(5);
-    if !available() {
-        eprintln!("the fast kernels need AVX-512F; this CPU has none");
+    let Some(isa) = isa() else {
+        eprintln!("the fast kernels need AVX-512F or AVX2 with FMA; this CPU has neither");
         return;
-    }
+    };
     let peak = ceiling(&Device::flex());
     println!(
-        "fp32 matrix-product ceiling (2048², flex/gemm, {} threads): {peak:.0} GFLOP/s",
+        "fp32 matrix-product ceiling (2048², flex/gemm, {} threads): {peak:.0} GFLOP/s; kernels on {isa:?}",
         rayon::current_num_threads()
     );
     let (t, q, e, s8) = ([64; 3], [32; 3], [16; 3], [8; 3]);
