@@ -16,8 +16,8 @@ const L: usize = 8;
 /// The forward kernel's register blocks on AVX2.
 pub(super) struct Blocks2;
 
+#[cfg(target_arch = "x86_64")]
 impl Blocks for Blocks2 {
-    #[cfg(target_arch = "x86_64")]
     unsafe fn block(
         p: &Plan,
         walk: &Walk,
@@ -39,19 +39,6 @@ impl Blocks for Blocks2 {
                 (false, _) => block::<1, 1>(p, walk, at, o, cb, out),
             }
         }
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    unsafe fn block(
-        _: &Plan,
-        _: &Walk,
-        _: isize,
-        _: usize,
-        _: usize,
-        _: bool,
-        _: usize,
-        _: SendPtr,
-    ) -> usize {
-        unreachable!("x86-64 only")
     }
 }
 

@@ -252,8 +252,8 @@ pub(super) trait Blocks {
 /// accumulate), then blocks of 4 and single voxels.
 pub(super) struct Avx512Blocks;
 
+#[cfg(target_arch = "x86_64")]
 impl Blocks for Avx512Blocks {
-    #[cfg(target_arch = "x86_64")]
     unsafe fn block(
         p: &Plan,
         walk: &Walk,
@@ -276,19 +276,6 @@ impl Blocks for Avx512Blocks {
             }
         }
     }
-    #[cfg(not(target_arch = "x86_64"))]
-    unsafe fn block(
-        _: &Plan,
-        _: &Walk,
-        _: isize,
-        _: usize,
-        _: usize,
-        _: bool,
-        _: usize,
-        _: SendPtr,
-    ) -> usize {
-        unreachable!("x86-64 only")
-    }
 }
 
 /// The kernel taps `[lo, hi)` of one axis that land inside `0..n` for output position `o`.
@@ -304,6 +291,7 @@ pub(super) fn inside(o: usize, s: &ConvShape, n: usize) -> (usize, usize) {
 ///
 /// # Safety
 /// The CPU must run `B`'s instruction set.
+#[cfg(target_arch = "x86_64")]
 unsafe fn row<B: Blocks>(p: &Plan, b: usize, z: usize, y: usize, out: SendPtr) {
     let s = &p.s;
     let (k, c, st) = (s.kernel, s.cin, s.stride);
