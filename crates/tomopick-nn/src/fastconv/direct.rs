@@ -122,6 +122,8 @@ pub(super) struct Plan<'a> {
     pub(super) slope: Option<f32>,
     /// Added after the activation (a residual connection), shaped like the output.
     pub(super) skip: Option<&'a [f32]>,
+    /// The kernel taps that are not zero, per axis `[lo, hi)`: the rest are skipped.
+    pub(super) taps: [(usize, usize); 3],
 }
 
 /// Convolution of channels-last `x` (`[batch, D, H, W, cin]`) with `weight` in burn's layout
@@ -150,6 +152,38 @@ pub fn conv3d_channels_last_on(
     slope: Option<f32>,
     skip: Option<&[f32]>,
 ) -> Vec<f32> {
+    let every = [(0, s.kernel); 3];
+    convolve(isa, x, weight, bias, s, slope, skip, every)
+}
+
+/// [`conv3d_channels_last`] without bias or activation, of a kernel whose taps outside `taps`
+/// (per axis `[lo, hi)`, depth, height, width) are zero: they are skipped, not multiplied.
+pub(super) fn conv3d_channels_last_taps(
+    x: &[f32],
+    weight: &[f32],
+    s: &ConvShape,
+    taps: [(usize, usize); 3],
+) -> Vec<f32> {
+    let isa = isa().expect("the direct convolution needs AVX-512F or AVX2 with FMA");
+    assert!(
+        taps.iter().all(|&(lo, hi)| lo < hi && hi <= s.kernel),
+        "taps {taps:?}"
+    );
+    convolve(isa, x, weight, &vec![0.0; s.cout], s, None, None, taps)
+}
+
+/// The convolution behind the entry points above.
+#[allow(clippy::too_many_arguments)]
+fn convolve(
+    isa: Isa,
+    x: &[f32],
+    weight: &[f32],
+    bias: &[f32],
+    s: &ConvShape,
+    slope: Option<f32>,
+    skip: Option<&[f32]>,
+    taps: [(usize, usize); 3],
+) -> Vec<f32> {
     assert!(isa.supported(), "this CPU lacks {isa:?}");
     let [d, h, w] = s.input;
     assert_eq!(x.len(), s.batch * d * h * w * s.cin, "input length");
@@ -172,6 +206,7 @@ pub fn conv3d_channels_last_on(
         lanes: isa.lanes(),
         slope,
         skip,
+        taps,
     };
     // Not zeroed first (that was a twentieth of a pick): the row tasks write every value.
     let mut out = Vec::<f32>::with_capacity(n_out);
@@ -294,15 +329,21 @@ pub(super) fn inside(o: usize, s: &ConvShape, n: usize) -> (usize, usize) {
 #[cfg(target_arch = "x86_64")]
 unsafe fn row<B: Blocks>(p: &Plan, b: usize, z: usize, y: usize, out: SendPtr) {
     let s = &p.s;
-    let (k, c, st) = (s.kernel, s.cin, s.stride);
+    let (c, st) = (s.cin, s.stride);
     let [d, h, w] = s.input;
     let [od, oh, ow] = s.output();
     let orow = ((b * od + z) * oh + y) * ow;
+    // The taps inside the volume that are not zero, per axis.
+    let clip = |a: (usize, usize), t: (usize, usize)| {
+        let lo = a.0.max(t.0);
+        (lo, a.1.min(t.1).max(lo))
+    };
+    let [td, th, tw] = p.taps;
     let full = Walk {
-        kd_range: inside(z, s, d),
-        kh_range: inside(y, s, h),
-        kw0: 0,
-        run: k * c,
+        kd_range: clip(inside(z, s, d), td),
+        kh_range: clip(inside(y, s, h), th),
+        kw0: tw.0,
+        run: (tw.1 - tw.0) * c,
         step: st * c,
         dz: h * w * c,
         dy: w * c,
@@ -316,14 +357,15 @@ unsafe fn row<B: Blocks>(p: &Plan, b: usize, z: usize, y: usize, out: SendPtr) {
             - s.pad as isize)
             * c as isize
     };
-    // Output voxels whose every kernel column is inside the row.
+    // Output voxels whose every kernel column (that is not zero) is inside the row.
+    let columns = |x: usize| clip(inside(x, s, w), tw);
     let (first, end) = {
         let mut a = 0;
-        while a < ow && inside(a, s, w) != (0, k) {
+        while a < ow && columns(a) != tw {
             a += 1;
         }
         let mut e = ow;
-        while e > a && inside(e - 1, s, w) != (0, k) {
+        while e > a && columns(e - 1) != tw {
             e -= 1;
         }
         (a, e)
@@ -335,7 +377,7 @@ unsafe fn row<B: Blocks>(p: &Plan, b: usize, z: usize, y: usize, out: SendPtr) {
         while x < ow {
             let o = orow + x;
             if x < first || x >= end {
-                let (lo, hi) = inside(x, s, w);
+                let (lo, hi) = columns(x);
                 let walk = Walk {
                     kw0: lo,
                     run: (hi - lo) * c,
@@ -347,7 +389,7 @@ unsafe fn row<B: Blocks>(p: &Plan, b: usize, z: usize, y: usize, out: SendPtr) {
                 x += unsafe { B::block(p, &walk, at, o, cb, two, 1, out) };
                 continue;
             }
-            let at = origin(x, 0);
+            let at = origin(x, tw.0);
             // SAFETY: as above.
             x += unsafe { B::block(p, &full, at, o, cb, two, end - x, out) };
         }
