@@ -4,9 +4,22 @@
 
 use std::path::PathBuf;
 
+/// A fresh temporary folder, in memory (`/dev/shm`) where the machine has it: on a disk, a
+/// build writing beside a campaign stalled `unlinkat` past the 1 s hang limit (two false
+/// "timeouts", FUZZING.md).
+pub fn scratch() -> tempfile::TempDir {
+    let shm = std::path::Path::new("/dev/shm");
+    if shm.is_dir() {
+        if let Ok(d) = tempfile::Builder::new().prefix("tomopick-fuzz").tempdir_in(shm) {
+            return d;
+        }
+    }
+    tempfile::tempdir().expect("a temporary folder")
+}
+
 /// Writes `data` to `name` in a fresh temporary folder; the folder lives as long as the guard.
 pub fn as_file(name: &str, data: &[u8]) -> (tempfile::TempDir, PathBuf) {
-    let dir = tempfile::tempdir().expect("a temporary folder");
+    let dir = scratch();
     let p = dir.path().join(name);
     std::fs::write(&p, data).expect("writable temporary folder");
     (dir, p)
