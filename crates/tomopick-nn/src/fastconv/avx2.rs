@@ -131,22 +131,16 @@ fn lane_mask(n: usize) -> std::arch::x86_64::__m256i {
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 pub(super) unsafe fn outer(run: &RowRun, s: &ConvShape, coutp: usize, acc: &mut [f32]) {
-    run.check(s, coutp, acc);
-    let mut co = 0;
-    while co < s.cout {
-        let mut ci = 0;
-        while ci < s.cin {
-            // SAFETY: AVX2 is enabled here; `check` bounded every block's reads.
-            ci += unsafe {
-                match s.cin - ci {
-                    4.. => outer_block::<4>(run, s, coutp, acc, ci, co),
-                    2.. => outer_block::<2>(run, s, coutp, acc, ci, co),
-                    _ => outer_block::<1>(run, s, coutp, acc, ci, co),
-                }
-            };
+    run.each_block(s, coutp, acc, 2 * L, |acc, ci, co, left| {
+        // SAFETY: AVX2 is enabled here; `each_block` checked the run's bounds.
+        unsafe {
+            match left {
+                4.. => outer_block::<4>(run, s, coutp, acc, ci, co),
+                2.. => outer_block::<2>(run, s, coutp, acc, ci, co),
+                _ => outer_block::<1>(run, s, coutp, acc, ci, co),
+            }
         }
-        co += 2 * L;
-    }
+    });
 }
 
 /// Input channels `ci..ci + R` × output channels `co..co + 16` of [`outer`]; returns `R`.

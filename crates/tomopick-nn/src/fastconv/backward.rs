@@ -283,6 +283,27 @@ impl RowRun<'_> {
         assert!(self.first_g + self.voxels * s.cout <= self.g.len());
         assert_eq!(acc.len(), s.cin * coutp);
     }
+
+    /// After [`check`](Self::check), every register block of an outer product over the run:
+    /// `block(acc, ci, co, left)` adds input channels from `ci` (as many as it chooses of the
+    /// `left` still to do; it returns how many) × output channels `co..co + width`.
+    #[inline(always)]
+    pub(super) fn each_block(
+        &self,
+        s: &ConvShape,
+        coutp: usize,
+        acc: &mut [f32],
+        width: usize,
+        mut block: impl FnMut(&mut [f32], usize, usize, usize) -> usize,
+    ) {
+        self.check(s, coutp, acc);
+        for co in (0..s.cout).step_by(width) {
+            let mut ci = 0;
+            while ci < s.cin {
+                ci += block(acc, ci, co, s.cin - ci);
+            }
+        }
+    }
 }
 
 /// `acc[ci, co] += Σ_v x_v[ci] · g_v[co]` over the run: register blocks of 8 (then 4, 2, 1)
@@ -290,24 +311,17 @@ impl RowRun<'_> {
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
 unsafe fn outer(run: &RowRun, s: &ConvShape, coutp: usize, acc: &mut [f32]) {
-    run.check(s, coutp, acc);
-    let (cin, cout) = (s.cin, s.cout);
-    let mut co = 0;
-    while co < cout {
-        let mut ci = 0;
-        while ci < cin {
-            // SAFETY: avx512f is enabled here; the asserts above bound every block's reads.
-            ci += unsafe {
-                match cin - ci {
-                    8.. => outer_block::<8>(run, s, coutp, acc, ci, co),
-                    4.. => outer_block::<4>(run, s, coutp, acc, ci, co),
-                    2.. => outer_block::<2>(run, s, coutp, acc, ci, co),
-                    _ => outer_block::<1>(run, s, coutp, acc, ci, co),
-                }
-            };
+    run.each_block(s, coutp, acc, 2 * L, |acc, ci, co, left| {
+        // SAFETY: avx512f is enabled here; `each_block` checked the run's bounds.
+        unsafe {
+            match left {
+                8.. => outer_block::<8>(run, s, coutp, acc, ci, co),
+                4.. => outer_block::<4>(run, s, coutp, acc, ci, co),
+                2.. => outer_block::<2>(run, s, coutp, acc, ci, co),
+                _ => outer_block::<1>(run, s, coutp, acc, ci, co),
+            }
         }
-        co += 2 * L;
-    }
+    });
 }
 
 /// Input channels `ci..ci + R` × output channels `co..co + 32` of [`outer`]; returns `R`.
