@@ -157,14 +157,7 @@ unsafe fn outer_block<const R: usize>(
 ) -> usize {
     use std::arch::x86_64::*;
     let cout = s.cout;
-    // Lanes below `n` on, as AVX2's masked loads want them (the sign bit of each 32-bit lane).
-    let lanes = |c: usize| {
-        let n = cout.saturating_sub(c).min(L) as i32;
-        _mm256_cmpgt_epi32(
-            _mm256_set1_epi32(n),
-            _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
-        )
-    };
+    let lanes = |c: usize| lane_mask(cout.saturating_sub(c).min(L));
     let (m0, m1) = (lanes(co), lanes(co + L));
     let second = cout > co + L;
     let mut a0 = [_mm256_setzero_ps(); R];

@@ -10,6 +10,8 @@
 //!   own accumulator (8 input channels × 32 output channels in AVX-512 registers along a row), and
 //!   the shares are added in order, so the result does not depend on the thread count.
 
+#[cfg(target_arch = "x86_64")]
+use super::direct::lane_mask;
 use super::direct::{
     ConvShape, Isa, L, conv3d_channels_last, conv3d_channels_last_taps, inside, isa,
 };
@@ -338,14 +340,7 @@ unsafe fn outer_block<const R: usize>(
 ) -> usize {
     use std::arch::x86_64::*;
     let cout = s.cout;
-    let lanes = |c: usize| -> __mmask16 {
-        let n = cout.saturating_sub(c).min(L);
-        if n == L {
-            0xffff
-        } else {
-            ((1u32 << n) - 1) as __mmask16
-        }
-    };
+    let lanes = |c: usize| lane_mask(cout.saturating_sub(c));
     let (m0, m1) = (lanes(co), lanes(co + L));
     let mut a0 = [_mm512_setzero_ps(); R];
     let mut a1 = [_mm512_setzero_ps(); R];

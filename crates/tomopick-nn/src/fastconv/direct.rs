@@ -445,6 +445,13 @@ pub(super) fn kernel_rows(
         })
 }
 
+/// The lanes below `n` (at most 16) on, as AVX-512's masked loads and stores want them.
+#[cfg(target_arch = "x86_64")]
+#[inline]
+pub(super) fn lane_mask(n: usize) -> std::arch::x86_64::__mmask16 {
+    ((1u32 << n.min(L)) - 1) as std::arch::x86_64::__mmask16
+}
+
 /// `V` output voxels from flat voxel `orow` (its input from index `xin`, walked as `walk` says)
 /// × channel registers `cb..cb + CB`; returns `V`.
 #[cfg(target_arch = "x86_64")]
@@ -485,8 +492,7 @@ unsafe fn block<const V: usize, const CB: usize>(
     // Plus the bias, LeakyReLU as a select (the signs are random: a branch per value
     // mispredicts half the time), plus the skip, stored; lanes past `cout` masked off.
     let (first, n) = store_start(p, orow, V, cb * L, CB * L);
-    let masks: [__mmask16; CB] =
-        std::array::from_fn(|j| ((1u32 << n.saturating_sub(j * L).min(L)) - 1) as __mmask16);
+    let masks: [__mmask16; CB] = std::array::from_fn(|j| lane_mask(n.saturating_sub(j * L).min(L)));
     let c0 = cb * L;
     // SAFETY: masked lanes are neither read nor written; `store_start` bounded the rest, and
     // tasks write disjoint rows.

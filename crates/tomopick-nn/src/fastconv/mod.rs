@@ -1,8 +1,9 @@
 //! A faster inference convolution for the flex CPU backend (issue 15): channels-last tensors,
 //! batch norm folded, bias and LeakyReLU applied in the same pass, a register-blocked kernel
-//! ([`direct`]) for AVX-512F and, on CPUs without it, AVX2 with FMA. It reaches burn through a backend extension, so the networks stay
-//! ordinary burn modules; on any other device or CPU (neither AVX-512F nor AVX2, autodiff, CUDA) the same
-//! functions compose burn's own operations, with the same results to rounding.
+//! ([`direct`]) for AVX-512F and, on CPUs without it, AVX2 with FMA. It reaches burn through a
+//! backend extension, so the networks stay ordinary burn modules; on any other device or CPU
+//! (neither AVX-512F nor AVX2, autodiff, CUDA) the same functions compose burn's own operations,
+//! with the same results to rounding.
 
 mod avx2;
 pub mod backward;
@@ -213,13 +214,15 @@ fn flex_conv(
 }
 
 /// Whether [`conv3d_channels_last`] takes the fast kernel on `device`: the plain (not autodiff)
-/// flex backend on a CPU with AVX-512F or AVX2 + FMA. Set `TOMOPICK_FAST_CONV=0` to compare against burn's.
+/// flex backend on a CPU with AVX-512F or AVX2 + FMA. Set `TOMOPICK_FAST_CONV=0` to compare
+/// against burn's.
 pub fn fast_on(device: &Device) -> bool {
     matches!(device.as_dispatch(), burn::backend::DispatchDevice::Flex(_)) && fast_kernels()
 }
 
-/// Whether this CPU runs the fast kernels (AVX-512F, or AVX2 with FMA) and `TOMOPICK_FAST_CONV=0` does not turn
-/// them off: inference ([`fast_on`]) and training ([`train::fast_train_on`]) alike.
+/// Whether this CPU runs the fast kernels (AVX-512F, or AVX2 with FMA) and
+/// `TOMOPICK_FAST_CONV=0` does not turn them off: inference ([`fast_on`]) and training
+/// ([`train::fast_train_on`]) alike.
 pub(crate) fn fast_kernels() -> bool {
     direct::available() && std::env::var("TOMOPICK_FAST_CONV").map_or(true, |v| v != "0")
 }

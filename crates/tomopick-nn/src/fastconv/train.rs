@@ -1,5 +1,5 @@
-//! The fast convolution for training (issue 15): the same kernel as inference (AVX-512 or AVX2) for the
-//! forward pass, and [`backward`](super::backward)'s kernels for the gradients of the input and
+//! The fast convolution for training (issue 15): the same kernel as inference (AVX-512 or AVX2)
+//! for the forward pass, and [`backward`](super::backward)'s kernels for the gradients of the input and
 //! the weights, reached through a backend extension with a hand-written backward pass for
 //! burn's autodiff backend. The networks keep burn's channels-first layout here; each call
 //! moves its tensors to channels-last and back (a copy each way). Batch norm in training and
