@@ -86,9 +86,18 @@ unsafe fn block<const V: usize, const CB: usize>(
     // SAFETY: masked lanes are neither read nor written; `store_start` bounded the rest, and
     // tasks write disjoint rows.
     unsafe {
-        let bias: [__m256; CB] = std::array::from_fn(|j| {
-            _mm256_maskload_ps(p.bias.as_ptr().wrapping_add(c0 + j * L), masks[j])
-        });
+        // Masked stores are slow on AMD Zen 1-3 (microcoded), so whole registers take plain
+        // loads and stores; only a register that reaches past `cout` is masked.
+        let whole: [bool; CB] = std::array::from_fn(|j| n >= (j + 1) * L);
+        let load = |ptr: *const f32, j: usize| {
+            if whole[j] {
+                _mm256_loadu_ps(ptr)
+            } else {
+                _mm256_maskload_ps(ptr, masks[j])
+            }
+        };
+        let bias: [__m256; CB] =
+            std::array::from_fn(|j| load(p.bias.as_ptr().wrapping_add(c0 + j * L), j));
         let (slope, zero) = (_mm256_set1_ps(p.slope.unwrap_or(1.0)), _mm256_setzero_ps());
         for (v, a) in acc.iter().enumerate() {
             let at = first + v * cout;
@@ -97,12 +106,14 @@ unsafe fn block<const V: usize, const CB: usize>(
                 let neg = _mm256_cmp_ps::<_CMP_LT_OQ>(t, zero);
                 let mut t = _mm256_blendv_ps(t, _mm256_mul_ps(t, slope), neg);
                 if let Some(skip) = p.skip {
-                    t = _mm256_add_ps(
-                        t,
-                        _mm256_maskload_ps(skip.as_ptr().wrapping_add(at + j * L), masks[j]),
-                    );
+                    t = _mm256_add_ps(t, load(skip.as_ptr().wrapping_add(at + j * L), j));
                 }
-                _mm256_maskstore_ps(out.0.wrapping_add(at + j * L), masks[j], t);
+                let to = out.0.wrapping_add(at + j * L);
+                if whole[j] {
+                    _mm256_storeu_ps(to, t);
+                } else {
+                    _mm256_maskstore_ps(to, masks[j], t);
+                }
             }
         }
     }
@@ -167,12 +178,21 @@ unsafe fn outer_block<const R: usize>(
     unsafe {
         let xs = run.x.as_ptr().add(run.first_x * s.cin + ci);
         let gs = run.g.as_ptr().add(run.first_g + co);
+        // Whole registers take plain loads (a masked one costs more on AMD Zen).
+        let (whole0, whole1) = (cout >= co + L, cout >= co + 2 * L);
+        let load = |ptr: *const f32, whole: bool, m: __m256i| {
+            if whole {
+                _mm256_loadu_ps(ptr)
+            } else {
+                _mm256_maskload_ps(ptr, m)
+            }
+        };
         for v in 0..run.voxels {
             let gv = gs.add(v * cout);
-            let g0 = _mm256_maskload_ps(gv, m0);
+            let g0 = load(gv, whole0, m0);
             let xv = xs.add(v * run.step_x);
             if second {
-                let g1 = _mm256_maskload_ps(gv.add(L), m1);
+                let g1 = load(gv.add(L), whole1, m1);
                 for j in 0..R {
                     let b = _mm256_broadcast_ss(&*xv.add(j));
                     a0[j] = _mm256_fmadd_ps(b, g0, a0[j]);
