@@ -3,7 +3,8 @@
 //! hidden 256), 40³ boxes, 14 classes, batches of 16, and the share spent outside the network
 //! (class probabilities and the chosen mask copied out).
 //!
-//! `cargo run --release -p tomopick-nn --example bench_classifier -- [batches]`
+//! `cargo run --release -p tomopick-nn --example bench_classifier -- [batches] [paper|efficient]`
+//! (both networks unless one is named).
 
 use burn::prelude::*;
 use std::time::Instant;
@@ -17,10 +18,14 @@ fn main() {
         .unwrap_or(3);
     let dev = Device::flex();
     let b = 16;
+    let only = std::env::args().nth(2);
     for (arch, width, hidden) in [
         (Architecture::Paper, 32, 1024),
         (Architecture::Efficient, 16, 256),
-    ] {
+    ]
+    .into_iter()
+    .filter(|(a, ..)| only.as_ref().is_none_or(|o| format!("{a:?}").eq_ignore_ascii_case(o)))
+    {
         let shape = ClassifierShape {
             box_size: 40,
             width,
