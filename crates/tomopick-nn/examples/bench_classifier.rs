@@ -24,8 +24,10 @@ fn main() {
         (Architecture::Efficient, 16, 256),
     ]
     .into_iter()
-    .filter(|(a, ..)| only.as_ref().is_none_or(|o| format!("{a:?}").eq_ignore_ascii_case(o)))
-    {
+    .filter(|(a, ..)| {
+        only.as_ref()
+            .is_none_or(|o| format!("{a:?}").eq_ignore_ascii_case(o))
+    }) {
         let shape = ClassifierShape {
             box_size: 40,
             width,

@@ -145,16 +145,20 @@ pub fn forward(
     slope: f32,
 ) -> Vec<f32> {
     let ab = affine(m, gamma, beta, eps);
-    let mut out = vec![0.0f32; x.len()];
-    out.par_chunks_mut(p.voxels)
+    // Not zeroed first: every value is written below.
+    let mut out = Vec::<f32>::with_capacity(x.len());
+    out.spare_capacity_mut()[..x.len()]
+        .par_chunks_mut(p.voxels)
         .zip(x.par_chunks(p.voxels))
         .enumerate()
         .for_each(|(plane, (y, x))| {
             let (a, b) = ab[plane % p.channels];
             for (y, &x) in y.iter_mut().zip(x) {
-                *y = leaky(a * x + b, slope);
+                y.write(leaky(a * x + b, slope));
             }
         });
+    // SAFETY: the chunks above cover all x.len() values, each written once.
+    unsafe { out.set_len(x.len()) };
     out
 }
 
@@ -198,8 +202,11 @@ pub fn backward(
             ]
         })
         .collect();
-    let mut dx = vec![0.0f32; x.len()];
-    dx.par_chunks_mut(p.voxels)
+    assert_eq!(g.len(), x.len(), "gradient length");
+    // Not zeroed first: every value is written below.
+    let mut dx = Vec::<f32>::with_capacity(x.len());
+    dx.spare_capacity_mut()[..x.len()]
+        .par_chunks_mut(p.voxels)
         .zip(x.par_chunks(p.voxels).zip(g.par_chunks(p.voxels)))
         .enumerate()
         .for_each(|(plane, (d, (x, g)))| {
@@ -207,9 +214,11 @@ pub fn backward(
             let ((a, b), [k, u, w, mean]) = (ab[ch], coef[ch]);
             for ((d, &x), &g) in d.iter_mut().zip(x).zip(g) {
                 let dz = g * leaky_slope(a * x + b, slope);
-                *d = dz * k + (x - mean) * u + w;
+                d.write(dz * k + (x - mean) * u + w);
             }
         });
+    // SAFETY: the chunks above cover all x.len() values (g is as long), each written once.
+    unsafe { dx.set_len(x.len()) };
     let dgamma = sums.iter().map(|s| s.1 as f32).collect();
     let dbeta = sums.iter().map(|s| s.0 as f32).collect();
     (dx, dgamma, dbeta)
