@@ -1,0 +1,103 @@
+"""Does the detector see another simulator's particles at the wrong size? (issue 19)
+
+Each tomogram is picked at threshold 0.02 as if its voxels were VS Å (`pick --voxel-size VS`:
+`tomopick` resamples it to the model's 10 Å, so VS < 10 shrinks the particles by VS/10 and
+VS > 10 enlarges them), optionally after a filter at its own size (`--filter gauss:SIGMA_VOX` or
+`--filter cutoff:FRACTION_OF_NYQUIST`, a soft-edged spherical low-pass) to tell size from
+smoothing; the picks are mapped back to the tomogram's frame and scored (SHREC rule, `tomopick
+evaluate`) at a ladder of common thresholds. Prints, per setting, the mean F1 per threshold, the
+best common threshold's F1 and macro F1, and the per-tomogram best (an oracle).
+
+    python scale_ladder.py SUITE_DIR [--tomos val00 val01 ...] [--filter gauss:0.7] VS [VS ...]
+
+Uses the suite's venv (numpy, scipy, mrcfile); TOMOPICK_BIN names the binary. Results go under
+each tomogram's folder (`ladder_<setting>/`); a setting already picked is not picked again.
+"""
+import argparse
+import csv
+import json
+import os
+import subprocess
+
+import mrcfile
+import numpy as np
+from scipy.ndimage import gaussian_filter
+
+B = os.environ.get("TOMOPICK_BIN", os.path.expanduser("~/.cache/tomopick/target/release/tomopick"))
+LADDER = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8]
+
+
+def filtered(d, spec):
+    """The tomogram of folder `d`, filtered as `spec` says (written once beside it)."""
+    if not spec:
+        return f"{d}/reconstruction.mrc"
+    out = f"{d}/filtered_{spec.replace(':', '_')}.mrc"
+    if os.path.exists(out):
+        return out
+    kind, value = spec.split(":")
+    v = mrcfile.read(f"{d}/reconstruction.mrc").astype(np.float32)
+    if kind == "gauss":
+        v = gaussian_filter(v, float(value))
+    elif kind == "cutoff":
+        axes = [np.fft.fftfreq(n) for n in v.shape[:2]] + [np.fft.rfftfreq(v.shape[2])]
+        k = 2 * np.sqrt(sum(a ** 2 for a in np.meshgrid(*axes, indexing="ij")))  # 1 at Nyquist
+        w = np.clip((float(value) + 0.05 - k) / 0.1, 0, 1)
+        v = np.fft.irfftn(np.fft.rfftn(v) * w, v.shape, axes=(0, 1, 2))
+    else:
+        raise SystemExit(f"--filter {spec}: want gauss:SIGMA or cutoff:FRACTION")
+    with mrcfile.new(out + ".tmp", overwrite=True) as m:
+        m.set_data(v.astype(np.float32))
+        m.voxel_size = 10.0
+    os.replace(out + ".tmp", out)
+    return out
+
+
+def score(d, rows, out):
+    os.makedirs(out, exist_ok=True)
+    p = f"{out}/picks.csv"
+    with open(p, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["class", "x", "y", "z", "score"])
+        w.writerows(rows)
+    subprocess.run([B, "-q", "evaluate", "--picks", p, "--truth", f"{d}/particle_locations.txt",
+                    "--occupancy", f"{d}/occupancy_mask.mrc", "--classes", f"{d}/classes.toml",
+                    "--beta", "1", "-o", out], check=True, stdout=subprocess.DEVNULL)
+    r = json.load(open(f"{out}/report.json"))["shrec"]
+    per = [s["f1"] for s in r["per_class"].values() if s["n_truth"] > 0]
+    return r["overall"]["f1"], sum(per) / len(per)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("suite")
+    ap.add_argument("sizes", nargs="+", help="voxel sizes to claim, Å (10: as it is)")
+    ap.add_argument("--tomos", nargs="*", default=None, help="folders in SUITE (default: val*)")
+    ap.add_argument("--filter", default="")
+    a = ap.parse_args()
+    tomos = a.tomos or sorted(n for n in os.listdir(a.suite) if n.startswith("val") and len(n) == 5)
+    for vs in a.sizes:
+        setting = f"vs{vs}" + (f"_{a.filter.replace(':', '_')}" if a.filter else "")
+        res = {}
+        for t in tomos:
+            d = f"{a.suite}/{t}"
+            o = f"{d}/ladder_{setting}"
+            os.makedirs(o, exist_ok=True)
+            raw = f"{o}/raw.csv"
+            if not os.path.exists(raw):
+                subprocess.run([B, "-q", "pick", filtered(d, a.filter), "--voxel-size", vs, "--threshold", "0.02",
+                                "-o", raw], check=True, stdout=subprocess.DEVNULL)
+            back = 10.0 / float(vs)
+            rows = [(r["class"], *(float(r[k]) * back for k in "xyz"), float(r["score"]))
+                    for r in csv.DictReader(open(raw))]
+            res[t] = [score(d, [r for r in rows if r[4] >= th], f"{o}/t{th}") for th in LADDER]
+        means = [sum(res[t][i][0] for t in tomos) / len(tomos) for i in range(len(LADDER))]
+        best = means.index(max(means))
+        macro = sum(res[t][best][1] for t in tomos) / len(tomos)
+        oracle = sum(max(f for f, _ in res[t]) for t in tomos) / len(tomos)
+        print(f"{setting}: F1 at " + " ".join(f"{th}:{m:.3f}" for th, m in zip(LADDER, means)) +
+              f" | best common {means[best]:.3f} (macro {macro:.3f}) | per-tomogram best {oracle:.3f}")
+        print("   per tomogram best: " + " ".join(f"{t}:{max(f for f, _ in res[t]):.2f}" for t in tomos))
+
+
+if __name__ == "__main__":
+    main()
