@@ -10,6 +10,10 @@ best common threshold's F1 and macro F1, and the per-tomogram best (an oracle).
 
     python scale_ladder.py SUITE_DIR [--tomos val00 val01 ...] [--filter gauss:0.7] VS [VS ...]
 
+`--fuse W` with two sizes also scores their union (test-time augmentation over scales): greedy by
+score, one pick per 40 Å, the second size's scores times W, the class from the first size's pick
+where one lies within 40 Å.
+
 Uses the suite's venv (numpy, scipy, mrcfile); TOMOPICK_BIN names the binary. Results go under
 each tomogram's folder (`ladder_<setting>/`); a setting already picked is not picked again.
 """
@@ -24,7 +28,7 @@ import numpy as np
 from scipy.ndimage import gaussian_filter
 
 B = os.environ.get("TOMOPICK_BIN", os.path.expanduser("~/.cache/tomopick/target/release/tomopick"))
-LADDER = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8]
+LADDER = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9]
 
 
 def filtered(d, spec):
@@ -67,14 +71,42 @@ def score(d, rows, out):
     return r["overall"]["f1"], sum(per) / len(per)
 
 
+def fuse(a, b, weight, radius=40.0):
+    """`a` and `b` (class, x, y, z, score) as one list, as the module's doc says."""
+    allp = sorted([(r, 0) for r in a] + [((*r[:4], r[4] * weight), 1) for r in b], key=lambda t: -t[0][4])
+    pos = np.array([r[1:4] for r, _ in allp]).reshape(-1, 3)
+    used = np.zeros(len(allp), bool)
+    out = []
+    for i, (r, src) in enumerate(allp):
+        if used[i]:
+            continue
+        near = np.where(~used & (np.linalg.norm(pos - pos[i], axis=1) < radius))[0]
+        used[near] = True
+        first = [j for j in near if allp[j][1] == 0]
+        out.append((allp[first[0]][0][0] if src == 1 and first else r[0], *r[1:]))
+    return out
+
+
+def report(setting, res, tomos):
+    means = [sum(res[t][i][0] for t in tomos) / len(tomos) for i in range(len(LADDER))]
+    best = means.index(max(means))
+    macro = sum(res[t][best][1] for t in tomos) / len(tomos)
+    oracle = sum(max(f for f, _ in res[t]) for t in tomos) / len(tomos)
+    print(f"{setting}: F1 at " + " ".join(f"{th}:{m:.3f}" for th, m in zip(LADDER, means)) +
+          f" | best common {means[best]:.3f} (macro {macro:.3f}) | per-tomogram best {oracle:.3f}")
+    print("   per tomogram best: " + " ".join(f"{t}:{max(f for f, _ in res[t]):.2f}" for t in tomos))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("suite")
     ap.add_argument("sizes", nargs="+", help="voxel sizes to claim, Å (10: as it is)")
     ap.add_argument("--tomos", nargs="*", default=None, help="folders in SUITE (default: val*)")
     ap.add_argument("--filter", default="")
+    ap.add_argument("--fuse", type=float, default=None, help="with two sizes: also their union, the second's scores times W")
     a = ap.parse_args()
     tomos = a.tomos or sorted(n for n in os.listdir(a.suite) if n.startswith("val") and len(n) == 5)
+    picked = {}
     for vs in a.sizes:
         setting = f"vs{vs}" + (f"_{a.filter.replace(':', '_')}" if a.filter else "")
         res = {}
@@ -90,13 +122,16 @@ def main():
             rows = [(r["class"], *(float(r[k]) * back for k in "xyz"), float(r["score"]))
                     for r in csv.DictReader(open(raw))]
             res[t] = [score(d, [r for r in rows if r[4] >= th], f"{o}/t{th}") for th in LADDER]
-        means = [sum(res[t][i][0] for t in tomos) / len(tomos) for i in range(len(LADDER))]
-        best = means.index(max(means))
-        macro = sum(res[t][best][1] for t in tomos) / len(tomos)
-        oracle = sum(max(f for f, _ in res[t]) for t in tomos) / len(tomos)
-        print(f"{setting}: F1 at " + " ".join(f"{th}:{m:.3f}" for th, m in zip(LADDER, means)) +
-              f" | best common {means[best]:.3f} (macro {macro:.3f}) | per-tomogram best {oracle:.3f}")
-        print("   per tomogram best: " + " ".join(f"{t}:{max(f for f, _ in res[t]):.2f}" for t in tomos))
+            picked.setdefault(t, []).append(rows)
+        report(setting, res, tomos)
+    if a.fuse is not None and len(a.sizes) == 2:
+        setting = f"fused_{a.sizes[0]}_{a.sizes[1]}_w{a.fuse}"
+        res = {}
+        for t in tomos:
+            d = f"{a.suite}/{t}"
+            both = fuse(*picked[t], a.fuse)
+            res[t] = [score(d, [r for r in both if r[4] >= th], f"{d}/ladder_{setting}/t{th}") for th in LADDER]
+        report(setting, res, tomos)
 
 
 if __name__ == "__main__":
