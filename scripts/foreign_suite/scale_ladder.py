@@ -103,12 +103,14 @@ def main():
     ap.add_argument("sizes", nargs="+", help="voxel sizes to claim, Å (10: as it is)")
     ap.add_argument("--tomos", nargs="*", default=None, help="folders in SUITE (default: val*)")
     ap.add_argument("--filter", default="")
+    ap.add_argument("--model", default=None, help="a detector model file (default: the embedded one)")
     ap.add_argument("--fuse", type=float, default=None, help="with two sizes: also their union, the second's scores times W")
     a = ap.parse_args()
     tomos = a.tomos or sorted(n for n in os.listdir(a.suite) if n.startswith("val") and len(n) == 5)
     picked = {}
     for vs in a.sizes:
-        setting = f"vs{vs}" + (f"_{a.filter.replace(':', '_')}" if a.filter else "")
+        setting = f"vs{vs}" + (f"_{a.filter.replace(':', '_')}" if a.filter else "") + \
+            (f"_{os.path.basename(os.path.dirname(os.path.abspath(a.model)))}" if a.model else "")
         res = {}
         for t in tomos:
             d = f"{a.suite}/{t}"
@@ -116,8 +118,9 @@ def main():
             os.makedirs(o, exist_ok=True)
             raw = f"{o}/raw.csv"
             if not os.path.exists(raw):
+                model = ["--model", a.model] if a.model else []
                 subprocess.run([B, "-q", "pick", filtered(d, a.filter), "--voxel-size", vs, "--threshold", "0.02",
-                                "-o", raw], check=True, stdout=subprocess.DEVNULL)
+                                "-o", raw] + model, check=True, stdout=subprocess.DEVNULL)
             back = 10.0 / float(vs)
             rows = [(r["class"], *(float(r[k]) * back for k in "xyz"), float(r["score"]))
                     for r in csv.DictReader(open(raw))]
@@ -125,7 +128,8 @@ def main():
             picked.setdefault(t, []).append(rows)
         report(setting, res, tomos)
     if a.fuse is not None and len(a.sizes) == 2:
-        setting = f"fused_{a.sizes[0]}_{a.sizes[1]}_w{a.fuse}"
+        setting = f"fused_{a.sizes[0]}_{a.sizes[1]}_w{a.fuse}" + \
+            (f"_{os.path.basename(os.path.dirname(os.path.abspath(a.model)))}" if a.model else "")
         res = {}
         for t in tomos:
             d = f"{a.suite}/{t}"
