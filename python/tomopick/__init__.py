@@ -105,8 +105,8 @@ def pick(
     ``[z, y, x]`` (then ``voxel_size`` in Å is required; it is copied once). ``voxel_size``
     overrides a file's header. ``model`` is a detector file (default: the shipped model,
     13 SHREC 2021 classes at 10 Å); tomograms at another voxel size are resampled to it.
-    ``threshold`` replaces the model's per-class thresholds; ``refine_classes`` gives each pick
-    the classifier's class (and drops membranes). ``progress``: a bar on a terminal, ``False``,
+    ``threshold`` replaces the model's per-class thresholds; ``refine_classes`` gives a pick the
+    classifier's class where the classifier is at least 80 % sure of it (no pick is dropped). ``progress``: a bar on a terminal, ``False``,
     or a callable ``f(done, total)`` over tiles. Ctrl-C stops the pick.
 
     Returns a DataFrame with ``class``, ``x``, ``y``, ``z`` (Å), ``score`` and, for files,

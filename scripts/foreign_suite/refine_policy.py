@@ -11,6 +11,8 @@ macro F1 over the part:
 - `shipped`: today's `pick --refine-classes` (the classifier's class; `membrane` picks dropped).
 - `gate:T`: the classifier's best class other than `membrane` replaces the detector's where
   its probability is at least T; nothing is dropped.
+- `gatedrop:T`: as `gate:T`, and a pick the classifier calls `membrane` with probability at
+  least T is dropped.
 - `prior:B`: the class maximising log p_classifier(c) + B * [c is the detector's class] over
   the detector's classes (B = 0: the classifier's best non-membrane class; large B: the
   detector's); nothing is dropped.
@@ -57,6 +59,11 @@ def rewrite(rows, rule):
             cls = r["class"]
         elif rule.startswith("gate:"):
             cls = best if named[best] >= float(rule[5:]) else det
+        elif rule.startswith("gatedrop:"):
+            t = float(rule[9:])
+            if probs.get("membrane", 0.0) >= t:
+                continue
+            cls = best if named[best] >= t else det
         elif rule.startswith("prior:"):
             b = float(rule[6:])
             cls = max(named, key=lambda c: math.log(max(named[c], 1e-9)) + (b if c == det else 0.0))
@@ -92,7 +99,8 @@ def main():
     ap.add_argument("--bin", default="tomopick")
     ap.add_argument("--name", default="refine", help="folder name for this classifier's results")
     a = ap.parse_args()
-    rules = ["detector", "shipped"] + [f"gate:{g}" for g in GATES] + [f"prior:{b}" for b in PRIORS]
+    rules = (["detector", "shipped"] + [f"gate:{g}" for g in GATES] + [f"gatedrop:{g}" for g in GATES]
+             + [f"prior:{b}" for b in PRIORS])
     scores = {r: [] for r in rules}
     tomos = sorted(n for n in os.listdir(a.suite) if n.startswith(a.prefix)
                    and os.path.exists(os.path.join(a.suite, n, a.run, "picks.csv")))

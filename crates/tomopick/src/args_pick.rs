@@ -97,7 +97,8 @@ pub struct PickArgs {
     /// Write a PNG of the central slices with the picks.
     #[arg(long, value_name = "PNG")]
     pub preview: Option<PathBuf>,
-    /// Run the subtomogram classifier on each pick and keep its class (second stage).
+    /// Run the subtomogram classifier on each pick; a class it gives at least 80 % replaces the
+    /// detector's (second stage; no pick is dropped).
     #[arg(long)]
     pub refine_classes: bool,
     /// Classifier model for --refine-classes (default: the embedded classifier).

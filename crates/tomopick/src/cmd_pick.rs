@@ -129,8 +129,10 @@ pub fn log_picked(tomogram: &std::path::Path, picked: &tomopick_pick::Picked) {
             );
         }
         tracing::info!(
-            "classifier: {} picks changed class, {} called membrane and dropped",
+            "classifier: {} picks changed class (to a class it gave at least {:.0} %), {} called \
+             membrane kept the detector's class",
             r.changed,
+            100.0 * tomopick_pick::refine::REFINE_MIN_PROBABILITY,
             r.membranes
         );
     }

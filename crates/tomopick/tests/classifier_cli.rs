@@ -331,6 +331,18 @@ fn pick_refine_classes_takes_the_classifiers_classes() {
         text.lines().skip(1).all(|l| !l.starts_with("membrane,")),
         "{text}"
     );
+    // Refinement changes classes only: the same picks at the same places as without it.
+    let plain = dir.path().join("plain.csv");
+    ok(&["pick", s(&tomo.join("reconstruction.mrc")), "-o", s(&plain)]);
+    let places = |t: &str| -> Vec<String> {
+        t.lines()
+            .skip(1)
+            .map(|l| l.split_once(',').unwrap().1.to_string())
+            .collect()
+    };
+    let plain = std::fs::read_to_string(&plain).unwrap();
+    assert!(!places(&plain).is_empty());
+    assert_eq!(places(&text), places(&plain));
 }
 
 #[test]
