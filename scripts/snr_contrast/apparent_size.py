@@ -5,7 +5,9 @@ not decide the width), and the radial profile of that average, background (radiu
 and scaled to 1 at the centre, gives two widths: the radius where it falls to one half, and the
 radius of gyration of its positive part inside radius 12. Both in voxels.
 
-    python apparent_size.py A_FOLDER B_FOLDER        # SHREC layout: reconstruction.mrc, particle_locations.txt
+    python apparent_size.py A_FOLDER B_FOLDER [--profiles]   # SHREC layout: reconstruction.mrc, particle_locations.txt
+
+`--profiles` also prints each class's scaled profile at radii 0-10 (A over B, row by row).
 
 Uses the suite's venv (numpy, scipy, mrcfile). Use noise-free tomograms of the same geometry (for
 example the suite's `val03` made with snr=1e12, and our own `own_like_val03.toml` at SNR 1e9).
@@ -41,7 +43,7 @@ def widths(folder):
         p = (prof - bg) / (prof[0] - bg)
         half = next((i - 1 + (p[i - 1] - 0.5) / (p[i - 1] - p[i]) for i in range(1, 15) if p[i] < 0.5), float(R))
         w = np.clip(p[:12], 0, None) * counts[:12]
-        out[c] = (len(bs), half, float(np.sqrt((w * np.arange(12) ** 2).sum() / w.sum())))
+        out[c] = (len(bs), half, float(np.sqrt((w * np.arange(12) ** 2).sum() / w.sum())), p[:11])
     return out
 
 
@@ -50,8 +52,15 @@ def main():
     print("| class | particles A / B | half radius A / B | ratio | radius of gyration A / B | ratio |")
     print("|---|---:|---:|---:|---:|---:|")
     for c in sorted(set(a) & set(b)):
-        (na, ha, ga), (nb, hb, gb) = a[c], b[c]
+        (na, ha, ga, _), (nb, hb, gb, _) = a[c], b[c]
         print(f"| {c} | {na} / {nb} | {ha:.2f} / {hb:.2f} | {ha / hb:.2f} | {ga:.2f} / {gb:.2f} | {ga / gb:.2f} |")
+    if "--profiles" in sys.argv:
+        print()
+        print("| class | folder | " + " | ".join(f"r={i}" for i in range(11)) + " |")
+        print("|---|---|" + "---:|" * 11)
+        for c in sorted(set(a) & set(b)):
+            for name, d in (("A", a), ("B", b)):
+                print(f"| {c} | {name} | " + " | ".join(f"{v:.2f}" for v in d[c][3]) + " |")
 
 
 if __name__ == "__main__":
