@@ -3,8 +3,9 @@
 Each tomogram is picked at threshold 0.02 as if its voxels were VS Å (`pick --voxel-size VS`:
 `tomopick` resamples it to the model's 10 Å, so VS < 10 shrinks the particles by VS/10 and
 VS > 10 enlarges them), optionally after a filter at its own size (`--filter gauss:SIGMA_VOX` or
-`--filter cutoff:FRACTION_OF_NYQUIST`, a soft-edged spherical low-pass) to tell size from
-smoothing; the picks are mapped back to the tomogram's frame and scored (SHREC rule, `tomopick
+`--filter cutoff:FRACTION_OF_NYQUIST`, a soft-edged spherical low-pass, or `--filter
+highpass:SIGMA_VOX,ALPHA`, the tomogram minus ALPHA times its Gaussian blur) to tell size from
+smoothing or from the dark ring a stronger high-pass leaves around particles; the picks are mapped back to the tomogram's frame and scored (SHREC rule, `tomopick
 evaluate`) at a ladder of common thresholds. Prints, per setting, the mean F1 per threshold, the
 best common threshold's F1 and macro F1, and the per-tomogram best (an oracle).
 
@@ -35,10 +36,10 @@ def filtered(d, spec):
     """The tomogram of folder `d`, filtered as `spec` says (written once beside it)."""
     if not spec:
         return f"{d}/reconstruction.mrc"
-    out = f"{d}/filtered_{spec.replace(':', '_')}.mrc"
+    out = f"{d}/filtered_{spec.replace(':', '_').replace(',', '_')}.mrc"
     if os.path.exists(out):
         return out
-    kind, value = spec.split(":")
+    kind, value = spec.split(":", 1)
     v = mrcfile.read(f"{d}/reconstruction.mrc").astype(np.float32)
     if kind == "gauss":
         v = gaussian_filter(v, float(value))
@@ -47,8 +48,11 @@ def filtered(d, spec):
         k = 2 * np.sqrt(sum(a ** 2 for a in np.meshgrid(*axes, indexing="ij")))  # 1 at Nyquist
         w = np.clip((float(value) + 0.05 - k) / 0.1, 0, 1)
         v = np.fft.irfftn(np.fft.rfftn(v) * w, v.shape, axes=(0, 1, 2))
+    elif kind == "highpass":
+        sigma, alpha = (float(t) for t in value.split(","))
+        v = v - alpha * gaussian_filter(v, sigma)
     else:
-        raise SystemExit(f"--filter {spec}: want gauss:SIGMA or cutoff:FRACTION")
+        raise SystemExit(f"--filter {spec}: want gauss:SIGMA, cutoff:FRACTION or highpass:SIGMA,ALPHA")
     with mrcfile.new(out + ".tmp", overwrite=True) as m:
         m.set_data(v.astype(np.float32))
         m.voxel_size = 10.0
