@@ -80,24 +80,14 @@ unsafe fn block<const V: usize, const CB: usize>(
     // Plus the bias, LeakyReLU as a select, plus the skip, stored; lanes past `cout` masked off
     // (as in `direct`'s AVX-512 block, the same arithmetic).
     let (first, n) = store_start(p, orow, V, cb * L, CB * L);
-    let masks: [__m256i; CB] = std::array::from_fn(|j| lane_mask(n.saturating_sub(j * L).min(L)));
+    let lanes: [Lanes; CB] = std::array::from_fn(|j| Lanes::below(n.saturating_sub(j * L)));
     let c0 = cb * L;
     let cout = p.s.cout;
     // SAFETY: masked lanes are neither read nor written; `store_start` bounded the rest, and
     // tasks write disjoint rows.
     unsafe {
-        // Masked stores are slow on AMD Zen 1-3 (microcoded), so whole registers take plain
-        // loads and stores; only a register that reaches past `cout` is masked.
-        let whole: [bool; CB] = std::array::from_fn(|j| n >= (j + 1) * L);
-        let load = |ptr: *const f32, j: usize| {
-            if whole[j] {
-                _mm256_loadu_ps(ptr)
-            } else {
-                _mm256_maskload_ps(ptr, masks[j])
-            }
-        };
         let bias: [__m256; CB] =
-            std::array::from_fn(|j| load(p.bias.as_ptr().wrapping_add(c0 + j * L), j));
+            std::array::from_fn(|j| lanes[j].load(p.bias.as_ptr().wrapping_add(c0 + j * L)));
         let (slope, zero) = (_mm256_set1_ps(p.slope.unwrap_or(1.0)), _mm256_setzero_ps());
         for (v, a) in acc.iter().enumerate() {
             let at = first + v * cout;
@@ -106,31 +96,72 @@ unsafe fn block<const V: usize, const CB: usize>(
                 let neg = _mm256_cmp_ps::<_CMP_LT_OQ>(t, zero);
                 let mut t = _mm256_blendv_ps(t, _mm256_mul_ps(t, slope), neg);
                 if let Some(skip) = p.skip {
-                    t = _mm256_add_ps(t, load(skip.as_ptr().wrapping_add(at + j * L), j));
+                    t = _mm256_add_ps(t, lanes[j].load(skip.as_ptr().wrapping_add(at + j * L)));
                 }
-                let to = out.0.wrapping_add(at + j * L);
-                if whole[j] {
-                    _mm256_storeu_ps(to, t);
-                } else {
-                    _mm256_maskstore_ps(to, masks[j], t);
-                }
+                lanes[j].store(out.0.wrapping_add(at + j * L), t);
             }
         }
     }
     V
 }
 
-/// The lanes below `n` on, as AVX2's masked loads and stores want them (each 32-bit lane's sign
-/// bit).
+/// The lanes below `n` of one register (all 8 when `n` ≥ 8), and how AVX2 loads and stores just
+/// those: masked (each 32-bit lane's sign bit) where some are off, plainly where all are on, as
+/// masked stores are microcoded and slow on AMD Zen 1-3 (a third of the input layer's time).
 #[cfg(target_arch = "x86_64")]
-#[inline]
-#[target_feature(enable = "avx2")]
-fn lane_mask(n: usize) -> std::arch::x86_64::__m256i {
-    use std::arch::x86_64::*;
-    _mm256_cmpgt_epi32(
-        _mm256_set1_epi32(n as i32),
-        _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
-    )
+#[derive(Clone, Copy)]
+struct Lanes {
+    mask: std::arch::x86_64::__m256i,
+    whole: bool,
+}
+
+#[cfg(target_arch = "x86_64")]
+impl Lanes {
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    fn below(n: usize) -> Self {
+        use std::arch::x86_64::*;
+        let mask = _mm256_cmpgt_epi32(
+            _mm256_set1_epi32(n.min(L) as i32),
+            _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
+        );
+        Lanes {
+            mask,
+            whole: n >= L,
+        }
+    }
+
+    /// # Safety
+    /// The lanes on must be readable from `ptr`.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    unsafe fn load(self, ptr: *const f32) -> std::arch::x86_64::__m256 {
+        use std::arch::x86_64::*;
+        // SAFETY: the caller's.
+        unsafe {
+            if self.whole {
+                _mm256_loadu_ps(ptr)
+            } else {
+                _mm256_maskload_ps(ptr, self.mask)
+            }
+        }
+    }
+
+    /// # Safety
+    /// The lanes on must be writable at `ptr`.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    unsafe fn store(self, ptr: *mut f32, v: std::arch::x86_64::__m256) {
+        use std::arch::x86_64::*;
+        // SAFETY: the caller's.
+        unsafe {
+            if self.whole {
+                _mm256_storeu_ps(ptr, v)
+            } else {
+                _mm256_maskstore_ps(ptr, self.mask, v)
+            }
+        }
+    }
 }
 
 /// `acc[ci, co] += Σ_v x_v[ci] · g_v[co]` over the run (see [`backward`](super::backward)):
@@ -168,8 +199,10 @@ unsafe fn outer_block<const R: usize>(
 ) -> usize {
     use std::arch::x86_64::*;
     let cout = s.cout;
-    let lanes = |c: usize| lane_mask(cout.saturating_sub(c).min(L));
-    let (m0, m1) = (lanes(co), lanes(co + L));
+    let (m0, m1) = (
+        Lanes::below(cout.saturating_sub(co)),
+        Lanes::below(cout.saturating_sub(co + L)),
+    );
     let second = cout > co + L;
     let mut a0 = [_mm256_setzero_ps(); R];
     let mut a1 = [_mm256_setzero_ps(); R];
@@ -178,21 +211,12 @@ unsafe fn outer_block<const R: usize>(
     unsafe {
         let xs = run.x.as_ptr().add(run.first_x * s.cin + ci);
         let gs = run.g.as_ptr().add(run.first_g + co);
-        // Whole registers take plain loads (a masked one costs more on AMD Zen).
-        let (whole0, whole1) = (cout >= co + L, cout >= co + 2 * L);
-        let load = |ptr: *const f32, whole: bool, m: __m256i| {
-            if whole {
-                _mm256_loadu_ps(ptr)
-            } else {
-                _mm256_maskload_ps(ptr, m)
-            }
-        };
         for v in 0..run.voxels {
             let gv = gs.add(v * cout);
-            let g0 = load(gv, whole0, m0);
+            let g0 = m0.load(gv);
             let xv = xs.add(v * run.step_x);
             if second {
-                let g1 = load(gv.add(L), whole1, m1);
+                let g1 = m1.load(gv.add(L));
                 for j in 0..R {
                     let b = _mm256_broadcast_ss(&*xv.add(j));
                     a0[j] = _mm256_fmadd_ps(b, g0, a0[j]);
