@@ -25,7 +25,7 @@ pub fn read_tiff_stack(path: &Path, voxel_size: Option<VoxelSize>) -> Result<Vol
             "the file is empty (0 bytes); expected a TIFF stack",
         ));
     }
-    let bad = |e: tiff::TiffError| IoError::file(path, format!("cannot decode TIFF: {e}"));
+    let bad = decode_error(path);
     let mut dec = Decoder::new(std::io::BufReader::new(file)).map_err(bad)?;
     let (w, h) = dec.dimensions().map_err(bad)?;
     let mut values: Vec<f32> = Vec::new();
@@ -100,7 +100,7 @@ fn check_page<R: std::io::Read + std::io::Seek>(
     bits: u8,
     file_len: u64,
 ) -> Result<()> {
-    let bad = |e: tiff::TiffError| IoError::file(path, format!("cannot decode TIFF: {e}"));
+    let bad = decode_error(path);
     let compression = dec
         .find_tag_unsigned::<u16>(tiff::tags::Tag::Compression)
         .map_err(bad)?
@@ -125,4 +125,9 @@ fn check_page<R: std::io::Read + std::io::Seek>(
         ));
     }
     Ok(())
+}
+
+/// The error for the TIFF decoder's own complaints about `path`.
+fn decode_error(path: &Path) -> impl Fn(tiff::TiffError) -> IoError + Copy + '_ {
+    move |e| IoError::file(path, format!("cannot decode TIFF: {e}"))
 }
