@@ -23,10 +23,11 @@ Choices are made on the validation part; the test part only reports. Standard li
 """
 import argparse
 import csv
-import json
 import math
 import os
 import subprocess
+
+from score_picks import score_picks
 
 GATES = [0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 0.99]
 PRIORS = [0.0, 0.5, 1.0, 2.0, 3.0, 5.0]
@@ -73,23 +74,6 @@ def rewrite(rows, rule):
     return out
 
 
-def evaluate(binary, tomo_dir, picks, out_dir):
-    os.makedirs(out_dir, exist_ok=True)
-    path = os.path.join(out_dir, "picks.csv")
-    with open(path, "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["class", "x", "y", "z", "score"])
-        w.writerows(picks)
-    subprocess.run([binary, "-q", "evaluate", "--picks", path,
-                    "--truth", os.path.join(tomo_dir, "particle_locations.txt"),
-                    "--occupancy", os.path.join(tomo_dir, "occupancy_mask.mrc"),
-                    "--classes", os.path.join(tomo_dir, "classes.toml"), "--beta", "1", "-o", out_dir],
-                   check=True, stdout=subprocess.DEVNULL)
-    r = json.load(open(os.path.join(out_dir, "report.json")))["shrec"]
-    per = [s["f1"] for s in r["per_class"].values() if s["n_truth"] > 0]
-    return r["overall"]["f1"], sum(per) / max(1, len(per))
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("suite")
@@ -112,7 +96,7 @@ def main():
         classify(a.bin, d, a.run, a.model, cls_csv)
         rows = list(csv.DictReader(open(cls_csv)))
         for rule in rules:
-            scores[rule].append(evaluate(a.bin, d, rewrite(rows, rule), os.path.join(base, rule.replace(":", "_"))))
+            scores[rule].append(score_picks(a.bin, d, rewrite(rows, rule), os.path.join(base, rule.replace(":", "_"))))
     print(f"{len(tomos)} tomograms ({a.prefix}), picks of run {a.run}, classifier {a.model or 'embedded default'}")
     print("| rule | mean F1 | mean macro F1 |")
     print("|---|---:|---:|")

@@ -20,13 +20,14 @@ each tomogram's folder (`ladder_<setting>/`); a setting already picked is not pi
 """
 import argparse
 import csv
-import json
 import os
 import subprocess
 
 import mrcfile
 import numpy as np
 from scipy.ndimage import gaussian_filter
+
+from score_picks import score_picks
 
 B = os.environ.get("TOMOPICK_BIN", os.path.expanduser("~/.cache/tomopick/target/release/tomopick"))
 LADDER = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9]
@@ -58,21 +59,6 @@ def filtered(d, spec):
         m.voxel_size = 10.0
     os.replace(out + ".tmp", out)
     return out
-
-
-def score(d, rows, out):
-    os.makedirs(out, exist_ok=True)
-    p = f"{out}/picks.csv"
-    with open(p, "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["class", "x", "y", "z", "score"])
-        w.writerows(rows)
-    subprocess.run([B, "-q", "evaluate", "--picks", p, "--truth", f"{d}/particle_locations.txt",
-                    "--occupancy", f"{d}/occupancy_mask.mrc", "--classes", f"{d}/classes.toml",
-                    "--beta", "1", "-o", out], check=True, stdout=subprocess.DEVNULL)
-    r = json.load(open(f"{out}/report.json"))["shrec"]
-    per = [s["f1"] for s in r["per_class"].values() if s["n_truth"] > 0]
-    return r["overall"]["f1"], sum(per) / len(per)
 
 
 def fuse(a, b, weight, radius=40.0):
@@ -128,7 +114,7 @@ def main():
             back = 10.0 / float(vs)
             rows = [(r["class"], *(float(r[k]) * back for k in "xyz"), float(r["score"]))
                     for r in csv.DictReader(open(raw))]
-            res[t] = [score(d, [r for r in rows if r[4] >= th], f"{o}/t{th}") for th in LADDER]
+            res[t] = [score_picks(B, d, [r for r in rows if r[4] >= th], f"{o}/t{th}") for th in LADDER]
             picked.setdefault(t, []).append(rows)
         report(setting, res, tomos)
     if a.fuse is not None and len(a.sizes) == 2:
@@ -138,7 +124,7 @@ def main():
         for t in tomos:
             d = f"{a.suite}/{t}"
             both = fuse(*picked[t], a.fuse)
-            res[t] = [score(d, [r for r in both if r[4] >= th], f"{d}/ladder_{setting}/t{th}") for th in LADDER]
+            res[t] = [score_picks(B, d, [r for r in both if r[4] >= th], f"{d}/ladder_{setting}/t{th}") for th in LADDER]
         report(setting, res, tomos)
 
 
