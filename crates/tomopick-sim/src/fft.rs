@@ -260,7 +260,7 @@ fn batch(data: &mut [Complex32], fft: &Arc<dyn rustfft::Fft<f32>>) {
 
 /// `dst` (`cols × rows`) = the transpose of `src` (`rows × cols`), both row-major, in small
 /// tiles so that reads and writes both stay in cache lines.
-fn transpose(src: &[Complex32], rows: usize, cols: usize, dst: &mut [Complex32]) {
+pub(crate) fn transpose<T: Copy>(src: &[T], rows: usize, cols: usize, dst: &mut [T]) {
     const T: usize = 8;
     for r0 in (0..rows).step_by(T) {
         let r1 = (r0 + T).min(rows);

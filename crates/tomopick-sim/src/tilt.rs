@@ -15,9 +15,9 @@
 
 use crate::ctf::{CtfParams, pixel_mtf, wavelength_a};
 use crate::error::{Result, SimError};
-use crate::fft::{Fft3, freq_index};
+use crate::fft::{Fft3, freq_index, transpose};
 use crate::imaging3d::{Imaging3dParams, filters, mean_square};
-use ndarray::{Array2, Array3, ArrayView3, Axis, s};
+use ndarray::{Array2, Array3, ArrayView3, Axis};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Poisson, StandardNormal};
@@ -128,54 +128,138 @@ fn taps(nx: usize, nz: usize, z: usize, alpha_deg: f64) -> Vec<(i64, f32)> {
 
 /// Projects `v` (`[z, y, x]`) at `alpha_deg`: a `[y, u]` image of ∫V dz in V·Å.
 pub fn project(v: &ArrayView3<f32>, alpha_deg: f64, voxel_size_a: f64) -> Array2<f32> {
-    let (nz, ny, nx) = v.dim();
-    let mut p = Array2::<f32>::zeros((ny, nx));
+    let v = v.as_standard_layout();
+    project_planes(Planes::of(&v), alpha_deg, voxel_size_a)
+}
+
+/// Volumes up to this many voxels are projected from one transposed copy (`[z, x, y]`, made
+/// once per tilt series); larger ones transpose each z plane at each tilt instead of doubling
+/// their memory.
+const TRANSPOSED_COPY_MAX_VOXELS: usize = 1 << 26;
+
+/// A volume's z planes, as they are (`[y, x]`) or transposed (`[x, y]`).
+#[derive(Clone, Copy)]
+enum Planes<'a> {
+    Rows(&'a [f32], [usize; 3]),
+    Transposed(&'a [f32], [usize; 3]),
+}
+
+impl<'a> Planes<'a> {
+    fn of(v: &'a ndarray::CowArray<'_, f32, ndarray::Ix3>) -> Planes<'a> {
+        let (nz, ny, nx) = v.dim();
+        Planes::Rows(v.as_slice().expect("standard layout"), [nz, ny, nx])
+    }
+
+    /// The same volume as one transposed copy, when it is small enough to hold twice.
+    fn transposed_copy(&self) -> Option<Vec<f32>> {
+        let Planes::Rows(v, [nz, ny, nx]) = *self else {
+            return None;
+        };
+        (nz * ny * nx <= TRANSPOSED_COPY_MAX_VOXELS).then(|| {
+            let mut t = vec![0f32; nz * ny * nx];
+            t.par_chunks_mut(ny * nx)
+                .zip(v.par_chunks(ny * nx))
+                .for_each(|(t, v)| transpose(v, ny, nx, t));
+            t
+        })
+    }
+}
+
+/// Each z plane is read transposed (`[x, y]`), so that every x adds a whole column of y values
+/// to two detector columns (vector arithmetic), in the same order as voxel by voxel: the same
+/// sums to the bit.
+fn project_planes(planes: Planes, alpha_deg: f64, voxel_size_a: f64) -> Array2<f32> {
+    let (Planes::Rows(v, [nz, ny, nx]) | Planes::Transposed(v, [nz, ny, nx])) = planes;
+    let mut out_t = vec![0f32; nx * ny]; // [u, y]
+    let mut buf = Vec::new();
     let dz = voxel_size_a as f32;
     for z in 0..nz {
-        let t = taps(nx, nz, z, alpha_deg);
-        for y in 0..ny {
-            let row = v.slice(s![z, y, ..]);
-            let mut out = p.row_mut(y);
-            for (&(i0, w), &val) in t.iter().zip(row.iter()) {
-                if val == 0.0 {
-                    continue;
-                }
-                if i0 >= 0 && (i0 as usize) < nx {
-                    out[i0 as usize] += val * (1.0 - w) * dz;
-                }
-                if i0 + 1 >= 0 && ((i0 + 1) as usize) < nx {
-                    out[(i0 + 1) as usize] += val * w * dz;
+        let plane = &v[z * ny * nx..(z + 1) * ny * nx];
+        let plane_t: &[f32] = match planes {
+            Planes::Transposed(..) => plane,
+            Planes::Rows(..) => {
+                buf.resize(nx * ny, 0.0);
+                transpose(plane, ny, nx, &mut buf);
+                &buf
+            }
+        };
+        for (x, (i0, w)) in taps(nx, nz, z, alpha_deg).into_iter().enumerate() {
+            let col = &plane_t[x * ny..(x + 1) * ny];
+            for (i, f) in [(i0, 1.0 - w), (i0 + 1, w)] {
+                if i >= 0 && (i as usize) < nx {
+                    let out = &mut out_t[i as usize * ny..(i as usize + 1) * ny];
+                    for (o, &val) in out.iter_mut().zip(col) {
+                        *o += val * f * dz;
+                    }
                 }
             }
         }
     }
-    p
+    let mut p = vec![0f32; ny * nx];
+    transpose(&out_t, nx, ny, &mut p);
+    Array2::from_shape_vec((ny, nx), p).expect("ny × nx values")
 }
 
 /// Adds the back-projection of `p` (`[y, u]`) at `alpha_deg`, times `scale`, into `v`.
 pub fn back_project_into(v: &mut Array3<f32>, p: &Array2<f32>, alpha_deg: f64, scale: f32) {
-    let (nz, _, nx) = v.dim();
-    v.axis_iter_mut(Axis(0))
-        .into_par_iter()
+    let (nz, ny, nx) = v.dim();
+    let mut acc = vec![0f32; nz * nx * ny];
+    back_project_columns(&mut acc, &transposed(p), [nz, ny, nx], alpha_deg, scale);
+    for (o, a) in v.iter_mut().zip(planes_untransposed(acc, ny, nx)) {
+        *o += a;
+    }
+}
+
+/// `p` (`[y, u]`) as `[u, y]`.
+fn transposed(p: &Array2<f32>) -> Vec<f32> {
+    let (ny, nx) = p.dim();
+    let p = p.as_standard_layout();
+    let mut pt = vec![0f32; nx * ny];
+    transpose(p.as_slice().expect("standard layout"), ny, nx, &mut pt);
+    pt
+}
+
+/// Adds the back-projection of `pt` (`[u, y]`) into `acc`, a `[z, x, y]` volume: every voxel
+/// column along y reads two whole detector columns.
+fn back_project_columns(
+    acc: &mut [f32],
+    pt: &[f32],
+    [nz, ny, nx]: [usize; 3],
+    alpha_deg: f64,
+    scale: f32,
+) {
+    acc.par_chunks_mut(nx * ny)
         .enumerate()
-        .for_each(|(z, mut plane)| {
-            let t = taps(nx, nz, z, alpha_deg);
-            for (mut row, prow) in plane.outer_iter_mut().zip(p.outer_iter()) {
-                for (o, &(i0, w)) in row.iter_mut().zip(t.iter()) {
-                    let a = if i0 >= 0 && (i0 as usize) < nx {
-                        prow[i0 as usize]
-                    } else {
-                        0.0
-                    };
-                    let b = if i0 + 1 >= 0 && ((i0 + 1) as usize) < nx {
-                        prow[(i0 + 1) as usize]
-                    } else {
-                        0.0
-                    };
-                    *o += scale * (a * (1.0 - w) + b * w);
+        .for_each(|(z, plane)| {
+            for (col, (i0, w)) in plane.chunks_exact_mut(ny).zip(taps(nx, nz, z, alpha_deg)) {
+                let column = |i: i64| {
+                    (i >= 0 && (i as usize) < nx)
+                        .then(|| &pt[i as usize * ny..(i as usize + 1) * ny])
+                };
+                match (column(i0), column(i0 + 1)) {
+                    (Some(a), Some(b)) => {
+                        for ((o, &a), &b) in col.iter_mut().zip(a).zip(b) {
+                            *o += scale * (a * (1.0 - w) + b * w);
+                        }
+                    }
+                    (a, b) => {
+                        for (y, o) in col.iter_mut().enumerate() {
+                            let (a, b) = (a.map_or(0.0, |c| c[y]), b.map_or(0.0, |c| c[y]));
+                            *o += scale * (a * (1.0 - w) + b * w);
+                        }
+                    }
                 }
             }
         });
+}
+
+/// A `[z, x, y]` volume as `[z, y, x]`, plane by plane in place.
+fn planes_untransposed(mut acc: Vec<f32>, ny: usize, nx: usize) -> Vec<f32> {
+    acc.par_chunks_mut(nx * ny).for_each(|plane| {
+        let t = plane.to_vec();
+        transpose(&t, nx, ny, plane);
+    });
+    acc
 }
 
 /// Multiplies the 2D spectrum of `img` (`[y, x]`) by `h(kx, ky)` (1/Å) and returns the result.
@@ -218,7 +302,13 @@ pub fn tilt_series(
     let angles = p.angles_deg();
     let sigma_e = interaction_constant(p.ctf.voltage_kv);
     let fft = Fft3::new([1, ny, nx]);
-    let view = potential.view();
+    let view = potential.as_standard_layout();
+    let rows = Planes::of(&view);
+    let copy = rows.transposed_copy();
+    let planes = match &copy {
+        Some(t) => Planes::Transposed(t, [potential.dim().0, ny, nx]),
+        None => rows,
+    };
     let n_tilts = angles.len();
     // Mean |MTF|² over the full 2D spectrum, the same for every tilt: white noise of variance σ²
     // leaves the MTF with variance σ²·noise_power (used for the SNR noise model).
@@ -237,7 +327,7 @@ pub fn tilt_series(
         .enumerate()
         .map(|(i, &alpha)| {
             let mut rng = ChaCha8Rng::seed_from_u64(crate::subtomo::mix_seed(seed, i as u64));
-            let proj = project(&view, alpha, voxel_size_a);
+            let proj = project_planes(planes, alpha, voxel_size_a);
             let defocus = p.ctf.defocus_a + p.defocus_sd_a * rng.sample::<f64, _>(StandardNormal);
             let ctf = CtfParams {
                 defocus_a: defocus,
@@ -308,7 +398,6 @@ pub fn tilt_series(
 pub fn wbp(projections: &[Projection], shape_zyx: [usize; 3], voxel_size_a: f64) -> Array3<f32> {
     let [nz, ny, nx] = shape_zyx;
     let fft = Fft3::new([1, ny, nx]);
-    let mut v = Array3::<f32>::zeros((nz, ny, nx));
     let step = if projections.len() > 1 {
         (projections[1].angle_deg - projections[0].angle_deg)
             .abs()
@@ -317,12 +406,140 @@ pub fn wbp(projections: &[Projection], shape_zyx: [usize; 3], voxel_size_a: f64)
         1.0
     };
     let k_ny = 0.5 / voxel_size_a;
+    // Summed as [z, x, y] (the tilts in order, as voxel by voxel), then put back plane by plane.
+    let mut acc = vec![0f32; nz * nx * ny];
     for p in projections {
         let weighted = filter_2d(&fft, &p.image, voxel_size_a, |kx, _| {
             let k = kx.abs();
             k / k_ny * (std::f64::consts::FRAC_PI_2 * k / k_ny).cos().max(0.0)
         });
-        back_project_into(&mut v, &weighted, p.angle_deg, step as f32);
+        back_project_columns(
+            &mut acc,
+            &transposed(&weighted),
+            shape_zyx,
+            p.angle_deg,
+            step as f32,
+        );
     }
-    v
+    Array3::from_shape_vec((nz, ny, nx), planes_untransposed(acc, ny, nx))
+        .expect("nz × ny × nx values")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::{ShapeBuilder, s};
+
+    /// Projection voxel by voxel (the form the column code must equal to the bit).
+    fn project_by_voxel(v: &Array3<f32>, alpha_deg: f64, voxel_size_a: f64) -> Array2<f32> {
+        let (nz, ny, nx) = v.dim();
+        let mut p = Array2::<f32>::zeros((ny, nx));
+        let dz = voxel_size_a as f32;
+        for z in 0..nz {
+            let t = taps(nx, nz, z, alpha_deg);
+            for y in 0..ny {
+                for (x, &(i0, w)) in t.iter().enumerate() {
+                    let val = v[[z, y, x]];
+                    if i0 >= 0 && (i0 as usize) < nx {
+                        p[[y, i0 as usize]] += val * (1.0 - w) * dz;
+                    }
+                    if i0 + 1 >= 0 && ((i0 + 1) as usize) < nx {
+                        p[[y, (i0 + 1) as usize]] += val * w * dz;
+                    }
+                }
+            }
+        }
+        p
+    }
+
+    /// Back-projection voxel by voxel.
+    fn back_project_by_voxel(v: &mut Array3<f32>, p: &Array2<f32>, alpha_deg: f64, scale: f32) {
+        let (nz, ny, nx) = v.dim();
+        for z in 0..nz {
+            let t = taps(nx, nz, z, alpha_deg);
+            for y in 0..ny {
+                for (x, &(i0, w)) in t.iter().enumerate() {
+                    let at = |i: i64| {
+                        if i >= 0 && (i as usize) < nx {
+                            p[[y, i as usize]]
+                        } else {
+                            0.0
+                        }
+                    };
+                    v[[z, y, x]] += scale * (at(i0) * (1.0 - w) + at(i0 + 1) * w);
+                }
+            }
+        }
+    }
+
+    fn volume() -> Array3<f32> {
+        // Zeros (skipped voxels), negative zeros and a signed pattern; x ≠ y ≠ z extents.
+        Array3::from_shape_fn((9, 13, 17), |(z, y, x)| match (z + 2 * y + 3 * x) % 7 {
+            0 => 0.0,
+            1 => -0.0,
+            k => ((k as f32) - 3.5) * (1.0 + 0.1 * z as f32) / (1.0 + y as f32),
+        })
+    }
+
+    #[test]
+    fn column_projection_equals_voxel_by_voxel_to_the_bit() {
+        let v = volume();
+        let view = v.view();
+        let rows = v.as_standard_layout();
+        let copy = Planes::of(&rows).transposed_copy().unwrap();
+        for alpha in [-75.0, -33.3, -2.0, 0.0, 7.5, 41.0, 60.0, 89.0] {
+            let want = project_by_voxel(&v, alpha, 10.0).mapv(f32::to_bits);
+            assert_eq!(
+                project(&view, alpha, 10.0).mapv(f32::to_bits),
+                want,
+                "{alpha}°"
+            );
+            let t = project_planes(Planes::Transposed(&copy, [9, 13, 17]), alpha, 10.0);
+            assert_eq!(t.mapv(f32::to_bits), want, "{alpha}°, transposed copy");
+            // A view that is not in standard layout reads the same.
+            let mut f = Array3::<f32>::zeros(v.dim().f());
+            f.assign(&v);
+            assert_eq!(project(&f.view(), alpha, 10.0).mapv(f32::to_bits), want);
+        }
+    }
+
+    #[test]
+    fn column_back_projection_and_wbp_equal_voxel_by_voxel_to_the_bit() {
+        let v = volume();
+        let p = v.slice(s![3, .., ..]).to_owned();
+        let mut want = Array3::<f32>::from_elem((5, 13, 17), 0.25);
+        let mut got = want.clone();
+        for (alpha, scale) in [(-60.0, 0.5), (0.0, 1.0), (23.0, 0.05)] {
+            back_project_by_voxel(&mut want, &p, alpha, scale);
+            back_project_into(&mut got, &p, alpha, scale);
+            assert_eq!(got.mapv(f32::to_bits), want.mapv(f32::to_bits), "{alpha}°");
+        }
+        // WBP: the tilts summed in order, as voxel by voxel from zero.
+        let angles = [-40.0, -20.0, 0.0, 20.0, 40.0];
+        let projections: Vec<Projection> = angles
+            .iter()
+            .map(|&a| Projection {
+                angle_deg: a,
+                image: project(&v.view(), a, 10.0),
+                clean: Array2::zeros((13, 17)),
+            })
+            .collect();
+        let fft = Fft3::new([1, 13, 17]);
+        let mut want = Array3::<f32>::zeros((9, 13, 17));
+        for pr in &projections {
+            let k_ny = 0.05;
+            let weighted = filter_2d(&fft, &pr.image, 10.0, |kx, _| {
+                let k = kx.abs();
+                k / k_ny * (std::f64::consts::FRAC_PI_2 * k / k_ny).cos().max(0.0)
+            });
+            back_project_by_voxel(
+                &mut want,
+                &weighted,
+                pr.angle_deg,
+                20f64.to_radians() as f32,
+            );
+        }
+        let got = wbp(&projections, [9, 13, 17], 10.0);
+        assert_eq!(got.mapv(f32::to_bits), want.mapv(f32::to_bits));
+    }
 }
