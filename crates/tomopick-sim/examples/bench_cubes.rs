@@ -31,6 +31,8 @@ fn main() {
             fraction: tilt,
             step_deg: Dist::Uniform([1.0, 5.0]),
             snr: Dist::LogUniform([0.003, 1.5]),
+            phase_flip_fraction: 0.0,
+            filters: Vec::new(),
         }),
         particle_scale: None,
         randomization: SubtomoConfig::preset("randomized").unwrap(),

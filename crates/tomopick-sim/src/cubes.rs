@@ -12,7 +12,7 @@ use crate::randomization::{Dist, SubtomoConfig};
 use crate::resample::{crop_to_support, radius_above, rescale};
 use crate::sample::{SampleSpec, Template, build_sample};
 use crate::subtomo::mix_seed;
-use crate::tilt::{NoiseModel, TiltSeriesParams, tilt_series, wbp};
+use crate::tilt::{NoiseModel, ReconFilter, TiltSeriesParams, tilt_series, wbp_filtered};
 use ndarray::{Array3, ArrayView3, s};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -83,17 +83,51 @@ pub struct TiltRoute {
     /// Signal-to-noise variance ratio of each projection (scaled by the cube's signal as the
     /// 3D route's SNR is when `noise_reference_particles` is set).
     pub snr: Dist,
+    /// Share of these items whose projections are phase-flipped (CTF-corrected) before
+    /// reconstruction, as many labs' tomograms are (default 0).
+    #[serde(default)]
+    pub phase_flip_fraction: f64,
+    /// Reconstruction filters to draw from, one per item, each as likely (default: only the
+    /// apodised ramp, `cosine`); e.g. `["cosine", "ramp", "shepp-logan", "hamming", "hann"]`.
+    #[serde(default)]
+    pub filters: Vec<ReconFilter>,
+}
+
+/// What one item's tilt series drew.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TiltDraw {
+    /// Tilt step, degrees.
+    pub step_deg: f64,
+    /// Signal-to-noise variance ratio of each projection.
+    pub snr: f64,
+    /// Phase-flip the projections.
+    pub phase_flip: bool,
+    /// The reconstruction filter.
+    pub filter: ReconFilter,
 }
 
 impl TiltRoute {
-    /// Whether an item takes this route, and if so its tilt step and projection SNR (three
-    /// draws from `rng`; callers draw only when the route is configured, so that streams without
-    /// it keep their bits).
-    pub fn draw<R: Rng + ?Sized>(&self, rng: &mut R) -> Option<(f64, f64)> {
+    /// Whether an item takes this route, and if so what its tilt series draws: the tilt step
+    /// and projection SNR, then phase flipping and the filter where those are configured
+    /// (callers draw only when the route is configured, and each of these only when asked for,
+    /// so that streams without them keep their bits).
+    pub fn draw<R: Rng + ?Sized>(&self, rng: &mut R) -> Option<TiltDraw> {
         if rng.random::<f64>() >= self.fraction {
             return None;
         }
-        Some((self.step_deg.sample(rng), self.snr.sample(rng)))
+        let (step_deg, snr) = (self.step_deg.sample(rng), self.snr.sample(rng));
+        let phase_flip =
+            self.phase_flip_fraction > 0.0 && rng.random::<f64>() < self.phase_flip_fraction;
+        let filter = match self.filters.len() {
+            0 => ReconFilter::default(),
+            n => self.filters[rng.random_range(0..n)],
+        };
+        Some(TiltDraw {
+            step_deg,
+            snr,
+            phase_flip,
+            filter,
+        })
     }
 
     /// Refuses a fraction outside [0, 1], a step outside (0, 20] and a non-positive SNR.
@@ -113,7 +147,14 @@ impl TiltRoute {
             "tilt_series.snr",
             |v| v > 0.0 && v.is_finite(),
             "must be positive",
-        )
+        )?;
+        if !(0.0..=1.0).contains(&self.phase_flip_fraction) {
+            return Err(crate::SimError::Parameter(format!(
+                "tilt_series.phase_flip_fraction = {}: must be in [0, 1]",
+                self.phase_flip_fraction
+            )));
+        }
+        Ok(())
     }
 }
 
@@ -305,12 +346,14 @@ impl CubeGenerator {
                 )?
                 .image
             }
-            Some((step, snr)) => image_through_tilt_series(
+            Some(t) => image_through_tilt_series(
                 &sample.potential,
                 r.voxel_size_a,
                 &imaging,
-                step,
-                snr * snr_scale,
+                &TiltDraw {
+                    snr: t.snr * snr_scale,
+                    ..t
+                },
                 &mut rng,
             )?,
         };
@@ -363,17 +406,18 @@ impl CubeGenerator {
 }
 
 /// `volume` imaged as a tomogram is: a tilt series to ±min(the imaging's largest tilt, 75°) in
-/// steps of `step_deg`, with per-tilt defocus jitter and a random astigmatism, noise at `snr` per
-/// projection, then weighted back-projection to the volume's shape. The training cubes' and the
-/// subtomograms' tilt-series route.
+/// steps of `tilt.step_deg`, with per-tilt defocus jitter and a random astigmatism, noise at
+/// `tilt.snr` per projection, phase-flipped if `tilt.phase_flip`, then weighted back-projection
+/// with `tilt.filter` to the volume's shape. The training cubes' and the subtomograms'
+/// tilt-series route.
 pub fn image_through_tilt_series<R: Rng + ?Sized>(
     volume: &Array3<f32>,
     voxel_size_a: f64,
     imaging: &Imaging3dParams,
-    step_deg: f64,
-    snr: f64,
+    tilt: &TiltDraw,
     rng: &mut R,
 ) -> Result<Array3<f32>> {
+    let (step_deg, snr) = (tilt.step_deg, tilt.snr);
     let t_max = imaging.tilt_max_deg.min(75.0);
     let p = TiltSeriesParams {
         tilt_min_deg: -t_max,
@@ -387,10 +431,16 @@ pub fn image_through_tilt_series<R: Rng + ?Sized>(
         noise: NoiseModel::Snr(snr),
         noise_correlation_a: imaging.noise_correlation_a,
         noise_white_fraction: imaging.noise_white_fraction,
+        phase_flip: tilt.phase_flip,
     };
     let projections = tilt_series(volume, voxel_size_a, &p, rng.random())?;
     let (d, h, w) = volume.dim();
-    Ok(wbp(&projections, [d, h, w], voxel_size_a))
+    Ok(wbp_filtered(
+        &projections,
+        [d, h, w],
+        voxel_size_a,
+        tilt.filter,
+    ))
 }
 
 /// A class template with a drawn appearance applied, padded first so that the blur and the

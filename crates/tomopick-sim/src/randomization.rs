@@ -330,7 +330,8 @@ impl SubtomoConfig {
     /// Reads a TOML file and checks it.
     pub fn from_toml(path: &std::path::Path) -> Result<Self> {
         let c: SubtomoConfig = read_toml(path)?;
-        c.validate()?;
+        c.validate()
+            .map_err(|e| SimError::Parameter(format!("{}: {e}", path.display())))?;
         Ok(c)
     }
 

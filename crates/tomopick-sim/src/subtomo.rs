@@ -185,15 +185,10 @@ impl SubtomoGenerator {
                     .expect("parameters validated with the config")
                     .image
                 }
-                Some((step, snr)) => image_through_tilt_series(
-                    &placed,
-                    c.voxel_size_a,
-                    &imaging,
-                    step,
-                    snr,
-                    &mut rng,
-                )
-                .expect("parameters validated with the config"),
+                Some(t) => {
+                    image_through_tilt_series(&placed, c.voxel_size_a, &imaging, &t, &mut rng)
+                        .expect("parameters validated with the config")
+                }
             };
             if inverted {
                 image.mapv_inplace(|v| -v);

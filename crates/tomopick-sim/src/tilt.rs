@@ -10,8 +10,10 @@
 //! - Noise, either dose-driven (counts with mean `d·p²·I` per pixel, `d` the dose per tilt;
 //!   Poisson below 50 counts, else its Gaussian limit), or Gaussian at a stated SNR per
 //!   projection (variance ratio after the MTF, exact as in the 3D route).
-//! - WBP: a ramp |k_u| (apodised by a cosine to Nyquist) along u on every projection, then
-//!   back-projection; scaled by Δα so the result does not depend on the number of tilts.
+//! - Optionally, each projection phase-flipped by the sign of its own CTF (CTF correction).
+//! - WBP: a ramp |k_u| (apodised by a cosine to Nyquist, or another [`ReconFilter`]) along u on
+//!   every projection, then back-projection; scaled by Δα so the result does not depend on the
+//!   number of tilts.
 
 use crate::ctf::{CtfParams, pixel_mtf, wavelength_a};
 use crate::error::{Result, SimError};
@@ -61,6 +63,44 @@ pub struct TiltSeriesParams {
     /// Share of the noise variance that is white instead of passing the MTF
     /// ([`NoiseModel::Snr`] only; see [`crate::imaging3d::Imaging3dParams::noise_white_fraction`]).
     pub noise_white_fraction: f64,
+    /// Phase-flip every projection (noisy image and clean contrast) by the sign of its own CTF,
+    /// as CTF correction before reconstruction does (IMOD's `ctfphaseflip`): particles come out
+    /// bright and without the CTF's alternating fringes.
+    pub phase_flip: bool,
+}
+
+/// The window on the ramp of weighted back-projection, as reconstruction programs offer them;
+/// `f` = |k| / Nyquist.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ReconFilter {
+    /// f · cos(πf/2): the apodised ramp (tomopick-sim's default).
+    #[default]
+    Cosine,
+    /// f: the plain ramp, the most high-frequency noise.
+    Ramp,
+    /// f · sinc(f/2) (Shepp-Logan).
+    SheppLogan,
+    /// f · (0.54 + 0.46 cos πf).
+    Hamming,
+    /// f · (1 + cos πf) / 2.
+    Hann,
+}
+
+impl ReconFilter {
+    /// The filter's weight at |k| = `k` (1/Å) with Nyquist at `k_ny`.
+    pub fn weight(self, k: f64, k_ny: f64) -> f64 {
+        use std::f64::consts::{FRAC_PI_2, PI};
+        let f = k / k_ny;
+        match self {
+            ReconFilter::Cosine => k / k_ny * (FRAC_PI_2 * k / k_ny).cos().max(0.0),
+            ReconFilter::Ramp => f,
+            ReconFilter::SheppLogan if f > 0.0 => f * (FRAC_PI_2 * f).sin() / (FRAC_PI_2 * f),
+            ReconFilter::SheppLogan => 0.0,
+            ReconFilter::Hamming => f * (0.54 + 0.46 * (PI * f).cos()),
+            ReconFilter::Hann => f * 0.5 * (1.0 + (PI * f).cos()),
+        }
+    }
 }
 
 impl TiltSeriesParams {
@@ -341,13 +381,17 @@ pub fn tilt_series(
                     1.0
                 }
             };
-            let clean = filter_2d(&fft, &proj, voxel_size_a, |kx, ky| {
+            let ctf_at = |kx: f64, ky: f64| {
                 let k = (kx * kx + ky * ky).sqrt();
                 let local = CtfParams {
                     defocus_a: defocus + astig * (2.0 * (ky.atan2(kx) - theta_a)).cos(),
                     ..ctf
                 };
-                2.0 * sigma_e * local.value(k) * mtf(k)
+                local.value(k)
+            };
+            let clean = filter_2d(&fft, &proj, voxel_size_a, |kx, ky| {
+                let k = (kx * kx + ky * ky).sqrt();
+                2.0 * sigma_e * ctf_at(kx, ky) * mtf(k)
             });
             let image = match p.noise {
                 NoiseModel::None => clean.clone(),
@@ -385,6 +429,16 @@ pub fn tilt_series(
                     &clean + &noise
                 }
             };
+            let flip = |img: &Array2<f32>| {
+                filter_2d(&fft, img, voxel_size_a, |kx, ky| {
+                    if ctf_at(kx, ky) < 0.0 { -1.0 } else { 1.0 }
+                })
+            };
+            let (image, clean) = if p.phase_flip {
+                (flip(&image), flip(&clean))
+            } else {
+                (image, clean)
+            };
             Projection {
                 angle_deg: alpha,
                 image,
@@ -394,8 +448,19 @@ pub fn tilt_series(
         .collect())
 }
 
-/// Weighted back-projection of `projections` into a `[nz, ny, nx]` volume.
+/// Weighted back-projection of `projections` into a `[nz, ny, nx]` volume, the ramp apodised
+/// by a cosine ([`ReconFilter::Cosine`]).
 pub fn wbp(projections: &[Projection], shape_zyx: [usize; 3], voxel_size_a: f64) -> Array3<f32> {
+    wbp_filtered(projections, shape_zyx, voxel_size_a, ReconFilter::Cosine)
+}
+
+/// Weighted back-projection of `projections` into a `[nz, ny, nx]` volume with `filter`.
+pub fn wbp_filtered(
+    projections: &[Projection],
+    shape_zyx: [usize; 3],
+    voxel_size_a: f64,
+    filter: ReconFilter,
+) -> Array3<f32> {
     let [nz, ny, nx] = shape_zyx;
     let fft = Fft3::new([1, ny, nx]);
     let step = if projections.len() > 1 {
@@ -410,8 +475,7 @@ pub fn wbp(projections: &[Projection], shape_zyx: [usize; 3], voxel_size_a: f64)
     let mut acc = vec![0f32; nz * nx * ny];
     for p in projections {
         let weighted = filter_2d(&fft, &p.image, voxel_size_a, |kx, _| {
-            let k = kx.abs();
-            k / k_ny * (std::f64::consts::FRAC_PI_2 * k / k_ny).cos().max(0.0)
+            filter.weight(kx.abs(), k_ny)
         });
         back_project_columns(
             &mut acc,

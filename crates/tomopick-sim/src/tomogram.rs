@@ -35,7 +35,7 @@ use crate::randomization::{
 use crate::resample::crop_to_support;
 use crate::sample::{Sample, SampleSpec, Template, build_sample};
 use crate::subtomo::mix_seed;
-use crate::tilt::{NoiseModel, TiltSeriesParams, tilt_series, wbp};
+use crate::tilt::{NoiseModel, ReconFilter, TiltSeriesParams, tilt_series, wbp_filtered};
 use ndarray::Array3;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -99,6 +99,14 @@ pub struct TomogramImaging {
     /// ([`crate::imaging3d::Imaging3dParams::noise_white_fraction`]).
     #[serde(default = "zero")]
     pub noise_white_fraction: Dist,
+    /// Phase-flip every projection by the sign of its CTF before reconstruction (CTF
+    /// correction, as IMOD's `ctfphaseflip`; tilt route). Default false.
+    #[serde(default)]
+    pub phase_flip: bool,
+    /// The window on the reconstruction's ramp (tilt route): `cosine` (the default), `ramp`,
+    /// `shepp-logan`, `hamming` or `hann`.
+    #[serde(default)]
+    pub reconstruction_filter: ReconFilter,
 }
 
 /// A tomogram simulation set-up.
@@ -179,6 +187,8 @@ impl TomogramConfig {
                 dose_e_per_a2: Some(Dist::Fixed(120.0)),
                 snr: None,
                 noise_white_fraction: Dist::Fixed(0.0),
+                phase_flip: false,
+                reconstruction_filter: ReconFilter::Cosine,
             },
         }
     }
@@ -186,7 +196,8 @@ impl TomogramConfig {
     /// Reads and checks a TOML file.
     pub fn from_toml(path: &std::path::Path) -> Result<Self> {
         let c: TomogramConfig = read_toml(path)?;
-        c.validate()?;
+        c.validate()
+            .map_err(|e| SimError::Parameter(format!("{}: {e}", path.display())))?;
         Ok(c)
     }
 
@@ -264,6 +275,14 @@ impl TomogramConfig {
         if i.route == Route::Fast && i.dose_e_per_a2.is_some() {
             return bad("imaging: the fast route takes snr, not dose_e_per_a2".into());
         }
+        if i.route == Route::Fast
+            && (i.phase_flip || i.reconstruction_filter != ReconFilter::Cosine)
+        {
+            return bad(
+                "imaging: phase_flip and reconstruction_filter belong to the tilt route (route = \"tilt\")"
+                    .into(),
+            );
+        }
         Ok(())
     }
 
@@ -294,6 +313,8 @@ impl TomogramConfig {
             dose_e_per_a2: i.dose_e_per_a2.as_ref().map(&mut d),
             snr: i.snr.as_ref().map(&mut d),
             noise_white_fraction: d(&i.noise_white_fraction),
+            phase_flip: i.phase_flip,
+            reconstruction_filter: i.reconstruction_filter,
         };
         c
     }
@@ -417,10 +438,11 @@ pub fn simulate_tomogram(
                 },
                 noise_correlation_a: 0.0,
                 noise_white_fraction: fixed(&i.noise_white_fraction),
+                phase_flip: i.phase_flip,
             };
             let projections = tilt_series(&sample.potential, vs, &params, mix_seed(seed, 2))?;
             on_stage(Stage::Reconstruction);
-            wbp(&projections, [nz, ny, nx], vs)
+            wbp_filtered(&projections, [nz, ny, nx], vs, i.reconstruction_filter)
         }
         Route::Fast => {
             let p = Imaging3dParams {

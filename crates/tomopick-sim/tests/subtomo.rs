@@ -314,6 +314,8 @@ fn tilt_series_cubes_image_their_particles_and_repeat_with_the_seed() {
             fraction,
             step_deg: Dist::Fixed(3.0),
             snr: Dist::Fixed(50.0),
+            phase_flip_fraction: 0.0,
+            filters: Vec::new(),
         }),
         randomization: r.clone(),
     };
@@ -334,26 +336,92 @@ fn tilt_series_cubes_image_their_particles_and_repeat_with_the_seed() {
         assert_ne!(c.image, d.image);
         assert!(c.image.iter().all(|v| v.is_finite()));
         // Protein images dark: the mean inside the particles' spheres is below the mean outside.
-        let (mut inside, mut outside) = ((0.0, 0usize), (0.0, 0usize));
-        for ((z, y, x), &v) in c.image.indexed_iter() {
-            let hit = c.boxes.iter().any(|b| {
-                let d2 = (x as f64 - b.centre_vox[0]).powi(2)
-                    + (y as f64 - b.centre_vox[1]).powi(2)
-                    + (z as f64 - b.centre_vox[2]).powi(2);
-                d2 < (0.5 * b.radius_vox).powi(2)
-            });
-            let acc = if hit { &mut inside } else { &mut outside };
-            acc.0 += v as f64;
-            acc.1 += 1;
-        }
-        let (mi, mo) = (inside.0 / inside.1 as f64, outside.0 / outside.1 as f64);
-        let sd = (c.image.iter().map(|&v| (v as f64).powi(2)).sum::<f64>() / c.image.len() as f64)
-            .sqrt();
+        let (mi, mo, sd) = inside_outside(&c);
         assert!(
             mi < mo - 0.2 * sd,
             "cube {i}: inside {mi:.4}, outside {mo:.4}, sd {sd:.4}"
         );
     }
+    // Phase-flipped, through the plain ramp: the same samples, particles bright.
+    let mut flipped = spec(1.0);
+    if let Some(t) = flipped.tilt_series.as_mut() {
+        t.phase_flip_fraction = 1.0;
+        t.filters = vec![tomopick_sim::tilt::ReconFilter::Ramp];
+    }
+    let flipped = CubeGenerator::new(flipped).unwrap();
+    for i in 0..3 {
+        let (c, f) = (tilt.sample(5, i).unwrap(), flipped.sample(5, i).unwrap());
+        assert_eq!(
+            f.image,
+            flipped.sample(5, i).unwrap().image,
+            "same seed, same bits"
+        );
+        assert_eq!(c.boxes, f.boxes);
+        let (mi, mo, sd) = inside_outside(&f);
+        assert!(
+            mi > mo + 0.2 * sd,
+            "flipped cube {i}: inside {mi:.4}, outside {mo:.4}, sd {sd:.4}"
+        );
+    }
+}
+
+/// Mean of a cube inside its particles' half-radius spheres, outside them, and its RMS.
+fn inside_outside(c: &tomopick_sim::cubes::Cube) -> (f64, f64, f64) {
+    let (mut inside, mut outside) = ((0.0, 0usize), (0.0, 0usize));
+    for ((z, y, x), &v) in c.image.indexed_iter() {
+        let hit = c.boxes.iter().any(|b| {
+            let d2 = (x as f64 - b.centre_vox[0]).powi(2)
+                + (y as f64 - b.centre_vox[1]).powi(2)
+                + (z as f64 - b.centre_vox[2]).powi(2);
+            d2 < (0.5 * b.radius_vox).powi(2)
+        });
+        let acc = if hit { &mut inside } else { &mut outside };
+        acc.0 += v as f64;
+        acc.1 += 1;
+    }
+    let sd =
+        (c.image.iter().map(|&v| (v as f64).powi(2)).sum::<f64>() / c.image.len() as f64).sqrt();
+    (inside.0 / inside.1 as f64, outside.0 / outside.1 as f64, sd)
+}
+
+#[test]
+fn a_tilt_route_without_phase_flips_or_filters_draws_as_before() {
+    use rand::{Rng, SeedableRng};
+    use tomopick_sim::cubes::TiltRoute;
+    use tomopick_sim::tilt::ReconFilter;
+    let route = TiltRoute {
+        fraction: 1.0,
+        step_deg: Dist::Uniform([1.0, 5.0]),
+        snr: Dist::LogUniform([0.03, 1.5]),
+        phase_flip_fraction: 0.0,
+        filters: Vec::new(),
+    };
+    let mut a = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+    let mut b = a.clone();
+    let d = route.draw(&mut a).unwrap();
+    // The three draws of the route before phase flips and filters existed.
+    let _: f64 = b.random();
+    let (step, snr) = (route.step_deg.sample(&mut b), route.snr.sample(&mut b));
+    assert_eq!(
+        (d.step_deg, d.snr, d.phase_flip, d.filter),
+        (step, snr, false, ReconFilter::Cosine)
+    );
+    assert_eq!(a.random::<u64>(), b.random::<u64>(), "no further draws");
+    // Configured, each is drawn: about the asked share flipped, every filter used.
+    let route = TiltRoute {
+        phase_flip_fraction: 0.3,
+        filters: vec![ReconFilter::Ramp, ReconFilter::Hann],
+        ..route
+    };
+    let draws: Vec<_> = (0..2000).filter_map(|_| route.draw(&mut a)).collect();
+    let flipped = draws.iter().filter(|d| d.phase_flip).count() as f64 / 2000.0;
+    assert!((flipped - 0.3).abs() < 0.04, "{flipped}");
+    let ramps = draws
+        .iter()
+        .filter(|d| d.filter == ReconFilter::Ramp)
+        .count() as f64
+        / 2000.0;
+    assert!((ramps - 0.5).abs() < 0.04, "{ramps}");
 }
 
 #[test]
@@ -413,6 +481,8 @@ fn subtomograms_through_the_tilt_series_route_repeat_and_keep_their_labels() {
         fraction: 1.0,
         step_deg: Dist::Fixed(3.0),
         snr: Dist::Fixed(1000.0),
+        phase_flip_fraction: 0.0,
+        filters: Vec::new(),
     });
     let g0 = SubtomoGenerator::new(plain).unwrap();
     let g = SubtomoGenerator::new(tilted.clone()).unwrap();

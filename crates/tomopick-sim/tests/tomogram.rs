@@ -11,8 +11,8 @@ use tomopick_sim::resample::{place_rotated, support_radius};
 use tomopick_sim::sample::{GOLD_LABEL, MEMBRANE_LABEL, SampleSpec, Template, build_sample};
 use tomopick_sim::scattering::ICE_POTENTIAL_V;
 use tomopick_sim::tilt::{
-    NoiseModel, Projection, TiltSeriesParams, back_project_into, interaction_constant, project,
-    tilt_series, wbp,
+    NoiseModel, Projection, ReconFilter, TiltSeriesParams, back_project_into, interaction_constant,
+    project, tilt_series, wbp, wbp_filtered,
 };
 
 const VS: f64 = 10.0;
@@ -161,6 +161,7 @@ fn series(noise: NoiseModel, mtf: bool) -> TiltSeriesParams {
         noise,
         noise_correlation_a: 0.0,
         noise_white_fraction: 0.0,
+        phase_flip: false,
     }
 }
 
@@ -204,6 +205,7 @@ fn projection_snr_and_dose_noise_are_as_asked() {
     let p = TiltSeriesParams {
         noise_correlation_a: 15.0,
         noise_white_fraction: 0.0,
+        phase_flip: false,
         ..series(NoiseModel::Snr(0.5), false)
     };
     for p in tilt_series(&v, VS, &p, 3).unwrap().iter().step_by(10) {
@@ -255,6 +257,7 @@ fn wbp_puts_things_back_and_suppresses_the_missing_wedge() {
         noise: NoiseModel::None,
         noise_correlation_a: 0.0,
         noise_white_fraction: 0.0,
+        phase_flip: false,
         ctf: CtfParams {
             defocus_a: 0.0,
             amplitude_contrast: 0.9999,
@@ -317,4 +320,84 @@ fn tilts_beyond_90_degrees_are_refused() {
     let mut p = series(NoiseModel::Dose(0.0), true);
     p.tilt_max_deg = 60.0;
     assert!(p.validate().is_err());
+}
+
+#[test]
+fn phase_flipping_makes_particles_bright_and_keeps_their_power() {
+    let v = blobs();
+    let plain = series(NoiseModel::None, false);
+    let flipped = TiltSeriesParams {
+        phase_flip: true,
+        ..plain
+    };
+    let a = tilt_series(&v, VS, &plain, 4).unwrap();
+    let b = tilt_series(&v, VS, &flipped, 4).unwrap();
+    let power = |p: &Array2<f32>| p.iter().map(|&x| (x as f64).powi(2)).sum::<f64>();
+    for (p, q) in a.iter().zip(&b) {
+        // The flip multiplies each frequency by ±1: the same power (Parseval).
+        let (pa, pb) = (power(&p.clean), power(&q.clean));
+        assert!(
+            (pa / pb - 1.0).abs() < 1e-3,
+            "{}°: {pa} vs {pb}",
+            p.angle_deg
+        );
+    }
+    // At 0° the first blob (x 20, y 24) is dark under 3 µm of underfocus, bright once flipped.
+    let zero = a.iter().position(|p| p.angle_deg.abs() < 1e-9).unwrap();
+    assert!(a[zero].clean[[24, 20]] < 0.0 && b[zero].clean[[24, 20]] > 0.0);
+    // So is the reconstruction at each blob's centre: dark, then bright.
+    let (ra, rb) = (wbp(&a, [32, 56, 64], VS), wbp(&b, [32, 56, 64], VS));
+    for [x, y, z] in [[20, 24, 16], [44, 40, 20], [30, 12, 14]] {
+        assert!(
+            ra[[z, y, x]] < 0.0 && rb[[z, y, x]] > 0.0,
+            "blob at {x},{y},{z}"
+        );
+    }
+}
+
+#[test]
+fn reconstruction_filters_have_their_windows_and_the_plain_ramp_keeps_the_most_noise() {
+    use ReconFilter::*;
+    let k_ny = 0.05;
+    let two_over_pi = 2.0 / std::f64::consts::PI;
+    for (f, at_nyquist) in [
+        (Cosine, 0.0),
+        (Ramp, 1.0),
+        (SheppLogan, two_over_pi),
+        (Hamming, 0.08),
+        (Hann, 0.0),
+    ] {
+        assert!(f.weight(0.0, k_ny).abs() < 1e-12, "{f:?} at 0");
+        assert!(
+            (f.weight(k_ny, k_ny) - at_nyquist).abs() < 1e-9,
+            "{f:?} at Nyquist"
+        );
+        let half = f.weight(k_ny / 2.0, k_ny);
+        assert!(half > 0.0 && half <= 0.5 + 1e-12, "{f:?} half-way: {half}");
+    }
+    // Shot noise alone through each filter: the voxel variance follows ∫ w(f)² df, which is
+    // 1/3, 0.203, 0.065, 0.037 and 0.030 for ramp, Shepp-Logan, cosine, Hamming and Hann.
+    let empty = Array3::<f32>::zeros((12, 48, 48));
+    let ps = tilt_series(&empty, VS, &series(NoiseModel::Dose(20.0), false), 7).unwrap();
+    let variance = |f| {
+        let r = wbp_filtered(&ps, [12, 48, 48], VS, f);
+        let n = r.len() as f64;
+        let m = r.iter().map(|&x| x as f64).sum::<f64>() / n;
+        r.iter().map(|&x| (x as f64 - m).powi(2)).sum::<f64>() / n
+    };
+    let v: Vec<f64> = [Ramp, SheppLogan, Cosine, Hamming, Hann]
+        .into_iter()
+        .map(variance)
+        .collect();
+    assert!(v.windows(2).all(|w| w[0] > w[1]), "{v:?}");
+    let ratio = v[0] / v[2];
+    assert!(
+        (3.5..7.0).contains(&ratio),
+        "ramp / cosine variance {ratio:.2} (expected about 5.1)"
+    );
+    // The default is the cosine window, bit for bit.
+    assert_eq!(
+        wbp(&ps, [12, 48, 48], VS),
+        wbp_filtered(&ps, [12, 48, 48], VS, Cosine)
+    );
 }
