@@ -302,22 +302,37 @@ fn planes_untransposed(mut acc: Vec<f32>, ny: usize, nx: usize) -> Vec<f32> {
     acc
 }
 
-/// Multiplies the 2D spectrum of `img` (`[y, x]`) by `h(kx, ky)` (1/Å) and returns the result.
-fn filter_2d(
-    fft: &Fft3,
-    img: &Array2<f32>,
-    voxel_size_a: f64,
-    h: impl Fn(f64, f64) -> f64,
-) -> Array2<f32> {
-    let (ny, nx) = img.dim();
+/// `h(kx, ky)` at every frequency of the real 2D spectrum of a `[ny, nx]` image, in the
+/// spectrum's order: a filter that every tilt shares is evaluated once.
+fn filter_table([ny, nx]: [usize; 2], voxel_size_a: f64, h: impl Fn(f64, f64) -> f64) -> Vec<f32> {
+    (0..ny)
+        .flat_map(|iy| (0..nx / 2 + 1).map(move |ix| (iy, ix)))
+        .map(|(iy, ix)| {
+            let kx = ix as f64 / (nx as f64 * voxel_size_a);
+            let ky = freq_index(iy, ny) as f64 / (ny as f64 * voxel_size_a);
+            h(kx, ky) as f32
+        })
+        .collect()
+}
+
+/// Multiplies the 2D spectrum of `img` by a [`filter_table`].
+fn filter_2d_by(fft: &Fft3, img: &Array2<f32>, table: &[f32]) -> Array2<f32> {
     let vol = img.clone().insert_axis(Axis(0));
     let mut spec = fft.forward(&vol);
-    for ((_, iy, ix), c) in spec.indexed_iter_mut() {
-        let kx = ix as f64 / (nx as f64 * voxel_size_a);
-        let ky = freq_index(iy, ny) as f64 / (ny as f64 * voxel_size_a);
-        *c *= h(kx, ky) as f32;
+    for (c, &w) in spec.iter_mut().zip(table) {
+        *c *= w;
     }
     fft.inverse(&spec).index_axis_move(Axis(0), 0)
+}
+
+/// One frequency of a projection's real spectrum, what does not change from tilt to tilt.
+struct Frequency {
+    /// |k|, 1/Å.
+    k: f64,
+    /// The astigmatic change of defocus in this direction, Å.
+    astigmatism_a: f64,
+    /// The detector's MTF (1 without it).
+    mtf: f64,
 }
 
 /// One imaged projection and the clean contrast it came from.
@@ -362,6 +377,33 @@ pub fn tilt_series(
     };
     let corr = crate::filters3d::noise_correlation(p.noise_correlation_a);
     let noise_power = mean_square(&filters([1, ny, nx], voxel_size_a, &flat).noise, nx);
+    let mtf = |k: f64| {
+        if p.apply_mtf {
+            pixel_mtf(k, voxel_size_a)
+        } else {
+            1.0
+        }
+    };
+    // What every tilt shares, evaluated once per frequency: |k|, the astigmatic defocus change
+    // a·cos 2(θ − θₐ), the MTF, and the noise's colour.
+    let (astig, theta_a) = (p.astigmatism_a, p.astigmatism_angle_deg.to_radians());
+    let frequencies: Vec<Frequency> = (0..ny)
+        .flat_map(|iy| (0..nx / 2 + 1).map(move |ix| (iy, ix)))
+        .map(|(iy, ix)| {
+            let kx = ix as f64 / (nx as f64 * voxel_size_a);
+            let ky = freq_index(iy, ny) as f64 / (ny as f64 * voxel_size_a);
+            let k = (kx * kx + ky * ky).sqrt();
+            Frequency {
+                k,
+                astigmatism_a: astig * (2.0 * (ky.atan2(kx) - theta_a)).cos(),
+                mtf: mtf(k),
+            }
+        })
+        .collect();
+    let noise_filter = filter_table([ny, nx], voxel_size_a, |kx, ky| {
+        let k = (kx * kx + ky * ky).sqrt();
+        crate::filters3d::noise_transfer(mtf(k), p.noise_white_fraction) * corr(k) as f64
+    });
     Ok(angles
         .par_iter()
         .enumerate()
@@ -373,26 +415,23 @@ pub fn tilt_series(
                 defocus_a: defocus,
                 ..p.ctf
             };
-            let (astig, theta_a) = (p.astigmatism_a, p.astigmatism_angle_deg.to_radians());
-            let mtf = |k: f64| {
-                if p.apply_mtf {
-                    pixel_mtf(k, voxel_size_a)
-                } else {
-                    1.0
-                }
-            };
-            let ctf_at = |kx: f64, ky: f64| {
-                let k = (kx * kx + ky * ky).sqrt();
-                let local = CtfParams {
-                    defocus_a: defocus + astig * (2.0 * (ky.atan2(kx) - theta_a)).cos(),
-                    ..ctf
-                };
-                local.value(k)
-            };
-            let clean = filter_2d(&fft, &proj, voxel_size_a, |kx, ky| {
-                let k = (kx * kx + ky * ky).sqrt();
-                2.0 * sigma_e * ctf_at(kx, ky) * mtf(k)
-            });
+            // This tilt's CTF at every frequency (its defocus, the series' astigmatism).
+            let ctf_values: Vec<f64> = frequencies
+                .iter()
+                .map(|f| {
+                    let local = CtfParams {
+                        defocus_a: defocus + f.astigmatism_a,
+                        ..ctf
+                    };
+                    local.value(f.k)
+                })
+                .collect();
+            let clean_filter: Vec<f32> = ctf_values
+                .iter()
+                .zip(&frequencies)
+                .map(|(c, f)| (2.0 * sigma_e * c * f.mtf) as f32)
+                .collect();
+            let clean = filter_2d_by(&fft, &proj, &clean_filter);
             let image = match p.noise {
                 NoiseModel::None => clean.clone(),
                 NoiseModel::Dose(total) => {
@@ -421,19 +460,15 @@ pub fn tilt_series(
                     let white = Array2::from_shape_simple_fn((ny, nx), || {
                         (sigma * rng.sample::<f64, _>(StandardNormal)) as f32
                     });
-                    let noise = filter_2d(&fft, &white, voxel_size_a, |kx, ky| {
-                        let k = (kx * kx + ky * ky).sqrt();
-                        crate::filters3d::noise_transfer(mtf(k), p.noise_white_fraction)
-                            * corr(k) as f64
-                    });
+                    let noise = filter_2d_by(&fft, &white, &noise_filter);
                     &clean + &noise
                 }
             };
-            let flip = |img: &Array2<f32>| {
-                filter_2d(&fft, img, voxel_size_a, |kx, ky| {
-                    if ctf_at(kx, ky) < 0.0 { -1.0 } else { 1.0 }
-                })
-            };
+            let signs: Vec<f32> = ctf_values
+                .iter()
+                .map(|&c| if c < 0.0 { -1.0 } else { 1.0 })
+                .collect();
+            let flip = |img: &Array2<f32>| filter_2d_by(&fft, img, &signs);
             let (image, clean) = if p.phase_flip {
                 (flip(&image), flip(&clean))
             } else {
@@ -473,10 +508,11 @@ pub fn wbp_filtered(
     let k_ny = 0.5 / voxel_size_a;
     // Summed as [z, x, y] (the tilts in order, as voxel by voxel), then put back plane by plane.
     let mut acc = vec![0f32; nz * nx * ny];
+    let weights = filter_table([ny, nx], voxel_size_a, |kx, _| {
+        filter.weight(kx.abs(), k_ny)
+    });
     for p in projections {
-        let weighted = filter_2d(&fft, &p.image, voxel_size_a, |kx, _| {
-            filter.weight(kx.abs(), k_ny)
-        });
+        let weighted = filter_2d_by(&fft, &p.image, &weights);
         back_project_columns(
             &mut acc,
             &transposed(&weighted),
@@ -493,6 +529,17 @@ pub fn wbp_filtered(
 mod tests {
     use super::*;
     use ndarray::{ShapeBuilder, s};
+
+    /// Multiplies the 2D spectrum of `img` (`[y, x]`) by `h(kx, ky)` (1/Å).
+    fn filter_2d(
+        fft: &Fft3,
+        img: &Array2<f32>,
+        voxel_size_a: f64,
+        h: impl Fn(f64, f64) -> f64,
+    ) -> Array2<f32> {
+        let (ny, nx) = img.dim();
+        filter_2d_by(fft, img, &filter_table([ny, nx], voxel_size_a, h))
+    }
 
     /// Projection voxel by voxel (the form the column code must equal to the bit).
     fn project_by_voxel(v: &Array3<f32>, alpha_deg: f64, voxel_size_a: f64) -> Array2<f32> {
