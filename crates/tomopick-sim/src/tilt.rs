@@ -302,16 +302,26 @@ fn planes_untransposed(mut acc: Vec<f32>, ny: usize, nx: usize) -> Vec<f32> {
     acc
 }
 
-/// `h(kx, ky)` at every frequency of the real 2D spectrum of a `[ny, nx]` image, in the
-/// spectrum's order: a filter that every tilt shares is evaluated once.
-fn filter_table([ny, nx]: [usize; 2], voxel_size_a: f64, h: impl Fn(f64, f64) -> f64) -> Vec<f32> {
+/// `(kx, ky)` in 1/Å at every frequency of the real 2D spectrum of a `[ny, nx]` image, in the
+/// spectrum's order.
+fn spectrum_frequencies(
+    [ny, nx]: [usize; 2],
+    voxel_size_a: f64,
+) -> impl Iterator<Item = (f64, f64)> {
     (0..ny)
-        .flat_map(|iy| (0..nx / 2 + 1).map(move |ix| (iy, ix)))
-        .map(|(iy, ix)| {
+        .flat_map(move |iy| (0..nx / 2 + 1).map(move |ix| (iy, ix)))
+        .map(move |(iy, ix)| {
             let kx = ix as f64 / (nx as f64 * voxel_size_a);
             let ky = freq_index(iy, ny) as f64 / (ny as f64 * voxel_size_a);
-            h(kx, ky) as f32
+            (kx, ky)
         })
+}
+
+/// `h(kx, ky)` at every frequency of the real 2D spectrum of a `[ny, nx]` image, in the
+/// spectrum's order: a filter that every tilt shares is evaluated once.
+fn filter_table(shape: [usize; 2], voxel_size_a: f64, h: impl Fn(f64, f64) -> f64) -> Vec<f32> {
+    spectrum_frequencies(shape, voxel_size_a)
+        .map(|(kx, ky)| h(kx, ky) as f32)
         .collect()
 }
 
@@ -387,11 +397,8 @@ pub fn tilt_series(
     // What every tilt shares, evaluated once per frequency: |k|, the astigmatic defocus change
     // a·cos 2(θ − θₐ), the MTF, and the noise's colour.
     let (astig, theta_a) = (p.astigmatism_a, p.astigmatism_angle_deg.to_radians());
-    let frequencies: Vec<Frequency> = (0..ny)
-        .flat_map(|iy| (0..nx / 2 + 1).map(move |ix| (iy, ix)))
-        .map(|(iy, ix)| {
-            let kx = ix as f64 / (nx as f64 * voxel_size_a);
-            let ky = freq_index(iy, ny) as f64 / (ny as f64 * voxel_size_a);
+    let frequencies: Vec<Frequency> = spectrum_frequencies([ny, nx], voxel_size_a)
+        .map(|(kx, ky)| {
             let k = (kx * kx + ky * ky).sqrt();
             Frequency {
                 k,
@@ -400,10 +407,13 @@ pub fn tilt_series(
             }
         })
         .collect();
-    let noise_filter = filter_table([ny, nx], voxel_size_a, |kx, ky| {
-        let k = (kx * kx + ky * ky).sqrt();
-        crate::filters3d::noise_transfer(mtf(k), p.noise_white_fraction) * corr(k) as f64
-    });
+    let noise_filter: Vec<f32> = frequencies
+        .iter()
+        .map(|f| {
+            (crate::filters3d::noise_transfer(f.mtf, p.noise_white_fraction) * corr(f.k) as f64)
+                as f32
+        })
+        .collect();
     Ok(angles
         .par_iter()
         .enumerate()
@@ -411,17 +421,13 @@ pub fn tilt_series(
             let mut rng = ChaCha8Rng::seed_from_u64(crate::subtomo::mix_seed(seed, i as u64));
             let proj = project_planes(planes, alpha, voxel_size_a);
             let defocus = p.ctf.defocus_a + p.defocus_sd_a * rng.sample::<f64, _>(StandardNormal);
-            let ctf = CtfParams {
-                defocus_a: defocus,
-                ..p.ctf
-            };
             // This tilt's CTF at every frequency (its defocus, the series' astigmatism).
             let ctf_values: Vec<f64> = frequencies
                 .iter()
                 .map(|f| {
                     let local = CtfParams {
                         defocus_a: defocus + f.astigmatism_a,
-                        ..ctf
+                        ..p.ctf
                     };
                     local.value(f.k)
                 })
@@ -464,12 +470,12 @@ pub fn tilt_series(
                     &clean + &noise
                 }
             };
-            let signs: Vec<f32> = ctf_values
-                .iter()
-                .map(|&c| if c < 0.0 { -1.0 } else { 1.0 })
-                .collect();
-            let flip = |img: &Array2<f32>| filter_2d_by(&fft, img, &signs);
             let (image, clean) = if p.phase_flip {
+                let signs: Vec<f32> = ctf_values
+                    .iter()
+                    .map(|&c| if c < 0.0 { -1.0 } else { 1.0 })
+                    .collect();
+                let flip = |img: &Array2<f32>| filter_2d_by(&fft, img, &signs);
                 (flip(&image), flip(&clean))
             } else {
                 (image, clean)
