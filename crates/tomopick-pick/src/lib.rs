@@ -2,7 +2,7 @@
 //! inference with the detector, and non-maximum suppression; then the second stage, which
 //! classifies and segments a box around each pick. [`pick_tomogram`] does the whole pick of a
 //! file ([`pick_source`] of a volume in memory), [`pick_dataset`] of many,
-//! [`classify_tomogram`] the second stage; threshold calibration ([`calibrate`]), the
+//! [`classify_tomogram`] the second stage ([`match_tomogram`] by template matching instead); threshold calibration ([`calibrate`]), the
 //! classifier's evaluation ([`evaluate_classifier`]) and the demo ([`run_demo`]) use the same
 //! pick. The shipped models are embedded ([`load_detector`], [`load_classifier`]).
 
@@ -22,6 +22,8 @@ pub mod preview;
 pub mod refine;
 pub mod rescale;
 pub mod slurm;
+pub mod template_match;
+pub mod template_tomogram;
 pub use tomopick_sim::smooth;
 pub mod source;
 pub mod tiling;
@@ -43,4 +45,6 @@ pub use pipeline::{PickRequest, Picked, check_voxel_size, pick_source, pick_tomo
 pub use refine::{Refinement, check_refines, classify_particles, refine_classes};
 pub use rescale::Rescaler;
 pub use source::TomoSource;
+pub use template_match::{Template, TemplateMatchOptions, TemplateScores, match_templates};
+pub use template_tomogram::{TemplateMatched, TemplateSource, load_templates, match_tomogram};
 pub use tiling::{Tile, overhead, tiles, tiles_shaped};

@@ -184,3 +184,50 @@ fn label_row(index: usize, s: &Subtomogram, names: &[String], voxel_size_a: f64)
         s.inverted
     )
 }
+
+/// Writes the noise-free potential of each class (volts over ice, protein positive, the
+/// structure's centre at the box centre) as `NAME.mrc` into the new folder `output`: templates
+/// for template matching, here or in other programs. `box_size` pads or crops each cube to that
+/// edge in voxels, about its centre. Returns each class's name and box edge.
+pub fn write_class_templates(
+    classes: &[String],
+    opts: &crate::potential::PotentialOptions,
+    box_size: Option<usize>,
+    output: &Path,
+) -> Result<Vec<(String, usize)>> {
+    let specs = classes
+        .iter()
+        .map(|c| crate::library::ClassSpec::parse(c))
+        .collect::<Result<Vec<_>>>()?;
+    let staging = staging_dir(output)?;
+    let made = specs
+        .par_iter()
+        .map(|spec| {
+            let mut v = crate::library::class_potential(spec, opts)?.volume;
+            if let Some(n) = box_size {
+                v.data = recentre(&v.data, n);
+            }
+            let edge = v.data.dim().0;
+            write_mrc(
+                &staging.path().join(format!("{}.mrc", spec.name)),
+                &v,
+                MrcWriteMode::Float32,
+            )?;
+            Ok((spec.name.clone(), edge))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    commit_dir(staging, output)?;
+    Ok(made)
+}
+
+/// `data` padded with zeros or cropped to an `n`³ cube about its centre voxel (`len / 2`).
+fn recentre(data: &ndarray::Array3<f32>, n: usize) -> ndarray::Array3<f32> {
+    let (dz, dy, dx) = data.dim();
+    ndarray::Array3::from_shape_fn((n, n, n), |(z, y, x)| {
+        let from = |i: usize, len: usize| (i + len / 2).checked_sub(n / 2).filter(|&j| j < len);
+        match (from(z, dz), from(y, dy), from(x, dx)) {
+            (Some(a), Some(b), Some(c)) => data[[a, b, c]],
+            _ => 0.0,
+        }
+    })
+}

@@ -51,6 +51,13 @@ pub enum Command {
         after_help = "Examples:\n  tomopick classify tomo.mrc --picks picks.csv -o classified.csv\n  tomopick classify tomo.mrc --picks picks.star --model runs/cls1/model.bpk -o classified.star --masks masks/\n  tomopick classify tomo.mrc --picks picks.csv -o classified.csv --labels labels.mrc\n\nEach box (the model's size, 40³ by default) is centred on the pick; boxes crossing the border\nare padded with their mean (or skipped with --skip-border), and both are counted.\nA tomogram at another voxel size is resampled to the model's, as in `tomopick pick`."
     )]
     Classify(ClassifyArgs),
+    /// Name each pick's class by template matching: each class's template at many
+    /// orientations against the box around the pick.
+    #[command(
+        name = "match-templates",
+        after_help = "Examples:\n  tomopick match-templates tomo.mrc --picks picks.csv --tilt-max 60 -o matched.csv\n  tomopick match-templates tomo.mrc --picks picks.star --classes 4v94,1bxn,my=complex.cif -o matched.star\n  tomopick match-templates tomo.mrc --picks picks.csv --templates templates/ -o matched.csv\n\nTemplates are simulated from the atomic models at the tomogram's voxel size (or read with\n--templates; `tomopick simulate template` writes them). Box and templates are band-passed\n(--lowpass, --highpass) and the templates get the missing wedge of --tilt-max. A class's score\nis its best correlation over orientations and shifts, standardised over the tomogram's picks\n(z-score); the pick takes the class of highest z-score. On other simulators' tomograms this\nnames more particles right than `classify` (BENCHMARKS.md)."
+    )]
+    MatchTemplates(crate::args_match::MatchTemplatesArgs),
     /// Score a classifier on tomograms with ground truth (classification accuracy, pixel
     /// accuracy, mIoU, confusion).
     #[command(
@@ -119,6 +126,31 @@ pub enum SimulateCommand {
         after_help = "Examples:\n  tomopick simulate tomogram --seed 1 -o tomo01/                       # SHREC-like: 512×512×200 at 10 Å\n  tomopick simulate tomogram --shape 200,200,100 --particles 150 --classes 1bxn,4v94,3cf3 -o small/\n  tomopick simulate tomogram --config tomogram.toml --seed 7 -o t7/\n\nOutput: reconstruction.mrc, noise_free.mrc, class_mask.mrc (int8: class index + 1, 100 gold,\n101 membrane), occupancy_mask.mrc (particle number = line of particle_locations.txt),\nparticle_locations.txt (SHREC: class x y z Z1 X Z2, voxels), particles.csv (Å), distractors.csv,\nclasses.toml (radii for `tomopick evaluate`), config.toml (the resolved config and seed)."
     )]
     Tomogram(TomogramArgs),
+    /// Write each class's noise-free potential as a template (for template matching).
+    #[command(
+        after_help = "Examples:\n  tomopick simulate template -o templates/                       # the 13 SHREC 2021 classes at 10 Å\n  tomopick simulate template --classes 4v94,my=complex.cif --voxel-size 13.48 --box 48 -o t/\n\nOutput: NAME.mrc per class (float32, volts over ice, protein positive: invert it for\ntomograms where protein is dark), the structure's centroid at voxel (N/2, N/2, N/2)."
+    )]
+    Template(TemplateArgs),
+}
+
+#[derive(Args)]
+pub struct TemplateArgs {
+    /// Output folder (must not exist yet).
+    #[arg(short, long)]
+    pub output: PathBuf,
+    /// Comma-separated classes: shipped names, `name=file.pdb[:assembly]`, or a PDB/mmCIF/MRC
+    /// path (default: the 13 SHREC 2021 classes).
+    #[arg(long, value_delimiter = ',')]
+    pub classes: Option<Vec<String>>,
+    /// Voxel size in Å.
+    #[arg(long, default_value_t = 10.0, value_parser = positive_angstrom)]
+    pub voxel_size: f64,
+    /// B-factor in Å² added to every atom (blurs the template).
+    #[arg(long, default_value_t = 0.0)]
+    pub b_factor: f64,
+    /// Pad or crop each template to a cube of this edge in voxels.
+    #[arg(long = "box")]
+    pub box_size: Option<usize>,
 }
 
 #[derive(Args)]

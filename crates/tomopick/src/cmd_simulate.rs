@@ -1,9 +1,11 @@
-//! `tomopick simulate subtomograms` and `tomopick simulate tomogram`.
+//! `tomopick simulate subtomograms`, `tomopick simulate tomogram` and `tomopick simulate template`.
 
-use crate::args::{SubtomoArgs, TomogramArgs};
+use crate::args::{SubtomoArgs, TemplateArgs, TomogramArgs};
 use crate::progress::{advance, progress};
 use anyhow::Result;
-use tomopick_sim::export::{simulate_subtomogram_folder, simulate_tomogram_folder};
+use tomopick_sim::export::{
+    simulate_subtomogram_folder, simulate_tomogram_folder, write_class_templates,
+};
 use tomopick_sim::randomization::Dist;
 use tomopick_sim::tomogram::{Stage, TomogramConfig};
 use tomopick_sim::{SubtomoConfig, SubtomoGenerator};
@@ -99,5 +101,28 @@ pub fn tomogram(a: TomogramArgs) -> Result<()> {
         t.particles,
         a.output.display()
     );
+    Ok(())
+}
+
+pub fn template(a: TemplateArgs) -> Result<()> {
+    let classes = a.classes.unwrap_or_else(|| {
+        tomopick_sim::library::SHREC2021_CLASSES
+            .iter()
+            .map(|c| c.to_string())
+            .collect()
+    });
+    if a.box_size == Some(0) {
+        anyhow::bail!("--box 0: a template needs at least one voxel");
+    }
+    let opts = tomopick_sim::potential::PotentialOptions {
+        voxel_size_a: a.voxel_size,
+        b_factor: a.b_factor,
+        ..Default::default()
+    };
+    let made = write_class_templates(&classes, &opts, a.box_size, &a.output)?;
+    for (name, edge) in &made {
+        println!("{name}: {edge}³ voxels at {} Å", a.voxel_size);
+    }
+    println!("wrote {} templates to {}", made.len(), a.output.display());
     Ok(())
 }

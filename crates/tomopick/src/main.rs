@@ -4,6 +4,7 @@
 
 mod args;
 mod args_files;
+mod args_match;
 mod args_pick;
 mod cmd_calibrate;
 mod cmd_classify;
@@ -11,6 +12,7 @@ mod cmd_convert;
 mod cmd_demo;
 mod cmd_evaluate;
 mod cmd_info;
+mod cmd_match;
 mod cmd_pick;
 mod cmd_pick_dataset;
 mod cmd_simulate;
@@ -92,12 +94,14 @@ fn main() -> ExitCode {
             cmd_simulate::subtomograms(a)
         }
         args::Command::Simulate(args::SimulateCommand::Tomogram(a)) => cmd_simulate::tomogram(a),
+        args::Command::Simulate(args::SimulateCommand::Template(a)) => cmd_simulate::template(a),
         args::Command::Demo(a) => cmd_demo::demo(a),
         args::Command::Pick(a) => cmd_pick::pick_cmd(a),
         args::Command::Train(args::TrainCommand::Detector(a)) => cmd_train::train_detector(a),
         args::Command::Train(args::TrainCommand::Classifier(a)) => cmd_train::train_classifier(a),
         args::Command::Calibrate(a) => cmd_calibrate::calibrate_cmd(a),
         args::Command::Classify(a) => cmd_classify::classify_cmd(a),
+        args::Command::MatchTemplates(a) => cmd_match::match_templates_cmd(a),
         args::Command::EvaluateClassifier(a) => cmd_classify::evaluate_classifier_cmd(a),
     };
     match result {

@@ -1,0 +1,535 @@
+//! Template matching at given positions: a class for each pick from how well each class's
+//! template, at many orientations, fits the box around it.
+//!
+//! The tomogram's boxes and the rotated templates get the same band-pass (Gaussian low-pass at
+//! `lowpass_a`, Gaussian high-pass at `highpass_a`, each 1/e² at its cut-off), and each rotated
+//! template the tomogram's missing wedge (single-axis tilt about y, ±`tilt_max_deg`). A class's
+//! score at a pick is the best Pearson correlation, inside a ball around the centre that holds
+//! the class's template (its radius where the template passes 5 % of its peak, plus 2 voxels),
+//! over the orientations and over every shift of up to `shift_vox` voxels. Each class's scores
+//! are then standardised over the tomogram's picks (z-scores): a small template correlates
+//! well with noise, and would otherwise win at every pick. The pick's class is the highest
+//! z-score.
+//!
+//! Protein's sign (dark or bright) is read from the picks: the sign of the band-passed
+//! tomogram at their centres, unless given.
+
+use crate::error::{PickError, Result};
+use crate::source::TomoSource;
+use ndarray::{Array2, Array3, Axis, Zip, s};
+use rand::SeedableRng;
+use rayon::prelude::*;
+use std::path::Path;
+use tomopick_io::Rotation;
+use tomopick_sim::fft::{Fft3, freq_index};
+use tomopick_sim::resample::{place_rotated, radius_above};
+use tomopick_sim::rotation::random_rotation;
+
+/// How to match.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TemplateMatchOptions {
+    /// Orientations tried per class (uniform random rotations from `seed`).
+    pub rotations: usize,
+    /// Seed of the orientations.
+    pub seed: u64,
+    /// Low-pass cut-off, Å.
+    pub lowpass_a: f64,
+    /// High-pass cut-off, Å.
+    pub highpass_a: f64,
+    /// Largest tilt of the tilt series (degrees; the missing wedge), `None`: no wedge.
+    pub tilt_max_deg: Option<f64>,
+    /// Shifts of up to this many voxels along each axis are tried around each pick.
+    pub shift_vox: usize,
+    /// `Some(true)`: protein is brighter than ice; `Some(false)`: darker; `None`: read it from
+    /// the picks.
+    pub protein_bright: Option<bool>,
+}
+
+impl Default for TemplateMatchOptions {
+    fn default() -> Self {
+        TemplateMatchOptions {
+            rotations: 1500,
+            seed: 1,
+            lowpass_a: 30.0,
+            highpass_a: 150.0,
+            tilt_max_deg: Some(60.0),
+            shift_vox: 1,
+            protein_bright: None,
+        }
+    }
+}
+
+/// A class's template: a centred cube (centre voxel `n/2`), protein positive, at the
+/// tomogram's voxel size.
+#[derive(Debug, Clone)]
+pub struct Template {
+    /// The class name.
+    pub name: String,
+    /// The density, `[z, y, x]`.
+    pub data: Array3<f32>,
+}
+
+/// What matching found at each pick.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TemplateScores {
+    /// The classes, in the order of the scores.
+    pub classes: Vec<String>,
+    /// Per pick, per class: the best correlation.
+    pub cc: Vec<Vec<f32>>,
+    /// Per pick, per class: the correlation standardised over the picks.
+    pub z: Vec<Vec<f32>>,
+    /// True when protein was taken as brighter than ice.
+    pub protein_bright: bool,
+    /// The box edge in voxels (of the largest class).
+    pub box_size: usize,
+    /// True when classes are chosen by z-score (at least [`MIN_PICKS_FOR_Z`] picks), false
+    /// when by correlation.
+    pub by_z: bool,
+}
+
+/// Fewer picks than this are too few to standardise a class's scores over; their classes
+/// are chosen by correlation.
+pub const MIN_PICKS_FOR_Z: usize = 30;
+
+impl TemplateScores {
+    /// The class index with the highest z-score at pick `i` (correlation when `by_z` is
+    /// false), and that score.
+    pub fn best(&self, i: usize) -> (usize, f32) {
+        let row = if self.by_z { &self.z[i] } else { &self.cc[i] };
+        row.iter().enumerate().fold(
+            (0, f32::NEG_INFINITY),
+            |b, (k, &v)| if v > b.1 { (k, v) } else { b },
+        )
+    }
+}
+
+/// The band-pass (and wedge) weights of an `m`³ box's half spectrum `[kz, ky, kx]`.
+fn filter(m: usize, voxel_a: f64, o: &TemplateMatchOptions) -> Array3<f32> {
+    let f = |i: usize| freq_index(i, m) as f64 / (m as f64 * voxel_a);
+    let tan = o.tilt_max_deg.map(|t| t.to_radians().tan());
+    Array3::from_shape_fn((m, m, m / 2 + 1), |(z, y, x)| {
+        let (kz, ky, kx) = (f(z), f(y), x as f64 / (m as f64 * voxel_a));
+        let k2 = kz * kz + ky * ky + kx * kx;
+        let band = (-2.0 * k2 * o.lowpass_a.powi(2)).exp()
+            * (1.0 - (-2.0 * k2 * o.highpass_a.powi(2)).exp());
+        let seen = tan.is_none_or(|t| kz.abs() <= kx.abs() * t + 1e-12);
+        if seen { band as f32 } else { 0.0 }
+    })
+}
+
+/// `v` band-passed by `weights` (the half spectrum of `fft`'s shape).
+fn filtered(fft: &Fft3, v: &Array3<f32>, weights: &Array3<f32>) -> Array3<f32> {
+    let mut spec = fft.forward(v);
+    Zip::from(&mut spec).and(weights).for_each(|c, &w| *c *= w);
+    fft.inverse_owned(spec)
+}
+
+/// Offsets (flat indices into an `n`³ box) of the voxels within `radius` of its centre.
+fn ball(n: usize, radius: f64) -> Vec<usize> {
+    let c = (n / 2) as f64;
+    let mut out = Vec::new();
+    for z in 0..n {
+        for y in 0..n {
+            for x in 0..n {
+                let d2 = (x as f64 - c).powi(2) + (y as f64 - c).powi(2) + (z as f64 - c).powi(2);
+                if d2 <= radius * radius {
+                    out.push((z * n + y) * n + x);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The values of `flat` at `idx`, zero-mean and unit-norm (all zero when constant).
+fn normalised(flat: &[f32], idx: &[usize]) -> Vec<f32> {
+    let mean = idx.iter().map(|&i| flat[i] as f64).sum::<f64>() / idx.len().max(1) as f64;
+    let mut v: Vec<f32> = idx
+        .iter()
+        .map(|&i| (flat[i] as f64 - mean) as f32)
+        .collect();
+    let norm = v.iter().map(|&x| (x as f64).powi(2)).sum::<f64>().sqrt();
+    let inv = if norm > 0.0 { (1.0 / norm) as f32 } else { 0.0 };
+    v.iter_mut().for_each(|x| *x *= inv);
+    v
+}
+
+/// One class: its box edge, its ball and its rotated, filtered, normalised templates (one row
+/// each).
+struct ClassBank {
+    n: usize,
+    ball: Vec<usize>,
+    rows: Array2<f32>,
+}
+
+/// The even box edge that holds a ball of `radius` voxels about voxel `n/2`.
+fn box_edge(radius: f64) -> usize {
+    2 * (radius.ceil() as usize + 1)
+}
+
+/// A class's bank: `template` at each of `rotations` in a box just holding its ball of
+/// `radius`, band-passed, cut to the ball and normalised.
+fn class_bank(
+    template: &Array3<f32>,
+    radius: f64,
+    rotations: &[Rotation],
+    voxel_a: f64,
+    opts: &TemplateMatchOptions,
+) -> ClassBank {
+    let n = box_edge(radius);
+    let fft = Fft3::new([n, n, n]);
+    let weights = filter(n, voxel_a, opts);
+    let ball = ball(n, radius);
+    let c = (n / 2) as f64;
+    let rows: Vec<Vec<f32>> = rotations
+        .par_iter()
+        .map(|rot| {
+            let placed = place_rotated(
+                &template.view(),
+                rot,
+                1.0,
+                [c, c, c],
+                [n, n, n],
+                f64::INFINITY,
+            );
+            let f = filtered(&fft, &placed, &weights);
+            normalised(f.as_slice().expect("standard layout"), &ball)
+        })
+        .collect();
+    ClassBank {
+        rows: Array2::from_shape_vec((rotations.len(), ball.len()), rows.concat())
+            .expect("rows of the ball's length"),
+        n,
+        ball,
+    }
+}
+
+/// Picks per chunk of boxes (bounds the memory of the box matrices).
+const PICKS_PER_CHUNK: usize = 32;
+/// Margin around each box that is filtered with it and then cut away, voxels.
+const FILTER_MARGIN: usize = 8;
+
+/// Matches `templates` at each of `centres_vox` (`[x, y, z]` voxels) of `src` (`path` names it
+/// in messages), whose voxels are `voxel_a` Å. `progress(done, total)` after each chunk.
+pub fn match_templates(
+    src: &TomoSource,
+    path: &Path,
+    centres_vox: &[[f64; 3]],
+    templates: &[Template],
+    opts: &TemplateMatchOptions,
+    progress: impl Fn(usize, usize),
+) -> Result<TemplateScores> {
+    check_options(opts, path)?;
+    if templates.is_empty() {
+        return Err(PickError::input(path, "no templates to match"));
+    }
+    let voxel_a = src.voxel_size().as_array()[0];
+    let radii: Vec<f64> = templates
+        .iter()
+        .map(|t| {
+            let peak = t.data.iter().cloned().fold(0f32, f32::max);
+            radius_above(&t.data.view(), 0.05 * peak) + 2.0
+        })
+        .collect();
+    let reach = radii.iter().cloned().fold(0.0, f64::max);
+    let n = box_edge(reach);
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(opts.seed);
+    let rotations: Vec<Rotation> = (0..opts.rotations)
+        .map(|_| random_rotation(&mut rng))
+        .collect();
+    let banks: Vec<ClassBank> = templates
+        .iter()
+        .zip(&radii)
+        .map(|(t, &r)| class_bank(&t.data, r, &rotations, voxel_a, opts))
+        .collect();
+    // Each pick's box, with the shifts and the filter margin around it, band-passed.
+    let sh = opts.shift_vox;
+    let m = n + 2 * (sh + FILTER_MARGIN);
+    let bfft = Fft3::new([m, m, m]);
+    let bweights = filter(m, voxel_a, opts);
+    let read_box = |c: &[f64; 3]| -> Result<Array3<f32>> {
+        let origin = c.map(|v| v.round() as i64 - (m / 2) as i64);
+        let shape = src.shape_xyz();
+        let mut b = src.block(origin, [m, m, m], |v| v)?;
+        if b.iter().any(|v| !v.is_finite()) {
+            return Err(PickError::input(
+                path,
+                format!("NaN or infinite voxels near voxel {c:?}; `tomopick validate` shows them"),
+            ));
+        }
+        // Voxels outside the tomogram take the mean of those inside, then the box is centred.
+        let inside = |z: usize, y: usize, x: usize| {
+            let p = [
+                x as i64 + origin[0],
+                y as i64 + origin[1],
+                z as i64 + origin[2],
+            ];
+            (0..3).all(|a| p[a] >= 0 && p[a] < shape[a] as i64)
+        };
+        let (mut sum, mut cnt) = (0f64, 0usize);
+        for ((z, y, x), &v) in b.indexed_iter() {
+            if inside(z, y, x) {
+                sum += v as f64;
+                cnt += 1;
+            }
+        }
+        let mean = (sum / cnt.max(1) as f64) as f32;
+        for ((z, y, x), v) in b.indexed_iter_mut() {
+            *v = if inside(z, y, x) { *v - mean } else { 0.0 };
+        }
+        Ok(filtered(&bfft, &b, &bweights))
+    };
+    let mut boxes: Vec<Array3<f32>> = Vec::with_capacity(centres_vox.len());
+    for (k, chunk) in centres_vox.chunks(PICKS_PER_CHUNK).enumerate() {
+        let got = chunk.par_iter().map(read_box).collect::<Result<Vec<_>>>()?;
+        boxes.extend(got);
+        progress((k * PICKS_PER_CHUNK + chunk.len()) / 2, centres_vox.len());
+    }
+    let protein_bright = opts.protein_bright.unwrap_or_else(|| {
+        let c = m / 2;
+        boxes.iter().map(|b| b[[c, c, c]] as f64).sum::<f64>() > 0.0
+    });
+    let sign = if protein_bright { 1.0 } else { -1.0 };
+    let shifts: Vec<[usize; 3]> = (0..=2 * sh)
+        .flat_map(|z| (0..=2 * sh).flat_map(move |y| (0..=2 * sh).map(move |x| [z, y, x])))
+        .collect();
+    let mut cc: Vec<Vec<f32>> = Vec::with_capacity(boxes.len());
+    for (k, chunk) in boxes.chunks(PICKS_PER_CHUNK).enumerate() {
+        let per_class: Vec<Vec<f32>> = banks
+            .par_iter()
+            .map(|bank| {
+                // The class's window at every shift of every box, cut to its ball.
+                let (k, o) = (bank.n, FILTER_MARGIN + (n - bank.n) / 2);
+                let rows: Vec<f32> = chunk
+                    .iter()
+                    .flat_map(|b| {
+                        shifts.iter().flat_map(move |&[z, y, x]| {
+                            let w =
+                                b.slice(s![o + z..o + z + k, o + y..o + y + k, o + x..o + x + k]);
+                            let flat: Vec<f32> = w.iter().map(|&v| sign * v).collect();
+                            normalised(&flat, &bank.ball)
+                        })
+                    })
+                    .collect();
+                let a = Array2::from_shape_vec((chunk.len() * shifts.len(), bank.ball.len()), rows)
+                    .expect("rows of the ball's length");
+                let scores = a.dot(&bank.rows.t());
+                scores
+                    .axis_chunks_iter(Axis(0), shifts.len())
+                    .map(|p| p.iter().cloned().fold(f32::NEG_INFINITY, f32::max))
+                    .collect()
+            })
+            .collect();
+        for i in 0..chunk.len() {
+            cc.push(per_class.iter().map(|c| c[i]).collect());
+        }
+        let done = k * PICKS_PER_CHUNK + chunk.len();
+        progress((centres_vox.len() + done) / 2, centres_vox.len());
+    }
+    Ok(TemplateScores {
+        classes: templates.iter().map(|t| t.name.clone()).collect(),
+        z: standardised(&cc),
+        by_z: cc.len() >= MIN_PICKS_FOR_Z,
+        cc,
+        protein_bright,
+        box_size: n,
+    })
+}
+
+/// Each column of `cc` (a class over the picks) standardised: zero mean, unit sd (0 where the
+/// sd is 0, as with a single pick).
+fn standardised(cc: &[Vec<f32>]) -> Vec<Vec<f32>> {
+    let k = cc.first().map_or(0, |r| r.len());
+    let n = cc.len().max(1) as f64;
+    let stats: Vec<(f64, f64)> = (0..k)
+        .map(|j| {
+            let mean = cc.iter().map(|r| r[j] as f64).sum::<f64>() / n;
+            let var = cc.iter().map(|r| (r[j] as f64 - mean).powi(2)).sum::<f64>() / n;
+            (mean, var.sqrt())
+        })
+        .collect();
+    cc.iter()
+        .map(|r| {
+            r.iter()
+                .zip(&stats)
+                .map(|(&v, &(m, sd))| {
+                    if sd > 0.0 {
+                        ((v as f64 - m) / sd) as f32
+                    } else {
+                        0.0
+                    }
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// Refuses options out of their range; `path` names the tomogram.
+pub fn check_options(o: &TemplateMatchOptions, path: &Path) -> Result<()> {
+    let bad = |what: String| Err(PickError::input(path, what));
+    if o.rotations == 0 {
+        return bad("template matching needs at least one orientation".into());
+    }
+    if !(o.lowpass_a.is_finite() && o.lowpass_a > 0.0) {
+        return bad(format!("low-pass {} Å: must be positive", o.lowpass_a));
+    }
+    if !(o.highpass_a.is_finite() && o.highpass_a > o.lowpass_a) {
+        return bad(format!(
+            "high-pass {} Å: must be longer than the low-pass ({} Å)",
+            o.highpass_a, o.lowpass_a
+        ));
+    }
+    if let Some(t) = o.tilt_max_deg
+        && !(t > 0.0 && t <= 90.0)
+    {
+        return bad(format!("largest tilt {t}°: must be in (0, 90]"));
+    }
+    if o.shift_vox > 4 {
+        return bad(format!("shift {} voxels: at most 4", o.shift_vox));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::Rng;
+    use tomopick_io::{Volume, VoxelSize};
+    use tomopick_sim::resample::add_rotated;
+
+    /// A solid ellipsoid with semi-axes `a` (x, y, z voxels) centred in a 16³ cube.
+    fn ellipsoid(a: [f64; 3]) -> Array3<f32> {
+        Array3::from_shape_fn((16, 16, 16), |(z, y, x)| {
+            let d = [x as f64 - 8.0, y as f64 - 8.0, z as f64 - 8.0];
+            let r2: f64 = (0..3).map(|i| (d[i] / a[i]).powi(2)).sum();
+            if r2 <= 1.0 { 1.0 } else { 0.0 }
+        })
+    }
+
+    /// Three shapes, each placed three times at random orientations in noise: matching names
+    /// each placement's shape (by correlation: nine picks are too few for z-scores).
+    #[test]
+    fn names_rotated_shapes_in_noise() {
+        let shapes = [
+            ("rod", ellipsoid([6.0, 2.0, 2.0])),
+            ("ball", ellipsoid([3.5, 3.5, 3.5])),
+            ("plate", ellipsoid([5.0, 5.0, 2.0])),
+        ];
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+        let mut data = Array3::<f32>::zeros((48, 64, 64));
+        let mut centres = Vec::new();
+        let mut truth = Vec::new();
+        for (k, (_, t)) in shapes.iter().enumerate() {
+            for j in 0..3 {
+                let c = [10.0 + 21.0 * j as f64, 10.0 + 21.0 * k as f64, 24.0];
+                let rot = random_rotation(&mut rng);
+                add_rotated(&t.view(), &rot, 1.0, c, &mut data, f64::INFINITY);
+                centres.push(c);
+                truth.push(k);
+            }
+        }
+        // Dark protein, as in most tomograms, in noise of 0.7 × the density.
+        data.mapv_inplace(|v| -v + 0.7 * (rng.random::<f32>() - 0.5) * 12f32.sqrt());
+        let src = TomoSource::Memory(Volume::new(data, VoxelSize::isotropic(10.0)));
+        let templates: Vec<Template> = shapes
+            .iter()
+            .map(|(n, t)| Template {
+                name: n.to_string(),
+                data: t.clone(),
+            })
+            .collect();
+        let opts = TemplateMatchOptions {
+            rotations: 500,
+            lowpass_a: 20.0,
+            highpass_a: 100.0,
+            tilt_max_deg: None,
+            ..Default::default()
+        };
+        let m = match_templates(
+            &src,
+            Path::new("t.mrc"),
+            &centres,
+            &templates,
+            &opts,
+            |_, _| {},
+        )
+        .unwrap();
+        assert!(!m.protein_bright, "protein was dark");
+        assert!(!m.by_z);
+        let right = (0..centres.len())
+            .filter(|&i| m.best(i).0 == truth[i])
+            .count();
+        assert_eq!(
+            right,
+            centres.len(),
+            "classes {:?}",
+            (0..9).map(|i| m.best(i).0).collect::<Vec<_>>()
+        );
+        // The right shape also correlates best before standardising.
+        for (i, &k) in truth.iter().enumerate() {
+            let best = m.cc[i].iter().cloned().fold(f32::MIN, f32::max);
+            assert_eq!(m.cc[i][k], best, "pick {i}: {:?}", m.cc[i]);
+            assert!(best > 0.5, "pick {i}: correlation {best}");
+        }
+    }
+
+    #[test]
+    fn the_wedge_removes_what_the_tilts_did_not_see() {
+        let o = TemplateMatchOptions {
+            tilt_max_deg: Some(45.0),
+            ..Default::default()
+        };
+        let f = filter(32, 10.0, &o);
+        // kz = 6, kx = 2 (index order z, y, x): beyond 45°, unseen; the transpose is seen.
+        assert_eq!(f[[6, 0, 2]], 0.0);
+        assert!(f[[2, 0, 6]] > 0.0);
+        assert_eq!(f[[0, 0, 0]], 0.0, "the high-pass removes the mean");
+        let none = filter(
+            32,
+            10.0,
+            &TemplateMatchOptions {
+                tilt_max_deg: None,
+                ..o
+            },
+        );
+        assert!(none[[6, 0, 2]] > 0.0);
+    }
+
+    #[test]
+    fn z_scores_are_standardised_per_class() {
+        let cc = vec![vec![0.1, 0.5], vec![0.3, 0.5], vec![0.5, 0.5]];
+        let z = standardised(&cc);
+        let col: Vec<f32> = z.iter().map(|r| r[0]).collect();
+        assert!(col[1].abs() < 1e-6 && (col[2] + col[0]).abs() < 1e-6);
+        let var: f32 = col.iter().map(|v| v * v).sum::<f32>() / 3.0;
+        assert!((var - 1.0).abs() < 1e-5);
+        assert!(z.iter().all(|r| r[1] == 0.0), "a constant class gets 0");
+    }
+
+    #[test]
+    fn refuses_bad_options() {
+        let p = Path::new("t.mrc");
+        let o = TemplateMatchOptions::default();
+        assert!(check_options(&TemplateMatchOptions { rotations: 0, ..o }, p).is_err());
+        let e = check_options(
+            &TemplateMatchOptions {
+                highpass_a: 20.0,
+                ..o
+            },
+            p,
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("high-pass 20 Å"), "{e}");
+        assert!(
+            check_options(
+                &TemplateMatchOptions {
+                    tilt_max_deg: Some(0.0),
+                    ..o
+                },
+                p
+            )
+            .is_err()
+        );
+        assert!(check_options(&o, p).is_ok());
+    }
+}

@@ -1,0 +1,98 @@
+//! `tomopick match-templates`.
+
+use crate::args_match::MatchTemplatesArgs;
+use crate::cmd_pick::print_counts;
+use crate::progress::{advance, progress};
+use anyhow::Result;
+use tomopick_io::atomic::check_writable;
+use tomopick_io::{ListContext, ListFormat, VoxelSize, read_particles, write_particles};
+use tomopick_pick::{TemplateMatchOptions, TemplateSource, TomoSource, match_tomogram};
+
+pub fn match_templates_cmd(a: MatchTemplatesArgs) -> Result<()> {
+    check_writable(&a.output)?;
+    let Some(format) = ListFormat::from_path(&a.output) else {
+        anyhow::bail!(
+            "{}: cannot tell the list format from the extension (.csv, .star, .json, .txt)",
+            a.output.display()
+        );
+    };
+    let protein_bright = match a.protein.as_str() {
+        "auto" => None,
+        "bright" => Some(true),
+        "dark" => Some(false),
+        p => anyhow::bail!("--protein {p}: expected dark, bright or auto"),
+    };
+    let opts = TemplateMatchOptions {
+        rotations: a.rotations,
+        seed: a.seed,
+        lowpass_a: a.lowpass,
+        highpass_a: a.highpass,
+        tilt_max_deg: (a.tilt_max != 90.0).then_some(a.tilt_max),
+        shift_vox: a.shift,
+        protein_bright,
+    };
+    let source = match a.templates {
+        Some(paths) => TemplateSource::Files(template_files(paths)?),
+        None => TemplateSource::Simulated(a.classes.unwrap_or_else(|| {
+            tomopick_sim::library::SHREC2021_CLASSES
+                .iter()
+                .map(|c| c.to_string())
+                .collect()
+        })),
+    };
+    let tomo = TomoSource::open(&a.tomogram, a.voxel_size.map(VoxelSize::isotropic))?;
+    let ctx = ListContext {
+        voxel_size: Some(tomo.voxel_size()),
+        ..Default::default()
+    };
+    let picks = read_particles(&a.picks, None, &ctx)?;
+    let pb = progress(picks.len() as u64, "picks");
+    let m = match_tomogram(
+        tomo,
+        &a.tomogram,
+        picks,
+        &a.picks,
+        &source,
+        &opts,
+        advance(&pb),
+    )?;
+    pb.finish_and_clear();
+    tracing::info!(
+        "protein taken as {} than ice; boxes of {}³ voxels",
+        if m.scores.protein_bright {
+            "brighter"
+        } else {
+            "darker"
+        },
+        m.scores.box_size
+    );
+    match format {
+        ListFormat::Csv => m.write_scores_csv(&a.output)?,
+        f => write_particles(&a.output, f, &m.particles, &ctx)?,
+    }
+    print_counts(&m.particles);
+    tracing::info!("wrote {}", a.output.display());
+    Ok(())
+}
+
+/// The template files named, a folder standing for the `.mrc` files in it (sorted).
+fn template_files(paths: Vec<std::path::PathBuf>) -> Result<Vec<std::path::PathBuf>> {
+    let mut out = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            let mut found: Vec<_> = std::fs::read_dir(&p)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|f| f.extension().is_some_and(|x| x == "mrc"))
+                .collect();
+            if found.is_empty() {
+                anyhow::bail!("{}: no .mrc templates in this folder", p.display());
+            }
+            found.sort();
+            out.extend(found);
+        } else {
+            out.push(p);
+        }
+    }
+    Ok(out)
+}
