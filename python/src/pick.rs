@@ -167,6 +167,7 @@ pub fn pick<'py>(
         voxel_size: voxel_size.map(VoxelSize::isotropic),
         keep_volume: false,
         cancel: Some(&cancel),
+        templates: None,
     };
     req.check(classifier.as_deref()).map_err(ToPyErr::to_py)?;
     let name = match &input {

@@ -5,6 +5,8 @@ use crate::error::{PickError, Result};
 use crate::picker::{PickOptions, pick, to_particles};
 use crate::refine::{Refinement, check_refines, refine_classes};
 use crate::source::{TomoSource, VOXEL_SIZE_TOLERANCE, describe, voxel_size_mismatch};
+use crate::template_match::{TemplateMatchOptions, check_options, match_templates};
+use crate::template_tomogram::{TemplateSource, load_templates};
 use std::path::Path;
 use tomopick_io::volume::standard_scale;
 use tomopick_io::{Particle, VolumeFormat, VoxelSize};
@@ -27,6 +29,9 @@ pub struct PickRequest<'a> {
     /// Set from another thread (Ctrl-C in Python, say) to stop the pick before its next tile
     /// with [`PickError::Cancelled`].
     pub cancel: Option<&'a std::sync::atomic::AtomicBool>,
+    /// Name each pick's class by template matching (`--match-templates`): templates of the
+    /// detector's classes (shipped structures) simulated at the grid's voxel size.
+    pub templates: Option<TemplateMatchOptions>,
 }
 
 /// One tomogram picked.
@@ -43,6 +48,8 @@ pub struct Picked {
     pub resampled: Option<String>,
     /// What `--refine-classes` did.
     pub refinement: Option<Refinement>,
+    /// How many picks `--match-templates` gave another class.
+    pub template_changes: Option<usize>,
     /// The (resampled) tomogram, in memory when [`PickRequest::keep_volume`] asked for it.
     pub source: TomoSource,
 }
@@ -66,6 +73,9 @@ impl PickRequest<'_> {
         }
         if let Some(c) = self.classifier {
             check_refines(c, &self.detector.config.classes, classifier_path)?;
+        }
+        if let Some(o) = &self.templates {
+            check_options(o, Path::new("--match-templates"))?;
         }
         Ok(())
     }
@@ -178,6 +188,10 @@ pub fn pick_source(
         picks = p;
         refinement = Some(r);
     }
+    let mut template_changes = None;
+    if let Some(o) = &req.templates {
+        template_changes = Some(rename_by_templates(&mut picks, model, &source, path, o)?);
+    }
     Ok(Picked {
         picks,
         voxel_size: tomo_vs,
@@ -185,6 +199,37 @@ pub fn pick_source(
         grid_voxel_size: vs,
         resampled,
         refinement,
+        template_changes,
         source,
     })
+}
+
+/// Gives each pick the class that template matching names (templates of the detector's
+/// classes at the grid's voxel size); returns how many changed.
+fn rename_by_templates(
+    picks: &mut [Particle],
+    model: &DetectorModel,
+    source: &TomoSource,
+    path: &Path,
+    opts: &TemplateMatchOptions,
+) -> Result<usize> {
+    let vs = source.voxel_size();
+    let templates = load_templates(
+        &TemplateSource::Simulated(model.config.classes.clone()),
+        vs.as_array()[0],
+    )?;
+    let centres: Vec<[f64; 3]> = picks
+        .iter()
+        .map(|p| p.pos_a.to_voxels(vs).as_array())
+        .collect();
+    let scores = match_templates(source, path, &centres, &templates, opts, |_, _| {})?;
+    let mut changed = 0;
+    for (i, p) in picks.iter_mut().enumerate() {
+        let name = &scores.classes[scores.best(i).0];
+        if &p.class != name {
+            p.class = name.clone();
+            changed += 1;
+        }
+    }
+    Ok(changed)
 }

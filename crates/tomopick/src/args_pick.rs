@@ -104,6 +104,17 @@ pub struct PickArgs {
     /// Classifier model for --refine-classes (default: the embedded classifier).
     #[arg(long, value_name = "BPK")]
     pub classifier: Option<PathBuf>,
+    /// Name each pick's class by template matching (as `tomopick match-templates` does, with
+    /// templates of the model's classes); the score stays the detector's.
+    #[arg(long, conflicts_with = "refine_classes")]
+    pub match_templates: bool,
+    /// --match-templates: the tilt series' largest tilt in degrees (the missing wedge; 90:
+    /// none).
+    #[arg(long, default_value_t = 60.0, value_name = "DEG")]
+    pub tilt_max: f64,
+    /// --match-templates: orientations tried per class (fewer: faster, less accurate).
+    #[arg(long, default_value_t = 1500, value_name = "N")]
+    pub template_rotations: usize,
 }
 
 #[derive(Args)]

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use tomopick_io::atomic::check_writable;
 use tomopick_io::{ListContext, ListFormat, Particle, VoxelSize, write_particles};
 use tomopick_nn::{ClassifierModel, DetectorModel};
+use tomopick_pick::TemplateMatchOptions;
 use tomopick_pick::preview::{Mark, write_preview};
 use tomopick_pick::{
     PickOptions, PickRequest, TomoSource, describe_thresholds, is_dataset, load_classifier,
@@ -45,6 +46,11 @@ pub fn request<'a>(
         voxel_size: a.voxel_size.map(VoxelSize::isotropic),
         keep_volume: a.preview.is_some(),
         cancel: None,
+        templates: a.match_templates.then(|| TemplateMatchOptions {
+            tilt_max_deg: (a.tilt_max != 90.0).then_some(a.tilt_max),
+            rotations: a.template_rotations,
+            ..Default::default()
+        }),
     };
     req.check(a.classifier.as_deref())?;
     Ok(req)
@@ -120,6 +126,12 @@ pub fn load_refiner(a: &PickArgs) -> Result<Option<ClassifierModel>> {
 pub fn log_picked(tomogram: &std::path::Path, picked: &tomopick_pick::Picked) {
     if let Some(r) = &picked.resampled {
         tracing::info!("{}: {r}", tomogram.display());
+    }
+    if let Some(n) = picked.template_changes {
+        tracing::info!(
+            "template matching: {n} of {} picks changed class",
+            picked.picks.len()
+        );
     }
     if let Some(r) = picked.refinement {
         if r.padded > 0 {

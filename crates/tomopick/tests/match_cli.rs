@@ -109,3 +109,56 @@ fn templates_name_particles_at_their_true_positions() {
     );
     assert!(!dir.path().join("x.csv").exists());
 }
+
+/// `pick --match-templates`: the same picks (positions, scores) as a plain pick, with classes
+/// from template matching, and the log says how many changed.
+#[test]
+fn pick_can_name_its_picks_by_template_matching() {
+    let dir = tempfile::tempdir().unwrap();
+    let tomo = dir.path().join("t");
+    simulate(&tomo, "96,96,48", "30", "3", &[]);
+    let rec = tomo.join("reconstruction.mrc");
+    let plain = dir.path().join("plain.csv");
+    let matched = dir.path().join("matched.csv");
+    ok(&["pick", s(&rec), "-o", s(&plain)]);
+    let out = common::tomopick(&[
+        "pick",
+        s(&rec),
+        "-o",
+        s(&matched),
+        "--match-templates",
+        "--tilt-max",
+        "60",
+        "--template-rotations",
+        "50",
+    ]);
+    assert!(out.status.success());
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        log.contains("template matching:") && log.contains("picks changed class"),
+        "{log}"
+    );
+    let rows = |p: &std::path::Path| -> Vec<Vec<String>> {
+        std::fs::read_to_string(p)
+            .unwrap()
+            .lines()
+            .skip(1)
+            .map(|l| l.split(',').map(String::from).collect())
+            .collect()
+    };
+    let (a, b) = (rows(&plain), rows(&matched));
+    assert!(a.len() >= 10, "{} picks", a.len());
+    assert_eq!(a.len(), b.len());
+    for (x, y) in a.iter().zip(&b) {
+        assert_eq!(x[1..], y[1..], "position and score kept");
+    }
+    let err = fails(&[
+        "pick",
+        s(&rec),
+        "-o",
+        s(&matched),
+        "--match-templates",
+        "--refine-classes",
+    ]);
+    assert!(err.contains("--refine-classes"), "{err}");
+}
