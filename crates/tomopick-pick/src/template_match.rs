@@ -11,8 +11,8 @@
 //! well with noise, and would otherwise win at every pick. The pick's class is the highest
 //! z-score.
 //!
-//! Protein's sign (dark or bright) is read from the picks: the sign of the band-passed
-//! tomogram at their centres, unless given.
+//! Protein's sign (dark or bright) is read from the picks, unless given: the sign of the sum
+//! of the tomogram's values at their centres, band-passed at 40–300 Å.
 
 use crate::error::{PickError, Result};
 use crate::source::TomoSource;
@@ -204,6 +204,12 @@ fn class_bank(
     }
 }
 
+/// The band (Å) in which protein's sign is read at the picks: broader and lower than the
+/// matching band, whose centre voxel misread the sign of two phase-flipped tomograms of the
+/// foreign suite (BENCHMARKS.md, "Template matching on the suite").
+const SIGN_LOWPASS_A: f64 = 40.0;
+const SIGN_HIGHPASS_A: f64 = 300.0;
+
 /// Picks per chunk of boxes (bounds the memory of the box matrices).
 const PICKS_PER_CHUNK: usize = 32;
 /// Margin around each box that is filtered with it and then cut away, voxels.
@@ -247,7 +253,17 @@ pub fn match_templates(
     let m = n + 2 * (sh + FILTER_MARGIN);
     let bfft = Fft3::new([m, m, m]);
     let bweights = filter(m, voxel_a, opts);
-    let read_box = |c: &[f64; 3]| -> Result<Array3<f32>> {
+    let sign_weights = filter(
+        m,
+        voxel_a,
+        &TemplateMatchOptions {
+            lowpass_a: SIGN_LOWPASS_A,
+            highpass_a: SIGN_HIGHPASS_A,
+            ..*opts
+        },
+    );
+    // Each box band-passed for matching, and its centre voxel band-passed for protein's sign.
+    let read_box = |c: &[f64; 3]| -> Result<(Array3<f32>, f32)> {
         let origin = c.map(|v| v.round() as i64 - (m / 2) as i64);
         let shape = src.shape_xyz();
         let mut b = src.block(origin, [m, m, m], |v| v)?;
@@ -277,18 +293,29 @@ pub fn match_templates(
         for ((z, y, x), v) in b.indexed_iter_mut() {
             *v = if inside(z, y, x) { *v - mean } else { 0.0 };
         }
-        Ok(filtered(&bfft, &b, &bweights))
+        let spec = bfft.forward(&b);
+        let mut for_sign = spec.clone();
+        Zip::from(&mut for_sign)
+            .and(&sign_weights)
+            .for_each(|c, &w| *c *= w);
+        let centre = bfft.inverse_owned(for_sign)[[m / 2, m / 2, m / 2]];
+        let mut spec = spec;
+        Zip::from(&mut spec)
+            .and(&bweights)
+            .for_each(|c, &w| *c *= w);
+        Ok((bfft.inverse_owned(spec), centre))
     };
     let mut boxes: Vec<Array3<f32>> = Vec::with_capacity(centres_vox.len());
+    let mut centre_sum = 0f64;
     for (k, chunk) in centres_vox.chunks(PICKS_PER_CHUNK).enumerate() {
         let got = chunk.par_iter().map(read_box).collect::<Result<Vec<_>>>()?;
-        boxes.extend(got);
+        for (b, c) in got {
+            boxes.push(b);
+            centre_sum += c as f64;
+        }
         progress((k * PICKS_PER_CHUNK + chunk.len()) / 2, centres_vox.len());
     }
-    let protein_bright = opts.protein_bright.unwrap_or_else(|| {
-        let c = m / 2;
-        boxes.iter().map(|b| b[[c, c, c]] as f64).sum::<f64>() > 0.0
-    });
+    let protein_bright = opts.protein_bright.unwrap_or(centre_sum > 0.0);
     let sign = if protein_bright { 1.0 } else { -1.0 };
     let shifts: Vec<[usize; 3]> = (0..=2 * sh)
         .flat_map(|z| (0..=2 * sh).flat_map(move |y| (0..=2 * sh).map(move |x| [z, y, x])))
