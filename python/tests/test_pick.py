@@ -66,7 +66,9 @@ def test_progress_is_reported_and_a_raising_callback_stops_the_pick(small_tomogr
 
 
 def test_ctrl_c_interrupts_a_long_pick():
-    volume, _ = tomopick.simulate_tomogram(seed=3, shape=(192, 192, 96), particles=50, route="fast")
+    # Large enough that the pick (about 1 s with the fast kernels on 2 idle cores) is still
+    # running when the signal comes; 192 x 192 x 96 could finish first on a quiet machine.
+    volume, _ = tomopick.simulate_tomogram(seed=3, shape=(384, 384, 96), particles=50, route="fast")
     timer = threading.Timer(0.3, lambda: os.kill(os.getpid(), signal.SIGINT))
     timer.start()
     try:
