@@ -21,7 +21,7 @@ use rand::SeedableRng;
 use rayon::prelude::*;
 use std::path::Path;
 use tomopick_io::Rotation;
-use tomopick_sim::fft::{Fft3, freq_index};
+use tomopick_sim::fft::{Complex32, Fft3, freq_index};
 use tomopick_sim::resample::{place_rotated, radius_above};
 use tomopick_sim::rotation::random_rotation;
 
@@ -119,7 +119,11 @@ fn filter(m: usize, voxel_a: f64, o: &TemplateMatchOptions) -> Array3<f32> {
 
 /// `v` band-passed by `weights` (the half spectrum of `fft`'s shape).
 fn filtered(fft: &Fft3, v: &Array3<f32>, weights: &Array3<f32>) -> Array3<f32> {
-    let mut spec = fft.forward(v);
+    weighted_inverse(fft, fft.forward(v), weights)
+}
+
+/// The volume of the half spectrum `spec` (of `fft`'s shape) weighted by `weights`.
+fn weighted_inverse(fft: &Fft3, mut spec: Array3<Complex32>, weights: &Array3<f32>) -> Array3<f32> {
     Zip::from(&mut spec).and(weights).for_each(|c, &w| *c *= w);
     fft.inverse_owned(spec)
 }
@@ -294,16 +298,12 @@ pub fn match_templates(
             *v = if inside(z, y, x) { *v - mean } else { 0.0 };
         }
         let spec = bfft.forward(&b);
-        let mut for_sign = spec.clone();
-        Zip::from(&mut for_sign)
-            .and(&sign_weights)
-            .for_each(|c, &w| *c *= w);
-        let centre = bfft.inverse_owned(for_sign)[[m / 2, m / 2, m / 2]];
-        let mut spec = spec;
-        Zip::from(&mut spec)
-            .and(&bweights)
-            .for_each(|c, &w| *c *= w);
-        Ok((bfft.inverse_owned(spec), centre))
+        // Needed only when protein's sign is read from the picks.
+        let centre = match opts.protein_bright {
+            Some(_) => 0.0,
+            None => weighted_inverse(&bfft, spec.clone(), &sign_weights)[[m / 2, m / 2, m / 2]],
+        };
+        Ok((weighted_inverse(&bfft, spec, &bweights), centre))
     };
     let mut boxes: Vec<Array3<f32>> = Vec::with_capacity(centres_vox.len());
     let mut centre_sum = 0f64;

@@ -17,7 +17,8 @@
 use ndarray::{Array3, Axis, Zip};
 use realfft::RealFftPlanner;
 use rustfft::FftPlanner;
-use rustfft::num_complex::Complex32;
+/// The spectra's element type.
+pub use rustfft::num_complex::Complex32;
 use std::sync::Arc;
 
 /// Plans for one volume shape; reuse it for many volumes of that shape.
