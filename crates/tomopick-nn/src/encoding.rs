@@ -30,6 +30,8 @@ pub struct Prediction {
     pub class: usize,
     /// Its probability.
     pub class_probability: f64,
+    /// Every class's probability (the softmax of the logits), in the model's class order.
+    pub class_probabilities: Vec<f32>,
 }
 
 /// Intersection over union of two spheres given by centre and diameter (same units).
@@ -107,6 +109,7 @@ impl Encoding {
                     confidence,
                     class,
                     class_probability: best / total,
+                    class_probabilities: e.iter().map(|v| (v / total) as f32).collect(),
                 });
             }
         }

@@ -29,6 +29,11 @@ fn encoded_particles_decode_back() {
         assert_eq!(g.class, *class);
         assert!((g.confidence - 0.9).abs() < 1e-6);
         assert!(g.class_probability > 0.99);
+        // Every class's probability: a distribution whose largest is the class's.
+        assert_eq!(g.class_probabilities.len(), 4);
+        let total: f32 = g.class_probabilities.iter().sum();
+        assert!((total - 1.0).abs() < 1e-5, "{total}");
+        assert!((g.class_probabilities[*class] as f64 - g.class_probability).abs() < 1e-6);
     }
     // Everything else is below any sensible threshold.
     assert_eq!(enc.decode(&raw, [8, 8, 8], 0.01).len(), 3);

@@ -8,6 +8,7 @@
 
 pub mod batch;
 pub mod calibrate;
+pub mod class_scores;
 pub mod classifier_eval;
 pub mod classify;
 pub mod classify_tomogram;
@@ -30,6 +31,7 @@ pub mod tiling;
 
 pub use batch::{BatchOptions, BatchRow, Outcome, pick_dataset};
 pub use calibrate::{ScoredPicks, calibrate_on, pick_in_memory, score_folder, score_simulated};
+pub use class_scores::ClassScores;
 pub use classifier_eval::{ClassifierEvalOptions, ClassifierEvaluation, evaluate_classifier};
 pub use classify::{Classification, ClassifyOptions, classify};
 pub use classify_tomogram::{Classified, classify_tomogram};

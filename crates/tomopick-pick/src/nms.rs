@@ -8,7 +8,7 @@
 use kiddo::{KdTree, SquaredEuclidean};
 
 /// A candidate detection.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Detection {
     /// Centre, voxels `[x, y, z]`.
     pub centre: [f64; 3],
@@ -18,6 +18,8 @@ pub struct Detection {
     pub score: f64,
     /// Class index.
     pub class: usize,
+    /// Every class's probability, in the model's class order (empty when unknown).
+    pub class_probabilities: Vec<f32>,
 }
 
 /// Intersection over union of two detections' spheres.
@@ -36,7 +38,7 @@ pub fn nms_iou(dets: &[Detection], max_iou: f64) -> Vec<Detection> {
     let mut kept: Vec<Detection> = Vec::new();
     for i in by_score(dets) {
         if kept.iter().all(|k| sphere_iou(k, &dets[i]) <= max_iou) {
-            kept.push(dets[i]);
+            kept.push(dets[i].clone());
         }
     }
     kept
@@ -66,7 +68,7 @@ pub fn nms_distance(dets: &[Detection], factor: f64, per_class: bool) -> Vec<Det
             });
         if !suppressed {
             tree.add(&d.centre, kept.len() as u64);
-            kept.push(*d);
+            kept.push(d.clone());
         }
     }
     kept

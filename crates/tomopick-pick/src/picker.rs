@@ -117,6 +117,7 @@ pub fn detect_tile(
             size: p.size,
             score: p.confidence,
             class: p.class,
+            class_probabilities: p.class_probabilities,
         })
         .collect();
     nms_iou(&dets, opts.tile_nms_iou)

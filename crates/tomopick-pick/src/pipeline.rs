@@ -1,11 +1,12 @@
 //! The whole pick of one tomogram file: open (streamed when it can be), check, resample to the
 //! model's voxel size, standardise, tile, detect, suppress, and optionally refine the classes.
 
+use crate::class_scores::ClassScores;
 use crate::error::{PickError, Result};
 use crate::picker::{PickOptions, pick, to_particles};
 use crate::refine::{Refinement, check_refines, refine_classes};
 use crate::source::{TomoSource, VOXEL_SIZE_TOLERANCE, describe, voxel_size_mismatch};
-use crate::template_match::{TemplateMatchOptions, check_options, match_templates};
+use crate::template_match::{TemplateMatchOptions, TemplateScores, check_options, match_templates};
 use crate::template_tomogram::{TemplateSource, load_templates};
 use std::path::Path;
 use tomopick_io::volume::standard_scale;
@@ -50,6 +51,9 @@ pub struct Picked {
     pub refinement: Option<Refinement>,
     /// How many picks `--match-templates` gave another class.
     pub template_changes: Option<usize>,
+    /// Every class's scores at each pick (the detector's, and template matching's when it
+    /// ran), in the order of `picks`.
+    pub class_scores: ClassScores,
     /// The (resampled) tomogram, in memory when [`PickRequest::keep_volume`] asked for it.
     pub source: TomoSource,
 }
@@ -182,6 +186,11 @@ pub fn pick_source(
         progress,
     )?;
     let mut picks = to_particles(&dets, model, vs);
+    let mut class_scores = ClassScores {
+        classes: model.config.classes.clone(),
+        detector: dets.into_iter().map(|d| d.class_probabilities).collect(),
+        templates: None,
+    };
     let mut refinement = None;
     if let Some(c) = req.classifier {
         let (p, r) = refine_classes(picks, c, &source, path)?;
@@ -190,7 +199,10 @@ pub fn pick_source(
     }
     let mut template_changes = None;
     if let Some(o) = &req.templates {
-        template_changes = Some(rename_by_templates(&mut picks, model, &source, path, o)?);
+        let (changed, scores) =
+            rename_by_templates(&mut picks, &model.config.classes, &source, path, o)?;
+        template_changes = Some(changed);
+        class_scores.templates = Some(scores);
     }
     Ok(Picked {
         picks,
@@ -200,22 +212,23 @@ pub fn pick_source(
         resampled,
         refinement,
         template_changes,
+        class_scores,
         source,
     })
 }
 
-/// Gives each pick the class that template matching names (templates of the detector's
-/// classes at the grid's voxel size); returns how many changed.
+/// Gives each pick the class that template matching names (templates of the picks' classes'
+/// table, the detector's, at the grid's voxel size); returns how many changed, and the scores.
 fn rename_by_templates(
     picks: &mut [Particle],
-    model: &DetectorModel,
+    classes: &[String],
     source: &TomoSource,
     path: &Path,
     opts: &TemplateMatchOptions,
-) -> Result<usize> {
+) -> Result<(usize, TemplateScores)> {
     let vs = source.voxel_size();
     let templates = load_templates(
-        &TemplateSource::Simulated(model.config.classes.clone()),
+        &TemplateSource::Simulated(classes.to_vec()),
         vs.as_array()[0],
     )?;
     let centres: Vec<[f64; 3]> = picks
@@ -231,5 +244,5 @@ fn rename_by_templates(
             changed += 1;
         }
     }
-    Ok(changed)
+    Ok((changed, scores))
 }

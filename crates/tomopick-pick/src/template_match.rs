@@ -43,6 +43,9 @@ pub struct TemplateMatchOptions {
     /// `Some(true)`: protein is brighter than ice; `Some(false)`: darker; `None`: read it from
     /// the picks.
     pub protein_bright: Option<bool>,
+    /// Whiten: weight boxes and templates alike by 1/√(the boxes' mean power) at each spatial
+    /// frequency, so that correlation is the matched filter for the tomogram's coloured noise.
+    pub whiten: bool,
 }
 
 impl Default for TemplateMatchOptions {
@@ -55,6 +58,7 @@ impl Default for TemplateMatchOptions {
             tilt_max_deg: Some(60.0),
             shift_vox: 1,
             protein_bright: None,
+            whiten: false,
         }
     }
 }
@@ -103,15 +107,22 @@ impl TemplateScores {
     }
 }
 
-/// The band-pass (and wedge) weights of an `m`³ box's half spectrum `[kz, ky, kx]`.
-fn filter(m: usize, voxel_a: f64, o: &TemplateMatchOptions) -> Array3<f32> {
+/// The band-pass (and wedge) weights of an `m`³ box's half spectrum `[kz, ky, kx]`, times
+/// `shape` of the spatial frequency (1/Å) when given (the whitening).
+fn filter(
+    m: usize,
+    voxel_a: f64,
+    o: &TemplateMatchOptions,
+    shape: Option<&Whitening>,
+) -> Array3<f32> {
     let f = |i: usize| freq_index(i, m) as f64 / (m as f64 * voxel_a);
     let tan = o.tilt_max_deg.map(|t| t.to_radians().tan());
     Array3::from_shape_fn((m, m, m / 2 + 1), |(z, y, x)| {
         let (kz, ky, kx) = (f(z), f(y), x as f64 / (m as f64 * voxel_a));
         let k2 = kz * kz + ky * ky + kx * kx;
         let band = (-2.0 * k2 * o.lowpass_a.powi(2)).exp()
-            * (1.0 - (-2.0 * k2 * o.highpass_a.powi(2)).exp());
+            * (1.0 - (-2.0 * k2 * o.highpass_a.powi(2)).exp())
+            * shape.map_or(1.0, |w| w.at(k2.sqrt()));
         let seen = tan.is_none_or(|t| kz.abs() <= kx.abs() * t + 1e-12);
         if seen { band as f32 } else { 0.0 }
     })
@@ -126,6 +137,54 @@ fn filtered(fft: &Fft3, v: &Array3<f32>, weights: &Array3<f32>) -> Array3<f32> {
 fn weighted_inverse(fft: &Fft3, mut spec: Array3<Complex32>, weights: &Array3<f32>) -> Array3<f32> {
     Zip::from(&mut spec).and(weights).for_each(|c, &w| *c *= w);
     fft.inverse_owned(spec)
+}
+
+/// Picks whose boxes measure the tomogram's power spectrum for the whitening (evenly spread).
+const WHITENING_PICKS: usize = 200;
+
+/// 1/√(mean power) of the tomogram's boxes against spatial frequency: the whitening filter.
+struct Whitening {
+    /// Spatial frequency (1/Å) per bin.
+    step: f64,
+    /// The weight at each bin's frequency.
+    weight: Vec<f64>,
+}
+
+impl Whitening {
+    /// From the spectra of `m`³ boxes of voxels `voxel_a` Å (half spectra, [`Fft3`]'s layout),
+    /// averaged over spherical shells one frequency bin wide.
+    fn measure(m: usize, voxel_a: f64, spectra: &[Array3<Complex32>]) -> Whitening {
+        let bins = m + 1;
+        let (mut power, mut count) = (vec![0f64; bins], vec![0usize; bins]);
+        for spec in spectra {
+            for ((z, y, x), c) in spec.indexed_iter() {
+                let (fz, fy) = (freq_index(z, m) as f64, freq_index(y, m) as f64);
+                let r = (fz * fz + fy * fy + (x * x) as f64).sqrt().round() as usize;
+                power[r] += c.norm_sqr() as f64;
+                count[r] += 1;
+            }
+        }
+        let weight = power
+            .iter()
+            .zip(&count)
+            .map(|(&p, &c)| if p > 0.0 { (c as f64 / p).sqrt() } else { 0.0 })
+            .collect();
+        Whitening {
+            step: 1.0 / (m as f64 * voxel_a),
+            weight,
+        }
+    }
+
+    /// The weight at spatial frequency `k` (1/Å), linear between bins, the last bin's beyond.
+    fn at(&self, k: f64) -> f64 {
+        let t = k / self.step;
+        let i = t.floor() as usize;
+        match (self.weight.get(i), self.weight.get(i + 1)) {
+            (Some(&a), Some(&b)) => a + (b - a) * (t - i as f64),
+            (Some(&a), None) => a,
+            _ => *self.weight.last().unwrap_or(&1.0),
+        }
+    }
 }
 
 /// Offsets (flat indices into an `n`³ box) of the voxels within `radius` of its centre.
@@ -179,10 +238,11 @@ fn class_bank(
     rotations: &[Rotation],
     voxel_a: f64,
     opts: &TemplateMatchOptions,
+    whitening: Option<&Whitening>,
 ) -> ClassBank {
     let n = box_edge(radius);
     let fft = Fft3::new([n, n, n]);
-    let weights = filter(n, voxel_a, opts);
+    let weights = filter(n, voxel_a, opts, whitening);
     let ball = ball(n, radius);
     let c = (n / 2) as f64;
     let rows: Vec<Vec<f32>> = rotations
@@ -247,27 +307,13 @@ pub fn match_templates(
     let rotations: Vec<Rotation> = (0..opts.rotations)
         .map(|_| random_rotation(&mut rng))
         .collect();
-    let banks: Vec<ClassBank> = templates
-        .iter()
-        .zip(&radii)
-        .map(|(t, &r)| class_bank(&t.data, r, &rotations, voxel_a, opts))
-        .collect();
     // Each pick's box, with the shifts and the filter margin around it, band-passed.
     let sh = opts.shift_vox;
     let m = n + 2 * (sh + FILTER_MARGIN);
     let bfft = Fft3::new([m, m, m]);
-    let bweights = filter(m, voxel_a, opts);
-    let sign_weights = filter(
-        m,
-        voxel_a,
-        &TemplateMatchOptions {
-            lowpass_a: SIGN_LOWPASS_A,
-            highpass_a: SIGN_HIGHPASS_A,
-            ..*opts
-        },
-    );
-    // Each box band-passed for matching, and its centre voxel band-passed for protein's sign.
-    let read_box = |c: &[f64; 3]| -> Result<(Array3<f32>, f32)> {
+    // The box around a pick, centred: voxels outside the tomogram take the mean of those
+    // inside.
+    let centred_box = |c: &[f64; 3]| -> Result<Array3<f32>> {
         let origin = c.map(|v| v.round() as i64 - (m / 2) as i64);
         let shape = src.shape_xyz();
         let mut b = src.block(origin, [m, m, m], |v| v)?;
@@ -277,7 +323,6 @@ pub fn match_templates(
                 format!("NaN or infinite voxels near voxel {c:?}; `tomopick validate` shows them"),
             ));
         }
-        // Voxels outside the tomogram take the mean of those inside, then the box is centred.
         let inside = |z: usize, y: usize, x: usize| {
             let p = [
                 x as i64 + origin[0],
@@ -297,7 +342,38 @@ pub fn match_templates(
         for ((z, y, x), v) in b.indexed_iter_mut() {
             *v = if inside(z, y, x) { *v - mean } else { 0.0 };
         }
-        let spec = bfft.forward(&b);
+        Ok(b)
+    };
+    let whitening = if opts.whiten {
+        let every = centres_vox.len().div_ceil(WHITENING_PICKS).max(1);
+        let sample: Vec<&[f64; 3]> = centres_vox.iter().step_by(every).collect();
+        let spectra = sample
+            .par_iter()
+            .map(|c| Ok(bfft.forward(&centred_box(c)?)))
+            .collect::<Result<Vec<_>>>()?;
+        Some(Whitening::measure(m, voxel_a, &spectra))
+    } else {
+        None
+    };
+    let banks: Vec<ClassBank> = templates
+        .iter()
+        .zip(&radii)
+        .map(|(t, &r)| class_bank(&t.data, r, &rotations, voxel_a, opts, whitening.as_ref()))
+        .collect();
+    let bweights = filter(m, voxel_a, opts, whitening.as_ref());
+    let sign_weights = filter(
+        m,
+        voxel_a,
+        &TemplateMatchOptions {
+            lowpass_a: SIGN_LOWPASS_A,
+            highpass_a: SIGN_HIGHPASS_A,
+            ..*opts
+        },
+        None,
+    );
+    // Each box band-passed for matching, and its centre voxel band-passed for protein's sign.
+    let read_box = |c: &[f64; 3]| -> Result<(Array3<f32>, f32)> {
+        let spec = bfft.forward(&centred_box(c)?);
         // Needed only when protein's sign is read from the picks.
         let centre = match opts.protein_bright {
             Some(_) => 0.0,
@@ -506,7 +582,7 @@ mod tests {
             tilt_max_deg: Some(45.0),
             ..Default::default()
         };
-        let f = filter(32, 10.0, &o);
+        let f = filter(32, 10.0, &o, None);
         // kz = 6, kx = 2 (index order z, y, x): beyond 45°, unseen; the transpose is seen.
         assert_eq!(f[[6, 0, 2]], 0.0);
         assert!(f[[2, 0, 6]] > 0.0);
@@ -518,6 +594,7 @@ mod tests {
                 tilt_max_deg: None,
                 ..o
             },
+            None,
         );
         assert!(none[[6, 0, 2]] > 0.0);
     }

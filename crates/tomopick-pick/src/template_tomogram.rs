@@ -2,11 +2,11 @@
 //! tomogram's voxel size, match, and write the picks with their new classes and every class's
 //! score.
 
+use crate::class_scores::{score_header, score_row};
 use crate::error::{PickError, Result};
 use crate::refine::check_picks_inside;
 use crate::source::TomoSource;
 use crate::template_match::{Template, TemplateMatchOptions, TemplateScores, match_templates};
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use tomopick_io::atomic::write_atomic;
 use tomopick_io::{Particle, open_volume};
@@ -142,30 +142,15 @@ impl TemplateMatched {
     /// class's correlation (`cc_<class>`) and z-score (`z_<class>`).
     pub fn scores_csv(&self) -> String {
         let s = &self.scores;
-        let mut text = String::from("class,x,y,z,score,input_class");
-        for k in &s.classes {
-            let _ = write!(text, ",cc_{k}");
-        }
-        for k in &s.classes {
-            let _ = write!(text, ",z_{k}");
-        }
-        text.push('\n');
+        let mut text = score_header("class,x,y,z,score,input_class", &["cc_", "z_"], &s.classes);
         for (i, (p, q)) in self.input.iter().zip(&self.particles).enumerate() {
-            let pos = p.pos_a.as_array();
-            let _ = write!(
-                text,
-                "{},{:.2},{:.2},{:.2},{:.4},{}",
-                q.class,
-                pos[0],
-                pos[1],
-                pos[2],
-                q.score.unwrap_or(0.0),
-                p.class
+            // q is p with the matched class and z-score: the same position.
+            score_row(
+                &mut text,
+                q,
+                &format!(",{}", p.class),
+                s.cc[i].iter().chain(&s.z[i]),
             );
-            for v in s.cc[i].iter().chain(&s.z[i]) {
-                let _ = write!(text, ",{v:.4}");
-            }
-            text.push('\n');
         }
         text
     }

@@ -57,6 +57,7 @@ fn det(x: f64, size: f64, score: f64, class: usize) -> Detection {
         size,
         score,
         class,
+        class_probabilities: Vec::new(),
     }
 }
 
@@ -138,7 +139,7 @@ fn a_large_particle_touching_a_stronger_small_one_survives_global_nms() {
     let small = det(0.0, 8.0, 0.9, 0);
     let large = det(19.0, 30.0, 0.8, 1);
     let dup = det(22.0, 30.0, 0.7, 1);
-    let kept = nms_distance(&[small, large, dup], 2.0 / 3.0, false);
+    let kept = nms_distance(&[small.clone(), large.clone(), dup], 2.0 / 3.0, false);
     assert_eq!(kept, vec![small, large]);
 }
 
@@ -161,10 +162,11 @@ fn thresholding_after_nms_equals_thresholding_before() {
             size: 4.0 + next() * 12.0,
             score: 0.1 + next() * 0.9,
             class: i % 3,
+            class_probabilities: Vec::new(),
         })
         .collect();
     let above = |d: &[Detection], t: f64| -> Vec<Detection> {
-        d.iter().filter(|x| x.score >= t).copied().collect()
+        d.iter().filter(|x| x.score >= t).cloned().collect()
     };
     for t in [0.3, 0.5, 0.75] {
         let after = above(&nms_distance(&nms_iou(&dets, 0.1), 2.0 / 3.0, false), t);

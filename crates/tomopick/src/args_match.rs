@@ -41,6 +41,10 @@ pub struct MatchTemplatesArgs {
     /// Shifts of up to this many voxels around each pick are tried.
     #[arg(long, default_value_t = 1, value_name = "VOXELS")]
     pub shift: usize,
+    /// Whiten: weight boxes and templates by 1/√(the boxes' mean power) at each frequency (the
+    /// matched filter for the tomogram's own noise spectrum).
+    #[arg(long)]
+    pub whiten: bool,
     /// Protein's contrast: dark, bright, or auto (read from the picks).
     #[arg(long, default_value = "auto")]
     pub protein: String,

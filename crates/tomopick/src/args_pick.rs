@@ -97,6 +97,11 @@ pub struct PickArgs {
     /// Write a PNG of the central slices with the picks.
     #[arg(long, value_name = "PNG")]
     pub preview: Option<PathBuf>,
+    /// Write every class's score at each pick to this CSV (one row per pick, in the list's
+    /// order): the detector's probability of each class (`p_<class>`), and with
+    /// --match-templates each class's correlation (`cc_<class>`) and z-score (`z_<class>`).
+    #[arg(long, value_name = "CSV")]
+    pub class_scores: Option<PathBuf>,
     /// Run the subtomogram classifier on each pick; a class it gives at least 80 % replaces the
     /// detector's (second stage; no pick is dropped).
     #[arg(long)]

@@ -30,6 +30,7 @@ pub fn match_templates_cmd(a: MatchTemplatesArgs) -> Result<()> {
         tilt_max_deg: (a.tilt_max != 90.0).then_some(a.tilt_max),
         shift_vox: a.shift,
         protein_bright,
+        whiten: a.whiten,
     };
     let source = match a.templates {
         Some(paths) => TemplateSource::Files(template_files(paths)?),

@@ -72,7 +72,7 @@ pub fn pick_cmd(a: PickArgs) -> Result<()> {
     };
     // Fail before the long work when the outputs cannot be written.
     check_writable(&a.output)?;
-    if let Some(p) = &a.preview {
+    for p in a.preview.iter().chain(&a.class_scores) {
         check_writable(p)?;
     }
     let model = load_detector(a.model.as_deref())?;
@@ -95,6 +95,9 @@ pub fn pick_cmd(a: PickArgs) -> Result<()> {
         ..ListContext::default()
     };
     write_particles(&a.output, format, &picks, &ctx)?;
+    if let Some(p) = &a.class_scores {
+        picked.class_scores.write_csv(p, &picks)?;
+    }
     if let (Some(p), TomoSource::Memory(vol)) = (&a.preview, &picked.source) {
         let marks = Mark::for_picks(&picks, &model, picked.grid_voxel_size);
         write_preview(p, &vol.data, &marks)?;

@@ -18,6 +18,9 @@ pub fn pick_dataset_cmd(a: PickArgs) -> Result<()> {
     if a.preview.is_some() {
         bail!("--preview: one tomogram at a time; pick that tomogram alone to get a preview");
     }
+    if a.class_scores.is_some() {
+        bail!("--class-scores: one tomogram at a time; pick that tomogram alone to get its scores");
+    }
     if a.output.is_file() {
         bail!(
             "{}: a dataset needs an output folder (one list per tomogram), but this is a file",

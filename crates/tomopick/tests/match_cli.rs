@@ -120,12 +120,22 @@ fn pick_can_name_its_picks_by_template_matching() {
     let rec = tomo.join("reconstruction.mrc");
     let plain = dir.path().join("plain.csv");
     let matched = dir.path().join("matched.csv");
-    ok(&["pick", s(&rec), "-o", s(&plain)]);
+    let (plain_scores, matched_scores) = (dir.path().join("ps.csv"), dir.path().join("ms.csv"));
+    ok(&[
+        "pick",
+        s(&rec),
+        "-o",
+        s(&plain),
+        "--class-scores",
+        s(&plain_scores),
+    ]);
     let out = common::tomopick(&[
         "pick",
         s(&rec),
         "-o",
         s(&matched),
+        "--class-scores",
+        s(&matched_scores),
         "--match-templates",
         "--tilt-max",
         "60",
@@ -152,6 +162,47 @@ fn pick_can_name_its_picks_by_template_matching() {
     for (x, y) in a.iter().zip(&b) {
         assert_eq!(x[1..], y[1..], "position and score kept");
     }
+    // --class-scores: one row per pick, in the list's order. Plain: the detector's class
+    // probabilities, a distribution whose largest is the pick's class. Matched: the same
+    // probabilities, then each class's correlation and z-score, which name the pick's class.
+    let header = |p: &std::path::Path| -> Vec<String> {
+        let text = std::fs::read_to_string(p).unwrap();
+        text.lines()
+            .next()
+            .unwrap()
+            .split(',')
+            .map(String::from)
+            .collect()
+    };
+    let classes: Vec<String> = header(&plain_scores)
+        .iter()
+        .filter_map(|h| h.strip_prefix("p_").map(String::from))
+        .collect();
+    assert_eq!(classes.len(), 13, "{:?}", header(&plain_scores));
+    let argmax = |v: &[String]| -> usize {
+        let f: Vec<f64> = v.iter().map(|x| x.parse().unwrap()).collect();
+        (0..f.len()).fold(0, |b, i| if f[i] > f[b] { i } else { b })
+    };
+    let (ps, ms) = (rows(&plain_scores), rows(&matched_scores));
+    assert_eq!(ps.len(), a.len());
+    assert_eq!(ms.len(), a.len());
+    for ((p, m), (x, y)) in ps.iter().zip(&ms).zip(a.iter().zip(&b)) {
+        assert_eq!(p[..5], x[..5], "class, position and score as in the list");
+        assert_eq!(m[..5], y[..5]);
+        let probs = &p[5..18];
+        let total: f64 = probs.iter().map(|v| v.parse::<f64>().unwrap()).sum();
+        assert!((total - 1.0).abs() < 2e-3, "{total}");
+        assert_eq!(classes[argmax(probs)], x[0]);
+        assert_eq!(m[5..18], p[5..18], "the detector's probabilities kept");
+        assert_eq!(m.len(), 5 + 3 * 13);
+        // Fewer than 30 picks: the class of highest correlation, else of highest z-score.
+        // (Written to 4 decimals: the class's score is the largest, ties allowed.)
+        let decides = if a.len() < 30 { &m[18..31] } else { &m[31..44] };
+        let own = classes.iter().position(|c| c == &y[0]).unwrap();
+        let best = &decides[argmax(decides)];
+        assert_eq!(decides[own], *best, "{:?}", decides);
+    }
+    assert_eq!(header(&matched_scores)[31], format!("z_{}", classes[0]));
     let err = fails(&[
         "pick",
         s(&rec),

@@ -195,8 +195,9 @@ pub(crate) fn read_text(path: &Path, what: &str) -> Result<String> {
     Ok(text)
 }
 
-/// Formats a number compactly but exactly enough for Å or degrees (6 decimals).
-pub(crate) fn num(v: f64) -> String {
+/// Formats a number compactly but exactly enough for Å or degrees (6 decimals, trailing
+/// zeros dropped), as every text list writes it.
+pub fn num(v: f64) -> String {
     let s = format!("{v:.6}");
     let s = s.trim_end_matches('0').trim_end_matches('.');
     if s == "-0" { "0".into() } else { s.into() }
