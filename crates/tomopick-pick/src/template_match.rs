@@ -43,6 +43,9 @@ pub struct TemplateMatchOptions {
     /// `Some(true)`: protein is brighter than ice; `Some(false)`: darker; `None`: read it from
     /// the picks.
     pub protein_bright: Option<bool>,
+    /// Orientations re-scored at every shift: the best this many at the pick's centre
+    /// (0, or as many as `rotations`: every orientation at every shift).
+    pub refine: usize,
     /// Whiten: weight boxes and templates alike by 1/√(the boxes' mean power) at each spatial
     /// frequency, so that correlation is the matched filter for the tomogram's coloured noise.
     pub whiten: bool,
@@ -58,6 +61,7 @@ impl Default for TemplateMatchOptions {
             tilt_max_deg: Some(60.0),
             shift_vox: 1,
             protein_bright: None,
+            refine: 0,
             whiten: false,
         }
     }
@@ -400,28 +404,7 @@ pub fn match_templates(
     for (k, chunk) in boxes.chunks(PICKS_PER_CHUNK).enumerate() {
         let per_class: Vec<Vec<f32>> = banks
             .par_iter()
-            .map(|bank| {
-                // The class's window at every shift of every box, cut to its ball.
-                let (k, o) = (bank.n, FILTER_MARGIN + (n - bank.n) / 2);
-                let rows: Vec<f32> = chunk
-                    .iter()
-                    .flat_map(|b| {
-                        shifts.iter().flat_map(move |&[z, y, x]| {
-                            let w =
-                                b.slice(s![o + z..o + z + k, o + y..o + y + k, o + x..o + x + k]);
-                            let flat: Vec<f32> = w.iter().map(|&v| sign * v).collect();
-                            normalised(&flat, &bank.ball)
-                        })
-                    })
-                    .collect();
-                let a = Array2::from_shape_vec((chunk.len() * shifts.len(), bank.ball.len()), rows)
-                    .expect("rows of the ball's length");
-                let scores = a.dot(&bank.rows.t());
-                scores
-                    .axis_chunks_iter(Axis(0), shifts.len())
-                    .map(|p| p.iter().cloned().fold(f32::NEG_INFINITY, f32::max))
-                    .collect()
-            })
+            .map(|bank| class_scores(bank, chunk, &shifts, n, sign, opts.refine))
             .collect();
         for i in 0..chunk.len() {
             cc.push(per_class.iter().map(|c| c[i]).collect());
@@ -437,6 +420,65 @@ pub fn match_templates(
         protein_bright,
         box_size: n,
     })
+}
+
+/// One class's best correlation at each box of `chunk` (band-passed boxes of edge `n` plus
+/// margins, `sign` making protein positive): over the bank's orientations and `shifts`. With
+/// `refine` (fewer than the bank's orientations), every orientation is scored at the box's
+/// centre and only the best `refine` of them at every shift.
+fn class_scores(
+    bank: &ClassBank,
+    chunk: &[Array3<f32>],
+    shifts: &[[usize; 3]],
+    n: usize,
+    sign: f32,
+    refine: usize,
+) -> Vec<f32> {
+    // The class's window at a shift of a box, cut to its ball and normalised.
+    let (k, o) = (bank.n, FILTER_MARGIN + (n - bank.n) / 2);
+    let window = |b: &Array3<f32>, [z, y, x]: [usize; 3]| -> Vec<f32> {
+        let w = b.slice(s![o + z..o + z + k, o + y..o + y + k, o + x..o + x + k]);
+        let flat: Vec<f32> = w.iter().map(|&v| sign * v).collect();
+        normalised(&flat, &bank.ball)
+    };
+    let windows = |boxes: &[&Array3<f32>], at: &[[usize; 3]]| -> Array2<f32> {
+        let rows: Vec<f32> = boxes
+            .iter()
+            .flat_map(|b| at.iter().flat_map(|&sft| window(b, sft)))
+            .collect();
+        Array2::from_shape_vec((boxes.len() * at.len(), bank.ball.len()), rows)
+            .expect("rows of the ball's length")
+    };
+    let best = |v: ndarray::ArrayView1<f32>| v.iter().cloned().fold(f32::NEG_INFINITY, f32::max);
+    let all: Vec<&Array3<f32>> = chunk.iter().collect();
+    let orientations = bank.rows.nrows();
+    if refine == 0 || refine >= orientations || shifts.len() == 1 {
+        let scores = windows(&all, shifts).dot(&bank.rows.t());
+        return scores
+            .axis_chunks_iter(Axis(0), shifts.len())
+            .map(|p| p.iter().cloned().fold(f32::NEG_INFINITY, f32::max))
+            .collect();
+    }
+    let centre = shifts[shifts.len() / 2];
+    let at_centre = windows(&all, &[centre]).dot(&bank.rows.t());
+    all.iter()
+        .zip(at_centre.rows())
+        .map(|(b, row)| {
+            let mut order: Vec<usize> = (0..orientations).collect();
+            order.select_nth_unstable_by(refine - 1, |&i, &j| {
+                row[j].total_cmp(&row[i]).then(i.cmp(&j))
+            });
+            let top = bank.rows.select(Axis(0), &order[..refine]);
+            let scores = windows(&[b], shifts).dot(&top.t());
+            best(
+                scores
+                    .view()
+                    .into_shape_with_order(scores.len())
+                    .expect("contiguous"),
+            )
+            .max(best(row))
+        })
+        .collect()
 }
 
 /// Each column of `cc` (a class over the picks) standardised: zero mean, unit sd (0 where the
@@ -573,6 +615,43 @@ mod tests {
             let best = m.cc[i].iter().cloned().fold(f32::MIN, f32::max);
             assert_eq!(m.cc[i][k], best, "pick {i}: {:?}", m.cc[i]);
             assert!(best > 0.5, "pick {i}: correlation {best}");
+        }
+        // Re-scoring only the best orientations at the centre: never above the exhaustive
+        // search, the same with all of them, the same classes with the best 50; whitening
+        // names them all too.
+        let run = |o: TemplateMatchOptions| {
+            match_templates(
+                &src,
+                Path::new("t.mrc"),
+                &centres,
+                &templates,
+                &o,
+                |_, _| {},
+            )
+            .unwrap()
+        };
+        assert_eq!(
+            run(TemplateMatchOptions {
+                refine: 500,
+                ..opts
+            })
+            .cc,
+            m.cc
+        );
+        let fast = run(TemplateMatchOptions { refine: 50, ..opts });
+        for (i, (a, b)) in fast.cc.iter().zip(&m.cc).enumerate() {
+            assert!(
+                a.iter().zip(b).all(|(x, y)| *x <= y + 1e-6),
+                "pick {i}: {a:?} above {b:?}"
+            );
+            assert_eq!(fast.best(i).0, truth[i], "refined pick {i}: {a:?}");
+        }
+        let white = run(TemplateMatchOptions {
+            whiten: true,
+            ..opts
+        });
+        for (i, &k) in truth.iter().enumerate() {
+            assert_eq!(white.best(i).0, k, "whitened pick {i}: {:?}", white.cc[i]);
         }
     }
 

@@ -41,6 +41,10 @@ pub struct MatchTemplatesArgs {
     /// Shifts of up to this many voxels around each pick are tried.
     #[arg(long, default_value_t = 1, value_name = "VOXELS")]
     pub shift: usize,
+    /// Orientations re-scored at every shift: the best this many at the pick's centre (0: every
+    /// orientation at every shift, slower).
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub refine: usize,
     /// Whiten: weight boxes and templates by 1/√(the boxes' mean power) at each frequency (the
     /// matched filter for the tomogram's own noise spectrum).
     #[arg(long)]

@@ -31,6 +31,7 @@ pub fn match_templates_cmd(a: MatchTemplatesArgs) -> Result<()> {
         shift_vox: a.shift,
         protein_bright,
         whiten: a.whiten,
+        refine: a.refine,
     };
     let source = match a.templates {
         Some(paths) => TemplateSource::Files(template_files(paths)?),
