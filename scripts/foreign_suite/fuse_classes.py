@@ -16,29 +16,13 @@ SCORES_DIR holds <tomo>.scores.csv; SUITE_DIR holds each <tomo>/ with its truth 
 or an own simulated tomogram's folder given as its own name). Standard library only.
 """
 import argparse
-import csv
 import math
 import os
 import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from score_picks import score_picks  # noqa: E402
-
-
-def read_scores(path):
-    """(classes, rows): each row (x, y, z, score, p list, z list)."""
-    with open(path) as f:
-        r = csv.reader(f)
-        head = next(r)
-        classes = [h[2:] for h in head if h.startswith("p_")]
-        ip = [head.index("p_" + c) for c in classes]
-        iz = [head.index("z_" + c) for c in classes]
-        rows = []
-        for line in r:
-            rows.append((float(line[1]), float(line[2]), float(line[3]), float(line[4]),
-                         [float(line[i]) for i in ip], [float(line[i]) for i in iz]))
-    return classes, rows
+from score_picks import read_class_scores, score_picks  # noqa: E402
 
 
 def name(rule, p, z):
@@ -67,14 +51,14 @@ def main():
                                                     "logp:2", "gate:0.9", "gate:0.99"])
     ap.add_argument("--bin", default="tomopick")
     a = ap.parse_args()
-    data = {t: read_scores(os.path.join(a.scores_dir, t + ".scores.csv")) for t in a.tomos}
+    data = {t: read_class_scores(os.path.join(a.scores_dir, t + ".scores.csv")) for t in a.tomos}
     print(f"{'rule':<12} {'F1':>6} {'macro':>6}  " + " ".join(f"{t:>7}" for t in a.tomos))
     with tempfile.TemporaryDirectory() as tmp:
         for rule in a.rules:
             f1s, macros = [], []
             for t in a.tomos:
                 classes, rows = data[t]
-                picks = [(classes[name(rule, p, z)], x, y, zz, s) for x, y, zz, s, p, z in rows]
+                picks = [(classes[name(rule, p, z)], x, y, zz, s) for x, y, zz, s, p, _, z in rows]
                 f1, macro = score_picks(a.bin, os.path.join(a.suite_dir, t), picks, os.path.join(tmp, t))
                 f1s.append(f1)
                 macros.append(macro)

@@ -24,3 +24,18 @@ def score_picks(binary, tomo_dir, picks, out_dir):
     r = json.load(open(os.path.join(out_dir, "report.json")))["shrec"]
     per = [s["f1"] for s in r["per_class"].values() if s["n_truth"] > 0]
     return r["overall"]["f1"], sum(per) / max(1, len(per))
+
+
+def read_class_scores(path):
+    """The class scores `tomopick pick --class-scores` writes: (classes, rows), each row
+    (x, y, z, score, p list, cc list, z list); the cc and z lists are empty without
+    `--match-templates`."""
+    with open(path) as f:
+        r = csv.reader(f)
+        head = next(r)
+        classes = [h[2:] for h in head if h.startswith("p_")]
+        cols = [[head.index(prefix + c) for c in classes if prefix + c in head]
+                for prefix in ("p_", "cc_", "z_")]
+        rows = [(float(line[1]), float(line[2]), float(line[3]), float(line[4]),
+                 *([float(line[i]) for i in c] for c in cols)) for line in r]
+    return classes, rows

@@ -15,11 +15,14 @@ classes), `z` (the best z-score), `det+W*z` (confidence plus W times the best z-
 Needs numpy and mrcfile (the suite's venv).
 """
 import argparse
-import csv
 import os
+import sys
 
 import mrcfile
 import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from score_picks import read_class_scores  # noqa: E402
 
 
 def dilated_labels(path):
@@ -39,15 +42,11 @@ def load(scores_dir, suite, tomo):
         vs = float(f.voxel_size.x)
     labels = dilated_labels(os.path.join(d, "occupancy_mask.mrc"))
     n_truth = sum(1 for line in open(os.path.join(d, "particle_locations.txt")) if line.strip())
-    with open(os.path.join(scores_dir, tomo + ".scores.csv")) as f:
-        r = csv.reader(f)
-        head = next(r)
-        rows = list(r)
-    col = lambda prefix: [i for i, h in enumerate(head) if h.startswith(prefix)]  # noqa: E731
-    xyz = np.array([[float(x[1]), float(x[2]), float(x[3])] for x in rows]).reshape(-1, 3)
-    det = np.array([float(x[4]) for x in rows])
-    cc = np.array([[float(x[i]) for i in col("cc_")] for x in rows]).reshape(len(rows), -1)
-    z = np.array([[float(x[i]) for i in col("z_")] for x in rows]).reshape(len(rows), -1)
+    _, rows = read_class_scores(os.path.join(scores_dir, tomo + ".scores.csv"))
+    xyz = np.array([r[:3] for r in rows]).reshape(-1, 3)
+    det = np.array([r[3] for r in rows])
+    cc = np.array([r[5] for r in rows]).reshape(len(rows), -1)
+    z = np.array([r[6] for r in rows]).reshape(len(rows), -1)
     idx = np.floor(xyz / vs + 0.5).astype(int)
     nz, ny, nx = labels.shape
     inside = (idx[:, 0] >= 0) & (idx[:, 0] < nx) & (idx[:, 1] >= 0) & (idx[:, 1] < ny) \

@@ -12,7 +12,7 @@ use tomopick_io::atomic::write_atomic;
 use tomopick_io::lists::num;
 
 /// The scores behind each pick's class, in the order of the picks.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct ClassScores {
     /// The classes, in the order of every score row (the detector's class order).
     pub classes: Vec<String>,
@@ -62,7 +62,8 @@ pub(crate) fn score_row<'a>(
 impl ClassScores {
     /// CSV, one row per pick: its class, position (Å) and score as in the picks list, then
     /// the detector's probability of every class (`p_<class>`), and when template matching
-    /// ran, every class's correlation (`cc_<class>`) and z-score (`z_<class>`).
+    /// ran, every class's correlation (`cc_<class>`) and z-score (`z_<class>`). `picks` are
+    /// the picks these scores were made for ([`crate::Picked::picks`]), in their order.
     pub fn csv(&self, picks: &[Particle]) -> String {
         let prefixes: &[&str] = if self.templates.is_some() {
             &["p_", "cc_", "z_"]
@@ -71,7 +72,7 @@ impl ClassScores {
         };
         let mut text = score_header("class,x,y,z,score", prefixes, &self.classes);
         for (i, p) in picks.iter().enumerate() {
-            let det = self.detector.get(i).map(Vec::as_slice).unwrap_or(&[]);
+            let det = &self.detector[i];
             match &self.templates {
                 Some(t) => score_row(&mut text, p, "", det.iter().chain(&t.cc[i]).chain(&t.z[i])),
                 None => score_row(&mut text, p, "", det),

@@ -449,14 +449,13 @@ fn class_scores(
         Array2::from_shape_vec((boxes.len() * at.len(), bank.ball.len()), rows)
             .expect("rows of the ball's length")
     };
-    let best = |v: ndarray::ArrayView1<f32>| v.iter().cloned().fold(f32::NEG_INFINITY, f32::max);
     let all: Vec<&Array3<f32>> = chunk.iter().collect();
     let orientations = bank.rows.nrows();
     if refine == 0 || refine >= orientations || shifts.len() == 1 {
         let scores = windows(&all, shifts).dot(&bank.rows.t());
         return scores
             .axis_chunks_iter(Axis(0), shifts.len())
-            .map(|p| p.iter().cloned().fold(f32::NEG_INFINITY, f32::max))
+            .map(largest)
             .collect();
     }
     let centre = shifts[shifts.len() / 2];
@@ -469,16 +468,17 @@ fn class_scores(
                 row[j].total_cmp(&row[i]).then(i.cmp(&j))
             });
             let top = bank.rows.select(Axis(0), &order[..refine]);
-            let scores = windows(&[b], shifts).dot(&top.t());
-            best(
-                scores
-                    .view()
-                    .into_shape_with_order(scores.len())
-                    .expect("contiguous"),
-            )
-            .max(best(row))
+            largest(&windows(&[b], shifts).dot(&top.t())).max(largest(row))
         })
         .collect()
+}
+
+/// The largest of `values` (−∞ when there are none).
+fn largest<'a>(values: impl IntoIterator<Item = &'a f32>) -> f32 {
+    values
+        .into_iter()
+        .cloned()
+        .fold(f32::NEG_INFINITY, f32::max)
 }
 
 /// Each column of `cc` (a class over the picks) standardised: zero mean, unit sd (0 where the
@@ -590,15 +590,18 @@ mod tests {
             tilt_max_deg: None,
             ..Default::default()
         };
-        let m = match_templates(
-            &src,
-            Path::new("t.mrc"),
-            &centres,
-            &templates,
-            &opts,
-            |_, _| {},
-        )
-        .unwrap();
+        let run = |o: TemplateMatchOptions| {
+            match_templates(
+                &src,
+                Path::new("t.mrc"),
+                &centres,
+                &templates,
+                &o,
+                |_, _| {},
+            )
+            .unwrap()
+        };
+        let m = run(opts);
         assert!(!m.protein_bright, "protein was dark");
         assert!(!m.by_z);
         let right = (0..centres.len())
@@ -619,17 +622,6 @@ mod tests {
         // Re-scoring only the best orientations at the centre: never above the exhaustive
         // search, the same with all of them, the same classes with the best 50; whitening
         // names them all too.
-        let run = |o: TemplateMatchOptions| {
-            match_templates(
-                &src,
-                Path::new("t.mrc"),
-                &centres,
-                &templates,
-                &o,
-                |_, _| {},
-            )
-            .unwrap()
-        };
         assert_eq!(
             run(TemplateMatchOptions {
                 refine: 500,
