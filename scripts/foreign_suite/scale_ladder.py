@@ -94,13 +94,15 @@ def main():
     ap.add_argument("--tomos", nargs="*", default=None, help="folders in SUITE (default: val*)")
     ap.add_argument("--filter", default="")
     ap.add_argument("--model", default=None, help="a detector model file (default: the embedded one)")
+    ap.add_argument("--pick-args", default="", help="more `tomopick pick` arguments, e.g. '--adapt-bn 1' (named in the setting)")
     ap.add_argument("--fuse", type=float, default=None, help="with two sizes: also their union, the second's scores times W")
     a = ap.parse_args()
     tomos = a.tomos or sorted(n for n in os.listdir(a.suite) if n.startswith("val") and len(n) == 5)
     picked = {}
     for vs in a.sizes:
         setting = f"vs{vs}" + (f"_{a.filter.replace(':', '_')}" if a.filter else "") + \
-            (f"_{os.path.basename(os.path.dirname(os.path.abspath(a.model)))}" if a.model else "")
+            (f"_{os.path.basename(os.path.dirname(os.path.abspath(a.model)))}" if a.model else "") + \
+            ("_" + a.pick_args.replace("--", "").replace(" ", "_") if a.pick_args else "")
         res = {}
         for t in tomos:
             d = f"{a.suite}/{t}"
@@ -110,7 +112,7 @@ def main():
             if not os.path.exists(raw):
                 model = ["--model", a.model] if a.model else []
                 subprocess.run([B, "-q", "pick", filtered(d, a.filter), "--voxel-size", vs, "--threshold", "0.02",
-                                "-o", raw] + model, check=True, stdout=subprocess.DEVNULL)
+                                "-o", raw] + model + a.pick_args.split(), check=True, stdout=subprocess.DEVNULL)
             back = 10.0 / float(vs)
             rows = [(r["class"], *(float(r[k]) * back for k in "xyz"), float(r["score"]))
                     for r in csv.DictReader(open(raw))]
