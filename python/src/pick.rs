@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use tomopick_io::{Volume, VoxelSize};
 use tomopick_pick::classify::ClassifyOptions;
 use tomopick_pick::{
-    PickOptions, PickRequest, TomoSource, classify_tomogram, load_classifier, load_detector,
+    PickOptions, PickRequest, TemplateMatchOptions, TomoSource, classify_tomogram, load_classifier, load_detector,
     model_pick_options, pick_source, pick_tomogram,
 };
 
@@ -124,7 +124,7 @@ fn interruptible<R: Send>(
 /// Picks a tomogram (path or `[z, y, x]` float32 array) with the detector (`model`, default the
 /// embedded one): returns the picks as columns and the attributes (voxel size, shape, classes).
 #[pyfunction]
-#[pyo3(signature = (source, voxel_size=None, model=None, threshold=None, refine_classes=false, classifier=None, tile=None, progress=None))]
+#[pyo3(signature = (source, voxel_size=None, model=None, threshold=None, refine_classes=false, classifier=None, tile=None, progress=None, match_templates=false, tilt_max=60.0, template_rotations=1500, class_scores=false))]
 #[allow(clippy::too_many_arguments)]
 pub fn pick<'py>(
     py: Python<'py>,
@@ -136,7 +136,16 @@ pub fn pick<'py>(
     classifier: Option<PathBuf>,
     tile: Option<usize>,
     progress: Option<Bound<'py, PyAny>>,
+    match_templates: bool,
+    tilt_max: f64,
+    template_rotations: usize,
+    class_scores: bool,
 ) -> PyResult<(Bound<'py, PyDict>, Bound<'py, PyDict>)> {
+    if match_templates && refine_classes {
+        return Err(bad_argument(
+            "match_templates and refine_classes: choose one way to name the classes",
+        ));
+    }
     if let Some(v) = voxel_size
         && !(v.is_finite() && v > 0.0)
     {
@@ -167,7 +176,11 @@ pub fn pick<'py>(
         voxel_size: voxel_size.map(VoxelSize::isotropic),
         keep_volume: false,
         cancel: Some(&cancel),
-        templates: None,
+        templates: match_templates.then(|| TemplateMatchOptions {
+            tilt_max_deg: (tilt_max != 90.0).then_some(tilt_max),
+            rotations: template_rotations,
+            ..Default::default()
+        }),
     };
     req.check(classifier.as_deref()).map_err(ToPyErr::to_py)?;
     let name = match &input {
@@ -193,7 +206,35 @@ pub fn pick<'py>(
     if let Some(r) = picked.resampled {
         attrs.set_item("resampled", r)?;
     }
-    Ok((to_columns(py, &picks)?, attrs))
+    if let Some(n) = picked.template_changes {
+        attrs.set_item("template_changes", n)?;
+    }
+    let cols = to_columns(py, &picks)?;
+    if class_scores {
+        add_class_scores(py, &cols, &picked.class_scores)?;
+    }
+    Ok((cols, attrs))
+}
+
+/// Adds `p_<class>` (the detector's probabilities) and, when template matching ran,
+/// `cc_<class>` and `z_<class>` columns, as `tomopick pick --class-scores` writes them.
+fn add_class_scores(
+    py: Python<'_>,
+    cols: &Bound<'_, PyDict>,
+    scores: &tomopick_pick::ClassScores,
+) -> PyResult<()> {
+    let mut tables: Vec<(&str, &Vec<Vec<f32>>)> = vec![("p_", &scores.detector)];
+    if let Some(t) = &scores.templates {
+        tables.push(("cc_", &t.cc));
+        tables.push(("z_", &t.z));
+    }
+    for (prefix, rows) in tables {
+        for (k, name) in scores.classes.iter().enumerate() {
+            let v: Vec<f64> = rows.iter().map(|r| r[k] as f64).collect();
+            cols.set_item(format!("{prefix}{name}"), PyArray1::from_vec(py, v))?;
+        }
+    }
+    Ok(())
 }
 
 /// Classifies and segments a box around each particle (columns with `class`, `x`, `y`, `z` in

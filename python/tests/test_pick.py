@@ -30,6 +30,36 @@ def test_same_picks_as_the_cli_byte_for_byte(small_tomogram, cli, tmp_path):
     assert (tmp_path / "py.star").read_bytes() == (tmp_path / "cli.star").read_bytes()
 
 
+def test_template_matching_names_classes_and_gives_every_score_as_the_cli(small_tomogram, cli, tmp_path):
+    rec = small_tomogram / "reconstruction.mrc"
+    picks = tomopick.pick(rec, progress=False, match_templates=True, template_rotations=50,
+                          class_scores=True)
+    classes = picks.attrs["classes"]
+    assert len(picks) > 10 and 0 <= picks.attrs["template_changes"] <= len(picks)
+    p = picks[[f"p_{c}" for c in classes]].to_numpy()
+    assert np.allclose(p.sum(axis=1), 1.0, atol=1e-4) and (p >= 0).all()
+    cc = picks[[f"cc_{c}" for c in classes]].to_numpy()
+    z = picks[[f"z_{c}" for c in classes]].to_numpy()
+    assert (np.abs(cc) <= 1 + 1e-5).all()
+    # Each class's z-scores are standardised over the picks; the named class is the best one
+    # (by z with 30 picks or more, by correlation below).
+    best = z if len(picks) >= 30 else cc
+    assert list(picks["class"]) == [classes[k] for k in best.argmax(axis=1)]
+    run(cli, "pick", str(rec), "-o", str(tmp_path / "cli.csv"), "--match-templates",
+        "--template-rotations", "50", "--class-scores", str(tmp_path / "scores.csv"))
+    import pandas as pd
+    scores = pd.read_csv(tmp_path / "scores.csv")
+    assert list(scores["class"]) == list(picks["class"])
+    for prefix, values in (("p_", p), ("cc_", cc), ("z_", z)):
+        cols = [f"{prefix}{c}" for c in classes]
+        assert np.allclose(scores[cols].to_numpy(), values, atol=6e-5)
+    # Without class_scores the frame keeps its usual columns.
+    plain = tomopick.pick(rec, progress=False)
+    assert not any(c.startswith("p_") for c in plain.columns)
+    with pytest.raises(tomopick.InputError, match="choose one"):
+        tomopick.pick(rec, progress=False, match_templates=True, refine_classes=True)
+
+
 def test_a_numpy_volume_picks_as_its_file(small_tomogram):
     rec = small_tomogram / "reconstruction.mrc"
     from_file = tomopick.pick(rec, progress=False)

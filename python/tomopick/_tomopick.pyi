@@ -23,6 +23,10 @@ def pick(
     classifier: Optional[str] = None,
     tile: Optional[int] = None,
     progress: Optional[Callable[[int, int], Any]] = None,
+    match_templates: bool = False,
+    tilt_max: float = 60.0,
+    template_rotations: int = 1500,
+    class_scores: bool = False,
 ) -> tuple[Columns, dict[str, Any]]: ...
 def classify(
     source: str | np.ndarray,
