@@ -15,7 +15,10 @@ Rules: `detector` (as picked); `templates` (the command's class: highest z-score
 `margin:M` (the templates' class where its z-score leads the runner-up's by more than M, else
 the detector's). Choices are made on the validation part; the test part only reports.
 
-    template_match.py SUITE_DIR [--run defaults] [--prefix val] [--bin tomopick] [-- MATCH ARGS]
+    template_match.py [--run defaults] [--prefix val] [--bin tomopick] [--tag tm] SUITE_DIR [-- MATCH ARGS]
+
+(options before SUITE_DIR when match-templates arguments follow `--`: argparse gives both
+positionals their values at SUITE_DIR)
 """
 import argparse
 import csv
