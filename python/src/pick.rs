@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 use tomopick_io::{Volume, VoxelSize};
 use tomopick_pick::classify::ClassifyOptions;
 use tomopick_pick::{
-    PickOptions, PickRequest, TemplateMatchOptions, TomoSource, classify_tomogram, load_classifier, load_detector,
-    model_pick_options, pick_source, pick_tomogram,
+    PickOptions, PickRequest, TemplateMatchOptions, TomoSource, classify_tomogram, load_classifier,
+    load_detector, model_pick_options, pick_source, pick_tomogram,
 };
 
 /// A tomogram given from Python: a file, or a volume `[z, y, x]` with its voxel size.
@@ -141,11 +141,6 @@ pub fn pick<'py>(
     template_rotations: usize,
     class_scores: bool,
 ) -> PyResult<(Bound<'py, PyDict>, Bound<'py, PyDict>)> {
-    if match_templates && refine_classes {
-        return Err(bad_argument(
-            "match_templates and refine_classes: choose one way to name the classes",
-        ));
-    }
     if let Some(v) = voxel_size
         && !(v.is_finite() && v > 0.0)
     {
@@ -176,11 +171,8 @@ pub fn pick<'py>(
         voxel_size: voxel_size.map(VoxelSize::isotropic),
         keep_volume: false,
         cancel: Some(&cancel),
-        templates: match_templates.then(|| TemplateMatchOptions {
-            tilt_max_deg: (tilt_max != 90.0).then_some(tilt_max),
-            rotations: template_rotations,
-            ..Default::default()
-        }),
+        templates: match_templates
+            .then(|| TemplateMatchOptions::for_pick(tilt_max, template_rotations)),
     };
     req.check(classifier.as_deref()).map_err(ToPyErr::to_py)?;
     let name = match &input {
@@ -223,12 +215,7 @@ fn add_class_scores(
     cols: &Bound<'_, PyDict>,
     scores: &tomopick_pick::ClassScores,
 ) -> PyResult<()> {
-    let mut tables: Vec<(&str, &Vec<Vec<f32>>)> = vec![("p_", &scores.detector)];
-    if let Some(t) = &scores.templates {
-        tables.push(("cc_", &t.cc));
-        tables.push(("z_", &t.z));
-    }
-    for (prefix, rows) in tables {
+    for (prefix, rows) in scores.tables() {
         for (k, name) in scores.classes.iter().enumerate() {
             let v: Vec<f64> = rows.iter().map(|r| r[k] as f64).collect();
             cols.set_item(format!("{prefix}{name}"), PyArray1::from_vec(py, v))?;

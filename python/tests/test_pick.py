@@ -10,6 +10,7 @@ import threading
 
 import mrcfile
 import numpy as np
+import pandas as pd
 import pytest
 import tomopick
 from conftest import run
@@ -47,7 +48,6 @@ def test_template_matching_names_classes_and_gives_every_score_as_the_cli(small_
     assert list(picks["class"]) == [classes[k] for k in best.argmax(axis=1)]
     run(cli, "pick", str(rec), "-o", str(tmp_path / "cli.csv"), "--match-templates",
         "--template-rotations", "50", "--class-scores", str(tmp_path / "scores.csv"))
-    import pandas as pd
     scores = pd.read_csv(tmp_path / "scores.csv")
     assert list(scores["class"]) == list(picks["class"])
     for prefix, values in (("p_", p), ("cc_", cc), ("z_", z)):

@@ -65,20 +65,26 @@ impl ClassScores {
     /// ran, every class's correlation (`cc_<class>`) and z-score (`z_<class>`). `picks` are
     /// the picks these scores were made for ([`crate::Picked::picks`]), in their order.
     pub fn csv(&self, picks: &[Particle]) -> String {
-        let prefixes: &[&str] = if self.templates.is_some() {
-            &["p_", "cc_", "z_"]
-        } else {
-            &["p_"]
-        };
-        let mut text = score_header("class,x,y,z,score", prefixes, &self.classes);
+        let tables = self.tables();
+        let prefixes: Vec<&str> = tables.iter().map(|(prefix, _)| *prefix).collect();
+        let mut text = score_header("class,x,y,z,score", &prefixes, &self.classes);
         for (i, p) in picks.iter().enumerate() {
-            let det = &self.detector[i];
-            match &self.templates {
-                Some(t) => score_row(&mut text, p, "", det.iter().chain(&t.cc[i]).chain(&t.z[i])),
-                None => score_row(&mut text, p, "", det),
-            }
+            let values = tables.iter().flat_map(|(_, rows)| &rows[i]);
+            score_row(&mut text, p, "", values);
         }
         text
+    }
+
+    /// The score tables with their column prefixes, in the order the columns go: `p_` (the
+    /// detector), then `cc_` and `z_` when template matching ran. Each table has one row per
+    /// pick and one value per class ([`ClassScores::classes`]).
+    pub fn tables(&self) -> Vec<(&'static str, &[Vec<f32>])> {
+        let mut tables = vec![("p_", self.detector.as_slice())];
+        if let Some(t) = &self.templates {
+            tables.push(("cc_", t.cc.as_slice()));
+            tables.push(("z_", t.z.as_slice()));
+        }
+        tables
     }
 
     /// Writes [`ClassScores::csv`] to `path`, whole or not at all.

@@ -47,6 +47,8 @@ pub use pipeline::{PickRequest, Picked, check_voxel_size, pick_source, pick_tomo
 pub use refine::{Refinement, check_refines, classify_particles, refine_classes};
 pub use rescale::Rescaler;
 pub use source::TomoSource;
-pub use template_match::{Template, TemplateMatchOptions, TemplateScores, match_templates};
+pub use template_match::{
+    Template, TemplateMatchOptions, TemplateScores, match_templates, missing_wedge,
+};
 pub use template_tomogram::{TemplateMatched, TemplateSource, load_templates, match_tomogram};
 pub use tiling::{Tile, overhead, tiles, tiles_shaped};

@@ -77,6 +77,12 @@ impl PickRequest<'_> {
         }
         if let Some(c) = self.classifier {
             check_refines(c, &self.detector.config.classes, classifier_path)?;
+            if self.templates.is_some() {
+                return Err(PickError::Option(
+                    "--refine-classes and --match-templates: choose one way to name the classes"
+                        .into(),
+                ));
+            }
         }
         if let Some(o) = &self.templates {
             check_options(o, Path::new("--match-templates"))?;

@@ -51,6 +51,24 @@ pub struct TemplateMatchOptions {
     pub whiten: bool,
 }
 
+/// The missing wedge of a tilt series whose largest tilt is `tilt_max_deg` degrees, as
+/// [`TemplateMatchOptions::tilt_max_deg`] takes it: 90° (a full tilt range) means none.
+pub fn missing_wedge(tilt_max_deg: f64) -> Option<f64> {
+    (tilt_max_deg != 90.0).then_some(tilt_max_deg)
+}
+
+impl TemplateMatchOptions {
+    /// The options `pick --match-templates` (and Python's `pick(match_templates=True)`) uses:
+    /// the defaults with the tilt series' largest tilt ([`missing_wedge`]) and `rotations`.
+    pub fn for_pick(tilt_max_deg: f64, rotations: usize) -> Self {
+        TemplateMatchOptions {
+            tilt_max_deg: missing_wedge(tilt_max_deg),
+            rotations,
+            ..Default::default()
+        }
+    }
+}
+
 impl Default for TemplateMatchOptions {
     fn default() -> Self {
         TemplateMatchOptions {

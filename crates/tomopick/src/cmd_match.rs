@@ -27,7 +27,7 @@ pub fn match_templates_cmd(a: MatchTemplatesArgs) -> Result<()> {
         seed: a.seed,
         lowpass_a: a.lowpass,
         highpass_a: a.highpass,
-        tilt_max_deg: (a.tilt_max != 90.0).then_some(a.tilt_max),
+        tilt_max_deg: tomopick_pick::missing_wedge(a.tilt_max),
         shift_vox: a.shift,
         protein_bright,
         whiten: a.whiten,

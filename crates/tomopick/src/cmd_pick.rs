@@ -46,11 +46,9 @@ pub fn request<'a>(
         voxel_size: a.voxel_size.map(VoxelSize::isotropic),
         keep_volume: a.preview.is_some(),
         cancel: None,
-        templates: a.match_templates.then(|| TemplateMatchOptions {
-            tilt_max_deg: (a.tilt_max != 90.0).then_some(a.tilt_max),
-            rotations: a.template_rotations,
-            ..Default::default()
-        }),
+        templates: a
+            .match_templates
+            .then(|| TemplateMatchOptions::for_pick(a.tilt_max, a.template_rotations)),
     };
     req.check(a.classifier.as_deref())?;
     Ok(req)
