@@ -8,6 +8,8 @@
 #   scripts/foreign_suite.sh validation                       # the shipped defaults, no flags
 #   scripts/foreign_suite.sh validation t02 -- --threshold 0.2
 #   scripts/foreign_suite.sh test new -- --model runs/det/model.bpk
+#   ADAPT=1 scripts/foreign_suite.sh test adapted   # `tomopick adapt` on each tomogram first,
+#                                                    # then pick with its adapted model
 #
 # Choices (thresholds, checkpoints, recipes) are made on the validation part only; the test part
 # is for reporting. The suite lives in $TOMOPICK_SUITE (default ~/.cache/tomopick/foreign_suite,
@@ -33,7 +35,12 @@ for d in "$suite"/$prefix*/; do
   d=${d%/}
   rm -rf "$d/$run"
   mkdir -p "$d/$run"
-  "$bin" -q pick "$d/reconstruction.mrc" -o "$d/$run/picks.csv" "$@" > /dev/null
+  model=()
+  if [ "${ADAPT:-0}" = 1 ]; then
+    "$bin" -q adapt "$d/reconstruction.mrc" -o "$d/$run/adapt" ${ADAPT_ARGS:-} > /dev/null
+    model=(--model "$d/$run/adapt/model.bpk")
+  fi
+  "$bin" -q pick "$d/reconstruction.mrc" -o "$d/$run/picks.csv" "${model[@]}" "$@" > /dev/null
   "$bin" -q evaluate --picks "$d/$run/picks.csv" --truth "$d/particle_locations.txt" \
     --occupancy "$d/occupancy_mask.mrc" --classes "$d/classes.toml" --beta 1 -o "$d/$run" > /dev/null
 done

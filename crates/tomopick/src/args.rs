@@ -78,6 +78,12 @@ pub enum Command {
         after_help = "Examples:\n  tomopick pick tomo.mrc -o picks.csv                    # the embedded default model\n  tomopick pick tomo.mrc --model runs/det1/model.bpk -o picks.star --preview picks.png\n  tomopick pick tomo.mrc -o picks.json --threshold 0.3\n\nA tomogram whose voxel size is more than 10 % from the model's (the default model: 10 Å) is\nresampled to it on the fly, up to 4× either way (further, the header is probably wrong: pass\n--voxel-size). Positions are written in the tomogram's own frame and pixels.\nMRC files are streamed tile by tile unless --preview needs the whole volume.\nOutput: any list format (.csv, .star = RELION 4 pixels, .json = copick, .txt = SHREC).\n\nA dataset (several tomograms, a folder, a manifest or a RELION 5 tomograms.star):\n  tomopick pick tomograms/ -o picks/                   # picks/<name>.star for each tomogram\n  tomopick pick Tomograms/job006/tomograms.star -o picks/ --format relion5\n  tomopick pick manifest.csv -o picks/ --format csv\nA tomogram whose output exists is skipped (rerun the same command after a stop; --overwrite\nto redo), one that fails is reported and the rest still run (exit status 1 if any failed).\nSTAR class numbers follow the model's class order in every file (picks/classes.csv)."
     )]
     Pick(PickArgs),
+    /// Adapt the detector to your tomograms without labels: pick them, fine-tune on those
+    /// picks mixed with simulated cubes, write the adapted model.
+    #[command(
+        after_help = "Examples:\n  tomopick adapt TS_01.mrc TS_02.mrc TS_03.mrc -o adapted/\n  tomopick pick tomograms/ --model adapted/model.bpk -o picks/\n  tomopick adapt TS_01.mrc -o adapted/             # after a stop: continues the run\n\nSelf-training: the model picks the tomograms as `tomopick pick` would; those picks become\ntheir labels; the model is fine-tuned for --steps steps (8 cubes of 64³ each, half cut from\nthe tomograms, half simulated as the shipped model's training); the adapted model carries one\npick threshold for all classes. Give a few tomograms that represent a data set (all of them\nare held in memory while training), then pick the whole set with the adapted model.\nOn another simulator's tomograms this raised class-agnostic F1 on 9 of 10 validation\ntomograms (BENCHMARKS.md, \"Self-training on each tomogram\"); class names gain little.\n200 steps take about 2-3 minutes on 2 cores.\n\nThe folder gets base.bpk, labels/, adapt.toml, training/ (checkpoints, curve) and model.bpk."
+    )]
+    Adapt(AdaptArgs),
     /// Train a network on simulated data made on the fly.
     #[command(subcommand)]
     Train(TrainCommand),
@@ -95,6 +101,32 @@ pub enum TrainCommand {
         after_help = "Examples:\n  tomopick train classifier --config configs/classifier_shrec10a.toml -o runs/cls1\n  tomopick train classifier -o runs/cls1 --resume\n\nThe run folder gets train.toml, checkpoint/, curve.csv and curve.png (losses, batch and\nvalidation accuracy, validation mIoU) and, at the end, model.bpk for `tomopick classify --model`.\nResuming gives the same losses as a run that never stopped."
     )]
     Classifier(TrainRunArgs),
+}
+
+/// `tomopick adapt`.
+#[derive(Args)]
+pub struct AdaptArgs {
+    /// The tomograms to adapt to (MRC, TIFF, OME-Zarr).
+    #[arg(required = true)]
+    pub tomograms: Vec<PathBuf>,
+    /// The run folder (the adapted model is its model.bpk).
+    #[arg(short, long)]
+    pub output: PathBuf,
+    /// The detector to adapt (default: the embedded model).
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// Fine-tuning steps.
+    #[arg(long, default_value_t = 200)]
+    pub steps: u64,
+    /// Seed of the training cubes.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Share of the cubes cut from the tomograms (the rest simulated).
+    #[arg(long, default_value_t = 0.5)]
+    pub user_fraction: f64,
+    /// Voxel size in Å, when the headers' are wrong.
+    #[arg(long)]
+    pub voxel_size: Option<f64>,
 }
 
 /// A training run's folder and length.

@@ -1,10 +1,11 @@
 //! `tomopick train detector` and `tomopick train classifier`.
 
-use crate::args::TrainRunArgs;
+use crate::args::{AdaptArgs, TrainRunArgs};
 use crate::progress::progress;
 use anyhow::Result;
 use indicatif::ProgressBar;
-use tomopick_train::{TrainEvent, TrainRun};
+use tomopick_io::VoxelSize;
+use tomopick_train::{AdaptRequest, TrainEvent, TrainRun};
 
 /// The library's run description of the arguments.
 fn run_of(a: TrainRunArgs) -> TrainRun {
@@ -63,5 +64,39 @@ pub fn train_classifier(a: TrainRunArgs) -> Result<()> {
     if let Some(bar) = pb {
         bar.finish_and_clear();
     }
+    Ok(())
+}
+
+/// `tomopick adapt`: one library call; prints where the adapted model is and how to use it.
+pub fn adapt(a: AdaptArgs) -> Result<()> {
+    if let Some(v) = a.voxel_size
+        && !(v.is_finite() && v > 0.0)
+    {
+        anyhow::bail!("--voxel-size {v}: a voxel size must be positive");
+    }
+    let req = AdaptRequest {
+        model: a.model,
+        steps: a.steps,
+        seed: a.seed,
+        user_fraction: a.user_fraction,
+        voxel_size: a.voxel_size.map(VoxelSize::isotropic),
+        ..AdaptRequest::new(a.tomograms, a.output)
+    };
+    let run = TrainRun {
+        config: None,
+        output: req.output.join("training"),
+        resume: false,
+        steps: None,
+    };
+    let mut pb = None;
+    let model = tomopick_train::adapt_detector(&req, &mut |e| show(&mut pb, &run, e))?;
+    if let Some(bar) = pb {
+        bar.finish_and_clear();
+    }
+    println!("adapted model: {}", model.display());
+    println!(
+        "pick with: tomopick pick TOMOGRAM --model {} -o picks.star",
+        model.display()
+    );
     Ok(())
 }

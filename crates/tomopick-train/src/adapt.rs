@@ -1,0 +1,250 @@
+//! Adapting the detector to the user's own tomograms, without labels (self-training).
+//!
+//! A detector trained on simulations sees fewer particles in tomograms that look unlike them
+//! (other noise, other reconstruction, other optics): it is less sure of them, and the faint
+//! ones fall under its threshold. `adapt` picks the user's tomograms with the model as it is,
+//! takes those picks as their labels, and fine-tunes the model for a few hundred steps on cubes
+//! cut from the tomograms mixed with simulated ones (the shipped model's last recipe, so that it
+//! keeps what it learned). The adapted model then picks those tomograms, and others recorded the
+//! same way, with one threshold ([`ADAPTED_THRESHOLD`], chosen on the foreign suite's validation
+//! part; BENCHMARKS.md, "Self-training on each tomogram").
+//!
+//! The run folder holds `base.bpk` (the model adapted from), `labels/NN_name.csv` (its picks),
+//! `tomograms/` (tomograms resampled to the model's voxel size, when they needed it),
+//! `adapt.toml` (the fine-tuning config), `training/` (the training run: checkpoints, curve) and
+//! `model.bpk`, the adapted model. A stopped run resumes from its last checkpoint.
+
+use crate::error::{Result, TrainError};
+use crate::run::{TrainEvent, TrainRun};
+use std::path::{Path, PathBuf};
+use tomopick_io::atomic::write_atomic;
+use tomopick_io::mrc_file::{MrcWriteMode, write_mrc};
+use tomopick_io::{IoError, ListContext, ListFormat, VoxelSize, write_particles};
+use tomopick_nn::user_data::UserTomogram;
+use tomopick_nn::{DetectorModel, TrainDetectorConfig, inference_device};
+use tomopick_pick::{
+    PickRequest, TomoSource, load_raw_detector, model_pick_options, pick_tomogram,
+};
+
+/// The simulated half of the fine-tuning (the shipped detector's last stage, without its
+/// validation tomogram); `adapt` sets the network, classes, steps and data itself.
+pub const ADAPT_RECIPE: &str = include_str!("adapt_recipe.toml");
+
+/// The pick threshold an adapted model carries: one for all classes (the adapted network's
+/// scores are no longer those its per-class thresholds were fitted to).
+pub const ADAPTED_THRESHOLD: f64 = 0.7;
+
+/// What to adapt, to what, and where.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AdaptRequest {
+    /// The user's tomograms (MRC, TIFF, OME-Zarr), a few that represent the data set.
+    pub tomograms: Vec<PathBuf>,
+    /// The detector to adapt; `None`: the embedded default.
+    pub model: Option<PathBuf>,
+    /// The run folder.
+    pub output: PathBuf,
+    /// Fine-tuning steps (8 cubes of 64³ each).
+    pub steps: u64,
+    /// Seed of the cube stream.
+    pub seed: u64,
+    /// Share of the cubes cut from the tomograms (the rest simulated).
+    pub user_fraction: f64,
+    /// Overrides the tomograms' header voxel size.
+    pub voxel_size: Option<VoxelSize>,
+}
+
+impl AdaptRequest {
+    /// A request with the defaults: 200 steps, seed 1, half the cubes from the tomograms.
+    pub fn new(tomograms: Vec<PathBuf>, output: PathBuf) -> Self {
+        AdaptRequest {
+            tomograms,
+            model: None,
+            output,
+            steps: 200,
+            seed: 1,
+            user_fraction: 0.5,
+            voxel_size: None,
+        }
+    }
+
+    fn check(&self) -> Result<()> {
+        if self.tomograms.is_empty() {
+            return Err(TrainError::Run("no tomograms to adapt to".into()));
+        }
+        if self.steps == 0 {
+            return Err(TrainError::Run(
+                "--steps 0: adapt needs at least one step".into(),
+            ));
+        }
+        if !(self.user_fraction > 0.0 && self.user_fraction <= 1.0) {
+            return Err(TrainError::Run(format!(
+                "--user-fraction {}: must be in (0, 1]",
+                self.user_fraction
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// Adapts (or resumes adapting) the detector as the module says; returns the adapted model's
+/// path (`OUTPUT/model.bpk`). `events` hears the labelling and the training.
+pub fn adapt_detector(req: &AdaptRequest, events: &mut dyn FnMut(TrainEvent)) -> Result<PathBuf> {
+    req.check()?;
+    let out = &req.output;
+    let training = out.join("training");
+    let run = if training.join("train.toml").is_file() {
+        TrainRun {
+            config: None,
+            output: training.clone(),
+            resume: true,
+            steps: Some(req.steps),
+        }
+    } else {
+        let config = prepare(req, events)?;
+        if training.exists() {
+            // A run stopped before it wrote its config: nothing in it to keep.
+            std::fs::remove_dir_all(&training).map_err(|e| IoError::os(&training, e))?;
+        }
+        TrainRun {
+            config: Some(config),
+            output: training.clone(),
+            resume: false,
+            steps: None,
+        }
+    };
+    let trained = crate::train_detector(&run, events)?;
+    let device = inference_device();
+    let mut model = DetectorModel::load(&trained, &device)?;
+    model.config.pick_threshold = ADAPTED_THRESHOLD;
+    model.config.class_thresholds = Vec::new();
+    let path = out.join("model.bpk");
+    model.save(&path)?;
+    events(TrainEvent::Note(format!(
+        "wrote the adapted model {} (pick threshold {ADAPTED_THRESHOLD})",
+        path.display()
+    )));
+    Ok(path)
+}
+
+/// Labels the tomograms with the model's picks and writes the fine-tuning config; returns its
+/// path.
+fn prepare(req: &AdaptRequest, events: &mut dyn FnMut(TrainEvent)) -> Result<PathBuf> {
+    let out = &req.output;
+    if out.exists()
+        && !out.join("base.bpk").is_file()
+        && std::fs::read_dir(out)
+            .map_err(|e| IoError::os(out, e))?
+            .next()
+            .is_some()
+    {
+        return Err(TrainError::Run(format!(
+            "{}: the folder exists and is not empty, and is not an adapt run",
+            out.display()
+        )));
+    }
+    for dir in [out.join("labels"), out.join("tomograms")] {
+        std::fs::create_dir_all(&dir).map_err(|e| IoError::os(&dir, e))?;
+    }
+    let base = load_raw_detector(req.model.as_deref())?;
+    let base_path = out.join("base.bpk");
+    base.save(&base_path)?;
+    let mc = base.config.clone();
+    let model = base.into_inference();
+    let mut user_data = Vec::with_capacity(req.tomograms.len());
+    let mut total = 0;
+    for (i, tomo) in req.tomograms.iter().enumerate() {
+        let name = format!("{i:02}_{}", stem(tomo));
+        let resample = TomoSource::open(tomo, req.voxel_size)?
+            .rescaler_for(mc.voxel_size_a, tomo)?
+            .is_some();
+        let pick_req = PickRequest {
+            detector: &model,
+            classifier: None,
+            options: model_pick_options(&model, None),
+            voxel_size: req.voxel_size,
+            keep_volume: resample,
+            cancel: None,
+            templates: None,
+        };
+        let picked = pick_tomogram(tomo, &pick_req, |_, _| {})?;
+        let labels = out.join("labels").join(format!("{name}.csv"));
+        write_particles(
+            &labels,
+            ListFormat::Csv,
+            &picked.picks,
+            &ListContext::default(),
+        )?;
+        total += picked.picks.len();
+        events(TrainEvent::Note(format!(
+            "{}: {} picks as its labels ({})",
+            tomo.display(),
+            picked.picks.len(),
+            labels.display()
+        )));
+        let (tomogram, voxel_size_a) = match (&picked.source, resample) {
+            (TomoSource::Memory(vol), true) => {
+                let grid = out.join("tomograms").join(format!("{name}.mrc"));
+                write_mrc(&grid, vol, MrcWriteMode::Float32)?;
+                (grid, None)
+            }
+            _ => (absolute(tomo)?, req.voxel_size.map(|v| v.x)),
+        };
+        user_data.push(UserTomogram {
+            tomogram,
+            picks: labels,
+            voxel_size_a,
+            binning: None,
+        });
+    }
+    if total == 0 {
+        return Err(TrainError::Run(
+            "the model found no particles in these tomograms, so there is nothing to adapt to; \
+             check the voxel size and the contrast (pick --threshold lower shows candidates)"
+                .into(),
+        ));
+    }
+    let mut cfg = TrainDetectorConfig::from_toml_str(ADAPT_RECIPE, "adapt recipe")?;
+    cfg.architecture = mc.architecture;
+    cfg.classes = mc.classes.clone();
+    cfg.voxel_size_a = mc.voxel_size_a;
+    cfg.anchors = mc.anchors_vox.len();
+    cfg.steps = req.steps;
+    cfg.seed = req.seed;
+    cfg.checkpoint_every = cfg.checkpoint_every.min(req.steps);
+    cfg.validate_every = 0;
+    cfg.validation = None;
+    cfg.calibration = None;
+    cfg.init_model = Some(absolute(&base_path)?);
+    cfg.user_data = user_data;
+    cfg.user_fraction = req.user_fraction;
+    let text = toml::to_string(&cfg)
+        .map_err(|e| TrainError::Run(format!("the fine-tuning config cannot be written: {e}")))?;
+    let path = out.join("adapt.toml");
+    write_atomic(&path, |f| {
+        use std::io::Write;
+        f.write_all(text.as_bytes())
+    })?;
+    Ok(path)
+}
+
+/// The file name without its volume extension(s).
+fn stem(p: &Path) -> String {
+    let name = p
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "tomogram".into());
+    let lower = name.to_ascii_lowercase();
+    for ext in [
+        ".mrc.gz", ".mrc", ".rec", ".map", ".tiff", ".tif", ".zarr", ".st",
+    ] {
+        if lower.ends_with(ext) {
+            return name[..name.len() - ext.len()].to_string();
+        }
+    }
+    name
+}
+
+/// `p` made absolute (the config is read from another folder).
+fn absolute(p: &Path) -> Result<PathBuf> {
+    Ok(std::path::absolute(p).map_err(|e| IoError::os(p, e))?)
+}

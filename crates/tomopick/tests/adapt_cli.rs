@@ -1,0 +1,104 @@
+//! `tomopick adapt` as a user runs it: label, fine-tune, resume, pick with the adapted model.
+
+mod common;
+use common::{fails, ok, s, simulate, tomopick};
+
+#[test]
+fn adapt_labels_fine_tunes_resumes_and_its_model_picks() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = dir.path().join("t");
+    simulate(&t, "96,96,64", "40", "31", &[]);
+    let tomo = t.join("reconstruction.mrc");
+    let run = dir.path().join("adapted");
+    let out = tomopick(&["adapt", s(&tomo), "-o", s(&run), "--steps", "2"]);
+    let (stdout, log) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(out.status.success(), "{log}");
+    assert!(stdout.contains("adapted model:"), "{stdout}");
+    assert!(log.contains("picks as its labels"), "{log}");
+    assert!(log.contains("pick threshold 0.7"), "{log}");
+    let labels = run.join("labels").join("00_reconstruction.csv");
+    let labelled = std::fs::read_to_string(&labels).unwrap();
+    // The labels are the default model's picks of the tomogram, as `pick` gives them.
+    let picks = dir.path().join("picks.csv");
+    ok(&["pick", s(&tomo), "-o", s(&picks)]);
+    let picked = std::fs::read_to_string(&picks).unwrap();
+    let without_tomogram: Vec<&str> = picked
+        .lines()
+        .map(|l| l.rsplit_once(',').unwrap().0)
+        .collect();
+    assert_eq!(labelled.lines().collect::<Vec<_>>(), without_tomogram);
+    assert!(labelled.lines().count() > 5, "{labelled}");
+    for f in ["base.bpk", "adapt.toml", "training/train.toml", "model.bpk"] {
+        assert!(run.join(f).is_file(), "{f} missing");
+    }
+    let cfg = std::fs::read_to_string(run.join("adapt.toml")).unwrap();
+    assert!(
+        cfg.contains("steps = 2") && cfg.contains("[[user_data]]"),
+        "{cfg}"
+    );
+    // The same command again continues the run (here: to 3 steps) without labelling again.
+    let out = tomopick(&["adapt", s(&tomo), "-o", s(&run), "--steps", "3"]);
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{log}");
+    assert!(log.contains("resuming") && log.contains("step 3"), "{log}");
+    assert!(!log.contains("as its labels"), "{log}");
+    // The adapted model picks with its own threshold.
+    let adapted = dir.path().join("adapted.csv");
+    ok(&[
+        "pick",
+        s(&tomo),
+        "--model",
+        s(&run.join("model.bpk")),
+        "-o",
+        s(&adapted),
+    ]);
+    assert!(std::fs::read_to_string(&adapted).unwrap().lines().count() > 1);
+}
+
+#[test]
+fn adapt_resamples_a_tomogram_at_another_voxel_size_and_refuses_bad_requests() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = dir.path().join("t");
+    simulate(&t, "96,96,64", "40", "32", &[]);
+    let tomo = t.join("reconstruction.mrc");
+    // Claimed 8 Å: the model (10 Å) sees it resampled, and trains on the resampled grid.
+    let run = dir.path().join("a8");
+    ok(&[
+        "adapt",
+        s(&tomo),
+        "-o",
+        s(&run),
+        "--steps",
+        "1",
+        "--voxel-size",
+        "8",
+    ]);
+    let grid = run.join("tomograms").join("00_reconstruction.mrc");
+    let info = ok(&["info", s(&grid)]);
+    assert!(info.contains("10"), "{info}");
+    // A folder that holds something else is not overwritten.
+    let busy = dir.path().join("busy");
+    std::fs::create_dir_all(&busy).unwrap();
+    std::fs::write(busy.join("notes.txt"), "mine").unwrap();
+    let e = fails(&["adapt", s(&tomo), "-o", s(&busy), "--steps", "1"]);
+    assert!(e.contains("busy") && e.contains("not an adapt run"), "{e}");
+    let e = fails(&[
+        "adapt",
+        s(&tomo),
+        "-o",
+        s(&dir.path().join("f")),
+        "--user-fraction",
+        "0",
+    ]);
+    assert!(e.contains("--user-fraction 0"), "{e}");
+    let e = fails(&[
+        "adapt",
+        s(&dir.path().join("missing.mrc")),
+        "-o",
+        s(&dir.path().join("m")),
+    ]);
+    assert!(e.contains("missing.mrc"), "{e}");
+}
