@@ -2,6 +2,7 @@
 //! converts its arguments, calls one library function with the GIL released, and converts the
 //! result; `tomopick/__init__.py` wraps the columns in pandas DataFrames.
 
+mod adapt;
 mod errors;
 mod frames;
 mod pick;
@@ -17,6 +18,7 @@ fn _tomopick(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("InputError", errors::input_error_type(py)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_function(wrap_pyfunction!(pick::pick, m)?)?;
+    m.add_function(wrap_pyfunction!(adapt::adapt, m)?)?;
     m.add_function(wrap_pyfunction!(pick::classify, m)?)?;
     m.add_function(wrap_pyfunction!(sim::simulate_tomogram, m)?)?;
     m.add_function(wrap_pyfunction!(sim::evaluate, m)?)?;

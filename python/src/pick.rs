@@ -64,7 +64,7 @@ impl Input {
 /// Runs `work` on another thread while this one, without the GIL, checks for Ctrl-C and calls
 /// `progress(done, total)` every 0.1 s; a signal or a raising callback sets `cancel` and is
 /// raised once `work` has stopped.
-fn interruptible<R: Send>(
+pub(crate) fn interruptible<R: Send>(
     py: Python<'_>,
     cancel: &AtomicBool,
     progress: Option<&Bound<'_, PyAny>>,

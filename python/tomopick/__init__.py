@@ -31,6 +31,7 @@ from ._tomopick import InputError, TomopickError
 __version__ = _tomopick.__version__
 __all__ = [
     "pick",
+    "adapt",
     "classify",
     "simulate_tomogram",
     "evaluate",
@@ -140,6 +141,40 @@ def pick(
         class_scores=class_scores,
     )
     return _frame(cols, attrs)
+
+
+def adapt(
+    tomograms: Union[PathLike, list],
+    output: PathLike,
+    model: Optional[PathLike] = None,
+    steps: int = 200,
+    seed: int = 1,
+    user_fraction: float = 0.5,
+    voxel_size: Optional[float] = None,
+    progress: Progress = True,
+) -> str:
+    """Adapt the detector to your own tomograms without labels, as ``tomopick adapt`` does;
+    returns the adapted model's path (``output/model.bpk``) for ``pick(..., model=...)``.
+
+    The model (default: the shipped one) picks each tomogram file; those picks become its
+    labels; the model is fine-tuned for ``steps`` steps of 8 cubes of 64³, ``user_fraction``
+    of them cut from the tomograms, the rest simulated (about 2–3 minutes on 2 cores). The
+    adapted model carries one pick threshold for all classes. ``output`` is the run folder:
+    the same call after a stop (Ctrl-C raises ``KeyboardInterrupt`` after a checkpoint)
+    continues it. ``progress``: a bar on a terminal, ``False``, or ``f(step, steps)``.
+    """
+    if isinstance(tomograms, (str, os.PathLike)):
+        tomograms = [tomograms]
+    return os.fspath(_tomopick.adapt(
+        [os.fspath(t) for t in tomograms],
+        os.fspath(output),
+        model=None if model is None else os.fspath(model),
+        steps=steps,
+        seed=seed,
+        user_fraction=user_fraction,
+        voxel_size=voxel_size,
+        progress=_progress(progress, "training steps"),
+    ))
 
 
 def classify(

@@ -1,5 +1,6 @@
 """Type stubs of the extension module; ``tomopick/__init__.py`` wraps it in DataFrames."""
 
+from pathlib import Path
 from typing import Any, Callable, Optional
 
 import numpy as np
@@ -28,6 +29,16 @@ def pick(
     template_rotations: int = 1500,
     class_scores: bool = False,
 ) -> tuple[Columns, dict[str, Any]]: ...
+def adapt(
+    tomograms: list[str],
+    output: str,
+    model: Optional[str] = None,
+    steps: int = 200,
+    seed: int = 1,
+    user_fraction: float = 0.5,
+    voxel_size: Optional[float] = None,
+    progress: Optional[Callable[[int, int], Any]] = None,
+) -> Path: ...
 def classify(
     source: str | np.ndarray,
     particles: Columns,

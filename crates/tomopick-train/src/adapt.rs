@@ -17,6 +17,8 @@
 use crate::error::{Result, TrainError};
 use crate::run::{TrainEvent, TrainRun};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use tomopick_io::atomic::write_atomic;
 use tomopick_io::mrc_file::{MrcWriteMode, write_mrc};
 use tomopick_io::{IoError, ListContext, ListFormat, VoxelSize, write_particles};
@@ -35,7 +37,7 @@ pub const ADAPT_RECIPE: &str = include_str!("adapt_recipe.toml");
 pub const ADAPTED_THRESHOLD: f64 = 0.7;
 
 /// What to adapt, to what, and where.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct AdaptRequest {
     /// The user's tomograms (MRC, TIFF, OME-Zarr), a few that represent the data set.
     pub tomograms: Vec<PathBuf>,
@@ -51,6 +53,9 @@ pub struct AdaptRequest {
     pub user_fraction: f64,
     /// Overrides the tomograms' header voxel size.
     pub voxel_size: Option<VoxelSize>,
+    /// Set from another thread (Ctrl-C in Python) to stop: while labelling, before the next
+    /// tile; while training, after the current step (resumable).
+    pub cancel: Option<Arc<AtomicBool>>,
 }
 
 impl AdaptRequest {
@@ -64,6 +69,7 @@ impl AdaptRequest {
             seed: 1,
             user_fraction: 0.5,
             voxel_size: None,
+            cancel: None,
         }
     }
 
@@ -98,6 +104,7 @@ pub fn adapt_detector(req: &AdaptRequest, events: &mut dyn FnMut(TrainEvent)) ->
             output: training.clone(),
             resume: true,
             steps: Some(req.steps),
+            cancel: req.cancel.clone(),
         }
     } else {
         let config = prepare(req, events)?;
@@ -110,6 +117,7 @@ pub fn adapt_detector(req: &AdaptRequest, events: &mut dyn FnMut(TrainEvent)) ->
             output: training.clone(),
             resume: false,
             steps: None,
+            cancel: req.cancel.clone(),
         }
     };
     let trained = crate::train_detector(&run, events)?;
@@ -163,7 +171,7 @@ fn prepare(req: &AdaptRequest, events: &mut dyn FnMut(TrainEvent)) -> Result<Pat
             options: model_pick_options(&model, None),
             voxel_size: req.voxel_size,
             keep_volume: resample,
-            cancel: None,
+            cancel: req.cancel.as_deref(),
             templates: None,
         };
         let picked = pick_tomogram(tomo, &pick_req, |_, _| {})?;

@@ -67,9 +67,16 @@ pub fn train_detector(run: &TrainRun, events: &mut dyn FnMut(TrainEvent)) -> Res
         {
             validate(&mut trainer, dir, t, vol, events)?;
         }
-        if row.step % cfg.checkpoint_every == 0 || row.step == cfg.steps {
+        let stop = run
+            .cancel
+            .as_ref()
+            .is_some_and(|c| c.load(std::sync::atomic::Ordering::Relaxed));
+        if stop || row.step % cfg.checkpoint_every == 0 || row.step == cfg.steps {
             trainer.save_checkpoint(&checkpoint)?;
             write_detector_curves(dir, trainer.curve())?;
+        }
+        if stop {
+            return Err(crate::TrainError::Cancelled);
         }
     }
     if since > 0 {

@@ -21,6 +21,9 @@ pub enum TrainError {
     /// The run folder cannot be started or resumed as asked; the message says why.
     #[error("{0}")]
     Run(String),
+    /// Stopped on request ([`crate::TrainRun::cancel`]); the last checkpoint resumes it.
+    #[error("interrupted; the run resumes from its last checkpoint")]
+    Cancelled,
 }
 
 /// Result alias for this crate.

@@ -17,6 +17,9 @@ pub struct TrainRun {
     pub resume: bool,
     /// Overrides the config's step count (to extend a finished run, say).
     pub steps: Option<u64>,
+    /// Set from another thread (Ctrl-C in Python) to stop the detector's run after its current
+    /// step, with a checkpoint to resume from, as [`TrainError::Cancelled`].
+    pub cancel: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
 }
 
 /// What a training run reports as it goes.

@@ -14,6 +14,7 @@ fn run_of(a: TrainRunArgs) -> TrainRun {
         output: a.output,
         resume: a.resume,
         steps: a.steps,
+        cancel: None,
     }
 }
 
@@ -87,6 +88,7 @@ pub fn adapt(a: AdaptArgs) -> Result<()> {
         output: req.output.join("training"),
         resume: false,
         steps: None,
+        cancel: None,
     };
     let mut pb = None;
     let model = tomopick_train::adapt_detector(&req, &mut |e| show(&mut pb, &run, e))?;

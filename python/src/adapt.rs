@@ -1,0 +1,71 @@
+//! `adapt`: `tomopick adapt` from Python (self-training of the detector on the user's
+//! tomograms), with the GIL released, progress over the training steps and Ctrl-C honoured.
+
+use crate::errors::{ToPyErr, bad_argument, input_error};
+use crate::pick::interruptible;
+use pyo3::exceptions::PyKeyboardInterrupt;
+use pyo3::prelude::*;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use tomopick_io::VoxelSize;
+use tomopick_train::{AdaptRequest, TrainError, TrainEvent, adapt_detector};
+
+impl ToPyErr for TrainError {
+    fn to_py(self) -> PyErr {
+        match self {
+            TrainError::Io(e) => e.to_py(),
+            TrainError::Pick(e) => e.to_py(),
+            TrainError::Sim(e) => e.to_py(),
+            TrainError::Eval(e) => e.to_py(),
+            TrainError::Nn(tomopick_nn::NnError::Io(e)) => e.to_py(),
+            TrainError::Cancelled => PyKeyboardInterrupt::new_err(
+                "tomopick: interrupted; the same call resumes from the last checkpoint",
+            ),
+            e => input_error(e.to_string()),
+        }
+    }
+}
+
+/// Adapts the detector (`model`, default the embedded one) to `tomograms`, in the run folder
+/// `output`; returns the adapted model's path. `progress(step, steps)` over the training.
+#[pyfunction]
+#[pyo3(signature = (tomograms, output, model=None, steps=200, seed=1, user_fraction=0.5, voxel_size=None, progress=None))]
+#[allow(clippy::too_many_arguments)]
+pub fn adapt(
+    py: Python<'_>,
+    tomograms: Vec<PathBuf>,
+    output: PathBuf,
+    model: Option<PathBuf>,
+    steps: u64,
+    seed: u64,
+    user_fraction: f64,
+    voxel_size: Option<f64>,
+    progress: Option<Bound<'_, PyAny>>,
+) -> PyResult<PathBuf> {
+    if let Some(v) = voxel_size
+        && !(v.is_finite() && v > 0.0)
+    {
+        return Err(bad_argument(format!(
+            "voxel_size {v}: must be a positive number of Å"
+        )));
+    }
+    let cancel = Arc::new(AtomicBool::new(false));
+    let req = AdaptRequest {
+        model,
+        steps,
+        seed,
+        user_fraction,
+        voxel_size: voxel_size.map(VoxelSize::isotropic),
+        cancel: Some(cancel.clone()),
+        ..AdaptRequest::new(tomograms, output)
+    };
+    interruptible(py, &cancel, progress.as_ref(), |report| {
+        adapt_detector(&req, &mut |e| {
+            if let TrainEvent::Step { step, .. } = e {
+                report(step as usize, steps as usize);
+            }
+        })
+    })?
+    .map_err(ToPyErr::to_py)
+}
