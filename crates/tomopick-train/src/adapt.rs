@@ -99,6 +99,7 @@ pub fn adapt_detector(req: &AdaptRequest, events: &mut dyn FnMut(TrainEvent)) ->
     let out = &req.output;
     let training = out.join("training");
     let run = if training.join("train.toml").is_file() {
+        check_same_tomograms(req)?;
         TrainRun {
             config: None,
             output: training.clone(),
@@ -233,6 +234,36 @@ fn prepare(req: &AdaptRequest, events: &mut dyn FnMut(TrainEvent)) -> Result<Pat
         f.write_all(text.as_bytes())
     })?;
     Ok(path)
+}
+
+/// Refuses to continue a run with other tomograms than it was labelled with (a resume reads
+/// its saved config, so other tomograms would be ignored without a word).
+fn check_same_tomograms(req: &AdaptRequest) -> Result<()> {
+    let labels = req.output.join("labels");
+    let mut had: Vec<String> = std::fs::read_dir(&labels)
+        .map_err(|e| IoError::os(&labels, e))?
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            name.strip_suffix(".csv").map(str::to_string)
+        })
+        .collect();
+    had.sort();
+    let given: Vec<String> = req
+        .tomograms
+        .iter()
+        .enumerate()
+        .map(|(i, t)| format!("{i:02}_{}", stem(t)))
+        .collect();
+    if had != given {
+        return Err(TrainError::Run(format!(
+            "{}: this run was adapted to other tomograms ({}); give the same ones to continue it, \
+             or another folder",
+            req.output.display(),
+            had.join(", ")
+        )));
+    }
+    Ok(())
 }
 
 /// The file name without its volume extension(s).

@@ -45,6 +45,12 @@ fn adapt_labels_fine_tunes_resumes_and_its_model_picks() {
     assert!(out.status.success(), "{log}");
     assert!(log.contains("resuming") && log.contains("step 3"), "{log}");
     assert!(!log.contains("as its labels"), "{log}");
+    // Other tomograms cannot continue it.
+    let e = fails(&["adapt", s(&t.join("noise_free.mrc")), "-o", s(&run)]);
+    assert!(
+        e.contains("other tomograms") && e.contains("00_reconstruction"),
+        "{e}"
+    );
     // The adapted model picks with its own threshold.
     let adapted = dir.path().join("adapted.csv");
     ok(&[
