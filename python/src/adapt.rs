@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use tomopick_io::VoxelSize;
+use tomopick_pick::TemplateMatchOptions;
 use tomopick_train::{AdaptRequest, TrainError, TrainEvent, adapt_detector};
 
 impl ToPyErr for TrainError {
@@ -30,7 +31,7 @@ impl ToPyErr for TrainError {
 /// Adapts the detector (`model`, default the embedded one) to `tomograms`, in the run folder
 /// `output`; returns the adapted model's path. `progress(step, steps)` over the training.
 #[pyfunction]
-#[pyo3(signature = (tomograms, output, model=None, steps=200, seed=1, user_fraction=0.5, voxel_size=None, progress=None))]
+#[pyo3(signature = (tomograms, output, model=None, steps=200, seed=1, user_fraction=0.5, voxel_size=None, progress=None, match_templates=false, tilt_max=60.0, template_rotations=1500))]
 #[allow(clippy::too_many_arguments)]
 pub fn adapt(
     py: Python<'_>,
@@ -42,6 +43,9 @@ pub fn adapt(
     user_fraction: f64,
     voxel_size: Option<f64>,
     progress: Option<Bound<'_, PyAny>>,
+    match_templates: bool,
+    tilt_max: f64,
+    template_rotations: usize,
 ) -> PyResult<PathBuf> {
     if let Some(v) = voxel_size
         && !(v.is_finite() && v > 0.0)
@@ -58,6 +62,8 @@ pub fn adapt(
         user_fraction,
         voxel_size: voxel_size.map(VoxelSize::isotropic),
         cancel: Some(cancel.clone()),
+        templates: match_templates
+            .then(|| TemplateMatchOptions::for_pick(tilt_max, template_rotations)),
         ..AdaptRequest::new(tomograms, output)
     };
     interruptible(py, &cancel, progress.as_ref(), |report| {

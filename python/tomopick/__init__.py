@@ -152,6 +152,9 @@ def adapt(
     user_fraction: float = 0.5,
     voxel_size: Optional[float] = None,
     progress: Progress = True,
+    match_templates: bool = False,
+    tilt_max: float = 60.0,
+    template_rotations: int = 1500,
 ) -> str:
     """Adapt the detector to your own tomograms without labels, as ``tomopick adapt`` does;
     returns the adapted model's path (``output/model.bpk``) for ``pick(..., model=...)``.
@@ -162,6 +165,8 @@ def adapt(
     adapted model carries one pick threshold for all classes. ``output`` is the run folder:
     the same call after a stop (Ctrl-C raises ``KeyboardInterrupt`` after a checkpoint)
     continues it. ``progress``: a bar on a terminal, ``False``, or ``f(step, steps)``.
+    ``match_templates`` (with ``tilt_max`` and ``template_rotations``, as in ``pick``) names the
+    labels' classes by template matching, so that the adapted model learns those names.
     """
     if isinstance(tomograms, (str, os.PathLike)):
         tomograms = [tomograms]
@@ -174,6 +179,9 @@ def adapt(
         user_fraction=user_fraction,
         voxel_size=voxel_size,
         progress=_progress(progress, "training steps"),
+        match_templates=match_templates,
+        tilt_max=tilt_max,
+        template_rotations=template_rotations,
     ))
 
 

@@ -38,6 +38,9 @@ def adapt(
     user_fraction: float = 0.5,
     voxel_size: Optional[float] = None,
     progress: Optional[Callable[[int, int], Any]] = None,
+    match_templates: bool = False,
+    tilt_max: float = 60.0,
+    template_rotations: int = 1500,
 ) -> Path: ...
 def classify(
     source: str | np.ndarray,

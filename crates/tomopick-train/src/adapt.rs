@@ -7,7 +7,8 @@
 //! cut from the tomograms mixed with simulated ones (the shipped model's last recipe, so that it
 //! keeps what it learned). The adapted model then picks those tomograms, and others recorded the
 //! same way, with one threshold ([`ADAPTED_THRESHOLD`], chosen on the foreign suite's validation
-//! part; BENCHMARKS.md, "Self-training on each tomogram").
+//! part; BENCHMARKS.md, "Self-training on each tomogram"). With template matching naming the
+//! labels' classes ([`AdaptRequest::templates`]) the adapted detector learns those names.
 //!
 //! The run folder holds `base.bpk` (the model adapted from), `labels/NN_name.csv` (its picks),
 //! `tomograms/` (tomograms resampled to the model's voxel size, when they needed it),
@@ -25,7 +26,8 @@ use tomopick_io::{IoError, ListContext, ListFormat, VoxelSize, write_particles};
 use tomopick_nn::user_data::UserTomogram;
 use tomopick_nn::{DetectorModel, TrainDetectorConfig, inference_device};
 use tomopick_pick::{
-    PickRequest, TomoSource, load_raw_detector, model_pick_options, pick_tomogram,
+    PickRequest, TemplateMatchOptions, TomoSource, load_raw_detector, model_pick_options,
+    pick_tomogram,
 };
 
 /// The simulated half of the fine-tuning (the shipped detector's last stage, without its
@@ -35,6 +37,10 @@ pub const ADAPT_RECIPE: &str = include_str!("adapt_recipe.toml");
 /// The pick threshold an adapted model carries: one for all classes (the adapted network's
 /// scores are no longer those its per-class thresholds were fitted to).
 pub const ADAPTED_THRESHOLD: f64 = 0.7;
+
+/// The same with labels named by template matching ([`AdaptRequest::templates`]): the best
+/// common threshold on the suite's validation part for that model.
+pub const ADAPTED_THRESHOLD_TEMPLATES: f64 = 0.5;
 
 /// What to adapt, to what, and where.
 #[derive(Debug, Clone)]
@@ -53,6 +59,9 @@ pub struct AdaptRequest {
     pub user_fraction: f64,
     /// Overrides the tomograms' header voxel size.
     pub voxel_size: Option<VoxelSize>,
+    /// Name the labels' classes by template matching (as `pick --match-templates`), so that
+    /// the adapted detector learns template matching's names for the tomograms' particles.
+    pub templates: Option<TemplateMatchOptions>,
     /// Set from another thread (Ctrl-C in Python) to stop: while labelling, before the next
     /// tile; while training, after the current step (resumable).
     pub cancel: Option<Arc<AtomicBool>>,
@@ -69,6 +78,7 @@ impl AdaptRequest {
             seed: 1,
             user_fraction: 0.5,
             voxel_size: None,
+            templates: None,
             cancel: None,
         }
     }
@@ -88,7 +98,18 @@ impl AdaptRequest {
                 self.user_fraction
             )));
         }
+        if let Some(o) = &self.templates {
+            tomopick_pick::template_match::check_options(o, Path::new("--match-templates"))?;
+        }
         Ok(())
+    }
+
+    /// The pick threshold the adapted model carries.
+    pub fn threshold(&self) -> f64 {
+        match self.templates {
+            Some(_) => ADAPTED_THRESHOLD_TEMPLATES,
+            None => ADAPTED_THRESHOLD,
+        }
     }
 }
 
@@ -124,12 +145,13 @@ pub fn adapt_detector(req: &AdaptRequest, events: &mut dyn FnMut(TrainEvent)) ->
     let trained = crate::train_detector(&run, events)?;
     let device = inference_device();
     let mut model = DetectorModel::load(&trained, &device)?;
-    model.config.pick_threshold = ADAPTED_THRESHOLD;
+    let threshold = req.threshold();
+    model.config.pick_threshold = threshold;
     model.config.class_thresholds = Vec::new();
     let path = out.join("model.bpk");
     model.save(&path)?;
     events(TrainEvent::Note(format!(
-        "wrote the adapted model {} (pick threshold {ADAPTED_THRESHOLD})",
+        "wrote the adapted model {} (pick threshold {threshold})",
         path.display()
     )));
     Ok(path)
@@ -173,7 +195,7 @@ fn prepare(req: &AdaptRequest, events: &mut dyn FnMut(TrainEvent)) -> Result<Pat
             voxel_size: req.voxel_size,
             keep_volume: resample,
             cancel: req.cancel.as_deref(),
-            templates: None,
+            templates: req.templates.clone(),
         };
         let picked = pick_tomogram(tomo, &pick_req, |_, _| {})?;
         let labels = out.join("labels").join(format!("{name}.csv"));

@@ -81,7 +81,7 @@ pub enum Command {
     /// Adapt the detector to your tomograms without labels: pick them, fine-tune on those
     /// picks mixed with simulated cubes, write the adapted model.
     #[command(
-        after_help = "Examples:\n  tomopick adapt TS_01.mrc TS_02.mrc TS_03.mrc -o adapted/\n  tomopick pick tomograms/ --model adapted/model.bpk -o picks/\n  tomopick adapt TS_01.mrc -o adapted/             # after a stop: continues the run\n\nSelf-training: the model picks the tomograms as `tomopick pick` would; those picks become\ntheir labels; the model is fine-tuned for --steps steps (8 cubes of 64³ each, half cut from\nthe tomograms, half simulated as the shipped model's training); the adapted model carries one\npick threshold for all classes. Give a few tomograms that represent a data set (all of them\nare held in memory while training), then pick the whole set with the adapted model.\nOn another simulator's tomograms this raised class-agnostic F1 on all ten test tomograms\n(0.469 -> 0.519; BENCHMARKS.md, \"Self-training on each tomogram\"); class names gain little.\n200 steps take about 2-3 minutes on 2 cores.\n\nThe folder gets base.bpk, labels/, adapt.toml, training/ (checkpoints, curve) and model.bpk."
+        after_help = "Examples:\n  tomopick adapt TS_01.mrc TS_02.mrc TS_03.mrc -o adapted/\n  tomopick pick tomograms/ --model adapted/model.bpk -o picks/\n  tomopick adapt TS_01.mrc -o adapted/             # after a stop: continues the run\n  tomopick adapt TS_01.mrc TS_02.mrc --match-templates --tilt-max 60 -o adapted_tm/\n\nSelf-training: the model picks the tomograms as `tomopick pick` would; those picks become\ntheir labels; the model is fine-tuned for --steps steps (8 cubes of 64³ each, half cut from\nthe tomograms, half simulated as the shipped model's training); the adapted model carries one\npick threshold for all classes (0.7; 0.5 with --match-templates). Give a few tomograms that represent a data set (all of them\nare held in memory while training), then pick the whole set with the adapted model.\nOn another simulator's tomograms this raised class-agnostic F1 on all ten test tomograms\n(0.469 -> 0.519; BENCHMARKS.md, \"Self-training on each tomogram\"). With --match-templates\nthe labels' classes come from template matching and the adapted detector names classes as\nwell as template matching does (validation macro F1 0.20 -> 0.24) at no cost per pick.\n200 steps take about 2-3 minutes on 2 cores.\n\nThe folder gets base.bpk, labels/, adapt.toml, training/ (checkpoints, curve) and model.bpk."
     )]
     Adapt(AdaptArgs),
     /// Train a network on simulated data made on the fly.
@@ -127,6 +127,16 @@ pub struct AdaptArgs {
     /// Voxel size in Å, when the headers' are wrong.
     #[arg(long)]
     pub voxel_size: Option<f64>,
+    /// Name the labels' classes by template matching (as `pick --match-templates`): the adapted
+    /// model learns template matching's names (slower: minutes per tomogram).
+    #[arg(long)]
+    pub match_templates: bool,
+    /// --match-templates: the tilt series' largest tilt in degrees (the missing wedge; 90: none).
+    #[arg(long, default_value_t = 60.0, value_name = "DEG")]
+    pub tilt_max: f64,
+    /// --match-templates: orientations tried per class.
+    #[arg(long, default_value_t = 1500, value_name = "N")]
+    pub template_rotations: usize,
 }
 
 /// A training run's folder and length.

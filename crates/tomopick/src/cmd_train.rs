@@ -5,6 +5,7 @@ use crate::progress::progress;
 use anyhow::Result;
 use indicatif::ProgressBar;
 use tomopick_io::VoxelSize;
+use tomopick_pick::TemplateMatchOptions;
 use tomopick_train::{AdaptRequest, TrainEvent, TrainRun};
 
 /// The library's run description of the arguments.
@@ -81,6 +82,9 @@ pub fn adapt(a: AdaptArgs) -> Result<()> {
         seed: a.seed,
         user_fraction: a.user_fraction,
         voxel_size: a.voxel_size.map(VoxelSize::isotropic),
+        templates: a
+            .match_templates
+            .then(|| TemplateMatchOptions::for_pick(a.tilt_max, a.template_rotations)),
         ..AdaptRequest::new(a.tomograms, a.output)
     };
     let run = TrainRun {

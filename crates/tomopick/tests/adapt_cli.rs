@@ -108,3 +108,49 @@ fn adapt_resamples_a_tomogram_at_another_voxel_size_and_refuses_bad_requests() {
     ]);
     assert!(e.contains("missing.mrc"), "{e}");
 }
+
+#[test]
+fn adapt_with_template_matching_labels_the_classes_as_pick_match_templates_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = dir.path().join("t");
+    simulate(&t, "96,96,64", "40", "33", &[]);
+    let tomo = t.join("reconstruction.mrc");
+    let tm = [
+        "--match-templates",
+        "--tilt-max",
+        "60",
+        "--template-rotations",
+        "20",
+    ];
+    let run = dir.path().join("tm");
+    let mut args = vec!["adapt", s(&tomo), "-o", s(&run), "--steps", "1"];
+    args.extend_from_slice(&tm);
+    let out = tomopick(&args);
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{log}");
+    assert!(log.contains("pick threshold 0.5"), "{log}");
+    let picks = dir.path().join("picks.csv");
+    let mut args = vec!["pick", s(&tomo), "-o", s(&picks)];
+    args.extend_from_slice(&tm);
+    ok(&args);
+    let classes = |text: &str| -> Vec<String> {
+        text.lines()
+            .skip(1)
+            .map(|l| l.split(',').next().unwrap().to_string())
+            .collect()
+    };
+    let labels = std::fs::read_to_string(run.join("labels").join("00_reconstruction.csv")).unwrap();
+    let picked = std::fs::read_to_string(&picks).unwrap();
+    assert!(classes(&labels).len() > 5);
+    assert_eq!(classes(&labels), classes(&picked));
+    let e = fails(&[
+        "adapt",
+        s(&tomo),
+        "-o",
+        s(&dir.path().join("bad")),
+        "--match-templates",
+        "--template-rotations",
+        "0",
+    ]);
+    assert!(e.contains("orientation"), "{e}");
+}
