@@ -10,6 +10,8 @@
 #   scripts/foreign_suite.sh test new -- --model runs/det/model.bpk
 #   ADAPT=1 scripts/foreign_suite.sh test adapted   # `tomopick adapt` on each tomogram first,
 #                                                    # then pick with its adapted model
+#   ADAPT=1 ADAPT_TM=1 scripts/foreign_suite.sh validation adapted_tm
+#                                 # the same with --match-templates at the tomogram's tilt range
 #
 # Choices (thresholds, checkpoints, recipes) are made on the validation part only; the test part
 # is for reporting. The suite lives in $TOMOPICK_SUITE (default ~/.cache/tomopick/foreign_suite,
@@ -37,7 +39,12 @@ for d in "$suite"/$prefix*/; do
   mkdir -p "$d/$run"
   model=()
   if [ "${ADAPT:-0}" = 1 ]; then
-    "$bin" -q adapt "$d/reconstruction.mrc" -o "$d/$run/adapt" ${ADAPT_ARGS:-} > /dev/null
+    tm=()
+    if [ "${ADAPT_TM:-0}" = 1 ]; then
+      tilt=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["tilt_max_deg"])' "$d/params.json")
+      tm=(--match-templates --tilt-max "$tilt")
+    fi
+    "$bin" -q adapt "$d/reconstruction.mrc" -o "$d/$run/adapt" "${tm[@]}" ${ADAPT_ARGS:-} > /dev/null
     model=(--model "$d/$run/adapt/model.bpk")
   fi
   "$bin" -q pick "$d/reconstruction.mrc" -o "$d/$run/picks.csv" "${model[@]}" "$@" > /dev/null
