@@ -77,6 +77,15 @@ def fuse(a, b, weight, radius=40.0):
     return out
 
 
+def score_ladder(d, raw, out, back=1.0):
+    """The picks in `raw` (a pick at 0.02 of suite folder `d`, positions times `back` into the
+    tomogram's frame) scored at each threshold of LADDER under `out`/t<threshold>: a list of
+    (F1, macro F1), and the rows (class, x, y, z, score)."""
+    rows = [(r["class"], *(float(r[k]) * back for k in "xyz"), float(r["score"]))
+            for r in csv.DictReader(open(raw))]
+    return [score_picks(B, d, [r for r in rows if r[4] >= th], f"{out}/t{th}") for th in LADDER], rows
+
+
 def report(setting, res, tomos):
     means = [sum(res[t][i][0] for t in tomos) / len(tomos) for i in range(len(LADDER))]
     best = means.index(max(means))
@@ -113,10 +122,7 @@ def main():
                 model = ["--model", a.model] if a.model else []
                 subprocess.run([B, "-q", "pick", filtered(d, a.filter), "--voxel-size", vs, "--threshold", "0.02",
                                 "-o", raw] + model + a.pick_args.split(), check=True, stdout=subprocess.DEVNULL)
-            back = 10.0 / float(vs)
-            rows = [(r["class"], *(float(r[k]) * back for k in "xyz"), float(r["score"]))
-                    for r in csv.DictReader(open(raw))]
-            res[t] = [score_picks(B, d, [r for r in rows if r[4] >= th], f"{o}/t{th}") for th in LADDER]
+            res[t], rows = score_ladder(d, raw, o, back=10.0 / float(vs))
             picked.setdefault(t, []).append(rows)
         report(setting, res, tomos)
     if a.fuse is not None and len(a.sizes) == 2:

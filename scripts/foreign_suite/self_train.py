@@ -15,14 +15,12 @@ Uses the suite's venv; TOMOPICK_BIN names the binary. Everything goes under each
 folder (`self_<tag>/`); a round already trained is not trained again.
 """
 import argparse
-import csv
 import os
 import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
-from scale_ladder import B, LADDER, report  # noqa: E402
-from score_picks import score_picks  # noqa: E402
+from scale_ladder import B, LADDER, report, score_ladder  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 RECIPE = os.path.join(ROOT, "configs", "detector_shrec10a_stage10_recon.toml")
@@ -91,8 +89,7 @@ def main():
         if not os.path.exists(raw):
             subprocess.run([B, "-q", "pick", f"{d}/reconstruction.mrc", "--model", model, "--threshold", "0.02",
                             "-o", raw], check=True, stdout=subprocess.DEVNULL)
-        rows = [(r["class"], *(float(r[k]) for k in "xyz"), float(r["score"])) for r in csv.DictReader(open(raw))]
-        res[t] = [score_picks(B, d, [r for r in rows if r[4] >= th], f"{o}/t{th}") for th in LADDER]
+        res[t], _ = score_ladder(d, raw, o)
         print(f"{t}: " + " ".join(f"{th}:{f:.3f}" for th, (f, _) in zip(LADDER, res[t])), flush=True)
     report(f"self-trained {tag}", res, tomos)
 
