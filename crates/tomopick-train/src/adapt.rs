@@ -27,12 +27,14 @@ use tomopick_nn::user_data::UserTomogram;
 use tomopick_nn::{DetectorModel, TrainDetectorConfig, inference_device};
 use tomopick_pick::{
     PickRequest, TemplateMatchOptions, TomoSource, load_raw_detector, model_pick_options,
-    pick_tomogram,
+    pick_source,
 };
 
-/// The simulated half of the fine-tuning (the shipped detector's last stage, without its
-/// validation tomogram); `adapt` sets the network, classes, steps and data itself.
-pub const ADAPT_RECIPE: &str = include_str!("adapt_recipe.toml");
+/// The simulated half of the fine-tuning: the shipped detector's last training stage, whose
+/// config this is; `adapt` sets the network, classes, steps, schedule and data itself and drops
+/// its validation tomogram.
+pub const ADAPT_RECIPE: &str =
+    include_str!("../../../configs/detector_shrec10a_stage10_recon.toml");
 
 /// The pick threshold an adapted model carries: one for all classes (the adapted network's
 /// scores are no longer those its per-class thresholds were fitted to).
@@ -181,23 +183,28 @@ fn prepare(req: &AdaptRequest, events: &mut dyn FnMut(TrainEvent)) -> Result<Pat
     base.save(&base_path)?;
     let mc = base.config.clone();
     let model = base.into_inference();
+    let pick_req = PickRequest {
+        detector: &model,
+        classifier: None,
+        options: model_pick_options(&model, None),
+        voxel_size: req.voxel_size,
+        keep_volume: false,
+        cancel: req.cancel.as_deref(),
+        templates: req.templates,
+    };
     let mut user_data = Vec::with_capacity(req.tomograms.len());
     let mut total = 0;
     for (i, tomo) in req.tomograms.iter().enumerate() {
-        let name = format!("{i:02}_{}", stem(tomo));
-        let resample = TomoSource::open(tomo, req.voxel_size)?
-            .rescaler_for(mc.voxel_size_a, tomo)?
-            .is_some();
-        let pick_req = PickRequest {
-            detector: &model,
-            classifier: None,
-            options: model_pick_options(&model, None),
-            voxel_size: req.voxel_size,
-            keep_volume: resample,
-            cancel: req.cancel.as_deref(),
-            templates: req.templates.clone(),
+        let name = label_name(i, tomo);
+        // Opened once: an MRC header only, other formats whole. A tomogram to resample is
+        // picked from memory, so that its resampled grid is there to train on.
+        let source = TomoSource::open(tomo, req.voxel_size)?;
+        let resample = source.rescaler_for(mc.voxel_size_a, tomo)?.is_some();
+        let source = match source {
+            TomoSource::Mrc(_) if resample => TomoSource::load(tomo, req.voxel_size)?,
+            s => s,
         };
-        let picked = pick_tomogram(tomo, &pick_req, |_, _| {})?;
+        let picked = pick_source(source, tomo, &pick_req, |_, _| {})?;
         let labels = out.join("labels").join(format!("{name}.csv"));
         write_particles(
             &labels,
@@ -240,6 +247,7 @@ fn prepare(req: &AdaptRequest, events: &mut dyn FnMut(TrainEvent)) -> Result<Pat
     cfg.voxel_size_a = mc.voxel_size_a;
     cfg.anchors = mc.anchors_vox.len();
     cfg.steps = req.steps;
+    cfg.lr_decay_steps = Vec::new();
     cfg.seed = req.seed;
     cfg.checkpoint_every = cfg.checkpoint_every.min(req.steps);
     cfg.validate_every = 0;
@@ -275,7 +283,7 @@ fn check_same_tomograms(req: &AdaptRequest) -> Result<()> {
         .tomograms
         .iter()
         .enumerate()
-        .map(|(i, t)| format!("{i:02}_{}", stem(t)))
+        .map(|(i, t)| label_name(i, t))
         .collect();
     if had != given {
         return Err(TrainError::Run(format!(
@@ -288,21 +296,10 @@ fn check_same_tomograms(req: &AdaptRequest) -> Result<()> {
     Ok(())
 }
 
-/// The file name without its volume extension(s).
-fn stem(p: &Path) -> String {
-    let name = p
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "tomogram".into());
-    let lower = name.to_ascii_lowercase();
-    for ext in [
-        ".mrc.gz", ".mrc", ".rec", ".map", ".tiff", ".tif", ".zarr", ".st",
-    ] {
-        if lower.ends_with(ext) {
-            return name[..name.len() - ext.len()].to_string();
-        }
-    }
-    name
+/// The name of tomogram `i`'s labels (and resampled grid) in the run folder: its position and
+/// its name as `pick` gives it.
+fn label_name(i: usize, tomo: &Path) -> String {
+    format!("{i:02}_{}", tomopick_pick::dataset::tomogram_name(tomo))
 }
 
 /// `p` made absolute (the config is read from another folder).

@@ -125,7 +125,7 @@ pub struct AdaptArgs {
     #[arg(long, default_value_t = 0.5)]
     pub user_fraction: f64,
     /// Voxel size in Å, when the headers' are wrong.
-    #[arg(long)]
+    #[arg(long, value_name = "Å", value_parser = positive_angstrom)]
     pub voxel_size: Option<f64>,
     /// Name the labels' classes by template matching (as `pick --match-templates`): the adapted
     /// model learns template matching's names (slower: minutes per tomogram).

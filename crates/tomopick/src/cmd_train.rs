@@ -4,6 +4,7 @@ use crate::args::{AdaptArgs, TrainRunArgs};
 use crate::progress::progress;
 use anyhow::Result;
 use indicatif::ProgressBar;
+use std::path::Path;
 use tomopick_io::VoxelSize;
 use tomopick_pick::TemplateMatchOptions;
 use tomopick_train::{AdaptRequest, TrainEvent, TrainRun};
@@ -19,8 +20,9 @@ fn run_of(a: TrainRunArgs) -> TrainRun {
     }
 }
 
-/// Shows a training run's events: a progress bar for the steps, log lines for the rest.
-fn show(pb: &mut Option<ProgressBar>, run: &TrainRun, e: TrainEvent) {
+/// Shows the events of the training run in folder `run`: a progress bar for the steps, log
+/// lines for the rest.
+fn show(pb: &mut Option<ProgressBar>, run: &Path, e: TrainEvent) {
     match e {
         TrainEvent::Started {
             step,
@@ -29,7 +31,7 @@ fn show(pb: &mut Option<ProgressBar>, run: &TrainRun, e: TrainEvent) {
             description,
         } => {
             if resumed {
-                tracing::info!("resuming {} at step {step}", run.output.display());
+                tracing::info!("resuming {} at step {step}", run.display());
             }
             tracing::info!("{description}");
             let bar = progress(steps, "training");
@@ -52,7 +54,7 @@ fn show(pb: &mut Option<ProgressBar>, run: &TrainRun, e: TrainEvent) {
 pub fn train_detector(a: TrainRunArgs) -> Result<()> {
     let run = run_of(a);
     let mut pb = None;
-    tomopick_train::train_detector(&run, &mut |e| show(&mut pb, &run, e))?;
+    tomopick_train::train_detector(&run, &mut |e| show(&mut pb, &run.output, e))?;
     if let Some(bar) = pb {
         bar.finish_and_clear();
     }
@@ -62,7 +64,7 @@ pub fn train_detector(a: TrainRunArgs) -> Result<()> {
 pub fn train_classifier(a: TrainRunArgs) -> Result<()> {
     let run = run_of(a);
     let mut pb = None;
-    tomopick_train::train_classifier(&run, &mut |e| show(&mut pb, &run, e))?;
+    tomopick_train::train_classifier(&run, &mut |e| show(&mut pb, &run.output, e))?;
     if let Some(bar) = pb {
         bar.finish_and_clear();
     }
@@ -71,11 +73,6 @@ pub fn train_classifier(a: TrainRunArgs) -> Result<()> {
 
 /// `tomopick adapt`: one library call; prints where the adapted model is and how to use it.
 pub fn adapt(a: AdaptArgs) -> Result<()> {
-    if let Some(v) = a.voxel_size
-        && !(v.is_finite() && v > 0.0)
-    {
-        anyhow::bail!("--voxel-size {v}: a voxel size must be positive");
-    }
     let req = AdaptRequest {
         model: a.model,
         steps: a.steps,
@@ -87,15 +84,9 @@ pub fn adapt(a: AdaptArgs) -> Result<()> {
             .then(|| TemplateMatchOptions::for_pick(a.tilt_max, a.template_rotations)),
         ..AdaptRequest::new(a.tomograms, a.output)
     };
-    let run = TrainRun {
-        config: None,
-        output: req.output.join("training"),
-        resume: false,
-        steps: None,
-        cancel: None,
-    };
+    let training = req.output.join("training");
     let mut pb = None;
-    let model = tomopick_train::adapt_detector(&req, &mut |e| show(&mut pb, &run, e))?;
+    let model = tomopick_train::adapt_detector(&req, &mut |e| show(&mut pb, &training, e))?;
     if let Some(bar) = pb {
         bar.finish_and_clear();
     }
