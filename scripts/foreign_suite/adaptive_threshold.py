@@ -17,7 +17,7 @@ import sys
 
 import numpy as np
 
-from score_picks import score_picks
+from score_picks import score_picks, validation_tomograms
 
 B = os.environ.get("TOMOPICK_BIN", os.path.expanduser("~/.cache/tomopick/target/release/tomopick"))
 
@@ -40,7 +40,7 @@ def otsu(x, bins=64):
 
 def main():
     suite = sys.argv[1]
-    tomos = sys.argv[2:] or sorted(n for n in os.listdir(suite) if n.startswith("val") and len(n) == 5)
+    tomos = sys.argv[2:] or validation_tomograms(suite)
     res = {}
     for t in tomos:
         d = f"{suite}/{t}"

@@ -21,7 +21,7 @@ import mrcfile
 import numpy as np
 from scipy.ndimage import gaussian_laplace, maximum_filter
 
-from score_picks import score_picks
+from score_picks import score_picks, validation_tomograms
 
 B = os.environ.get("TOMOPICK_BIN", os.path.expanduser("~/.cache/tomopick/target/release/tomopick"))
 VOXEL_A = 10.0
@@ -67,7 +67,7 @@ def main():
     ap.add_argument("--network", type=float, nargs="*", default=None,
                     help="weights W of the LoG term added to the network's candidates' scores")
     a = ap.parse_args()
-    tomos = a.tomos or sorted(n for n in os.listdir(a.suite) if n.startswith("val") and len(n) == 5)
+    tomos = a.tomos or validation_tomograms(a.suite)
     tag = f"blob_{a.polarity}_" + "_".join(str(s) for s in a.sigmas)
     res, fused = {}, {}
     for t in tomos:

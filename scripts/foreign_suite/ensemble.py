@@ -15,7 +15,7 @@ import sys
 
 import numpy as np
 
-from score_picks import score_picks
+from score_picks import score_picks, validation_tomograms
 
 B = os.environ.get("TOMOPICK_BIN", os.path.expanduser("~/.cache/tomopick/target/release/tomopick"))
 LADDER = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8]
@@ -48,7 +48,7 @@ def fuse(a, b, radius=40.0):
 
 def main():
     suite, la, lb = sys.argv[1:4]
-    tomos = sorted(n for n in os.listdir(suite) if n.startswith("val") and len(n) == 5)
+    tomos = validation_tomograms(suite)
     table = {}
     for t in tomos:
         d = f"{suite}/{t}"

@@ -27,7 +27,7 @@ import mrcfile
 import numpy as np
 from scipy.ndimage import gaussian_filter
 
-from score_picks import score_picks
+from score_picks import score_picks, validation_tomograms
 
 B = os.environ.get("TOMOPICK_BIN", os.path.expanduser("~/.cache/tomopick/target/release/tomopick"))
 LADDER = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9]
@@ -106,7 +106,7 @@ def main():
     ap.add_argument("--pick-args", default="", help="more `tomopick pick` arguments, e.g. '--adapt-bn 1' (named in the setting)")
     ap.add_argument("--fuse", type=float, default=None, help="with two sizes: also their union, the second's scores times W")
     a = ap.parse_args()
-    tomos = a.tomos or sorted(n for n in os.listdir(a.suite) if n.startswith("val") and len(n) == 5)
+    tomos = a.tomos or validation_tomograms(a.suite)
     picked = {}
     for vs in a.sizes:
         setting = f"vs{vs}" + (f"_{a.filter.replace(':', '_')}" if a.filter else "") + \

@@ -39,3 +39,8 @@ def read_class_scores(path):
         rows = [(float(line[1]), float(line[2]), float(line[3]), float(line[4]),
                  *([float(line[i]) for i in c] for c in cols)) for line in r]
     return classes, rows
+
+
+def validation_tomograms(suite):
+    """The validation part's tomogram folders of SUITE (val00, val01, ...), sorted."""
+    return sorted(n for n in os.listdir(suite) if n.startswith("val") and len(n) == 5)

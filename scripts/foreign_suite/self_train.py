@@ -21,6 +21,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
 from scale_ladder import B, LADDER, report, score_ladder  # noqa: E402
+from score_picks import validation_tomograms  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 RECIPE = os.path.join(ROOT, "configs", "detector_shrec10a_stage10_recon.toml")
@@ -63,7 +64,7 @@ def main():
     ap.add_argument("--extra-toml", action="append", default=[])
     a = ap.parse_args()
     tag = a.tag or f"s{a.steps}_f{a.fraction}_r{a.rounds}"
-    tomos = a.tomos or sorted(n for n in os.listdir(a.suite) if n.startswith("val") and len(n) == 5)
+    tomos = a.tomos or validation_tomograms(a.suite)
     init = os.path.join(ROOT, "models", "detector_shrec10a.bpk")
     res = {}
     for t in tomos:
