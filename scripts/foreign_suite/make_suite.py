@@ -26,7 +26,7 @@ Outputs per tomogram (a folder): reconstruction.mrc (float32, 10 A), occupancy_m
 (particle number = line of particle_locations.txt), particle_locations.txt (SHREC: class x y z
 Z1 X Z2, voxels), classes.toml (equivalent-sphere radii), params.json.
 
-    make_suite.py --out DIR [--part validation|test|all] [--only NAME ...] [--jobs N]
+    make_suite.py --out DIR [--part validation|test|oracle|all] [--only NAME ...] [--jobs N]
 """
 import argparse
 import json
@@ -48,7 +48,11 @@ SHAPE_ZYX = (112, 256, 256)
 
 # Per-projection SNRs of each part: the same ladder, different seeds for everything else.
 SNR_LADDER = [1.0, 0.5, 0.3, 0.2, 0.2, 0.1, 0.05, 0.05, 0.03, 0.5]
-PART_SEED = {"validation": 1000, "test": 2000}
+PART_SEED = {"validation": 1000, "test": 2000, "oracle": 3000}
+# Tomograms per part. "oracle" is a diagnostic only, never a choice or a report: tomograms of the
+# suite's own kind to train on, for the in-domain upper bound (what a detector trained on this
+# simulator's output reaches on the validation part).
+PART_SIZE = {"validation": 10, "test": 10, "oracle": 20}
 # Bumped when the same spec makes other voxels, so a suite made before is remade. 2: gemmi's
 # densities at their true size (version 1 stretched them by 0-14 %, see density._box).
 SUITE_VERSION = 2
@@ -89,7 +93,7 @@ def spec(part, i):
 
 def parts(which):
     names = ["validation", "test"] if which == "all" else [which]
-    return [spec(p, i) for p in names for i in range(len(SNR_LADDER))]
+    return [spec(p, i) for p in names for i in range(PART_SIZE[p])]
 
 
 def write_mrc(path, data, voxel_a):
@@ -141,7 +145,7 @@ def make(p, out_dir, shape=SHAPE_ZYX):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", required=True)
-    ap.add_argument("--part", default="all", choices=["validation", "test", "all"])
+    ap.add_argument("--part", default="all", choices=["validation", "test", "oracle", "all"])
     ap.add_argument("--only", nargs="*", default=None, help="tomogram names, e.g. val03")
     ap.add_argument("--jobs", type=int, default=1)
     ap.add_argument("--list", action="store_true", help="print the specs and exit")

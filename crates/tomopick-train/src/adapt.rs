@@ -13,10 +13,13 @@
 //! The run folder holds `base.bpk` (the model adapted from), `labels/NN_name.csv` (its picks),
 //! `tomograms/` (tomograms resampled to the model's voxel size, when they needed it),
 //! `adapt.toml` (the fine-tuning config), `training/` (the training run: checkpoints, curve) and
-//! `model.bpk`, the adapted model. A stopped run resumes from its last checkpoint.
+//! `model.bpk`, the adapted model, and `options.toml` (the options it was started with). A
+//! stopped run resumes from its last checkpoint, with the same tomograms and options (more
+//! `--steps` continue it further).
 
 use crate::error::{Result, TrainError};
 use crate::run::{TrainEvent, TrainRun};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -123,6 +126,7 @@ pub fn adapt_detector(req: &AdaptRequest, events: &mut dyn FnMut(TrainEvent)) ->
     let training = out.join("training");
     let run = if training.join("train.toml").is_file() {
         check_same_tomograms(req)?;
+        check_same_options(req)?;
         TrainRun {
             config: None,
             output: training.clone(),
@@ -181,6 +185,13 @@ fn prepare(req: &AdaptRequest, events: &mut dyn FnMut(TrainEvent)) -> Result<Pat
     let base = load_raw_detector(req.model.as_deref())?;
     let base_path = out.join("base.bpk");
     base.save(&base_path)?;
+    let record = out.join(OPTIONS_FILE);
+    let text = toml::to_string(&options_record(req)?)
+        .map_err(|e| TrainError::Run(format!("{}: cannot be written: {e}", record.display())))?;
+    write_atomic(&record, |f| {
+        use std::io::Write;
+        f.write_all(text.as_bytes())
+    })?;
     let mc = base.config.clone();
     let model = base.into_inference();
     let pick_req = PickRequest {
@@ -292,6 +303,58 @@ fn check_same_tomograms(req: &AdaptRequest) -> Result<()> {
             req.output.display(),
             had.join(", ")
         )));
+    }
+    Ok(())
+}
+
+/// The run folder's record of the options that shape the run (all but `--steps`).
+const OPTIONS_FILE: &str = "options.toml";
+
+/// The options that shape a run, by their CLI names: a resume with others would silently keep
+/// the saved ones (the saved config, labels and base model), so it is refused instead.
+fn options_record(req: &AdaptRequest) -> Result<BTreeMap<String, String>> {
+    let mut m = BTreeMap::new();
+    let model = match &req.model {
+        Some(p) => absolute(p)?.display().to_string(),
+        None => "the embedded default".to_string(),
+    };
+    m.insert("--model".into(), model);
+    m.insert("--seed".into(), req.seed.to_string());
+    m.insert("--user-fraction".into(), req.user_fraction.to_string());
+    let vs = req.voxel_size.map_or("from the header".to_string(), |v| {
+        format!("{} {} {}", v.x, v.y, v.z)
+    });
+    m.insert("--voxel-size".into(), vs);
+    let tm = req.templates.as_ref().map_or("off".to_string(), |o| {
+        format!(
+            "{} rotations, tilt max {:?}, seed {}",
+            o.rotations, o.tilt_max_deg, o.seed
+        )
+    });
+    m.insert("--match-templates".into(), tm);
+    Ok(m)
+}
+
+/// Refuses to continue a run with other options than it was started with (runs from before
+/// the record existed are not checked).
+fn check_same_options(req: &AdaptRequest) -> Result<()> {
+    let path = req.output.join(OPTIONS_FILE);
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return Ok(());
+    };
+    let saved: BTreeMap<String, String> =
+        toml::from_str(&text).map_err(|e| TrainError::Run(format!("{}: {e}", path.display())))?;
+    for (key, now) in options_record(req)? {
+        match saved.get(&key) {
+            Some(was) if *was != now => {
+                return Err(TrainError::Run(format!(
+                    "{}: this run was started with {key} {was} (now {now}); give the same \
+                     options to continue it, or another folder",
+                    req.output.display()
+                )));
+            }
+            _ => {}
+        }
     }
     Ok(())
 }

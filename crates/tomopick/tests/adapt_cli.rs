@@ -85,6 +85,23 @@ fn adapt_resamples_a_tomogram_at_another_voxel_size_and_refuses_bad_requests() {
     let grid = run.join("tomograms").join("00_reconstruction.mrc");
     let info = ok(&["info", s(&grid)]);
     assert!(info.contains("10"), "{info}");
+    // Resuming it with other options would keep the saved ones without a word: refused.
+    let e = fails(&["adapt", s(&tomo), "-o", s(&run), "--steps", "2"]);
+    assert!(
+        e.contains("--voxel-size") && e.contains("8 8 8") && e.contains("from the header"),
+        "{e}"
+    );
+    let e = fails(&[
+        "adapt",
+        s(&tomo),
+        "-o",
+        s(&run),
+        "--voxel-size",
+        "8",
+        "--seed",
+        "5",
+    ]);
+    assert!(e.contains("--seed 1 (now 5)"), "{e}");
     // A folder that holds something else is not overwritten.
     let busy = dir.path().join("busy");
     std::fs::create_dir_all(&busy).unwrap();
