@@ -1,0 +1,194 @@
+"""How well could any detector do on a suite tomogram? An ideal observer's bound (issue 19).
+
+For each particle, the ideal observer knows its exact noise-free appearance (shape, orientation,
+CTF, missing wedge: the suite's own noise-free tomogram, remade with the same draws and no noise)
+and where it might be; it sees the tomogram's real noise (the noisy tomogram minus the noise-free
+one: coloured by the reconstruction filter, Poisson where the spec says so). Its best statistic
+for "this particle is here" is the prewhitened matched filter F = S / P, with S the particle's
+noise-free signal (inside its mask grown by 2 voxels, other particles' masks cut out, the local
+solvent level subtracted) in a 32^3 box and P the noise's power spectrum in such boxes (averaged
+periodograms). Its separation d' is measured: the filter's response to the noise-free box around
+the particle over the standard deviation of its responses to 200 boxes of the noise alone. Not
+knowing the class, orientation or position, and the clutter of neighbours and vesicle edges at
+empty places, only make detection harder, so this is an upper bound.
+
+From the d' of every particle: the fraction with d' >= 3 and >= 5, and the best F1 an observer
+with those d' reaches when it must also reject the tomogram's empty positions (M independent
+ones: free voxels over the mean particle volume; at threshold t it finds sum Phi(d'_i - t)
+particles and M (1 - Phi(t)) false ones). With `--picks NAME` (a run folder in each tomogram's
+folder holding picks.csv, positions in Å) it also prints that run's recall per d' bin: how much of
+what an ideal observer sees the detector finds.
+
+    python ideal_observer.py SUITE [--tomos val00 ...] [--picks defaults adapted ...]
+
+Uses the suite's venv (numpy, scipy, mrcfile). Noise-free tomograms are made once and kept
+(SUITE/NAME/noise_free.mrc, about 30 s each).
+"""
+import argparse
+import csv
+import json
+import math
+import os
+import sys
+
+import mrcfile
+import numpy as np
+from scipy import ndimage
+from scipy.stats import norm
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from score_picks import validation_tomograms  # noqa: E402
+
+BOX = 32
+BINS = [0, 1, 2, 3, 4, 5, 7, 10, math.inf]
+
+
+def noise_free(suite, name):
+    """The tomogram NAME remade with the same draws and no noise (cached beside it)."""
+    d = os.path.join(suite, name)
+    out = os.path.join(d, "noise_free.mrc")
+    if not os.path.exists(out):
+        import density
+        import imaging
+        import make_suite
+        import sample
+
+        p = json.load(open(os.path.join(d, "params.json")))
+        q = dict(p, snr=1e12, noise="gaussian")
+        rng = np.random.default_rng(p["seed"] + 7919)
+        templates = density.templates(q, rng)
+        contrast, _, _ = sample.build(q, templates, make_suite.SHAPE_ZYX, make_suite.VOXEL_A, rng)
+        rec = imaging.tilt_series_wbp(contrast, q, make_suite.VOXEL_A, rng)
+        with mrcfile.new(out + ".tmp", overwrite=True) as m:
+            m.set_data(rec.astype(np.float32))
+            m.voxel_size = make_suite.VOXEL_A
+        os.replace(out + ".tmp", out)
+    return mrcfile.read(out).astype(np.float64)
+
+
+def box(vol, c):
+    """The BOX^3 box of `vol` centred on voxel c (z, y, x), zero-padded at the edges."""
+    out = np.zeros((BOX,) * 3)
+    lo = [ci - BOX // 2 for ci in c]
+    src = tuple(slice(max(0, l), min(n, l + BOX)) for l, n in zip(lo, vol.shape))
+    dst = tuple(slice(s.start - l, s.stop - l) for s, l in zip(src, lo))
+    out[dst] = vol[src]
+    return out
+
+
+def noise_psd(noise, rng, n=300):
+    """Mean periodogram of BOX^3 boxes of the noise volume."""
+    acc = np.zeros((BOX,) * 3)
+    for _ in range(n):
+        c = [int(rng.integers(BOX // 2, s - BOX // 2)) for s in noise.shape]
+        acc += np.abs(np.fft.fftn(box(noise, c))) ** 2
+    return acc / n
+
+
+def dprimes(clean, noise, labels, truth, psd, rng, n_noise=200):
+    """d' of every particle (truth rows: class, x, y, z in voxels; mask value = row + 1): its
+    prewhitened matched filter's response to the noise-free box around it (the particle with
+    whatever lies near it, as in the data) over the spread of that filter's response to boxes of
+    the noise alone at random places (measured, not modelled, so the filter's cut-outs and the
+    noise's edges cannot inflate it)."""
+    noise_boxes = np.stack([box(noise, [int(rng.integers(BOX // 2, n - BOX // 2)) for n in noise.shape]).ravel()
+                            for _ in range(n_noise)])
+    floor = 1e-3 * psd.mean()
+    out = []
+    for i, (_, x, y, z) in enumerate(truth):
+        c = (int(round(z)), int(round(y)), int(round(x)))
+        lab = box(labels, c)
+        own = lab == i + 1
+        if not own.any():
+            out.append(0.0)
+            continue
+        grown = ndimage.binary_dilation(own, iterations=2) & ((lab == 0) | own)
+        ring = ndimage.binary_dilation(grown, iterations=3) & ~grown & (lab == 0)
+        cb = box(clean, c)
+        base = np.median(cb[ring]) if ring.any() else 0.0
+        s = np.where(grown, cb - base, 0.0)
+        f = np.real(np.fft.ifftn(np.fft.fftn(s) / (psd + floor))).ravel()
+        out.append(float(f @ cb.ravel() / (noise_boxes @ f).std()))
+    return np.array(out)
+
+
+def best_f1(d, m):
+    """Best F1 over thresholds for particles of separations d among m empty positions."""
+    best = (0.0, 0.0)
+    for t in np.arange(0.0, 8.0, 0.05):
+        tp = norm.cdf(d - t).sum()
+        fp = m * norm.sf(t)
+        f1 = 2 * tp / (2 * tp + fp + (len(d) - tp))
+        best = max(best, (f1, t))
+    return best
+
+
+def found(picks_csv, labels):
+    """Mask values (particle numbers) that the picks land in (positions in Å, 10 Å voxels)."""
+    hit = set()
+    with open(picks_csv) as f:
+        for r in csv.DictReader(f):
+            z, y, x = (int(round(float(r[k]) / 10.0)) for k in ("z", "y", "x"))
+            if all(0 <= a < n for a, n in zip((z, y, x), labels.shape)):
+                v = int(labels[z, y, x])
+                if v:
+                    hit.add(v)
+    return hit
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("suite")
+    ap.add_argument("--tomos", nargs="*", default=None, help="folders in SUITE (default: val*)")
+    ap.add_argument("--picks", nargs="*", default=[], help="run folders in each tomogram's folder to compare")
+    a = ap.parse_args()
+    names = a.tomos or validation_tomograms(a.suite)
+    rows = []
+    for name in names:
+        d = os.path.join(a.suite, name)
+        p = json.load(open(os.path.join(d, "params.json")))
+        noisy = mrcfile.read(os.path.join(d, "reconstruction.mrc")).astype(np.float64)
+        labels = mrcfile.read(os.path.join(d, "occupancy_mask.mrc")).astype(np.int64)
+        clean = noise_free(a.suite, name)
+        noise = noisy - clean
+        truth = [(t[0], *map(float, t[1:4])) for t in (line.split() for line in open(os.path.join(d, "particle_locations.txt")))]
+        psd = noise_psd(noise, np.random.default_rng(0))
+        dp = dprimes(clean, noise, labels, truth, psd, np.random.default_rng(1))
+        occupied = labels > 0
+        m = int((~occupied).sum() / (occupied.sum() / len(truth)))
+        f1, t = best_f1(dp, m)
+        row = {"name": name, "snr": p["snr"], "n": len(dp), "median_dprime": float(np.median(dp)),
+               "frac_d3": float((dp >= 3).mean()), "frac_d5": float((dp >= 5).mean()), "ideal_f1": f1,
+               "noise_clean_corr": float(np.corrcoef(noise.ravel()[::97], clean.ravel()[::97])[0, 1])}
+        classes = sorted({t[0] for t in truth})
+        row["median_dprime_per_class"] = {c: float(np.median([x for x, t in zip(dp, truth) if t[0] == c])) for c in classes}
+        for run in a.picks:
+            path = os.path.join(d, run, "picks.csv")
+            if not os.path.exists(path):
+                continue
+            hit = found(path, labels)
+            got = np.array([(i + 1) in hit for i in range(len(dp))])
+            per_bin = []
+            for lo, hi in zip(BINS[:-1], BINS[1:]):
+                sel = (dp >= lo) & (dp < hi)
+                per_bin.append(f"{got[sel].mean():.2f}/{sel.sum()}" if sel.any() else "-")
+            row[f"recall_{run}"] = float(got.mean())
+            row[f"recall_by_dprime_{run}"] = per_bin
+        rows.append(row)
+        print(f"{name} SNR {p['snr']:g}: {len(dp)} particles, median d' {row['median_dprime']:.1f}, "
+              f"d'>=3 {row['frac_d3']:.2f}, d'>=5 {row['frac_d5']:.2f}, ideal F1 {f1:.3f} (t {t:.2f}, M {m}); "
+              f"noise-clean corr {row['noise_clean_corr']:+.3f}", flush=True)
+        print("   median d' per class: " + " ".join(f"{c} {v:.1f}" for c, v in row["median_dprime_per_class"].items()))
+        for run in a.picks:
+            if f"recall_{run}" in row:
+                print(f"   {run}: recall {row[f'recall_{run}']:.2f}; by d' bin {BINS[:-1]}: {' '.join(row[f'recall_by_dprime_{run}'])}")
+    out = os.path.join(a.suite, f"ideal_observer_{names[0][:3]}.json")
+    with open(out, "w") as f:
+        json.dump(rows, f, indent=1)
+    print(f"mean ideal F1 {np.mean([r['ideal_f1'] for r in rows]):.3f}; SNR >= 0.2: "
+          f"{np.mean([r['ideal_f1'] for r in rows if r['snr'] >= 0.2]):.3f}; written {out}")
+
+
+if __name__ == "__main__":
+    main()
