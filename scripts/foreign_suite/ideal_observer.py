@@ -21,6 +21,9 @@ what an ideal observer sees the detector finds.
 
     python ideal_observer.py SUITE [--tomos val00 ...] [--picks defaults adapted ...]
 
+Also reads tomopick-sim's own tomogram folders (`tomopick simulate tomogram` writes the
+noise-free reconstruction of the same draws beside the noisy one): `--tomos` names them in SUITE.
+
 Uses the suite's venv (numpy, scipy, mrcfile). Noise-free tomograms are made once and kept
 (SUITE/NAME/noise_free.mrc, about 30 s each).
 """
@@ -67,6 +70,20 @@ def noise_free(suite, name):
     return mrcfile.read(out).astype(np.float64)
 
 
+def params(d):
+    """A suite tomogram's params.json, or for one of tomopick-sim's folders (reconstruction.mrc,
+    noise_free.mrc, occupancy_mask.mrc, particle_locations.txt) its config's SNR (0: set by
+    the dose)."""
+    path = os.path.join(d, "params.json")
+    if os.path.exists(path):
+        return json.load(open(path))
+    import tomllib
+
+    cfg = tomllib.load(open(os.path.join(d, "config.toml"), "rb"))
+    snr = cfg.get("imaging", {}).get("snr", 0.0)
+    return {"snr": snr.get("fixed", 0.0) if isinstance(snr, dict) else snr}
+
+
 def box(vol, c):
     """The BOX^3 box of `vol` centred on voxel c (z, y, x), zero-padded at the edges."""
     out = np.zeros((BOX,) * 3)
@@ -101,16 +118,32 @@ def dprimes(clean, noise, labels, truth, psd, rng, n_noise=200):
         lab = box(labels, c)
         own = lab == i + 1
         if not own.any():
-            out.append(0.0)
+            out.append([0.0, 0.0])
             continue
         grown = ndimage.binary_dilation(own, iterations=2) & ((lab == 0) | own)
         ring = ndimage.binary_dilation(grown, iterations=3) & ~grown & (lab == 0)
         cb = box(clean, c)
         base = np.median(cb[ring]) if ring.any() else 0.0
         s = np.where(grown, cb - base, 0.0)
-        f = np.real(np.fft.ifftn(np.fft.fftn(s) / (psd + floor))).ravel()
-        out.append(float(f @ cb.ravel() / (noise_boxes @ f).std()))
-    return np.array(out)
+        row = []
+        for t in (s, spherical(s)):
+            f = np.real(np.fft.ifftn(np.fft.fftn(t) / (psd + floor))).ravel()
+            row.append(float(f @ cb.ravel() / (noise_boxes @ f).std()))
+        out.append(row)
+    out = np.array(out)
+    return out[:, 0], out[:, 1]
+
+
+R_VOX = np.sqrt(sum(a ** 2 for a in np.meshgrid(*[np.arange(BOX) - BOX // 2] * 3, indexing="ij")))
+R_BIN = np.round(R_VOX * 2).astype(int)
+
+
+def spherical(s):
+    """`s` averaged over every rotation about the box centre (its radial profile, 0.5-voxel
+    shells): the template of an observer that knows the particle's class and place but not its
+    orientation or the missing wedge's shape on it."""
+    prof = np.bincount(R_BIN.ravel(), s.ravel()) / np.maximum(np.bincount(R_BIN.ravel()), 1)
+    return prof[R_BIN]
 
 
 def best_f1(d, m):
@@ -124,8 +157,19 @@ def best_f1(d, m):
     return best
 
 
+def by_bins(got, d):
+    """Recall/count per d' bin."""
+    out = []
+    for lo, hi in zip(BINS[:-1], BINS[1:]):
+        sel = (d >= lo) & (d < hi)
+        out.append(f"{got[sel].mean():.2f}/{sel.sum()}" if sel.any() else "-")
+    return out
+
+
 def found(picks_csv, labels):
-    """Mask values (particle numbers) that the picks land in (positions in Å, 10 Å voxels)."""
+    """Mask values (particle numbers) that the picks land in (positions in Å, 10 Å voxels), the
+    mask grown by one voxel as the SHREC rule (`tomopick evaluate`) does."""
+    labels = ndimage.grey_dilation(labels, footprint=ndimage.generate_binary_structure(3, 1))
     hit = set()
     with open(picks_csv) as f:
         for r in csv.DictReader(f):
@@ -147,42 +191,50 @@ def main():
     rows = []
     for name in names:
         d = os.path.join(a.suite, name)
-        p = json.load(open(os.path.join(d, "params.json")))
+        p = params(d)
         noisy = mrcfile.read(os.path.join(d, "reconstruction.mrc")).astype(np.float64)
         labels = mrcfile.read(os.path.join(d, "occupancy_mask.mrc")).astype(np.int64)
         clean = noise_free(a.suite, name)
+        # tomopick-sim writes its noise-free reconstruction on its own scale: the noisy one is
+        # a x clean + b + noise, a and b fitted (the suite's: a = 1, b = 0).
+        a_, b_ = np.polyfit(clean.ravel()[::7], noisy.ravel()[::7], 1)
+        clean = a_ * clean + b_
         noise = noisy - clean
         truth = [(t[0], *map(float, t[1:4])) for t in (line.split() for line in open(os.path.join(d, "particle_locations.txt")))]
         psd = noise_psd(noise, np.random.default_rng(0))
-        dp = dprimes(clean, noise, labels, truth, psd, np.random.default_rng(1))
+        dp, dp_iso = dprimes(clean, noise, labels, truth, psd, np.random.default_rng(1))
         occupied = labels > 0
         m = int((~occupied).sum() / (occupied.sum() / len(truth)))
         f1, t = best_f1(dp, m)
+        f1_iso, _ = best_f1(dp_iso, m)
         row = {"name": name, "snr": p["snr"], "n": len(dp), "median_dprime": float(np.median(dp)),
                "frac_d3": float((dp >= 3).mean()), "frac_d5": float((dp >= 5).mean()), "ideal_f1": f1,
+               "median_dprime_iso": float(np.median(dp_iso)), "ideal_f1_iso": f1_iso,
                "noise_clean_corr": float(np.corrcoef(noise.ravel()[::97], clean.ravel()[::97])[0, 1])}
         classes = sorted({t[0] for t in truth})
         row["median_dprime_per_class"] = {c: float(np.median([x for x, t in zip(dp, truth) if t[0] == c])) for c in classes}
+        row["median_dprime_iso_per_class"] = {c: float(np.median([x for x, t in zip(dp_iso, truth) if t[0] == c])) for c in classes}
         for run in a.picks:
             path = os.path.join(d, run, "picks.csv")
             if not os.path.exists(path):
                 continue
             hit = found(path, labels)
             got = np.array([(i + 1) in hit for i in range(len(dp))])
-            per_bin = []
-            for lo, hi in zip(BINS[:-1], BINS[1:]):
-                sel = (dp >= lo) & (dp < hi)
-                per_bin.append(f"{got[sel].mean():.2f}/{sel.sum()}" if sel.any() else "-")
+            per_bin = by_bins(got, dp)
             row[f"recall_{run}"] = float(got.mean())
             row[f"recall_by_dprime_{run}"] = per_bin
+            row[f"recall_by_dprime_iso_{run}"] = by_bins(got, dp_iso)
         rows.append(row)
         print(f"{name} SNR {p['snr']:g}: {len(dp)} particles, median d' {row['median_dprime']:.1f}, "
               f"d'>=3 {row['frac_d3']:.2f}, d'>=5 {row['frac_d5']:.2f}, ideal F1 {f1:.3f} (t {t:.2f}, M {m}); "
+              f"orientation unknown: median d' {row['median_dprime_iso']:.1f}, F1 {f1_iso:.3f}; "
               f"noise-clean corr {row['noise_clean_corr']:+.3f}", flush=True)
-        print("   median d' per class: " + " ".join(f"{c} {v:.1f}" for c, v in row["median_dprime_per_class"].items()))
+        print("   median d' per class (orientation unknown): " + " ".join(
+            f"{c} {v:.1f} ({row['median_dprime_iso_per_class'][c]:.1f})" for c, v in row["median_dprime_per_class"].items()))
         for run in a.picks:
             if f"recall_{run}" in row:
-                print(f"   {run}: recall {row[f'recall_{run}']:.2f}; by d' bin {BINS[:-1]}: {' '.join(row[f'recall_by_dprime_{run}'])}")
+                print(f"   {run}: recall {row[f'recall_{run}']:.2f}; by d' bin {BINS[:-1]}: {' '.join(row[f'recall_by_dprime_{run}'])}"
+                      f"; orientation unknown: {' '.join(row[f'recall_by_dprime_iso_{run}'])}")
     out = os.path.join(a.suite, f"ideal_observer_{names[0][:3]}.json")
     with open(out, "w") as f:
         json.dump(rows, f, indent=1)

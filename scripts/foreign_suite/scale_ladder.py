@@ -4,7 +4,10 @@ Each tomogram is picked at threshold 0.02 as if its voxels were VS Å (`pick --v
 `tomopick` resamples it to the model's 10 Å, so VS < 10 shrinks the particles by VS/10 and
 VS > 10 enlarges them), optionally after a filter at its own size (`--filter gauss:SIGMA_VOX` or
 `--filter cutoff:FRACTION_OF_NYQUIST`, a soft-edged spherical low-pass, or `--filter
-highpass:SIGMA_VOX,ALPHA`, the tomogram minus ALPHA times its Gaussian blur) to tell size from
+highpass:SIGMA_VOX,ALPHA`, the tomogram minus ALPHA times its Gaussian blur, `--filter
+match:REF.mrc`, its radially averaged power spectrum matched to a reference tomogram's, or
+`--filter window:hann|cosine|gaussS`, a reconstruction filter's window applied across the tilt
+axis) to tell size from
 smoothing or from the dark ring a stronger high-pass leaves around particles; the picks are mapped back to the tomogram's frame and scored (SHREC rule, `tomopick
 evaluate`) at a ladder of common thresholds. Prints, per setting, the mean F1 per threshold, the
 best common threshold's F1 and macro F1, and the per-tomogram best (an oracle).
@@ -33,11 +36,55 @@ B = os.environ.get("TOMOPICK_BIN", os.path.expanduser("~/.cache/tomopick/target/
 LADDER = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9]
 
 
+def setting_name(spec):
+    """A filter spec as a file-name part (a reference tomogram by its folder's name)."""
+    if spec.startswith("match:"):
+        return "match_" + os.path.basename(os.path.dirname(os.path.abspath(spec[6:])))
+    return spec.replace(":", "_").replace(",", "_")
+
+
+def radial_power(v, nbins=64):
+    """Mean power of `v`'s spectrum in shells of |k| (k as a fraction of Nyquist, 0-sqrt(3))."""
+    axes = [np.fft.fftfreq(n) * 2 for n in v.shape[:2]] + [np.fft.rfftfreq(v.shape[2]) * 2]
+    k = np.sqrt(sum(a ** 2 for a in np.meshgrid(*axes, indexing="ij")))
+    idx = np.minimum((k / np.sqrt(3) * nbins).astype(int), nbins - 1)
+    p = np.abs(np.fft.rfftn(v - v.mean())) ** 2
+    return np.bincount(idx.ravel(), p.ravel(), nbins) / np.maximum(np.bincount(idx.ravel(), None, nbins), 1), idx
+
+
+def xz_window(v, name, strength=1.0):
+    """`v` (z, y, x) times a reconstruction filter's window on |k| in the x-z plane: by the
+    central-slice theorem what that window on every projection's rows does to a weighted
+    back-projection about y, so a ramp-filtered tomogram becomes a Hann- or cosine-filtered one.
+    `name`: hann, cosine or gauss<S> (a Gaussian of S voxels across the tilt axis only)."""
+    kz = np.fft.fftfreq(v.shape[0])[:, None, None]
+    kx = np.fft.rfftfreq(v.shape[2])[None, None, :]
+    r = np.minimum(np.sqrt(kz ** 2 + kx ** 2) / 0.5, 1.0)
+    if name == "hann":
+        w = 0.5 * (1 + np.cos(np.pi * r))
+    elif name == "cosine":
+        w = np.cos(np.pi * r / 2)
+    elif name.startswith("gauss"):
+        w = np.exp(-2 * (np.pi * float(name[5:]) * r * 0.5) ** 2)
+    else:
+        raise SystemExit(f"--filter window:{name}: want hann, cosine or gaussS")
+    return np.fft.irfftn(np.fft.rfftn(v) * w, v.shape, axes=(0, 1, 2))
+
+
+def match_spectrum(v, ref):
+    """`v` filtered so that its radially averaged power spectrum, relative to its variance, is the
+    reference tomogram's (no labels: signal and noise together, as a user's tomogram gives it)."""
+    pv, idx = radial_power(v)
+    pr, _ = radial_power(ref)
+    gain = np.sqrt((pr / max(pr.sum(), 1e-30)) / np.maximum(pv / max(pv.sum(), 1e-30), 1e-30))
+    return np.fft.irfftn(np.fft.rfftn(v - v.mean()) * gain[idx], v.shape, axes=(0, 1, 2))
+
+
 def filtered(d, spec):
     """The tomogram of folder `d`, filtered as `spec` says (written once beside it)."""
     if not spec:
         return f"{d}/reconstruction.mrc"
-    out = f"{d}/filtered_{spec.replace(':', '_').replace(',', '_')}.mrc"
+    out = f"{d}/filtered_{setting_name(spec)}.mrc"
     if os.path.exists(out):
         return out
     kind, value = spec.split(":", 1)
@@ -52,8 +99,12 @@ def filtered(d, spec):
     elif kind == "highpass":
         sigma, alpha = (float(t) for t in value.split(","))
         v = v - alpha * gaussian_filter(v, sigma)
+    elif kind == "window":
+        v = xz_window(v, value)
+    elif kind == "match":
+        v = match_spectrum(v, mrcfile.read(value).astype(np.float32))
     else:
-        raise SystemExit(f"--filter {spec}: want gauss:SIGMA, cutoff:FRACTION or highpass:SIGMA,ALPHA")
+        raise SystemExit(f"--filter {spec}: want gauss:SIGMA, cutoff:FRACTION, highpass:SIGMA,ALPHA, window:NAME or match:REF.mrc")
     with mrcfile.new(out + ".tmp", overwrite=True) as m:
         m.set_data(v.astype(np.float32))
         m.voxel_size = 10.0
@@ -109,7 +160,7 @@ def main():
     tomos = a.tomos or validation_tomograms(a.suite)
     picked = {}
     for vs in a.sizes:
-        setting = f"vs{vs}" + (f"_{a.filter.replace(':', '_')}" if a.filter else "") + \
+        setting = f"vs{vs}" + (f"_{setting_name(a.filter)}" if a.filter else "") + \
             (f"_{os.path.basename(os.path.dirname(os.path.abspath(a.model)))}" if a.model else "") + \
             ("_" + a.pick_args.replace("--", "").replace(" ", "_") if a.pick_args else "")
         res = {}
