@@ -34,3 +34,15 @@ def test_bad_requests_name_the_problem(small_tomogram, tmp_path):
     with pytest.raises(tomopick.InputError, match="not an adapt run"):
         tomopick.adapt(rec, tmp_path / "busy", steps=1, progress=False)
     assert not (tmp_path / "a").exists() or not any((tmp_path / "a").iterdir())
+
+
+def test_given_labels_are_what_it_trains_on(small_tomogram, tmp_path):
+    rec = small_tomogram / "reconstruction.mrc"
+    truth = small_tomogram / "particle_locations.txt"
+    model = tomopick.adapt(rec, tmp_path / "given", steps=1, labels=truth, progress=False)
+    assert model.endswith("model.bpk")
+    n_truth = sum(1 for line in truth.read_text().splitlines() if line.strip())
+    labelled = (tmp_path / "given" / "labels" / "00_reconstruction.csv").read_text().splitlines()
+    assert len(labelled) == n_truth + 1
+    with pytest.raises(tomopick.InputError, match="1 lists for 2 tomograms"):
+        tomopick.adapt([rec, rec], tmp_path / "two", labels=[truth], progress=False)

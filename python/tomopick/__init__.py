@@ -155,8 +155,9 @@ def adapt(
     match_templates: bool = False,
     tilt_max: float = 60.0,
     template_rotations: int = 1500,
+    labels: Union[PathLike, list, None] = None,
 ) -> str:
-    """Adapt the detector to your own tomograms without labels, as ``tomopick adapt`` does;
+    """Adapt the detector to your own tomograms, as ``tomopick adapt`` does;
     returns the adapted model's path (``output/model.bpk``) for ``pick(..., model=...)``.
 
     The model (default: the shipped one) picks each tomogram file; those picks become its
@@ -167,9 +168,13 @@ def adapt(
     continues it. ``progress``: a bar on a terminal, ``False``, or ``f(step, steps)``.
     ``match_templates`` (with ``tilt_max`` and ``template_rotations``, as in ``pick``) names the
     labels' classes by template matching, so that the adapted model learns those names.
+    ``labels``: the tomograms' own particle lists (one file per tomogram, same order, the
+    model's class names) to fine-tune on instead of the model's picks.
     """
     if isinstance(tomograms, (str, os.PathLike)):
         tomograms = [tomograms]
+    if isinstance(labels, (str, os.PathLike)):
+        labels = [labels]
     return os.fspath(_tomopick.adapt(
         [os.fspath(t) for t in tomograms],
         os.fspath(output),
@@ -182,6 +187,7 @@ def adapt(
         match_templates=match_templates,
         tilt_max=tilt_max,
         template_rotations=template_rotations,
+        labels=None if labels is None else [os.fspath(p) for p in labels],
     ))
 
 

@@ -41,6 +41,7 @@ def adapt(
     match_templates: bool = False,
     tilt_max: float = 60.0,
     template_rotations: int = 1500,
+    labels: Optional[list[str]] = None,
 ) -> Path: ...
 def classify(
     source: str | np.ndarray,

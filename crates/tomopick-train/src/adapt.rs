@@ -8,15 +8,18 @@
 //! keeps what it learned). The adapted model then picks those tomograms, and others recorded the
 //! same way, with one threshold ([`ADAPTED_THRESHOLD`], chosen on the foreign suite's validation
 //! part; BENCHMARKS.md, "Self-training on each tomogram"). With template matching naming the
-//! labels' classes ([`AdaptRequest::templates`]) the adapted detector learns those names.
+//! labels' classes ([`AdaptRequest::templates`]) the adapted detector learns those names. With
+//! labels the user gives ([`AdaptRequest::labels`]: picks from another program or by hand) it
+//! fine-tunes on those instead of its own picks.
 //!
-//! The run folder holds `base.bpk` (the model adapted from), `labels/NN_name.csv` (its picks),
+//! The run folder holds `base.bpk` (the model adapted from), `labels/NN_name.csv` (the labels),
 //! `tomograms/` (tomograms resampled to the model's voxel size, when they needed it),
 //! `adapt.toml` (the fine-tuning config), `training/` (the training run: checkpoints, curve) and
 //! `model.bpk`, the adapted model, and `options.toml` (the options it was started with). A
 //! stopped run resumes from its last checkpoint, with the same tomograms and options (more
 //! `--steps` continue it further).
 
+use crate::adapt_labels::read_labels;
 use crate::error::{Result, TrainError};
 use crate::run::{TrainEvent, TrainRun};
 use std::collections::BTreeMap;
@@ -25,7 +28,9 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use tomopick_io::atomic::write_atomic;
 use tomopick_io::mrc_file::{MrcWriteMode, write_mrc};
-use tomopick_io::{IoError, ListContext, ListFormat, VoxelSize, write_particles};
+use tomopick_io::{
+    IoError, ListContext, ListFormat, Volume, VoxelSize, open_volume, write_particles,
+};
 use tomopick_nn::user_data::UserTomogram;
 use tomopick_nn::{DetectorModel, TrainDetectorConfig, inference_device};
 use tomopick_pick::{
@@ -67,6 +72,10 @@ pub struct AdaptRequest {
     /// Name the labels' classes by template matching (as `pick --match-templates`), so that
     /// the adapted detector learns template matching's names for the tomograms' particles.
     pub templates: Option<TemplateMatchOptions>,
+    /// The tomograms' own labels, one list per tomogram in the same order (any list format;
+    /// the model's classes): fine-tuning on them instead of the model's picks. Empty:
+    /// self-training.
+    pub labels: Vec<PathBuf>,
     /// Set from another thread (Ctrl-C in Python) to stop: while labelling, before the next
     /// tile; while training, after the current step (resumable).
     pub cancel: Option<Arc<AtomicBool>>,
@@ -84,6 +93,7 @@ impl AdaptRequest {
             user_fraction: 0.5,
             voxel_size: None,
             templates: None,
+            labels: Vec::new(),
             cancel: None,
         }
     }
@@ -105,6 +115,21 @@ impl AdaptRequest {
         }
         if let Some(o) = &self.templates {
             tomopick_pick::template_match::check_options(o, Path::new("--match-templates"))?;
+        }
+        if !self.labels.is_empty() {
+            if self.labels.len() != self.tomograms.len() {
+                return Err(TrainError::Run(format!(
+                    "--labels: {} lists for {} tomograms; give one per tomogram, in the same order",
+                    self.labels.len(),
+                    self.tomograms.len()
+                )));
+            }
+            if self.templates.is_some() {
+                return Err(TrainError::Run(
+                    "--labels with --match-templates: given labels name their own classes; use one"
+                        .into(),
+                ));
+            }
         }
         Ok(())
     }
@@ -207,36 +232,55 @@ fn prepare(req: &AdaptRequest, events: &mut dyn FnMut(TrainEvent)) -> Result<Pat
     let mut total = 0;
     for (i, tomo) in req.tomograms.iter().enumerate() {
         let name = label_name(i, tomo);
-        // Opened once: an MRC header only, other formats whole. A tomogram to resample is
-        // picked from memory, so that its resampled grid is there to train on.
+        // Opened once: an MRC header only, other formats whole.
         let source = TomoSource::open(tomo, req.voxel_size)?;
-        let resample = source.rescaler_for(mc.voxel_size_a, tomo)?.is_some();
-        let source = match source {
-            TomoSource::Mrc(_) if resample => TomoSource::load(tomo, req.voxel_size)?,
-            s => s,
+        let rescaler = source.rescaler_for(mc.voxel_size_a, tomo)?;
+        let (particles, grid, from) = match req.labels.get(i) {
+            Some(given) => {
+                let particles = read_labels(given, tomo, &source, &mc.classes)?;
+                let grid = match rescaler {
+                    Some(r) => Some(r.volume(&whole(source, tomo, req.voxel_size)?)),
+                    None => None,
+                };
+                (particles, grid, format!("labels from {}", given.display()))
+            }
+            None => {
+                // A tomogram to resample is picked from memory, so that its resampled grid is
+                // there to train on.
+                let resample = rescaler.is_some();
+                let source = match source {
+                    TomoSource::Mrc(_) if resample => TomoSource::load(tomo, req.voxel_size)?,
+                    s => s,
+                };
+                let picked = pick_source(source, tomo, &pick_req, |_, _| {})?;
+                let grid = match (picked.source, resample) {
+                    (TomoSource::Memory(vol), true) => Some(vol),
+                    _ => None,
+                };
+                (picked.picks, grid, "picks as its labels".to_string())
+            }
         };
-        let picked = pick_source(source, tomo, &pick_req, |_, _| {})?;
         let labels = out.join("labels").join(format!("{name}.csv"));
         write_particles(
             &labels,
             ListFormat::Csv,
-            &picked.picks,
+            &particles,
             &ListContext::default(),
         )?;
-        total += picked.picks.len();
+        total += particles.len();
         events(TrainEvent::Note(format!(
-            "{}: {} picks as its labels ({})",
+            "{}: {} {from} ({})",
             tomo.display(),
-            picked.picks.len(),
+            particles.len(),
             labels.display()
         )));
-        let (tomogram, voxel_size_a) = match (&picked.source, resample) {
-            (TomoSource::Memory(vol), true) => {
-                let grid = out.join("tomograms").join(format!("{name}.mrc"));
-                write_mrc(&grid, vol, MrcWriteMode::Float32)?;
-                (grid, None)
+        let (tomogram, voxel_size_a) = match grid {
+            Some(vol) => {
+                let path = out.join("tomograms").join(format!("{name}.mrc"));
+                write_mrc(&path, &vol, MrcWriteMode::Float32)?;
+                (path, None)
             }
-            _ => (absolute(tomo)?, req.voxel_size.map(|v| v.x)),
+            None => (absolute(tomo)?, req.voxel_size.map(|v| v.x)),
         };
         user_data.push(UserTomogram {
             tomogram,
@@ -332,6 +376,17 @@ fn options_record(req: &AdaptRequest) -> Result<BTreeMap<String, String>> {
         )
     });
     m.insert("--match-templates".into(), tm);
+    let labels = if req.labels.is_empty() {
+        "the model's own picks".to_string()
+    } else {
+        let paths: Result<Vec<String>> = req
+            .labels
+            .iter()
+            .map(|p| Ok(absolute(p)?.display().to_string()))
+            .collect();
+        paths?.join(", ")
+    };
+    m.insert("--labels".into(), labels);
     Ok(m)
 }
 
@@ -363,6 +418,14 @@ fn check_same_options(req: &AdaptRequest) -> Result<()> {
 /// its name as `pick` gives it.
 fn label_name(i: usize, tomo: &Path) -> String {
     format!("{i:02}_{}", tomopick_pick::dataset::tomogram_name(tomo))
+}
+
+/// The whole tomogram of `source` in memory.
+fn whole(source: TomoSource, tomo: &Path, voxel_size: Option<VoxelSize>) -> Result<Volume> {
+    Ok(match source {
+        TomoSource::Memory(v) => v,
+        _ => open_volume(tomo, voxel_size)?,
+    })
 }
 
 /// `p` made absolute (the config is read from another folder).

@@ -7,6 +7,7 @@
 //! report through a [`TrainEvent`] callback and never print.
 
 pub mod adapt;
+pub mod adapt_labels;
 pub mod classifier_run;
 pub mod curves;
 pub mod detector_run;

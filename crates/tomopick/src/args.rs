@@ -81,7 +81,7 @@ pub enum Command {
     /// Adapt the detector to your tomograms without labels: pick them, fine-tune on those
     /// picks mixed with simulated cubes, write the adapted model.
     #[command(
-        after_help = "Examples:\n  tomopick adapt TS_01.mrc TS_02.mrc TS_03.mrc -o adapted/\n  tomopick pick tomograms/ --model adapted/model.bpk -o picks/\n  tomopick adapt TS_01.mrc -o adapted/             # after a stop: continues the run (same tomograms and options)\n  tomopick adapt TS_01.mrc TS_02.mrc --match-templates --tilt-max 60 -o adapted_tm/\n\nSelf-training: the model picks the tomograms as `tomopick pick` would; those picks become\ntheir labels; the model is fine-tuned for --steps steps (8 cubes of 64³ each, half cut from\nthe tomograms, half simulated as the shipped model's training); the adapted model carries one\npick threshold for all classes (0.7; 0.5 with --match-templates). Give a few tomograms that represent a data set (all of them\nare held in memory while training), then pick the whole set with the adapted model.\nOn another simulator's tomograms this raised class-agnostic F1 on all ten test tomograms\n(0.469 -> 0.519; BENCHMARKS.md, \"Self-training on each tomogram\"). With --match-templates\nthe labels' classes come from template matching and the adapted detector names classes as\nwell as template matching does (validation macro F1 0.20 -> 0.24) at no cost per pick.\n200 steps take about 2-3 minutes on 2 cores.\n\nThe folder gets base.bpk, labels/, adapt.toml, options.toml, training/ (checkpoints, curve)\nand model.bpk."
+        after_help = "Examples:\n  tomopick adapt TS_01.mrc TS_02.mrc TS_03.mrc -o adapted/\n  tomopick pick tomograms/ --model adapted/model.bpk -o picks/\n  tomopick adapt TS_01.mrc -o adapted/             # after a stop: continues the run (same tomograms and options)\n  tomopick adapt TS_01.mrc TS_02.mrc --match-templates --tilt-max 60 -o adapted_tm/\n  tomopick adapt TS_01.mrc TS_02.mrc --labels TS_01.star TS_02.star -o tuned/\n\nSelf-training: the model picks the tomograms as `tomopick pick` would; those picks become\ntheir labels; the model is fine-tuned for --steps steps (8 cubes of 64³ each, half cut from\nthe tomograms, half simulated as the shipped model's training); the adapted model carries one\npick threshold for all classes (0.7; 0.5 with --match-templates). Give a few tomograms that represent a data set (all of them\nare held in memory while training), then pick the whole set with the adapted model.\nOn another simulator's tomograms this raised class-agnostic F1 on all ten test tomograms\n(0.469 -> 0.519; BENCHMARKS.md, \"Self-training on each tomogram\"). With --match-templates\nthe labels' classes come from template matching and the adapted detector names classes as\nwell as template matching does (validation macro F1 0.20 -> 0.24) at no cost per pick.\n200 steps take about 2-3 minutes on 2 cores.\nWith --labels (picks of those tomograms from another program or by hand, classes named as\nthe model names them; unlabelled particles count as background) the model is fine-tuned on\nthem instead of its own picks.\n\nThe folder gets base.bpk, labels/, adapt.toml, options.toml, training/ (checkpoints, curve)\nand model.bpk."
     )]
     Adapt(AdaptArgs),
     /// Train a network on simulated data made on the fly.
@@ -137,6 +137,10 @@ pub struct AdaptArgs {
     /// --match-templates: orientations tried per class.
     #[arg(long, default_value_t = 1500, value_name = "N")]
     pub template_rotations: usize,
+    /// The tomograms' own labels, one list per tomogram in the same order (any list format,
+    /// the model's class names): fine-tune on them instead of the model's picks.
+    #[arg(long, num_args = 1.., value_name = "LIST")]
+    pub labels: Vec<PathBuf>,
 }
 
 /// A training run's folder and length.

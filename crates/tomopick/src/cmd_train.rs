@@ -82,6 +82,7 @@ pub fn adapt(a: AdaptArgs) -> Result<()> {
         templates: a
             .match_templates
             .then(|| TemplateMatchOptions::for_pick(a.tilt_max, a.template_rotations)),
+        labels: a.labels,
         ..AdaptRequest::new(a.tomograms, a.output)
     };
     let training = req.output.join("training");

@@ -171,3 +171,62 @@ fn adapt_with_template_matching_labels_the_classes_as_pick_match_templates_does(
     ]);
     assert!(e.contains("orientation"), "{e}");
 }
+
+#[test]
+fn adapt_fine_tunes_on_given_labels_and_refuses_bad_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = dir.path().join("t");
+    simulate(&t, "96,96,64", "40", "34", &[]);
+    let tomo = t.join("reconstruction.mrc");
+    let truth = t.join("particle_locations.txt");
+    let run = dir.path().join("given");
+    // Labels the model does not have, or outside the tomogram, are refused naming the file.
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(&bad, "class,x,y,z\nribosome,100,100,100\n").unwrap();
+    let e = fails(&["adapt", s(&tomo), "--labels", s(&bad), "-o", s(&run)]);
+    assert!(e.contains("bad.csv") && e.contains("'ribosome'"), "{e}");
+    let far = dir.path().join("far.csv");
+    std::fs::write(&far, "class,x,y,z\n4v94,100,100,100\n4v94,9999,100,100\n").unwrap();
+    let e = fails(&["adapt", s(&tomo), "--labels", s(&far), "-o", s(&run)]);
+    assert!(
+        e.contains("far.csv") && e.contains("1 of 2 positions lie outside"),
+        "{e}"
+    );
+    let e = fails(&[
+        "adapt",
+        s(&tomo),
+        s(&tomo),
+        "--labels",
+        s(&truth),
+        "-o",
+        s(&run),
+    ]);
+    assert!(e.contains("1 lists for 2 tomograms"), "{e}");
+    // Given labels (here the tomogram's truth, SHREC text in voxels) are what it trains on; the
+    // same folder serves after the refusals.
+    let out = tomopick(&[
+        "adapt",
+        s(&tomo),
+        "--labels",
+        s(&truth),
+        "-o",
+        s(&run),
+        "--steps",
+        "1",
+    ]);
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{log}");
+    assert!(log.contains("labels from"), "{log}");
+    let n_truth = std::fs::read_to_string(&truth)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .count();
+    let labelled =
+        std::fs::read_to_string(run.join("labels").join("00_reconstruction.csv")).unwrap();
+    assert_eq!(labelled.lines().count(), n_truth + 1, "{labelled}");
+    assert!(run.join("model.bpk").is_file());
+    // Continuing it as self-training would silently keep the given labels: refused.
+    let e = fails(&["adapt", s(&tomo), "-o", s(&run), "--steps", "2"]);
+    assert!(e.contains("--labels") && e.contains("own picks"), "{e}");
+}
