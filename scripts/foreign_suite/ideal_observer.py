@@ -214,6 +214,10 @@ def main():
         classes = sorted({t[0] for t in truth})
         row["median_dprime_per_class"] = {c: float(np.median([x for x, t in zip(dp, truth) if t[0] == c])) for c in classes}
         row["median_dprime_iso_per_class"] = {c: float(np.median([x for x, t in zip(dp_iso, truth) if t[0] == c])) for c in classes}
+        # Each class alone against the empty places: an upper bound on its per-class F1 (naming
+        # it among the other classes only costs more).
+        row["ideal_f1_per_class"] = {c: best_f1(np.array([x for x, t in zip(dp, truth) if t[0] == c]), m)[0] for c in classes}
+        row["dprime"] = [[t[0], float(x), float(y)] for t, x, y in zip(truth, dp, dp_iso)]
         for run in a.picks:
             path = os.path.join(d, run, "picks.csv")
             if not os.path.exists(path):
@@ -229,6 +233,7 @@ def main():
               f"d'>=3 {row['frac_d3']:.2f}, d'>=5 {row['frac_d5']:.2f}, ideal F1 {f1:.3f} (t {t:.2f}, M {m}); "
               f"orientation unknown: median d' {row['median_dprime_iso']:.1f}, F1 {f1_iso:.3f}; "
               f"noise-clean corr {row['noise_clean_corr']:+.3f}", flush=True)
+        print("   ideal F1 per class (alone): " + " ".join(f"{c} {v:.2f}" for c, v in row["ideal_f1_per_class"].items()))
         print("   median d' per class (orientation unknown): " + " ".join(
             f"{c} {v:.1f} ({row['median_dprime_iso_per_class'][c]:.1f})" for c, v in row["median_dprime_per_class"].items()))
         for run in a.picks:
