@@ -29,7 +29,8 @@ pub struct TomogramSummary {
 }
 
 /// Simulates a tomogram from `config` with `seed` and writes it to the new folder `output`:
-/// `reconstruction.mrc`, `noise_free.mrc`, `class_mask.mrc`, `occupancy_mask.mrc`,
+/// `reconstruction.mrc`, `noise_free.mrc` (the sample's potential before imaging, as SHREC's
+/// grand model), `class_mask.mrc`, `occupancy_mask.mrc`,
 /// `particle_locations.txt` (SHREC), `particles.csv` (Å), `distractors.csv`, `classes.toml`
 /// (radii) and the resolved `config.toml`. `on_stage` hears each stage as it starts.
 pub fn simulate_tomogram_folder(

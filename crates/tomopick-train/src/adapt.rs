@@ -204,10 +204,16 @@ fn prepare(req: &AdaptRequest, events: &mut dyn FnMut(TrainEvent)) -> Result<Pat
             out.display()
         )));
     }
+    let base = load_raw_detector(req.model.as_deref())?;
+    // Given labels are read and checked before anything is written.
+    let mut given = Vec::with_capacity(req.labels.len());
+    for (tomo, list) in req.tomograms.iter().zip(&req.labels) {
+        let source = TomoSource::open(tomo, req.voxel_size)?;
+        given.push(read_labels(list, tomo, &source, &base.config.classes)?);
+    }
     for dir in [out.join("labels"), out.join("tomograms")] {
         std::fs::create_dir_all(&dir).map_err(|e| IoError::os(&dir, e))?;
     }
-    let base = load_raw_detector(req.model.as_deref())?;
     let base_path = out.join("base.bpk");
     base.save(&base_path)?;
     let record = out.join(OPTIONS_FILE);
@@ -235,14 +241,18 @@ fn prepare(req: &AdaptRequest, events: &mut dyn FnMut(TrainEvent)) -> Result<Pat
         // Opened once: an MRC header only, other formats whole.
         let source = TomoSource::open(tomo, req.voxel_size)?;
         let rescaler = source.rescaler_for(mc.voxel_size_a, tomo)?;
-        let (particles, grid, from) = match req.labels.get(i) {
-            Some(given) => {
-                let particles = read_labels(given, tomo, &source, &mc.classes)?;
+        let (particles, grid, from) = match given.get_mut(i) {
+            Some(listed) => {
+                let particles = std::mem::take(listed);
                 let grid = match rescaler {
                     Some(r) => Some(r.volume(&whole(source, tomo, req.voxel_size)?)),
                     None => None,
                 };
-                (particles, grid, format!("labels from {}", given.display()))
+                (
+                    particles,
+                    grid,
+                    format!("labels from {}", req.labels[i].display()),
+                )
             }
             None => {
                 // A tomogram to resample is picked from memory, so that its resampled grid is

@@ -202,8 +202,9 @@ fn adapt_fine_tunes_on_given_labels_and_refuses_bad_ones() {
         s(&run),
     ]);
     assert!(e.contains("1 lists for 2 tomograms"), "{e}");
-    // Given labels (here the tomogram's truth, SHREC text in voxels) are what it trains on; the
-    // same folder serves after the refusals.
+    // Nothing was written for the refused requests.
+    assert!(!run.exists(), "a refused request left {}", run.display());
+    // Given labels (here the tomogram's truth, SHREC text in voxels) are what it trains on.
     let out = tomopick(&[
         "adapt",
         s(&tomo),
