@@ -52,21 +52,11 @@ def noise_free(suite, name):
     d = os.path.join(suite, name)
     out = os.path.join(d, "noise_free.mrc")
     if not os.path.exists(out):
-        import density
-        import imaging
         import make_suite
-        import sample
 
         p = json.load(open(os.path.join(d, "params.json")))
-        q = dict(p, snr=1e12, noise="gaussian")
-        rng = np.random.default_rng(p["seed"] + 7919)
-        templates = density.templates(q, rng)
-        contrast, _, _ = sample.build(q, templates, make_suite.SHAPE_ZYX, make_suite.VOXEL_A, rng)
-        rec = imaging.tilt_series_wbp(contrast, q, make_suite.VOXEL_A, rng)
-        with mrcfile.new(out + ".tmp", overwrite=True) as m:
-            m.set_data(rec.astype(np.float32))
-            m.voxel_size = make_suite.VOXEL_A
-        os.replace(out + ".tmp", out)
+        rec = make_suite.simulate(dict(p, snr=1e12, noise="gaussian"))[0]
+        make_suite.write_mrc(out, rec.astype(np.float32), make_suite.VOXEL_A)
     return mrcfile.read(out).astype(np.float64)
 
 

@@ -106,6 +106,16 @@ def write_mrc(path, data, voxel_a):
     os.replace(tmp, path)
 
 
+def simulate(p, shape=SHAPE_ZYX):
+    """Tomogram `p` in memory: (reconstruction, occupancy labels, truth rows, templates). The
+    draws follow one stream from the spec's seed, so the same spec with another SNR or noise
+    gives the same sample, optics and misalignment (the noise is drawn last)."""
+    rng = np.random.default_rng(p["seed"] + 7919)
+    templates = density.templates(p, rng)
+    contrast, labels, truth = sample.build(p, templates, shape, VOXEL_A, rng)
+    return imaging.tilt_series_wbp(contrast, p, VOXEL_A, rng), labels, truth, templates
+
+
 def make(p, out_dir, shape=SHAPE_ZYX):
     """Makes one tomogram folder (`shape` z, y, x voxels); skips it when its params.json
     (written last) exists and was written by this SUITE_VERSION."""
@@ -118,10 +128,7 @@ def make(p, out_dir, shape=SHAPE_ZYX):
         os.remove(done)
     os.makedirs(d, exist_ok=True)
     t0 = time.time()
-    rng = np.random.default_rng(p["seed"] + 7919)
-    templates = density.templates(p, rng)
-    contrast, labels, truth = sample.build(p, templates, shape, VOXEL_A, rng)
-    rec = imaging.tilt_series_wbp(contrast, p, VOXEL_A, rng)
+    rec, labels, truth, templates = simulate(p, shape)
     write_mrc(os.path.join(d, "reconstruction.mrc"), rec.astype(np.float32), VOXEL_A)
     write_mrc(os.path.join(d, "occupancy_mask.mrc"), labels.astype(np.float32), VOXEL_A)
     with open(os.path.join(d, "particle_locations.txt"), "w") as f:

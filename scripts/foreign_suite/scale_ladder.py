@@ -43,10 +43,15 @@ def setting_name(spec):
     return spec.replace(":", "_").replace(",", "_")
 
 
+def nyquist_fraction(shape):
+    """|k| of every coefficient of an rfftn of a `shape` (z, y, x) volume, 1 at Nyquist."""
+    axes = [np.fft.fftfreq(n) for n in shape[:2]] + [np.fft.rfftfreq(shape[2])]
+    return 2 * np.sqrt(sum(a ** 2 for a in np.meshgrid(*axes, indexing="ij")))
+
+
 def radial_power(v, nbins=64):
     """Mean power of `v`'s spectrum in shells of |k| (k as a fraction of Nyquist, 0-sqrt(3))."""
-    axes = [np.fft.fftfreq(n) * 2 for n in v.shape[:2]] + [np.fft.rfftfreq(v.shape[2]) * 2]
-    k = np.sqrt(sum(a ** 2 for a in np.meshgrid(*axes, indexing="ij")))
+    k = nyquist_fraction(v.shape)
     idx = np.minimum((k / np.sqrt(3) * nbins).astype(int), nbins - 1)
     p = np.abs(np.fft.rfftn(v - v.mean())) ** 2
     return np.bincount(idx.ravel(), p.ravel(), nbins) / np.maximum(np.bincount(idx.ravel(), None, nbins), 1), idx
@@ -92,8 +97,7 @@ def filtered(d, spec):
     if kind == "gauss":
         v = gaussian_filter(v, float(value))
     elif kind == "cutoff":
-        axes = [np.fft.fftfreq(n) for n in v.shape[:2]] + [np.fft.rfftfreq(v.shape[2])]
-        k = 2 * np.sqrt(sum(a ** 2 for a in np.meshgrid(*axes, indexing="ij")))  # 1 at Nyquist
+        k = nyquist_fraction(v.shape)
         w = np.clip((float(value) + 0.05 - k) / 0.1, 0, 1)
         v = np.fft.irfftn(np.fft.rfftn(v) * w, v.shape, axes=(0, 1, 2))
     elif kind == "highpass":

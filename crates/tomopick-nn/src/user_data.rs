@@ -28,6 +28,18 @@ pub struct UserTomogram {
     pub binning: Option<f64>,
 }
 
+/// The place of `class` (from the list `list`) among the `classes` trained, or an error that
+/// names the list, the class and the classes there are.
+pub fn class_index(classes: &[String], class: &str, list: &std::path::Path) -> Result<usize> {
+    classes.iter().position(|c| c == class).ok_or_else(|| {
+        NnError::Config(format!(
+            "{}: class '{class}' is not one of the classes trained [{}]",
+            list.display(),
+            classes.join(", ")
+        ))
+    })
+}
+
 /// Loaded user tomograms, ready to cut cubes from.
 pub struct UserCubes {
     volumes: Vec<(Volume, Vec<TrueBox>)>,
@@ -69,14 +81,7 @@ impl UserCubes {
             let boxes = picks
                 .iter()
                 .map(|p| {
-                    let class = classes.iter().position(|c| *c == p.class).ok_or_else(|| {
-                        NnError::Config(format!(
-                            "{}: class '{}' is not one of the classes trained [{}]",
-                            it.picks.display(),
-                            p.class,
-                            classes.join(", ")
-                        ))
-                    })?;
+                    let class = class_index(classes, &p.class, &it.picks)?;
                     Ok(TrueBox {
                         centre_vox: p.pos_a.to_voxels(vs).as_array(),
                         diameter_vox: diameters_vox[class],

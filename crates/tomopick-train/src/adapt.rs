@@ -205,11 +205,13 @@ fn prepare(req: &AdaptRequest, events: &mut dyn FnMut(TrainEvent)) -> Result<Pat
         )));
     }
     let base = load_raw_detector(req.model.as_deref())?;
-    // Given labels are read and checked before anything is written.
+    // Given labels are read and checked before anything is written; their tomograms stay open
+    // for the loop below (an MRC header each, other formats whole, as training holds them).
     let mut given = Vec::with_capacity(req.labels.len());
     for (tomo, list) in req.tomograms.iter().zip(&req.labels) {
         let source = TomoSource::open(tomo, req.voxel_size)?;
-        given.push(read_labels(list, tomo, &source, &base.config.classes)?);
+        let particles = read_labels(list, tomo, &source, &base.config.classes)?;
+        given.push(Some((source, particles)));
     }
     for dir in [out.join("labels"), out.join("tomograms")] {
         std::fs::create_dir_all(&dir).map_err(|e| IoError::os(&dir, e))?;
@@ -239,11 +241,13 @@ fn prepare(req: &AdaptRequest, events: &mut dyn FnMut(TrainEvent)) -> Result<Pat
     for (i, tomo) in req.tomograms.iter().enumerate() {
         let name = label_name(i, tomo);
         // Opened once: an MRC header only, other formats whole.
-        let source = TomoSource::open(tomo, req.voxel_size)?;
+        let (source, listed) = match given.get_mut(i).and_then(Option::take) {
+            Some((source, particles)) => (source, Some(particles)),
+            None => (TomoSource::open(tomo, req.voxel_size)?, None),
+        };
         let rescaler = source.rescaler_for(mc.voxel_size_a, tomo)?;
-        let (particles, grid, from) = match given.get_mut(i) {
-            Some(listed) => {
-                let particles = std::mem::take(listed);
+        let (particles, grid, from) = match listed {
+            Some(particles) => {
                 let grid = match rescaler {
                     Some(r) => Some(r.volume(&whole(source, tomo, req.voxel_size)?)),
                     None => None,
@@ -380,9 +384,12 @@ fn options_record(req: &AdaptRequest) -> Result<BTreeMap<String, String>> {
     });
     m.insert("--voxel-size".into(), vs);
     let tm = req.templates.as_ref().map_or("off".to_string(), |o| {
+        let tilt = o
+            .tilt_max_deg
+            .map_or("none".to_string(), |t| format!("{t}°"));
         format!(
-            "{} rotations, tilt max {:?}, seed {}",
-            o.rotations, o.tilt_max_deg, o.seed
+            "{} rotations, tilt max {tilt}, seed {}",
+            o.rotations, o.seed
         )
     });
     m.insert("--match-templates".into(), tm);

@@ -189,7 +189,7 @@ fn adapt_fine_tunes_on_given_labels_and_refuses_bad_ones() {
     std::fs::write(&far, "class,x,y,z\n4v94,100,100,100\n4v94,9999,100,100\n").unwrap();
     let e = fails(&["adapt", s(&tomo), "--labels", s(&far), "-o", s(&run)]);
     assert!(
-        e.contains("far.csv") && e.contains("1 of 2 positions lie outside"),
+        e.contains("far.csv") && e.contains("particle 2") && e.contains("lies outside"),
         "{e}"
     );
     let e = fails(&[
