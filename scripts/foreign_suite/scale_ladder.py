@@ -7,7 +7,8 @@ VS > 10 enlarges them), optionally after a filter at its own size (`--filter gau
 highpass:SIGMA_VOX,ALPHA`, the tomogram minus ALPHA times its Gaussian blur, `--filter
 match:REF.mrc`, its radially averaged power spectrum matched to a reference tomogram's, or
 `--filter window:hann|cosine|gaussS`, a reconstruction filter's window applied across the tilt
-axis) to tell size from
+axis, or `--filter deconv:STRENGTH`, tom_deconv's Wiener filter for the tomogram's CTF, its
+defocus and phase flipping read from its params.json as a user would give them) to tell size from
 smoothing or from the dark ring a stronger high-pass leaves around particles; the picks are mapped back to the tomogram's frame and scored (SHREC rule, `tomopick
 evaluate`) at a ladder of common thresholds. Prints, per setting, the mean F1 per threshold, the
 best common threshold's F1 and macro F1, and the per-tomogram best (an oracle).
@@ -23,6 +24,7 @@ each tomogram's folder (`ladder_<setting>/`); a setting already picked is not pi
 """
 import argparse
 import csv
+import json
 import os
 import subprocess
 
@@ -76,6 +78,25 @@ def xz_window(v, name, strength=1.0):
     return np.fft.irfftn(np.fft.rfftn(v) * w, v.shape, axes=(0, 1, 2))
 
 
+def deconvolve(v, defocus_um, phase_flipped, strength=1.0, falloff=1.0, highpass_nyquist=0.02, vox=10.0,
+               amplitude=0.07):
+    """tom_deconv (Tegunov; IsoNet's `deconv`): a Wiener filter for a CTF of this defocus (300 kV,
+    Cs 2.7 mm) with an SNR that falls exponentially with frequency and a cosine high-pass at
+    `highpass_nyquist`; the CTF's first lobe taken as positive, so the particles keep their
+    sign; |CTF| for phase-flipped tomograms."""
+    k = np.minimum(nyquist_fraction(v.shape), 1.0)
+    k_a = k * 0.5 / vox
+    lam, cs = 0.019687, 2.7e7
+    chi = np.pi * lam * defocus_um * 1e4 * k_a ** 2 - 0.5 * np.pi * cs * lam ** 3 * k_a ** 4
+    ctf = np.sin(chi + np.arctan(amplitude / np.sqrt(1 - amplitude ** 2)))
+    if phase_flipped:
+        ctf = np.abs(ctf)
+    hp = 1 - np.cos(np.minimum(1.0, k / highpass_nyquist) * np.pi)
+    snr = np.exp(-k * falloff * 100 / vox) * 10 ** (3 * strength) * hp
+    w = ctf * snr / (ctf * ctf * snr + 1)
+    return np.fft.irfftn(np.fft.rfftn(v) * w, v.shape, axes=(0, 1, 2))
+
+
 def match_spectrum(v, ref):
     """`v` filtered so that its radially averaged power spectrum, relative to its variance, is the
     reference tomogram's (no labels: signal and noise together, as a user's tomogram gives it)."""
@@ -107,8 +128,12 @@ def filtered(d, spec):
         v = xz_window(v, value)
     elif kind == "match":
         v = match_spectrum(v, mrcfile.read(value).astype(np.float32))
+    elif kind == "deconv":
+        p = json.load(open(f"{d}/params.json"))
+        v = deconvolve(v, p["defocus_um"], p["phase_flip"], strength=float(value))
     else:
-        raise SystemExit(f"--filter {spec}: want gauss:SIGMA, cutoff:FRACTION, highpass:SIGMA,ALPHA, window:NAME or match:REF.mrc")
+        raise SystemExit(f"--filter {spec}: want gauss:SIGMA, cutoff:FRACTION, highpass:SIGMA,ALPHA, window:NAME, "
+                         "match:REF.mrc or deconv:STRENGTH")
     with mrcfile.new(out + ".tmp", overwrite=True) as m:
         m.set_data(v.astype(np.float32))
         m.voxel_size = 10.0
