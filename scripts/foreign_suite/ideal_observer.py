@@ -295,9 +295,15 @@ def main():
             if f"recall_{run}" in row:
                 print(f"   {run}: recall {row[f'recall_{run}']:.2f}; by d' bin {BINS[:-1]}: {' '.join(row[f'recall_by_dprime_{run}'])}"
                       f"; orientation unknown: {' '.join(row[f'recall_by_dprime_iso_{run}'])}")
+    # One file per part prefix; the rows of tomograms not measured this time are kept.
     out = os.path.join(a.suite, f"ideal_observer_{names[0][:3]}.json")
-    with open(out, "w") as f:
-        json.dump(rows, f, indent=1)
+    kept = []
+    if os.path.exists(out):
+        done = {r["name"] for r in rows}
+        kept = [r for r in json.load(open(out)) if r["name"] not in done]
+    with open(out + ".tmp", "w") as f:
+        json.dump(sorted(kept + rows, key=lambda r: r["name"]), f, indent=1)
+    os.replace(out + ".tmp", out)
     print(f"mean ideal F1 {np.mean([r['ideal_f1'] for r in rows]):.3f}; SNR >= 0.2: "
           f"{np.mean([r['ideal_f1'] for r in rows if r['snr'] >= 0.2]):.3f}; written {out}")
 
