@@ -7,7 +7,7 @@ Stage 10's recipe (configs/detector_shrec10a_stage10_recon.toml) with every cube
 particle_locations.txt as labels; its validation tomogram dropped.
 
     python oracle_config.py ORACLE_DIR [--lr 1e-4] [--steps 800] [--decay STEP ...]
-        [--architecture efficient] [--scratch] [--seed 31] > oracle.toml
+        [--architecture efficient] [--scratch] [--seed 31] [--tomos ora00 ...] > oracle.toml
     tomopick train detector --config oracle.toml -o runs/oracle
 
 Standard library only (Python 3.11+ for tomllib).
@@ -41,6 +41,7 @@ def main():
     ap.add_argument("--architecture", default="efficient")
     ap.add_argument("--scratch", action="store_true", help="from random weights, not the shipped model")
     ap.add_argument("--seed", type=int, default=31)
+    ap.add_argument("--tomos", nargs="*", default=None, help="only these oracle tomograms (an ablation)")
     a = ap.parse_args()
     with open(RECIPE, "rb") as f:
         cfg = tomllib.load(f)
@@ -61,6 +62,11 @@ def main():
             print(f"{kk} = {toml_value(vv)}")
     names = sorted(n for n in os.listdir(a.oracle_dir) if n.startswith("ora") and
                    os.path.exists(os.path.join(a.oracle_dir, n, "params.json")))
+    if a.tomos:
+        missing = sorted(set(a.tomos) - set(names))
+        if missing:
+            raise SystemExit(f"{a.oracle_dir}: no finished oracle tomograms {missing}")
+        names = [n for n in names if n in a.tomos]
     if not names:
         raise SystemExit(f"{a.oracle_dir}: no finished oracle tomograms (make_suite.py --part oracle)")
     for n in names:
