@@ -12,7 +12,9 @@ use crate::randomization::{Dist, SubtomoConfig};
 use crate::resample::{crop_to_support, radius_above, rescale};
 use crate::sample::{SampleSpec, Template, build_sample};
 use crate::subtomo::mix_seed;
-use crate::tilt::{NoiseModel, ReconFilter, TiltSeriesParams, tilt_series, wbp_filtered};
+use crate::tilt::{
+    NoiseModel, ReconFilter, TiltDegradation, TiltSeriesParams, tilt_series, wbp_filtered,
+};
 use ndarray::{Array3, ArrayView3, s};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -91,6 +93,16 @@ pub struct TiltRoute {
     /// apodised ramp, `cosine`); e.g. `["cosine", "ramp", "shepp-logan", "hamming", "hann"]`.
     #[serde(default)]
     pub filters: Vec<ReconFilter>,
+    /// Each projection's alignment error, sd in pixels, drawn per item (default: none).
+    #[serde(default)]
+    pub misalignment_sd_px: Option<Dist>,
+    /// Radiation damage, B-factor in Å² per tilt recorded before, drawn per item (default: none).
+    #[serde(default)]
+    pub damage_b_per_tilt_a2: Option<Dist>,
+    /// Ice thickness over the inelastic mean free path, drawn per item (default: none). See
+    /// [`crate::degradation`] for all three.
+    #[serde(default)]
+    pub thickness_over_mfp: Option<Dist>,
 }
 
 /// What one item's tilt series drew.
@@ -104,6 +116,8 @@ pub struct TiltDraw {
     pub phase_flip: bool,
     /// The reconstruction filter.
     pub filter: ReconFilter,
+    /// Misalignment, damage and ice attenuation.
+    pub degradation: TiltDegradation,
 }
 
 impl TiltRoute {
@@ -122,11 +136,18 @@ impl TiltRoute {
             0 => ReconFilter::default(),
             n => self.filters[rng.random_range(0..n)],
         };
+        let mut draw = |d: &Option<Dist>| d.as_ref().map_or(0.0, |d| d.sample(rng));
+        let degradation = TiltDegradation {
+            misalignment_sd_px: draw(&self.misalignment_sd_px),
+            damage_b_per_tilt_a2: draw(&self.damage_b_per_tilt_a2),
+            thickness_over_mfp: draw(&self.thickness_over_mfp),
+        };
         Some(TiltDraw {
             step_deg,
             snr,
             phase_flip,
             filter,
+            degradation,
         })
     }
 
@@ -154,6 +175,14 @@ impl TiltRoute {
                 self.phase_flip_fraction
             )));
         }
+        crate::degradation::check_dists(
+            "tilt_series",
+            [
+                self.misalignment_sd_px.as_ref(),
+                self.damage_b_per_tilt_a2.as_ref(),
+                self.thickness_over_mfp.as_ref(),
+            ],
+        )?;
         Ok(())
     }
 }
@@ -432,6 +461,7 @@ pub fn image_through_tilt_series<R: Rng + ?Sized>(
         noise_correlation_a: imaging.noise_correlation_a,
         noise_white_fraction: imaging.noise_white_fraction,
         phase_flip: tilt.phase_flip,
+        degradation: tilt.degradation,
     };
     let projections = tilt_series(volume, voxel_size_a, &p, rng.random())?;
     let (d, h, w) = volume.dim();

@@ -7,6 +7,7 @@
 pub mod appearance;
 pub mod ctf;
 pub mod cubes;
+pub mod degradation;
 pub mod error;
 pub mod export;
 pub mod fft;

@@ -16,6 +16,8 @@
 //!   number of tilts.
 
 use crate::ctf::{CtfParams, pixel_mtf, wavelength_a};
+pub use crate::degradation::TiltDegradation;
+use crate::degradation::{dose_ranks, shift_table};
 use crate::error::{Result, SimError};
 use crate::fft::{Fft3, freq_index, transpose};
 use crate::imaging3d::{Imaging3dParams, filters, mean_square};
@@ -67,6 +69,8 @@ pub struct TiltSeriesParams {
     /// as CTF correction before reconstruction does (IMOD's `ctfphaseflip`): particles come out
     /// bright and without the CTF's alternating fringes.
     pub phase_flip: bool,
+    /// Misalignment, dose damage and ice attenuation tilt by tilt (default: none).
+    pub degradation: TiltDegradation,
 }
 
 /// The window on the ramp of weighted back-projection, as reconstruction programs offer them;
@@ -141,7 +145,8 @@ impl TiltSeriesParams {
             return bad("CTF parameters out of range".into());
         }
         crate::filters3d::check_noise_correlation(self.noise_correlation_a)?;
-        crate::filters3d::check_noise_white_fraction(self.noise_white_fraction)
+        crate::filters3d::check_noise_white_fraction(self.noise_white_fraction)?;
+        self.degradation.validate()
     }
 }
 
@@ -325,8 +330,12 @@ fn filter_table(shape: [usize; 2], voxel_size_a: f64, h: impl Fn(f64, f64) -> f6
         .collect()
 }
 
-/// Multiplies the 2D spectrum of `img` by a [`filter_table`].
-fn filter_2d_by(fft: &Fft3, img: &Array2<f32>, table: &[f32]) -> Array2<f32> {
+/// Multiplies the 2D spectrum of `img` by a [`filter_table`] (real) or a [`shift_table`]
+/// (complex).
+fn filter_2d_by<W: Copy>(fft: &Fft3, img: &Array2<f32>, table: &[W]) -> Array2<f32>
+where
+    crate::fft::Complex32: std::ops::MulAssign<W>,
+{
     let vol = img.clone().insert_axis(Axis(0));
     let mut spec = fft.forward(&vol);
     for (c, &w) in spec.iter_mut().zip(table) {
@@ -414,13 +423,23 @@ pub fn tilt_series(
                 as f32
         })
         .collect();
+    let ranks = dose_ranks(&angles);
+    let deg = p.degradation;
     Ok(angles
         .par_iter()
         .enumerate()
         .map(|(i, &alpha)| {
             let mut rng = ChaCha8Rng::seed_from_u64(crate::subtomo::mix_seed(seed, i as u64));
-            let proj = project_planes(planes, alpha, voxel_size_a);
+            let mut proj = project_planes(planes, alpha, voxel_size_a);
             let defocus = p.ctf.defocus_a + p.defocus_sd_a * rng.sample::<f64, _>(StandardNormal);
+            if deg.misalignment_sd_px > 0.0 {
+                // Drawn only when asked for, so that series without it keep their bits.
+                let sd_a = deg.misalignment_sd_px * voxel_size_a;
+                let dx = sd_a * rng.sample::<f64, _>(StandardNormal);
+                let dy = sd_a * rng.sample::<f64, _>(StandardNormal);
+                let table = shift_table(spectrum_frequencies([ny, nx], voxel_size_a), dx, dy);
+                proj = filter_2d_by(&fft, &proj, &table);
+            }
             // This tilt's CTF at every frequency (its defocus, the series' astigmatism).
             let ctf_values: Vec<f64> = frequencies
                 .iter()
@@ -435,13 +454,15 @@ pub fn tilt_series(
             let clean_filter: Vec<f32> = ctf_values
                 .iter()
                 .zip(&frequencies)
-                .map(|(c, f)| (2.0 * sigma_e * c * f.mtf) as f32)
+                .map(|(c, f)| (2.0 * sigma_e * c * f.mtf * deg.damage(ranks[i], f.k)) as f32)
                 .collect();
+            // The thicker ice at this tilt: fewer electrons, so less signal against the noise.
+            let ice = deg.snr_factor(alpha);
             let clean = filter_2d_by(&fft, &proj, &clean_filter);
             let image = match p.noise {
                 NoiseModel::None => clean.clone(),
                 NoiseModel::Dose(total) => {
-                    let mean = total / n_tilts as f64 * voxel_size_a * voxel_size_a;
+                    let mean = total / n_tilts as f64 * voxel_size_a * voxel_size_a * ice;
                     clean.mapv(|c| {
                         let lambda = (mean * (1.0 + c as f64)).max(0.0);
                         let k = if lambda < 50.0 {
@@ -462,7 +483,7 @@ pub fn tilt_series(
                         .map(|&v| (v as f64 - mean_c).powi(2))
                         .sum::<f64>()
                         / n;
-                    let sigma = (var_c / snr / noise_power).sqrt();
+                    let sigma = (var_c / (snr * ice) / noise_power).sqrt();
                     let white = Array2::from_shape_simple_fn((ny, nx), || {
                         (sigma * rng.sample::<f64, _>(StandardNormal)) as f32
                     });

@@ -35,7 +35,9 @@ use crate::randomization::{
 use crate::resample::crop_to_support;
 use crate::sample::{Sample, SampleSpec, Template, build_sample};
 use crate::subtomo::mix_seed;
-use crate::tilt::{NoiseModel, ReconFilter, TiltSeriesParams, tilt_series, wbp_filtered};
+use crate::tilt::{
+    NoiseModel, ReconFilter, TiltDegradation, TiltSeriesParams, tilt_series, wbp_filtered,
+};
 use ndarray::Array3;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -107,6 +109,17 @@ pub struct TomogramImaging {
     /// `shepp-logan`, `hamming` or `hann`.
     #[serde(default)]
     pub reconstruction_filter: ReconFilter,
+    /// Each projection's alignment error, sd in pixels along x and y (tilt route; default 0).
+    #[serde(default = "zero")]
+    pub misalignment_sd_px: Dist,
+    /// Radiation damage: B-factor in Å² per tilt recorded before, dose-symmetric order (tilt
+    /// route; default 0).
+    #[serde(default = "zero")]
+    pub damage_b_per_tilt_a2: Dist,
+    /// Ice thickness over the inelastic mean free path, τ: a projection at α keeps
+    /// exp(−τ (1/cos α − 1)) of 0°'s SNR (tilt route; default 0). See [`crate::degradation`].
+    #[serde(default = "zero")]
+    pub thickness_over_mfp: Dist,
 }
 
 /// A tomogram simulation set-up.
@@ -189,6 +202,9 @@ impl TomogramConfig {
                 noise_white_fraction: Dist::Fixed(0.0),
                 phase_flip: false,
                 reconstruction_filter: ReconFilter::Cosine,
+                misalignment_sd_px: Dist::Fixed(0.0),
+                damage_b_per_tilt_a2: Dist::Fixed(0.0),
+                thickness_over_mfp: Dist::Fixed(0.0),
             },
         }
     }
@@ -283,6 +299,18 @@ impl TomogramConfig {
                     .into(),
             );
         }
+        let degradation = [
+            &i.misalignment_sd_px,
+            &i.damage_b_per_tilt_a2,
+            &i.thickness_over_mfp,
+        ];
+        crate::degradation::check_dists("imaging", degradation.map(Some))?;
+        if i.route == Route::Fast && degradation.iter().any(|d| d.range().1 > 0.0) {
+            return bad(
+                "imaging: misalignment_sd_px, damage_b_per_tilt_a2 and thickness_over_mfp belong to the tilt route (route = \"tilt\")"
+                    .into(),
+            );
+        }
         Ok(())
     }
 
@@ -315,6 +343,9 @@ impl TomogramConfig {
             noise_white_fraction: d(&i.noise_white_fraction),
             phase_flip: i.phase_flip,
             reconstruction_filter: i.reconstruction_filter,
+            misalignment_sd_px: d(&i.misalignment_sd_px),
+            damage_b_per_tilt_a2: d(&i.damage_b_per_tilt_a2),
+            thickness_over_mfp: d(&i.thickness_over_mfp),
         };
         c
     }
@@ -439,6 +470,11 @@ pub fn simulate_tomogram(
                 noise_correlation_a: 0.0,
                 noise_white_fraction: fixed(&i.noise_white_fraction),
                 phase_flip: i.phase_flip,
+                degradation: TiltDegradation {
+                    misalignment_sd_px: fixed(&i.misalignment_sd_px),
+                    damage_b_per_tilt_a2: fixed(&i.damage_b_per_tilt_a2),
+                    thickness_over_mfp: fixed(&i.thickness_over_mfp),
+                },
             };
             let projections = tilt_series(&sample.potential, vs, &params, mix_seed(seed, 2))?;
             on_stage(Stage::Reconstruction);

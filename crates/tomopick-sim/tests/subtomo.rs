@@ -316,6 +316,9 @@ fn tilt_series_cubes_image_their_particles_and_repeat_with_the_seed() {
             snr: Dist::Fixed(50.0),
             phase_flip_fraction: 0.0,
             filters: Vec::new(),
+            misalignment_sd_px: None,
+            damage_b_per_tilt_a2: None,
+            thickness_over_mfp: None,
         }),
         randomization: r.clone(),
     };
@@ -395,6 +398,9 @@ fn a_tilt_route_without_phase_flips_or_filters_draws_as_before() {
         snr: Dist::LogUniform([0.03, 1.5]),
         phase_flip_fraction: 0.0,
         filters: Vec::new(),
+        misalignment_sd_px: None,
+        damage_b_per_tilt_a2: None,
+        thickness_over_mfp: None,
     };
     let mut a = rand_chacha::ChaCha8Rng::seed_from_u64(3);
     let mut b = a.clone();
@@ -422,6 +428,34 @@ fn a_tilt_route_without_phase_flips_or_filters_draws_as_before() {
         .count() as f64
         / 2000.0;
     assert!((ramps - 0.5).abs() < 0.04, "{ramps}");
+    // The tilt series' degradations, configured, are drawn per item within their ranges, and
+    // refused outside them with the field's name.
+    let route = TiltRoute {
+        misalignment_sd_px: Some(Dist::Uniform([0.0, 1.5])),
+        damage_b_per_tilt_a2: Some(Dist::Fixed(20.0)),
+        thickness_over_mfp: Some(Dist::Uniform([0.0, 1.0])),
+        ..route
+    };
+    let draws: Vec<_> = (0..200).filter_map(|_| route.draw(&mut a)).collect();
+    assert!(
+        draws
+            .iter()
+            .all(|d| d.degradation.damage_b_per_tilt_a2 == 20.0
+                && (0.0..=1.5).contains(&d.degradation.misalignment_sd_px)
+                && (0.0..=1.0).contains(&d.degradation.thickness_over_mfp))
+    );
+    let spread = |f: fn(&tomopick_sim::cubes::TiltDraw) -> f64| {
+        let v: Vec<f64> = draws.iter().map(f).collect();
+        v.iter().cloned().fold(f64::MIN, f64::max) - v.iter().cloned().fold(f64::MAX, f64::min)
+    };
+    assert!(spread(|d| d.degradation.misalignment_sd_px) > 1.2);
+    assert!(spread(|d| d.degradation.thickness_over_mfp) > 0.8);
+    let bad = TiltRoute {
+        misalignment_sd_px: Some(Dist::Uniform([0.0, 12.0])),
+        ..route
+    };
+    let e = bad.validate().unwrap_err().to_string();
+    assert!(e.contains("tilt_series.misalignment_sd_px"), "{e}");
 }
 
 #[test]
@@ -483,6 +517,9 @@ fn subtomograms_through_the_tilt_series_route_repeat_and_keep_their_labels() {
         snr: Dist::Fixed(1000.0),
         phase_flip_fraction: 0.0,
         filters: Vec::new(),
+        misalignment_sd_px: None,
+        damage_b_per_tilt_a2: None,
+        thickness_over_mfp: None,
     });
     let g0 = SubtomoGenerator::new(plain).unwrap();
     let g = SubtomoGenerator::new(tilted.clone()).unwrap();

@@ -162,6 +162,7 @@ fn series(noise: NoiseModel, mtf: bool) -> TiltSeriesParams {
         noise_correlation_a: 0.0,
         noise_white_fraction: 0.0,
         phase_flip: false,
+        degradation: Default::default(),
     }
 }
 
@@ -400,4 +401,102 @@ fn reconstruction_filters_have_their_windows_and_the_plain_ramp_keeps_the_most_n
         wbp(&ps, [12, 48, 48], VS),
         wbp_filtered(&ps, [12, 48, 48], VS, Cosine)
     );
+}
+
+/// Mean (x, y) of an image weighted by |value|, pixels.
+fn centroid(a: &Array2<f32>) -> (f64, f64) {
+    let (mut sx, mut sy, mut s) = (0.0, 0.0, 0.0);
+    for ((y, x), &v) in a.indexed_iter() {
+        let w = (v as f64).abs();
+        (sx, sy, s) = (sx + w * x as f64, sy + w * y as f64, s + w);
+    }
+    (sx / s, sy / s)
+}
+
+/// Power of an image's spectrum above half of Nyquist.
+fn high_power(fft: &Fft3, a: &Array2<f32>) -> f64 {
+    let (ny, nx) = a.dim();
+    let spec = fft.forward(&a.clone().insert_axis(ndarray::Axis(0)));
+    let mut hi = 0.0;
+    for ((_, iy, ix), c) in spec.indexed_iter() {
+        let (fy, fx) = (freq_index(iy, ny) as f64 / ny as f64, ix as f64 / nx as f64);
+        if (fy * fy + fx * fx).sqrt() > 0.25 {
+            hi += c.norm_sqr() as f64;
+        }
+    }
+    hi
+}
+
+#[test]
+fn misalignment_damage_and_ice_degrade_the_series_as_asked() {
+    use tomopick_sim::tilt::TiltDegradation;
+    let v = blobs();
+    let plain = series(NoiseModel::None, false);
+    let with = |d: TiltDegradation, noise| TiltSeriesParams {
+        degradation: d,
+        noise,
+        defocus_sd_a: 0.0,
+        ..plain
+    };
+    let base = tilt_series(&v, VS, &with(Default::default(), NoiseModel::None), 6).unwrap();
+    // Misalignment: each projection moves by its own shift, about σ = 2 px along x and y.
+    let shaken = TiltDegradation {
+        misalignment_sd_px: 2.0,
+        ..Default::default()
+    };
+    let moved = tilt_series(&v, VS, &with(shaken, NoiseModel::None), 6).unwrap();
+    let shifts: Vec<f64> = base
+        .iter()
+        .zip(&moved)
+        .flat_map(|(a, b)| {
+            let ((ax, ay), (bx, by)) = (centroid(&a.clean), centroid(&b.clean));
+            [bx - ax, by - ay]
+        })
+        .collect();
+    let rms = (shifts.iter().map(|s| s * s).sum::<f64>() / shifts.len() as f64).sqrt();
+    assert!((1.4..2.8).contains(&rms), "rms shift {rms:.2} px");
+    // Damage: the last tilt recorded (−60°, rank 40, B 4,000 Å²) keeps above half of Nyquist
+    // (k > 0.025/Å) less than exp(−2·4000·0.025²/4) = 0.29 of its power; 0° loses none.
+    let damaged = TiltDegradation {
+        damage_b_per_tilt_a2: 100.0,
+        ..Default::default()
+    };
+    let hurt = tilt_series(&v, VS, &with(damaged, NoiseModel::None), 6).unwrap();
+    let fft = Fft3::new([1, 56, 64]);
+    let zero = base.iter().position(|p| p.angle_deg == 0.0).unwrap();
+    assert_eq!(hurt[zero].clean, base[zero].clean, "0° is recorded first");
+    let (h, b) = (
+        high_power(&fft, &hurt[0].clean),
+        high_power(&fft, &base[0].clean),
+    );
+    assert!(
+        h < 0.29 * b,
+        "high-frequency power at -60°: {h:.2e} against {b:.2e}"
+    );
+    // Ice: at 60° the SNR falls by exp(−τ (1/cos 60° − 1)) = exp(−τ).
+    let icy = TiltDegradation {
+        thickness_over_mfp: 0.7,
+        ..Default::default()
+    };
+    let ps = tilt_series(&v, VS, &with(icy, NoiseModel::Snr(1.0)), 6).unwrap();
+    for p in [&ps[0], &ps[zero]] {
+        let expected = icy.snr_factor(p.angle_deg);
+        let measured = var(&p.clean) / var(&(&p.image - &p.clean));
+        assert!(
+            (measured / expected - 1.0).abs() < 0.08,
+            "SNR at {}°: {measured:.3}, expected {expected:.3}",
+            p.angle_deg
+        );
+    }
+    assert!((icy.snr_factor(-60.0) - (-0.7f64).exp()).abs() < 1e-9);
+    // Refused out of range.
+    let bad = with(
+        TiltDegradation {
+            thickness_over_mfp: 5.0,
+            ..Default::default()
+        },
+        NoiseModel::None,
+    );
+    let e = tilt_series(&v, VS, &bad, 6).err().unwrap().to_string();
+    assert!(e.contains("thickness_over_mfp"), "{e}");
 }
