@@ -136,12 +136,10 @@ impl TiltRoute {
             0 => ReconFilter::default(),
             n => self.filters[rng.random_range(0..n)],
         };
-        let mut draw = |d: &Option<Dist>| d.as_ref().map_or(0.0, |d| d.sample(rng));
-        let degradation = TiltDegradation {
-            misalignment_sd_px: draw(&self.misalignment_sd_px),
-            damage_b_per_tilt_a2: draw(&self.damage_b_per_tilt_a2),
-            thickness_over_mfp: draw(&self.thickness_over_mfp),
-        };
+        let degradation = TiltDegradation::from_values(
+            self.degradation_dists()
+                .map(|d| d.map_or(0.0, |d| d.sample(rng))),
+        );
         Some(TiltDraw {
             step_deg,
             snr,
@@ -175,15 +173,18 @@ impl TiltRoute {
                 self.phase_flip_fraction
             )));
         }
-        crate::degradation::check_dists(
-            "tilt_series",
-            [
-                self.misalignment_sd_px.as_ref(),
-                self.damage_b_per_tilt_a2.as_ref(),
-                self.thickness_over_mfp.as_ref(),
-            ],
-        )?;
+        crate::degradation::check_dists("tilt_series", self.degradation_dists())?;
         Ok(())
+    }
+
+    /// The configured distributions of the tilt series' degradations, in
+    /// [`crate::degradation::LIMITS`]' order.
+    fn degradation_dists(&self) -> [Option<&Dist>; 3] {
+        [
+            self.misalignment_sd_px.as_ref(),
+            self.damage_b_per_tilt_a2.as_ref(),
+            self.thickness_over_mfp.as_ref(),
+        ]
     }
 }
 

@@ -54,14 +54,29 @@ pub struct TiltDegradation {
 }
 
 impl TiltDegradation {
-    /// Refuses a negative or non-finite value, or one above its [`LIMITS`].
-    pub fn validate(&self) -> Result<()> {
-        let values = [
+    /// From its three values in [`LIMITS`]' order.
+    pub fn from_values(
+        [misalignment_sd_px, damage_b_per_tilt_a2, thickness_over_mfp]: [f64; 3],
+    ) -> Self {
+        TiltDegradation {
+            misalignment_sd_px,
+            damage_b_per_tilt_a2,
+            thickness_over_mfp,
+        }
+    }
+
+    /// Its three values in [`LIMITS`]' order.
+    pub fn values(&self) -> [f64; 3] {
+        [
             self.misalignment_sd_px,
             self.damage_b_per_tilt_a2,
             self.thickness_over_mfp,
-        ];
-        for ((name, max), v) in LIMITS.into_iter().zip(values) {
+        ]
+    }
+
+    /// Refuses a negative or non-finite value, or one above its [`LIMITS`].
+    pub fn validate(&self) -> Result<()> {
+        for ((name, max), v) in LIMITS.into_iter().zip(self.values()) {
             if !(0.0..=max).contains(&v) {
                 return Err(SimError::Parameter(format!(
                     "{name} = {v}: must be in [0, {max}]"

@@ -122,6 +122,17 @@ pub struct TomogramImaging {
     pub thickness_over_mfp: Dist,
 }
 
+impl TomogramImaging {
+    /// The tilt series' degradations, in [`crate::degradation::LIMITS`]' order.
+    fn degradation_dists(&self) -> [&Dist; 3] {
+        [
+            &self.misalignment_sd_px,
+            &self.damage_b_per_tilt_a2,
+            &self.thickness_over_mfp,
+        ]
+    }
+}
+
 /// A tomogram simulation set-up.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -299,11 +310,7 @@ impl TomogramConfig {
                     .into(),
             );
         }
-        let degradation = [
-            &i.misalignment_sd_px,
-            &i.damage_b_per_tilt_a2,
-            &i.thickness_over_mfp,
-        ];
+        let degradation = i.degradation_dists();
         crate::degradation::check_dists("imaging", degradation.map(Some))?;
         if i.route == Route::Fast && degradation.iter().any(|d| d.range().1 > 0.0) {
             return bad(
@@ -470,11 +477,7 @@ pub fn simulate_tomogram(
                 noise_correlation_a: 0.0,
                 noise_white_fraction: fixed(&i.noise_white_fraction),
                 phase_flip: i.phase_flip,
-                degradation: TiltDegradation {
-                    misalignment_sd_px: fixed(&i.misalignment_sd_px),
-                    damage_b_per_tilt_a2: fixed(&i.damage_b_per_tilt_a2),
-                    thickness_over_mfp: fixed(&i.thickness_over_mfp),
-                },
+                degradation: TiltDegradation::from_values(i.degradation_dists().map(fixed)),
             };
             let projections = tilt_series(&sample.potential, vs, &params, mix_seed(seed, 2))?;
             on_stage(Stage::Reconstruction);
