@@ -8,9 +8,6 @@
 //!   the best IoU over all *decoded* predictions, which at initialisation is an arbitrary cell.
 //! - A prediction whose decoded sphere has IoU > `ignore_iou` (the paper: 0.333) with any true
 //!   particle is not penalised as background.
-//! - Places the labels are unsure of ([`ignore_uncertain`]: a self-trained model's candidates
-//!   under its threshold) are left out of the no-object loss in every cell whose centre lies in
-//!   their sphere, on every anchor.
 //! - IoU is the IoU of spheres (centre, diameter), not of axis-aligned cubes as in the
 //!   reference code: particles are round, and a sphere's IoU does not depend on the orientation
 //!   of the grid.
@@ -136,40 +133,4 @@ pub fn build_targets(
         }
     }
     t
-}
-
-/// Leaves out of the no-object loss every prediction (all anchors) of each cell whose centre
-/// lies inside one of `uncertain[item]`'s spheres: places that are neither a label nor surely
-/// background. Positives keep their targets.
-pub fn ignore_uncertain(t: &mut Targets, uncertain: &[Vec<TrueBox>], grid_dhw: [usize; 3], stride: f64) {
-    let [d, h, w] = grid_dhw;
-    let n = t.cells;
-    assert_eq!(d * h * w, n, "grid does not match the targets");
-    for (i, boxes) in uncertain.iter().enumerate().take(t.batch) {
-        for g in boxes {
-            let r = g.diameter_vox / 2.0;
-            // Cells whose centres ((k + 0.5) · stride) can lie within r of the box's centre.
-            let span = |axis: usize, lim: usize| {
-                let lo = ((g.centre_vox[axis] - r) / stride - 0.5).ceil().max(0.0) as usize;
-                let hi = ((g.centre_vox[axis] + r) / stride - 0.5).floor();
-                (lo, if hi < 0.0 { 0 } else { (hi as usize + 1).min(lim) })
-            };
-            let ((x0, x1), (y0, y1), (z0, z1)) = (span(0, w), span(1, h), span(2, d));
-            for z in z0..z1 {
-                for y in y0..y1 {
-                    for x in x0..x1 {
-                        let c = [x, y, z].map(|k| (k as f64 + 0.5) * stride);
-                        let d2: f64 = (0..3).map(|a| (c[a] - g.centre_vox[a]).powi(2)).sum();
-                        if d2 > r * r {
-                            continue;
-                        }
-                        let cell = (z * h + y) * w + x;
-                        for a in 0..t.anchors {
-                            t.noobj[(i * t.anchors + a) * n + cell] = 0.0;
-                        }
-                    }
-                }
-            }
-        }
-    }
 }

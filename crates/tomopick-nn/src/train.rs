@@ -12,7 +12,7 @@ use crate::loss::{LossWeights, detection_loss};
 use crate::model_file::{DetectorConfig, DetectorModel};
 use crate::pack::write_file;
 use crate::prefetch::Prefetch;
-use crate::targets::{TrueBox, build_targets, ignore_uncertain};
+use crate::targets::{TrueBox, build_targets};
 use crate::train_config::TrainDetectorConfig;
 use crate::user_data::UserCubes;
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
@@ -215,16 +215,14 @@ impl DetectorTrainer {
         let cubes = self.prefetch.next(self.step)?;
         let mut input = Vec::with_capacity(b * n * n * n);
         let mut truth = Vec::with_capacity(b);
-        let mut uncertain = vec![Vec::new(); b];
         for (j, cube) in cubes.iter().enumerate() {
             let index = self.step * b as u64 + j as u64;
             if let Some(user) = &self.user
                 && user_cube(self.cfg.seed, index, self.cfg.user_fraction)
             {
-                let c = user.cube(self.cfg.seed, index);
-                input.extend(c.image);
-                truth.push(c.boxes);
-                uncertain[j] = c.uncertain;
+                let (image, boxes) = user.cube(self.cfg.seed, index);
+                input.extend(image);
+                truth.push(boxes);
                 continue;
             }
             input.extend(standardized(
@@ -253,10 +251,7 @@ impl DetectorTrainer {
             .try_to_vec::<f32>()
             .expect("f32 output");
         let enc = self.model.config.encoding();
-        let mut targets = build_targets(&enc, &truth, &raw_host, [gd, gh, gw], 0.333);
-        if uncertain.iter().any(|u| !u.is_empty()) {
-            ignore_uncertain(&mut targets, &uncertain, [gd, gh, gw], enc.stride as f64);
-        }
+        let targets = build_targets(&enc, &truth, &raw_host, [gd, gh, gw], 0.333);
         let loss = detection_loss(raw, &targets, &LossWeights::default());
         let scalar = |t: &Tensor<1>| t.clone().into_scalar::<f32>() as f64;
         let (total, box_loss, conf_loss, class_loss) = (

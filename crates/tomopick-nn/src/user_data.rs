@@ -1,9 +1,7 @@
 //! Training cubes cut from the user's own tomograms and picks, for fine-tuning.
 //!
 //! Each tomogram is standardised (mean 0, SD 1) as picking does; a cube is a random box of it
-//! (seeded per cube) with the picks inside as boxes of their class's diameter. A second,
-//! optional list names places the labels are unsure of (`uncertain`: candidates under the pick
-//! threshold); the network is taught neither particle nor background there.
+//! (seeded per cube) with the picks inside as boxes of their class's diameter.
 
 use crate::error::{NnError, Result};
 use crate::targets::TrueBox;
@@ -28,28 +26,6 @@ pub struct UserTomogram {
     /// Binning of the tomogram relative to the picks' pixels (pixel-based lists).
     #[serde(default)]
     pub binning: Option<f64>,
-    /// Places that are neither a pick nor surely background, in any list format (for
-    /// self-training: the model's candidates under its threshold). Predictions there are left
-    /// out of the no-object loss.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub uncertain: Option<PathBuf>,
-}
-
-/// A cube cut from a user tomogram: image `[z, y, x]`, its picks and its uncertain places.
-pub struct UserCube {
-    /// Standardised voxels, `[z, y, x]` row-major.
-    pub image: Vec<f32>,
-    /// The picks inside, cube voxels.
-    pub boxes: Vec<TrueBox>,
-    /// The uncertain places inside, cube voxels.
-    pub uncertain: Vec<TrueBox>,
-}
-
-/// One loaded tomogram: standardised voxels, picks and uncertain places (tomogram voxels).
-struct Loaded {
-    volume: Volume,
-    boxes: Vec<TrueBox>,
-    uncertain: Vec<TrueBox>,
 }
 
 /// The place of `class` (from the list `list`) among the `classes` trained, or an error that
@@ -66,7 +42,7 @@ pub fn class_index(classes: &[String], class: &str, list: &std::path::Path) -> R
 
 /// Loaded user tomograms, ready to cut cubes from.
 pub struct UserCubes {
-    volumes: Vec<Loaded>,
+    volumes: Vec<(Volume, Vec<TrueBox>)>,
     size: usize,
 }
 
@@ -101,11 +77,18 @@ impl UserCubes {
                 tomo_shape_xyz: Some(vol.shape_xyz()),
                 ..ListContext::default()
             };
-            let boxes = read_boxes(&it.picks, &ctx, classes, diameters_vox, vs)?;
-            let uncertain = match &it.uncertain {
-                Some(list) => read_boxes(list, &ctx, classes, diameters_vox, vs)?,
-                None => Vec::new(),
-            };
+            let picks = read_particles(&it.picks, None, &ctx)?;
+            let boxes = picks
+                .iter()
+                .map(|p| {
+                    let class = class_index(classes, &p.class, &it.picks)?;
+                    Ok(TrueBox {
+                        centre_vox: p.pos_a.to_voxels(vs).as_array(),
+                        diameter_vox: diameters_vox[class],
+                        class,
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?;
             let st = vol.stats();
             if st.nan + st.inf > 0 {
                 return Err(NnError::Config(format!(
@@ -116,22 +99,18 @@ impl UserCubes {
             }
             let (mean, inv) = (st.mean as f32, standard_scale(st.rms));
             vol.data.mapv_inplace(|v| (v - mean) * inv);
-            volumes.push(Loaded {
-                volume: vol,
-                boxes,
-                uncertain,
-            });
+            volumes.push((vol, boxes));
         }
         Ok(UserCubes { volumes, size })
     }
 
-    /// Cube `index` of stream `seed`.
-    pub fn cube(&self, seed: u64, index: u64) -> UserCube {
+    /// Cube `index` of stream `seed`: image `[z, y, x]` and the picks in it.
+    pub fn cube(&self, seed: u64, index: u64) -> (Vec<f32>, Vec<TrueBox>) {
         let mut rng =
             ChaCha8Rng::seed_from_u64(tomopick_sim::subtomo::mix_seed(seed ^ 0x5553_4552, index));
-        let t = &self.volumes[rng.random_range(0..self.volumes.len())];
+        let (vol, boxes) = &self.volumes[rng.random_range(0..self.volumes.len())];
         let n = self.size as i64;
-        let shape = t.volume.shape_xyz();
+        let shape = vol.shape_xyz();
         let origin: [i64; 3] = std::array::from_fn(|a| {
             let room = shape[a] as i64 - n;
             if room > 0 {
@@ -140,50 +119,19 @@ impl UserCubes {
                 room / 2
             }
         });
-        let image = t.volume.block(origin, [self.size; 3], |v| v);
-        UserCube {
-            image: image.into_raw_vec_and_offset().0,
-            boxes: inside(&t.boxes, origin, n, false),
-            uncertain: inside(&t.uncertain, origin, n, true),
-        }
-    }
-}
-
-/// The boxes of a list, tomogram voxels, each of its class's diameter.
-fn read_boxes(
-    list: &std::path::Path,
-    ctx: &ListContext,
-    classes: &[String],
-    diameters_vox: &[f64],
-    vs: VoxelSize,
-) -> Result<Vec<TrueBox>> {
-    read_particles(list, None, ctx)?
-        .iter()
-        .map(|p| {
-            let class = class_index(classes, &p.class, list)?;
-            Ok(TrueBox {
-                centre_vox: p.pos_a.to_voxels(vs).as_array(),
-                diameter_vox: diameters_vox[class],
-                class,
+        let image = vol.block(origin, [self.size; 3], |v| v);
+        let inside = boxes
+            .iter()
+            .filter_map(|b| {
+                let c: [f64; 3] = std::array::from_fn(|a| b.centre_vox[a] - origin[a] as f64);
+                c.iter()
+                    .all(|&v| v >= 0.0 && v < n as f64)
+                    .then_some(TrueBox {
+                        centre_vox: c,
+                        ..*b
+                    })
             })
-        })
-        .collect()
-}
-
-/// The boxes whose centres lie in the cube of `n` voxels at `origin` (with `reach`, also those
-/// just outside whose spheres reach into it), in its voxels.
-fn inside(boxes: &[TrueBox], origin: [i64; 3], n: i64, reach: bool) -> Vec<TrueBox> {
-    boxes
-        .iter()
-        .filter_map(|b| {
-            let c: [f64; 3] = std::array::from_fn(|a| b.centre_vox[a] - origin[a] as f64);
-            let r = if reach { b.diameter_vox / 2.0 } else { 0.0 };
-            c.iter()
-                .all(|&v| v >= -r && v < n as f64 + r)
-                .then_some(TrueBox {
-                    centre_vox: c,
-                    ..*b
-                })
-        })
-        .collect()
+            .collect();
+        (image.into_raw_vec_and_offset().0, inside)
+    }
 }

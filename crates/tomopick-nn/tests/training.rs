@@ -7,7 +7,7 @@ use burn::tensor::TensorData;
 use std::path::Path;
 use tomopick_nn::encoding::Encoding;
 use tomopick_nn::loss::{LossWeights, detection_loss};
-use tomopick_nn::targets::{TrueBox, build_targets, ignore_uncertain};
+use tomopick_nn::targets::{TrueBox, build_targets};
 use tomopick_nn::{
     Architecture, DetectorConfig, DetectorModel, DetectorTrainer, TrainDetectorConfig,
 };
@@ -97,49 +97,6 @@ fn predictions_that_already_overlap_a_particle_are_not_background() {
     let raw = e.encode(&[far], grid, 0.01);
     let t = build_targets(&e, &[truth()], &raw, grid, 0.333);
     assert_eq!(t.noobj[n + (3 * 4 + 1) * 4], 1.0);
-}
-
-#[test]
-fn uncertain_places_are_neither_particle_nor_background() {
-    let e = enc();
-    let grid = [4, 4, 4];
-    let mut raw = e.encode(&[], grid, 0.5);
-    for a in 0..3 {
-        for cell in 0..64 {
-            raw[(a * 7 + 3) * 64 + cell] = -5.0;
-        }
-    }
-    let mut t = build_targets(&e, &[truth()], &raw, grid, 0.333);
-    let before = t.clone();
-    // A sphere of radius 4.5 at (6, 6, 6); cell centres sit at 2, 6, 10, 14 on each axis.
-    let unc = TrueBox {
-        centre_vox: [6.0, 6.0, 6.0],
-        diameter_vox: 9.0,
-        class: 0,
-    };
-    ignore_uncertain(&mut t, &[vec![unc]], grid, 4.0);
-    let n = 64;
-    let cells: Vec<usize> = (0..n)
-        .filter(|&c| (0..3).all(|a| t.noobj[a * n + c] == 0.0) && before.noobj[n + c] == 1.0)
-        .collect();
-    // Within 4.5 of it: (6, 6, 6) itself and the six cells 4 voxels away along one axis; two
-    // axes off is 5.7 away.
-    let expected: Vec<usize> = (0..n)
-        .filter(|&c| {
-            let (z, y, x) = (c / 16, (c / 4) % 4, c % 4);
-            let d2: f64 = [x, y, z]
-                .iter()
-                .map(|&k| ((k as f64 + 0.5) * 4.0 - 6.0).powi(2))
-                .sum();
-            d2 <= 4.5 * 4.5
-        })
-        .collect();
-    assert_eq!(cells, expected);
-    assert_eq!(cells.len(), 7);
-    // Positives and the rest are untouched.
-    assert_eq!(t.obj, before.obj);
-    let changed = (0..3 * n).filter(|&i| t.noobj[i] != before.noobj[i]).count();
-    assert_eq!(changed, 3 * cells.len());
 }
 
 fn loss_of(raw: Vec<f32>, t: &tomopick_nn::targets::Targets) -> f64 {

@@ -301,7 +301,6 @@ fn prepare(req: &AdaptRequest, events: &mut dyn FnMut(TrainEvent)) -> Result<Pat
             picks: labels,
             voxel_size_a,
             binning: None,
-            uncertain: None,
         });
     }
     if total == 0 {
