@@ -111,7 +111,7 @@ def pick(
     overrides a file's header. ``model`` is a detector file (default: the shipped model,
     13 SHREC 2021 classes at 10 Å); tomograms at another voxel size are resampled to it.
     ``threshold`` replaces the model's per-class thresholds; ``refine_classes`` gives a pick the
-    classifier's class where the classifier is at least 80 % sure of it (no pick is dropped). ``progress``: a bar on a terminal, ``False``,
+    classifier's class where the classifier is at least 70 % sure of it (no pick is dropped). ``progress``: a bar on a terminal, ``False``,
     or a callable ``f(done, total)`` over tiles. Ctrl-C stops the pick.
 
     ``match_templates`` names each pick's class by template matching, as ``pick

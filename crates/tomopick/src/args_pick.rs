@@ -102,7 +102,7 @@ pub struct PickArgs {
     /// --match-templates each class's correlation (`cc_<class>`) and z-score (`z_<class>`).
     #[arg(long, value_name = "CSV")]
     pub class_scores: Option<PathBuf>,
-    /// Run the subtomogram classifier on each pick; a class it gives at least 80 % replaces the
+    /// Run the subtomogram classifier on each pick; a class it gives at least 70 % replaces the
     /// detector's (second stage; no pick is dropped).
     #[arg(long)]
     pub refine_classes: bool,
