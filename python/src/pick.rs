@@ -13,7 +13,7 @@ use tomopick_io::{Volume, VoxelSize};
 use tomopick_pick::classify::ClassifyOptions;
 use tomopick_pick::{
     PickOptions, PickRequest, TemplateMatchOptions, TomoSource, classify_tomogram, load_classifier,
-    load_detector, model_pick_options, pick_source, pick_tomogram,
+    load_detector, model_pick_options, pick_source, pick_tomogram, sample_classes,
 };
 
 /// A tomogram given from Python: a file, or a volume `[z, y, x]` with its voxel size.
@@ -124,7 +124,7 @@ pub(crate) fn interruptible<R: Send>(
 /// Picks a tomogram (path or `[z, y, x]` float32 array) with the detector (`model`, default the
 /// embedded one): returns the picks as columns and the attributes (voxel size, shape, classes).
 #[pyfunction]
-#[pyo3(signature = (source, voxel_size=None, model=None, threshold=None, refine_classes=false, classifier=None, tile=None, progress=None, match_templates=false, tilt_max=60.0, template_rotations=1500, class_scores=false))]
+#[pyo3(signature = (source, voxel_size=None, model=None, threshold=None, refine_classes=false, classifier=None, tile=None, progress=None, match_templates=false, tilt_max=60.0, template_rotations=1500, class_scores=false, classes=None))]
 #[allow(clippy::too_many_arguments)]
 pub fn pick<'py>(
     py: Python<'py>,
@@ -140,6 +140,7 @@ pub fn pick<'py>(
     tilt_max: f64,
     template_rotations: usize,
     class_scores: bool,
+    classes: Option<Vec<String>>,
 ) -> PyResult<(Bound<'py, PyDict>, Bound<'py, PyDict>)> {
     if let Some(v) = voxel_size
         && !(v.is_finite() && v > 0.0)
@@ -166,6 +167,10 @@ pub fn pick<'py>(
         classifier: refiner.as_ref(),
         options: PickOptions {
             max_tile: tile.unwrap_or(defaults.max_tile),
+            classes: match classes {
+                Some(names) => Some(sample_classes(&detector, &names).map_err(ToPyErr::to_py)?),
+                None => None,
+            },
             ..defaults
         },
         voxel_size: voxel_size.map(VoxelSize::isotropic),

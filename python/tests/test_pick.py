@@ -60,6 +60,17 @@ def test_template_matching_names_classes_and_gives_every_score_as_the_cli(small_
         tomopick.pick(rec, progress=False, match_templates=True, refine_classes=True)
 
 
+def test_classes_name_every_pick_among_the_samples_classes(small_tomogram):
+    rec = small_tomogram / "reconstruction.mrc"
+    plain = tomopick.pick(rec, progress=False, threshold=0.3)
+    held = tomopick.pick(rec, progress=False, threshold=0.3, classes=["4v94", "1bxn"])
+    assert len(plain) > 5 and set(held["class"]) <= {"4v94", "1bxn"}
+    cols = ["x", "y", "z", "score"]
+    assert held[cols].equals(plain[cols])
+    with pytest.raises(tomopick.InputError, match="'ribosome' is not one of the model's classes"):
+        tomopick.pick(rec, progress=False, classes=["ribosome"])
+
+
 def test_a_numpy_volume_picks_as_its_file(small_tomogram):
     rec = small_tomogram / "reconstruction.mrc"
     from_file = tomopick.pick(rec, progress=False)

@@ -103,6 +103,7 @@ def pick(
     tilt_max: float = 60.0,
     template_rotations: int = 1500,
     class_scores: bool = False,
+    classes: Optional[list] = None,
 ) -> pd.DataFrame:
     """Find particles in a tomogram with the detector, as ``tomopick pick`` does.
 
@@ -121,6 +122,8 @@ def pick(
     orientations tried per class. ``class_scores`` adds every class's scores as columns, as
     ``pick --class-scores`` writes them: ``p_<class>`` (the detector's probability) and, with
     ``match_templates``, ``cc_<class>`` (correlation) and ``z_<class>`` (z-score).
+    ``classes`` names the classes the sample holds, when known (e.g. ``["4v94", "1bxn"]``, as
+    ``pick --classes``): every pick is named the most probable of these.
 
     Returns a DataFrame with ``class``, ``x``, ``y``, ``z`` (Å), ``score`` and, for files,
     ``tomogram``; ``attrs`` hold ``voxel_size``, ``shape`` (x, y, z) and ``classes`` (and
@@ -139,6 +142,7 @@ def pick(
         tilt_max=tilt_max,
         template_rotations=template_rotations,
         class_scores=class_scores,
+        classes=None if classes is None else [str(c) for c in classes],
     )
     return _frame(cols, attrs)
 

@@ -26,7 +26,7 @@ Outputs per tomogram (a folder): reconstruction.mrc (float32, 10 A), occupancy_m
 (particle number = line of particle_locations.txt), particle_locations.txt (SHREC: class x y z
 Z1 X Z2, voxels), classes.toml (equivalent-sphere radii), params.json.
 
-    make_suite.py --out DIR [--part validation|test|oracle|oracle_ramp|all] [--only NAME ...] [--jobs N]
+    make_suite.py --out DIR [--part validation|test|oracle|oracle_ramp|subset|all] [--only NAME ...] [--jobs N]
 """
 import argparse
 import json
@@ -48,7 +48,7 @@ SHAPE_ZYX = (112, 256, 256)
 
 # Per-projection SNRs of each part: the same ladder, different seeds for everything else.
 SNR_LADDER = [1.0, 0.5, 0.3, 0.2, 0.2, 0.1, 0.05, 0.05, 0.03, 0.5]
-PART_SEED = {"validation": 1000, "test": 2000, "oracle": 3000}
+PART_SEED = {"validation": 1000, "test": 2000, "oracle": 3000, "subset": 4000}
 # Tomograms per part. "oracle" is a diagnostic only, never a choice or a report: tomograms of the
 # suite's own kind to train on, for the in-domain upper bound (what a detector trained on this
 # simulator's output reaches on the validation part).
@@ -91,6 +91,22 @@ def spec(part, i):
     }
 
 
+# Samples of a few known complexes (part "subset", names sub00-sub05): three of the 13 classes
+# each, as a purified or reconstituted sample holds, for `pick --classes` (the user names what is
+# in the sample). Not a choice's data: the option has no parameter to tune.
+SUBSET_SNR = [0.5, 0.3, 0.2, 0.2, 0.1, 0.05]
+ALL_CLASSES = ["1bxn", "1qvr", "1s3x", "1u6g", "2cg9", "3cf3", "3d2f", "3gl1", "3h84", "3qm1", "4cr2", "4v94", "5mrc"]
+
+
+def subset_spec(i):
+    """Tomogram `i` of part "subset": a drawn spec of its own seed, three classes, a fixed SNR."""
+    p = spec("subset", i)
+    rng = np.random.default_rng(PART_SEED["subset"] + 100 + i)
+    p["classes"] = sorted(str(c) for c in rng.choice(ALL_CLASSES, 3, replace=False))
+    p["snr"] = SUBSET_SNR[i]
+    return p
+
+
 # Four more oracle tomograms with the plain ramp filter at SNR 0.1-0.3 and Gaussian or Poisson
 # noise, the kind the 40 drawn ones hold least of (BENCHMARKS.md, "Correction: the in-domain runs
 # had not seen the ramp filter's noise"): part "oracle_ramp", names ora40-ora43.
@@ -98,6 +114,8 @@ ORACLE_RAMP = [(0.1, "gaussian"), (0.2, "gaussian"), (0.2, "poisson"), (0.3, "ga
 
 
 def parts(which):
+    if which == "subset":
+        return [subset_spec(i) for i in range(len(SUBSET_SNR))]
     if which == "oracle_ramp":
         return [dict(spec("oracle", PART_SIZE["oracle"] + j), recon_filter="ramp", snr=snr, noise=noise)
                 for j, (snr, noise) in enumerate(ORACLE_RAMP)]
@@ -161,7 +179,7 @@ def make(p, out_dir, shape=SHAPE_ZYX):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", required=True)
-    ap.add_argument("--part", default="all", choices=["validation", "test", "oracle", "oracle_ramp", "all"])
+    ap.add_argument("--part", default="all", choices=["validation", "test", "oracle", "oracle_ramp", "subset", "all"])
     ap.add_argument("--only", nargs="*", default=None, help="tomogram names, e.g. val03")
     ap.add_argument("--jobs", type=int, default=1)
     ap.add_argument("--list", action="store_true", help="print the specs and exit")

@@ -85,7 +85,7 @@ def build(p, templates, shape, vox, rng):
     _vesicles(p, shape, vox, slab, rng, vol, excluded)
     _gold(p, shape, vox, slab, rng, vol, excluded)
     # target volume of particles
-    names = sorted(templates)
+    names = sorted(p.get("classes") or templates)  # a spec may name the sample's classes
     w = rng.dirichlet(np.full(len(names), 6.0))
     target = p["occupancy"] * nx * ny * thick
     vols = {c: templates[c]["env"].sum() / 8.0 for c in names}  # 10 A voxels

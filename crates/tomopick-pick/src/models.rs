@@ -57,6 +57,31 @@ pub fn model_pick_options(model: &DetectorModel, threshold: Option<f64>) -> Pick
     }
 }
 
+/// The model's class indices of `names`, the classes a sample holds (`pick --classes`), in the
+/// model's order; refuses a name the model does not know, naming the classes it does.
+pub fn sample_classes(model: &DetectorModel, names: &[String]) -> Result<Vec<usize>> {
+    let classes = &model.config.classes;
+    let mut out = Vec::with_capacity(names.len());
+    for n in names {
+        let i = classes.iter().position(|c| c == n.trim()).ok_or_else(|| {
+            crate::error::PickError::Option(format!(
+                "--classes: '{}' is not one of the model's classes ({})",
+                n.trim(),
+                classes.join(", ")
+            ))
+        })?;
+        out.push(i);
+    }
+    if out.is_empty() {
+        return Err(crate::error::PickError::Option(
+            "--classes: name at least one class".into(),
+        ));
+    }
+    out.sort_unstable();
+    out.dedup();
+    Ok(out)
+}
+
 /// The thresholds of `opts` in words, for logs.
 pub fn describe_thresholds(opts: &PickOptions) -> String {
     match &opts.class_thresholds {

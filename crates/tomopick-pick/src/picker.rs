@@ -31,6 +31,10 @@ pub struct PickOptions {
     pub tile_nms_iou: f64,
     /// Global NMS: drop a detection within this × the smaller diameter of a stronger one (2/3).
     pub global_nms_factor: f64,
+    /// The classes the sample holds (the model's class indices), when the user knows them: each
+    /// pick (the same picks as without it) is named the most probable of these; `None`: any of
+    /// the model's classes.
+    pub classes: Option<Vec<usize>>,
 }
 
 impl Default for PickOptions {
@@ -42,6 +46,7 @@ impl Default for PickOptions {
             class_thresholds: None,
             tile_nms_iou: 0.1,
             global_nms_factor: 2.0 / 3.0,
+            classes: None,
         }
     }
 }
@@ -52,6 +57,23 @@ impl PickOptions {
         match &self.class_thresholds {
             Some(t) => t.iter().cloned().fold(f64::INFINITY, f64::min),
             None => self.threshold,
+        }
+    }
+
+    /// The class a detection with these class probabilities is named: the most probable of
+    /// `classes` when given, else `best` (the most probable of all).
+    pub fn name_class(&self, best: usize, probabilities: &[f32]) -> usize {
+        match &self.classes {
+            Some(allowed) => allowed
+                .iter()
+                .copied()
+                .filter(|&c| c < probabilities.len())
+                .fold(None, |acc: Option<usize>, c| match acc {
+                    Some(b) if probabilities[b] >= probabilities[c] => Some(b),
+                    _ => Some(c),
+                })
+                .unwrap_or(best),
+            None => best,
         }
     }
 
@@ -155,6 +177,12 @@ pub fn pick<E: Send>(
     let all: Vec<Detection> = per_tile.into_iter().flatten().collect();
     let mut kept = nms_distance(&all, opts.global_nms_factor, false);
     kept.retain(|d| opts.passes(d.class, d.score));
+    // Named among the sample's classes only now: which detections pass is decided by the class
+    // the detector saw, whose threshold was fitted to such detections (renaming first let
+    // detections under a small class's threshold pass under a large class's, and cost precision).
+    for d in &mut kept {
+        d.class = opts.name_class(d.class, &d.class_probabilities);
+    }
     Ok(kept)
 }
 

@@ -197,16 +197,24 @@ pub fn pick_source(
         detector: dets.into_iter().map(|d| d.class_probabilities).collect(),
         templates: None,
     };
+    // The classes a pick may be named: those the sample holds (`--classes`), or all.
+    let named: Vec<String> = match &req.options.classes {
+        Some(idx) => idx
+            .iter()
+            .map(|&i| model.config.classes[i].clone())
+            .collect(),
+        None => model.config.classes.clone(),
+    };
     let mut refinement = None;
     if let Some(c) = req.classifier {
-        let (p, r) = refine_classes(picks, c, &source, path)?;
+        let (p, r) = refine_classes(picks, c, &source, path, &named)?;
         picks = p;
         refinement = Some(r);
     }
     let mut template_changes = None;
     if let Some(o) = &req.templates {
         let (changed, scores) =
-            rename_by_templates(&mut picks, &model.config.classes, &source, path, o)?;
+            rename_by_templates(&mut picks, &model.config.classes, &named, &source, path, o)?;
         template_changes = Some(changed);
         class_scores.templates = Some(scores);
     }
@@ -223,11 +231,13 @@ pub fn pick_source(
     })
 }
 
-/// Gives each pick the class that template matching names (templates of the picks' classes'
-/// table, the detector's, at the grid's voxel size); returns how many changed, and the scores.
+/// Gives each pick the class among `named` (the detector's classes, or those the sample holds)
+/// that template matching names (templates of all the detector's `classes`, so that the scores
+/// cover every class, at the grid's voxel size); returns how many changed, and the scores.
 fn rename_by_templates(
     picks: &mut [Particle],
     classes: &[String],
+    named: &[String],
     source: &TomoSource,
     path: &Path,
     opts: &TemplateMatchOptions,
@@ -244,7 +254,9 @@ fn rename_by_templates(
     let scores = match_templates(source, path, &centres, &templates, opts, |_, _| {})?;
     let mut changed = 0;
     for (i, p) in picks.iter_mut().enumerate() {
-        let name = &scores.classes[scores.best(i).0];
+        let name = &scores.classes[scores
+            .best_among(i, |k| named.contains(&scores.classes[k]))
+            .0];
         if &p.class != name {
             p.class = name.clone();
             changed += 1;

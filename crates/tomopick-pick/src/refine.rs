@@ -97,13 +97,14 @@ pub const REFINE_MIN_PROBABILITY: f32 = 0.7;
 /// `membrane` where the classifier gives it at least [`REFINE_MIN_PROBABILITY`], and keeps the
 /// detector's class otherwise; no pick is dropped (dropping the picks it called membrane, as
 /// before, cost 0.16 of the class-agnostic F1 on another simulator's tomograms and 0.16 on our
-/// own). The caller has checked the classifier's voxel size against the tomogram's (before
-/// picking).
+/// own). Only the classes in `named` (the detector's, or those the sample holds) are given. The
+/// caller has checked the classifier's voxel size against the tomogram's (before picking).
 pub fn refine_classes(
     picks: Vec<Particle>,
     model: &ClassifierModel,
     src: &TomoSource,
     tomo: &Path,
+    named: &[String],
 ) -> Result<(Vec<Particle>, Refinement)> {
     let c = classify_particles(
         model,
@@ -123,7 +124,7 @@ pub fn refine_classes(
         let p = &mut out[b.pick];
         r.membranes += usize::from(classes[b.prediction.class_index] == MEMBRANE_CLASS);
         let best = (0..classes.len())
-            .filter(|&i| classes[i] != MEMBRANE_CLASS)
+            .filter(|&i| classes[i] != MEMBRANE_CLASS && named.contains(&classes[i]))
             .max_by(|&i, &j| {
                 b.prediction.probabilities[i].total_cmp(&b.prediction.probabilities[j])
             });

@@ -121,8 +121,14 @@ impl TemplateScores {
     /// The class index with the highest z-score at pick `i` (correlation when `by_z` is
     /// false), and that score.
     pub fn best(&self, i: usize) -> (usize, f32) {
+        self.best_among(i, |_| true)
+    }
+
+    /// As [`TemplateScores::best`], among the class indices `allowed` accepts (each class's
+    /// scores do not depend on the others', so this is what matching those alone would name).
+    pub fn best_among(&self, i: usize, allowed: impl Fn(usize) -> bool) -> (usize, f32) {
         let row = if self.by_z { &self.z[i] } else { &self.cc[i] };
-        row.iter().enumerate().fold(
+        row.iter().enumerate().filter(|&(k, _)| allowed(k)).fold(
             (0, f32::NEG_INFINITY),
             |b, (k, &v)| if v > b.1 { (k, v) } else { b },
         )

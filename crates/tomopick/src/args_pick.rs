@@ -102,6 +102,11 @@ pub struct PickArgs {
     /// --match-templates each class's correlation (`cc_<class>`) and z-score (`z_<class>`).
     #[arg(long, value_name = "CSV")]
     pub class_scores: Option<PathBuf>,
+    /// The classes your sample holds, when you know them (the model's names, comma-separated,
+    /// e.g. 4v94,1bxn): every pick is named the most probable of these (by the detector, and by
+    /// --refine-classes or --match-templates when given). Default: any of the model's classes.
+    #[arg(long, value_delimiter = ',', value_name = "CLASS,...")]
+    pub classes: Vec<String>,
     /// Run the subtomogram classifier on each pick; a class it gives at least 70 % replaces the
     /// detector's (second stage; no pick is dropped).
     #[arg(long)]

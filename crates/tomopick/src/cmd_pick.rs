@@ -11,7 +11,7 @@ use tomopick_pick::TemplateMatchOptions;
 use tomopick_pick::preview::{Mark, write_preview};
 use tomopick_pick::{
     PickOptions, PickRequest, TomoSource, describe_thresholds, is_dataset, load_classifier,
-    load_detector, model_pick_options, pick_tomogram,
+    load_detector, model_pick_options, pick_tomogram, sample_classes,
 };
 
 /// Prints one line per class with its count.
@@ -41,6 +41,10 @@ pub fn request<'a>(
         classifier,
         options: PickOptions {
             max_tile: a.tile,
+            classes: match a.classes.is_empty() {
+                true => None,
+                false => Some(sample_classes(model, &a.classes)?),
+            },
             ..model_pick_options(model, a.threshold)
         },
         voxel_size: a.voxel_size.map(VoxelSize::isotropic),
