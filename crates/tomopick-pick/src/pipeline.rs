@@ -231,9 +231,10 @@ pub fn pick_source(
     })
 }
 
-/// Gives each pick the class among `named` (the detector's classes, or those the sample holds)
-/// that template matching names (templates of all the detector's `classes`, so that the scores
-/// cover every class, at the grid's voxel size); returns how many changed, and the scores.
+/// Gives each pick the class that template matching names among `named` (the detector's
+/// classes, or those the sample holds: only those are matched, at the grid's voxel size);
+/// returns how many changed, and the scores laid out over all the detector's `classes` (NaN for
+/// a class not matched).
 fn rename_by_templates(
     picks: &mut [Particle],
     classes: &[String],
@@ -243,10 +244,7 @@ fn rename_by_templates(
     opts: &TemplateMatchOptions,
 ) -> Result<(usize, TemplateScores)> {
     let vs = source.voxel_size();
-    let templates = load_templates(
-        &TemplateSource::Simulated(classes.to_vec()),
-        vs.as_array()[0],
-    )?;
+    let templates = load_templates(&TemplateSource::Simulated(named.to_vec()), vs.as_array()[0])?;
     let centres: Vec<[f64; 3]> = picks
         .iter()
         .map(|p| p.pos_a.to_voxels(vs).as_array())
@@ -254,13 +252,11 @@ fn rename_by_templates(
     let scores = match_templates(source, path, &centres, &templates, opts, |_, _| {})?;
     let mut changed = 0;
     for (i, p) in picks.iter_mut().enumerate() {
-        let name = &scores.classes[scores
-            .best_among(i, |k| named.contains(&scores.classes[k]))
-            .0];
+        let name = &scores.classes[scores.best(i).0];
         if &p.class != name {
             p.class = name.clone();
             changed += 1;
         }
     }
-    Ok((changed, scores))
+    Ok((changed, scores.over(classes)))
 }

@@ -121,17 +121,33 @@ impl TemplateScores {
     /// The class index with the highest z-score at pick `i` (correlation when `by_z` is
     /// false), and that score.
     pub fn best(&self, i: usize) -> (usize, f32) {
-        self.best_among(i, |_| true)
-    }
-
-    /// As [`TemplateScores::best`], among the class indices `allowed` accepts (each class's
-    /// scores do not depend on the others', so this is what matching those alone would name).
-    pub fn best_among(&self, i: usize, allowed: impl Fn(usize) -> bool) -> (usize, f32) {
         let row = if self.by_z { &self.z[i] } else { &self.cc[i] };
-        row.iter().enumerate().filter(|&(k, _)| allowed(k)).fold(
+        row.iter().enumerate().fold(
             (0, f32::NEG_INFINITY),
             |b, (k, &v)| if v > b.1 { (k, v) } else { b },
         )
+    }
+
+    /// The same scores laid out over `classes` (a superset of those matched, in its order),
+    /// NaN for a class that was not matched (`pick --classes`: only the sample's are).
+    pub fn over(self, classes: &[String]) -> TemplateScores {
+        let at: Vec<Option<usize>> = classes
+            .iter()
+            .map(|c| self.classes.iter().position(|m| m == c))
+            .collect();
+        let spread = |rows: Vec<Vec<f32>>| -> Vec<Vec<f32>> {
+            rows.into_iter()
+                .map(|r| at.iter().map(|k| k.map_or(f32::NAN, |k| r[k])).collect())
+                .collect()
+        };
+        TemplateScores {
+            classes: classes.to_vec(),
+            cc: spread(self.cc),
+            z: spread(self.z),
+            protein_bright: self.protein_bright,
+            box_size: self.box_size,
+            by_z: self.by_z,
+        }
     }
 }
 

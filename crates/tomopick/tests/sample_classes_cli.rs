@@ -58,3 +58,63 @@ fn pick_names_every_pick_among_the_classes_the_sample_holds() {
         "{all:?}"
     );
 }
+
+#[test]
+fn template_matching_matches_only_the_samples_classes_and_names_as_matching_all_would() {
+    let dir = tempfile::tempdir().unwrap();
+    let tomo = dir.path().join("t");
+    simulate(&tomo, "96,96,48", "30", "2", &[]);
+    let rec = tomo.join("reconstruction.mrc");
+    let run = |name: &str, extra: &[&str]| -> Vec<std::collections::HashMap<String, String>> {
+        let scores = dir.path().join(format!("{name}_scores.csv"));
+        let picks = dir.path().join(format!("{name}.csv"));
+        let mut args = vec![
+            "pick",
+            s(&rec),
+            "-o",
+            s(&picks),
+            "--threshold",
+            "0.3",
+            "--match-templates",
+            "--template-rotations",
+            "50",
+            "--class-scores",
+            s(&scores),
+        ];
+        args.extend_from_slice(extra);
+        ok(&args);
+        let text = std::fs::read_to_string(&scores).unwrap();
+        let mut lines = text.lines();
+        let head: Vec<String> = lines.next().unwrap().split(',').map(String::from).collect();
+        lines
+            .map(|l| {
+                head.iter()
+                    .cloned()
+                    .zip(l.split(',').map(String::from))
+                    .collect()
+            })
+            .collect()
+    };
+    let all = run("all", &[]);
+    let held = ["1bxn", "3qm1", "4v94"];
+    let some = run("some", &["--classes", "4v94,1bxn,3qm1"]);
+    assert_eq!(all.len(), some.len());
+    assert!(all.len() >= 30, "z-scores decide with 30 picks or more");
+    let z = |r: &std::collections::HashMap<String, String>, c: &str| -> f64 {
+        r[&format!("z_{c}")].parse().unwrap()
+    };
+    for (a, b) in all.iter().zip(&some) {
+        // Each class's scores do not depend on which others were matched.
+        for c in held {
+            assert_eq!(a[&format!("cc_{c}")], b[&format!("cc_{c}")]);
+        }
+        // A class not matched has no score.
+        assert_eq!(b["cc_5mrc"], "NaN");
+        // The name is the best of the sample's classes by z-score.
+        let best = held
+            .iter()
+            .max_by(|x, y| z(a, x).total_cmp(&z(a, y)))
+            .unwrap();
+        assert_eq!(&b["class"], best);
+    }
+}
