@@ -64,13 +64,15 @@ impl PickOptions {
     /// `classes` when given, else `best` (the most probable of all).
     pub fn name_class(&self, best: usize, probabilities: &[f32]) -> usize {
         match &self.classes {
+            // The first of equals wins, as for the most probable of all.
             Some(allowed) => allowed
                 .iter()
                 .copied()
                 .filter(|&c| c < probabilities.len())
-                .fold(None, |acc: Option<usize>, c| match acc {
-                    Some(b) if probabilities[b] >= probabilities[c] => Some(b),
-                    _ => Some(c),
+                .max_by(|&a, &b| {
+                    probabilities[a]
+                        .total_cmp(&probabilities[b])
+                        .then(b.cmp(&a))
                 })
                 .unwrap_or(best),
             None => best,
