@@ -32,6 +32,10 @@
 //! density_gamma = { uniform = [0.6, 1.6] }   # flatter or peakier interior
 //! shell_contrast = { uniform = [-0.2, 0.4] } # hydration shell, × the particle's mean density
 //! shell_width_a = { uniform = [3, 10] }
+//! warp_a = { uniform = [0, 10] }   # conformational: rms displacement of a smooth field, Å
+//! warp_length_a = { uniform = [20, 60] } # over which it varies, Å
+//! missing_probability = 0.3        # compositional: share of particles lacking a piece
+//! missing_fraction = { uniform = [0.05, 0.25] } # its size, × the particle's volume
 //! ```
 
 use crate::classifier::ClassifierShape;

@@ -30,6 +30,36 @@ pub struct ParticleAppearance {
     /// Width of the shell, Å.
     #[serde(default = "shell_width")]
     pub shell_width_a: Dist,
+    /// Conformational variation: root mean square of a smooth random displacement of the
+    /// particle's density, Å ([`crate::variation::warp`]). 0 (the default) leaves it rigid.
+    #[serde(default = "zero")]
+    pub warp_a: Dist,
+    /// Length over which that displacement varies (the Gaussian smoothing of its field), Å.
+    #[serde(default = "warp_length")]
+    pub warp_length_a: Dist,
+    /// Compositional variation: the probability that a particle lacks a piece (a subunit).
+    #[serde(default)]
+    pub missing_probability: f64,
+    /// The size of the missing piece, as a fraction of the particle's volume
+    /// ([`crate::variation::erase_piece`]).
+    #[serde(default = "missing_fraction")]
+    pub missing_fraction: Dist,
+}
+
+impl Default for ParticleAppearance {
+    /// The particle as its density model draws it: nothing varied.
+    fn default() -> Self {
+        ParticleAppearance {
+            b_factor_a2: zero(),
+            density_gamma: one(),
+            shell_contrast: zero(),
+            shell_width_a: shell_width(),
+            warp_a: zero(),
+            warp_length_a: warp_length(),
+            missing_probability: 0.0,
+            missing_fraction: missing_fraction(),
+        }
+    }
 }
 
 fn zero() -> Dist {
@@ -44,6 +74,14 @@ fn shell_width() -> Dist {
     Dist::Fixed(5.0)
 }
 
+fn warp_length() -> Dist {
+    Dist::Fixed(30.0)
+}
+
+fn missing_fraction() -> Dist {
+    Dist::Fixed(0.15)
+}
+
 /// One particle's drawn appearance.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Appearance {
@@ -55,6 +93,21 @@ pub struct Appearance {
     pub shell_contrast: f64,
     /// Shell width, Å.
     pub shell_width_a: f64,
+    /// Its shape and composition, where the config varies them.
+    pub variation: Option<Variation>,
+}
+
+/// One particle's drawn conformational and compositional variation.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Variation {
+    /// Root mean square displacement, Å (0: rigid).
+    pub warp_a: f64,
+    /// Length over which the displacement varies, Å.
+    pub warp_length_a: f64,
+    /// Share of the particle's volume missing (0: complete).
+    pub missing_fraction: f64,
+    /// Seed of the displacement field and of the missing piece's place.
+    pub seed: u64,
 }
 
 impl ParticleAppearance {
@@ -73,7 +126,22 @@ impl ParticleAppearance {
         check("b_factor_a2", &self.b_factor_a2, 0.0, 20_000.0)?;
         check("density_gamma", &self.density_gamma, 0.2, 4.0)?;
         check("shell_contrast", &self.shell_contrast, -1.0, 1.0)?;
-        check("shell_width_a", &self.shell_width_a, 0.5, 50.0)
+        check("shell_width_a", &self.shell_width_a, 0.5, 50.0)?;
+        check("warp_a", &self.warp_a, 0.0, 50.0)?;
+        check("warp_length_a", &self.warp_length_a, 5.0, 500.0)?;
+        check("missing_fraction", &self.missing_fraction, 0.0, 0.5)?;
+        if !(0.0..=1.0).contains(&self.missing_probability) {
+            return Err(SimError::Parameter(format!(
+                "appearance.missing_probability = {}: must lie in [0, 1]",
+                self.missing_probability
+            )));
+        }
+        Ok(())
+    }
+
+    /// Whether it varies the particles' shape or composition (and so draws a [`Variation`]).
+    fn varies(&self) -> bool {
+        self.warp_a.range().1 > 0.0 || self.missing_probability > 0.0
     }
 
     /// Draws one particle's appearance.
@@ -83,11 +151,43 @@ impl ParticleAppearance {
             density_gamma: self.density_gamma.sample(rng),
             shell_contrast: self.shell_contrast.sample(rng),
             shell_width_a: self.shell_width_a.sample(rng),
+            // Drawn only where asked for, so that configs without it keep their streams.
+            variation: self.varies().then(|| {
+                let warp_a = self.warp_a.sample(rng);
+                let warp_length_a = self.warp_length_a.sample(rng);
+                let missing = rng.random::<f64>() < self.missing_probability;
+                let missing_fraction = self.missing_fraction.sample(rng);
+                Variation {
+                    warp_a,
+                    warp_length_a,
+                    missing_fraction: if missing { missing_fraction } else { 0.0 },
+                    seed: rng.random(),
+                }
+            }),
         }
     }
 }
 
 impl Appearance {
+    /// How far the shape variation can move density, Å (the padding a box needs around it).
+    pub fn warp_reach_a(&self) -> f64 {
+        self.variation.map_or(0.0, |v| 3.0 * v.warp_a)
+    }
+
+    /// Bends the particle in `v` and removes its missing piece (the particle: voxels above
+    /// `cut`), where drawn; to be applied before its mask is taken and [`Appearance::apply`].
+    pub fn deform(&self, v: &mut Array3<f32>, cut: f32, voxel_size_a: f64) {
+        if let Some(d) = &self.variation {
+            crate::variation::warp(
+                v,
+                d.warp_a / voxel_size_a,
+                d.warp_length_a / voxel_size_a,
+                d.seed,
+            );
+            crate::variation::erase_piece(v, cut, d.missing_fraction, d.seed ^ 0x5eed);
+        }
+    }
+
     /// Standard deviation in Å of the Gaussian blur that the extra B-factor gives: √(B / 8π²).
     pub fn blur_sigma_a(&self) -> f64 {
         (self.b_factor_a2 / (8.0 * std::f64::consts::PI.powi(2))).sqrt()
@@ -152,6 +252,7 @@ mod tests {
             density_gamma: 1.0,
             shell_contrast: 0.0,
             shell_width_a: 5.0,
+            variation: None,
         };
         a.apply(&mut v, &mask, 10.0);
         assert_eq!(v, before);
@@ -166,6 +267,7 @@ mod tests {
             density_gamma: 1.0,
             shell_contrast: 0.0,
             shell_width_a: 5.0,
+            variation: None,
         };
         blur.apply(&mut v, &mask, 10.0);
         let (m0, m1): (f32, f32) = (v0.sum(), v.sum());
@@ -178,6 +280,7 @@ mod tests {
             density_gamma: 1.0,
             shell_contrast: 0.3,
             shell_width_a: 10.0,
+            variation: None,
         };
         shell.apply(&mut w, &mask, 10.0);
         for ((a, b), m) in w.iter().zip(v0.iter()).zip(mask.iter()) {
@@ -192,11 +295,21 @@ mod tests {
     fn ranges_out_of_reach_are_refused_by_name() {
         let a = ParticleAppearance {
             b_factor_a2: Dist::Uniform([0.0, 1e6]),
-            density_gamma: one(),
-            shell_contrast: zero(),
-            shell_width_a: shell_width(),
+            ..Default::default()
         };
         let e = a.validate().unwrap_err().to_string();
         assert!(e.contains("appearance.b_factor_a2"), "{e}");
+        let a = ParticleAppearance {
+            missing_probability: 1.5,
+            ..Default::default()
+        };
+        let e = a.validate().unwrap_err().to_string();
+        assert!(e.contains("appearance.missing_probability"), "{e}");
+        let a = ParticleAppearance {
+            warp_a: Dist::Uniform([-1.0, 5.0]),
+            ..Default::default()
+        };
+        let e = a.validate().unwrap_err().to_string();
+        assert!(e.contains("appearance.warp_a"), "{e}");
     }
 }

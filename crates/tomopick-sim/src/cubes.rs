@@ -474,20 +474,23 @@ pub fn image_through_tilt_series<R: Rng + ?Sized>(
     ))
 }
 
-/// A class template with a drawn appearance applied, padded first so that the blur and the
-/// shell are not cut off at the edges of the tight template box (its centre stays centred).
+/// A class template with a drawn appearance applied, padded first so that the blur, the shell
+/// and the shape variation are not cut off at the edges of the tight template box (its centre
+/// stays centred).
 fn dress(
     template: ArrayView3<f32>,
     look: &Appearance,
     mask_cut: f32,
     voxel_size_a: f64,
 ) -> Array3<f32> {
-    let reach_a = 3.0 * look.blur_sigma_a() + 2.5 * look.shell_width_a.max(0.0);
+    let reach_a =
+        3.0 * look.blur_sigma_a() + 2.5 * look.shell_width_a.max(0.0) + look.warp_reach_a();
     let pad = (reach_a / voxel_size_a).ceil() as usize + 1;
     let (nz, ny, nx) = template.dim();
     let mut v = Array3::<f32>::zeros((nz + 2 * pad, ny + 2 * pad, nx + 2 * pad));
     v.slice_mut(s![pad..pad + nz, pad..pad + ny, pad..pad + nx])
         .assign(&template);
+    look.deform(&mut v, mask_cut, voxel_size_a);
     let mask = v.mapv(|x| u8::from(x > mask_cut));
     look.apply(&mut v, &mask, voxel_size_a);
     v

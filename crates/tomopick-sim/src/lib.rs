@@ -26,6 +26,7 @@ pub mod structure;
 pub mod subtomo;
 pub mod tilt;
 pub mod tomogram;
+pub mod variation;
 
 pub use error::{Result, SimError};
 pub use potential::{PotentialOptions, potential_map};

@@ -165,11 +165,18 @@ impl SubtomoGenerator {
                 *placed = membrane_patch([b, b, b], c.voxel_size_a, sphere, radius_a);
             }
             let cut = c.mask_threshold_v as f32;
+            // The particle's look; its shape varied before the mask is taken, so that the
+            // segmentation's label follows the particle as it is imaged.
+            let look = match &c.appearance {
+                Some(a) if class_index < self.templates.len() => Some(a.draw(&mut rng)),
+                _ => None,
+            };
+            if let Some(l) = &look {
+                l.deform(&mut placed, cut, c.voxel_size_a);
+            }
             let mask = placed.mapv(|v| u8::from(v > cut));
-            if let Some(a) = &c.appearance
-                && class_index < self.templates.len()
-            {
-                a.draw(&mut rng).apply(&mut placed, &mask, c.voxel_size_a);
+            if let Some(l) = &look {
+                l.apply(&mut placed, &mask, c.voxel_size_a);
             }
             let neighbours = self.add_neighbours(&mut placed, class_index, centre, &mut rng);
             let mut image = match c.tilt_series.as_ref().and_then(|t| t.draw(&mut rng)) {

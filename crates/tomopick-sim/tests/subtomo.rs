@@ -565,6 +565,7 @@ fn a_randomised_appearance_changes_the_image_not_the_label_and_repeats_with_the_
         density_gamma: Dist::Uniform([0.6, 1.6]),
         shell_contrast: Dist::Uniform([0.1, 0.4]),
         shell_width_a: Dist::Fixed(5.0),
+        ..Default::default()
     });
     let (a, b) = (
         SubtomoGenerator::new(plain).unwrap(),
@@ -576,6 +577,59 @@ fn a_randomised_appearance_changes_the_image_not_the_label_and_repeats_with_the_
         assert_eq!(p.mask, v.mask, "the mask is the particle's own");
         assert_ne!(p.image, v.image, "appearance left the image alone");
         assert_eq!(v.image, b.sample(3, i).image, "not repeatable");
+    }
+}
+
+#[test]
+fn shape_and_composition_variation_change_the_particle_and_its_mask_and_repeat_with_the_seed() {
+    use tomopick_sim::appearance::ParticleAppearance;
+    let base = ParticleAppearance {
+        b_factor_a2: Dist::Uniform([0.0, 2000.0]),
+        ..Default::default()
+    };
+    let mut plain = small();
+    plain.appearance = Some(base.clone());
+    // The same look with the variation's keys present but off: the same bits.
+    let mut off = small();
+    off.appearance = Some(ParticleAppearance {
+        warp_a: Dist::Fixed(0.0),
+        missing_probability: 0.0,
+        ..base.clone()
+    });
+    let mut warped = small();
+    warped.appearance = Some(ParticleAppearance {
+        warp_a: Dist::Uniform([5.0, 10.0]),
+        warp_length_a: Dist::Fixed(20.0),
+        ..base.clone()
+    });
+    let mut missing = small();
+    missing.appearance = Some(ParticleAppearance {
+        missing_probability: 1.0,
+        missing_fraction: Dist::Uniform([0.1, 0.3]),
+        ..base
+    });
+    let g = |c| SubtomoGenerator::new(c).unwrap();
+    let (a, o, w, m) = (g(plain), g(off), g(warped), g(missing));
+    let count = |m: &ndarray::Array3<u8>| m.iter().filter(|&&x| x > 0).count();
+    for i in 0..6 {
+        let p = a.sample(5, i);
+        assert_eq!(
+            p.image,
+            o.sample(5, i).image,
+            "variation switched off changed the stream"
+        );
+        for (name, varied) in [("warped", &w), ("missing", &m)] {
+            let v = varied.sample(5, i);
+            assert_eq!(p.class_index, v.class_index);
+            assert_ne!(
+                p.mask, v.mask,
+                "{name}: the mask should follow the varied particle"
+            );
+            assert_eq!(v.image, varied.sample(5, i).image, "{name}: not repeatable");
+            assert_eq!(v.mask, varied.sample(5, i).mask, "{name}: not repeatable");
+        }
+        // A piece missing: fewer voxels in the mask, never more.
+        assert!(count(&m.sample(5, i).mask) < count(&p.mask), "sample {i}");
     }
 }
 
@@ -606,6 +660,7 @@ fn cube_appearance_blurs_the_particles_and_keeps_their_boxes() {
         density_gamma: Dist::Fixed(1.0),
         shell_contrast: Dist::Fixed(0.0),
         shell_width_a: Dist::Fixed(5.0),
+        ..Default::default()
     });
     let blurred = CubeGenerator::new(spec(blurred)).unwrap();
     let energy = |img: &ndarray::Array3<f32>| img.iter().map(|&v| (v as f64).powi(2)).sum::<f64>();
