@@ -31,8 +31,9 @@ impl ToPyErr for TrainError {
 /// Adapts the detector (`model`, default the embedded one) to `tomograms`, in the run folder
 /// `output`; returns the adapted model's path. `progress(step, steps)` over the training.
 /// `labels`: one particle list per tomogram to fine-tune on instead of the model's picks.
+/// `classes`: the classes the sample holds, as `pick(..., classes=[...])`.
 #[pyfunction]
-#[pyo3(signature = (tomograms, output, model=None, steps=200, seed=1, user_fraction=0.5, voxel_size=None, progress=None, match_templates=false, tilt_max=60.0, template_rotations=1500, labels=None))]
+#[pyo3(signature = (tomograms, output, model=None, steps=200, seed=1, user_fraction=0.5, voxel_size=None, progress=None, match_templates=false, tilt_max=60.0, template_rotations=1500, labels=None, classes=None))]
 #[allow(clippy::too_many_arguments)]
 pub fn adapt(
     py: Python<'_>,
@@ -48,6 +49,7 @@ pub fn adapt(
     tilt_max: f64,
     template_rotations: usize,
     labels: Option<Vec<PathBuf>>,
+    classes: Option<Vec<String>>,
 ) -> PyResult<PathBuf> {
     if let Some(v) = voxel_size
         && !(v.is_finite() && v > 0.0)
@@ -67,6 +69,7 @@ pub fn adapt(
         templates: match_templates
             .then(|| TemplateMatchOptions::for_pick(tilt_max, template_rotations)),
         labels: labels.unwrap_or_default(),
+        classes: classes.unwrap_or_default(),
         ..AdaptRequest::new(tomograms, output)
     };
     interruptible(py, &cancel, progress.as_ref(), |report| {

@@ -46,3 +46,16 @@ def test_given_labels_are_what_it_trains_on(small_tomogram, tmp_path):
     assert len(labelled) == n_truth + 1
     with pytest.raises(tomopick.InputError, match="1 lists for 2 tomograms"):
         tomopick.adapt([rec, rec], tmp_path / "two", labels=[truth], progress=False)
+
+
+def test_the_samples_classes_name_the_labels_as_the_cli_does(small_tomogram, cli, tmp_path):
+    rec = small_tomogram / "reconstruction.mrc"
+    three = ["4v94", "1bxn", "3cf3"]
+    tomopick.adapt(rec, tmp_path / "py", steps=1, classes=three, progress=False)
+    run(cli, "adapt", str(rec), "-o", str(tmp_path / "cli"), "--steps", "1", "--classes", ",".join(three))
+    labels = (tmp_path / "py" / "labels" / "00_reconstruction.csv").read_text()
+    assert labels == (tmp_path / "cli" / "labels" / "00_reconstruction.csv").read_text()
+    named = {line.split(",")[0] for line in labels.splitlines()[1:]}
+    assert named <= set(three)  # (the CLI test checks a tomogram with many labels)
+    with pytest.raises(tomopick.InputError, match="'ribosome' is not one of the model's classes"):
+        tomopick.adapt(rec, tmp_path / "bad", classes=["ribosome"], progress=False)

@@ -160,6 +160,7 @@ def adapt(
     tilt_max: float = 60.0,
     template_rotations: int = 1500,
     labels: Union[PathLike, list, None] = None,
+    classes: Optional[list] = None,
 ) -> str:
     """Adapt the detector to your own tomograms, as ``tomopick adapt`` does;
     returns the adapted model's path (``output/model.bpk``) for ``pick(..., model=...)``.
@@ -173,7 +174,9 @@ def adapt(
     ``match_templates`` (with ``tilt_max`` and ``template_rotations``, as in ``pick``) names the
     labels' classes by template matching, so that the adapted model learns those names.
     ``labels``: the tomograms' own particle lists (one file per tomogram, same order, the
-    model's class names) to fine-tune on instead of the model's picks.
+    model's class names) to fine-tune on instead of the model's picks. ``classes``: the classes
+    the sample holds, when known (as ``pick(..., classes=[...])``): the labels are named among
+    them, so that the adapted model learns to name them.
     """
     if isinstance(tomograms, (str, os.PathLike)):
         tomograms = [tomograms]
@@ -192,6 +195,7 @@ def adapt(
         tilt_max=tilt_max,
         template_rotations=template_rotations,
         labels=None if labels is None else [os.fspath(p) for p in labels],
+        classes=None if classes is None else [str(c) for c in classes],
     ))
 
 

@@ -42,6 +42,7 @@ def adapt(
     tilt_max: float = 60.0,
     template_rotations: int = 1500,
     labels: Optional[list[str]] = None,
+    classes: Optional[list[str]] = None,
 ) -> Path: ...
 def classify(
     source: str | np.ndarray,

@@ -23,16 +23,18 @@ fn every_detector_and_classifier_config_reads() {
     for path in configs() {
         let name = path.file_name().unwrap().to_string_lossy().to_string();
         if name.starts_with("detector_") || name.starts_with("compare_") {
-            let c = TrainDetectorConfig::from_toml(&path)
-                .unwrap_or_else(|e| panic!("{name}: {e}"));
+            let c = TrainDetectorConfig::from_toml(&path).unwrap_or_else(|e| panic!("{name}: {e}"));
             c.simulation().unwrap_or_else(|e| panic!("{name}: {e}"));
             detectors += 1;
         } else if name.starts_with("classifier_") && !name.contains("test_tomogram") {
-            let c = TrainClassifierConfig::from_toml(&path)
-                .unwrap_or_else(|e| panic!("{name}: {e}"));
+            let c =
+                TrainClassifierConfig::from_toml(&path).unwrap_or_else(|e| panic!("{name}: {e}"));
             c.simulation().unwrap_or_else(|e| panic!("{name}: {e}"));
             classifiers += 1;
         }
     }
-    assert!(detectors >= 10 && classifiers >= 5, "{detectors} / {classifiers}");
+    assert!(
+        detectors >= 10 && classifiers >= 5,
+        "{detectors} / {classifiers}"
+    );
 }

@@ -34,15 +34,15 @@ use tomopick_io::{
 use tomopick_nn::user_data::UserTomogram;
 use tomopick_nn::{DetectorModel, TrainDetectorConfig, inference_device};
 use tomopick_pick::{
-    PickRequest, TemplateMatchOptions, TomoSource, load_raw_detector, model_pick_options,
-    pick_source,
+    PickOptions, PickRequest, TemplateMatchOptions, TomoSource, load_raw_detector,
+    model_pick_options, pick_source, sample_classes,
 };
 
 /// The simulated half of the fine-tuning: the shipped detector's last training stage, whose
 /// config this is; `adapt` sets the network, classes, steps, schedule and data itself and drops
 /// its validation tomogram.
 pub const ADAPT_RECIPE: &str =
-    include_str!("../../../configs/detector_shrec10a_stage13_series.toml");
+    include_str!("../../../configs/detector_shrec10a_stage17_variation.toml");
 
 /// The pick threshold an adapted model carries: one for all classes (the adapted network's
 /// scores are no longer those its per-class thresholds were fitted to).
@@ -76,6 +76,10 @@ pub struct AdaptRequest {
     /// the model's classes): fine-tuning on them instead of the model's picks. Empty:
     /// self-training.
     pub labels: Vec<PathBuf>,
+    /// The classes the sample holds (the model's names), as `pick --classes`: each label is
+    /// named the most probable of these, so the adapted detector learns to name them. Empty:
+    /// any of the model's classes.
+    pub classes: Vec<String>,
     /// Set from another thread (Ctrl-C in Python) to stop: while labelling, before the next
     /// tile; while training, after the current step (resumable).
     pub cancel: Option<Arc<AtomicBool>>,
@@ -94,6 +98,7 @@ impl AdaptRequest {
             voxel_size: None,
             templates: None,
             labels: Vec::new(),
+            classes: Vec::new(),
             cancel: None,
         }
     }
@@ -128,6 +133,11 @@ impl AdaptRequest {
                 return Err(TrainError::Run(
                     "--labels with --match-templates: given labels name their own classes; use one"
                         .into(),
+                ));
+            }
+            if !self.classes.is_empty() {
+                return Err(TrainError::Run(
+                    "--labels with --classes: given labels name their own classes; use one".into(),
                 ));
             }
         }
@@ -205,6 +215,11 @@ fn prepare(req: &AdaptRequest, events: &mut dyn FnMut(TrainEvent)) -> Result<Pat
         )));
     }
     let base = load_raw_detector(req.model.as_deref())?;
+    // Checked before anything is written.
+    let sample = match req.classes.is_empty() {
+        true => None,
+        false => Some(sample_classes(&base, &req.classes)?),
+    };
     // Given labels are read and checked before anything is written; their tomograms stay open
     // for the loop below (an MRC header each, other formats whole, as training holds them).
     let mut given = Vec::with_capacity(req.labels.len());
@@ -230,7 +245,10 @@ fn prepare(req: &AdaptRequest, events: &mut dyn FnMut(TrainEvent)) -> Result<Pat
     let pick_req = PickRequest {
         detector: &model,
         classifier: None,
-        options: model_pick_options(&model, None),
+        options: PickOptions {
+            classes: sample,
+            ..model_pick_options(&model, None)
+        },
         voxel_size: req.voxel_size,
         keep_volume: false,
         cancel: req.cancel.as_deref(),
@@ -404,6 +422,11 @@ fn options_record(req: &AdaptRequest) -> Result<BTreeMap<String, String>> {
         paths?.join(", ")
     };
     m.insert("--labels".into(), labels);
+    let classes = match req.classes.is_empty() {
+        true => "all of the model's".to_string(),
+        false => req.classes.join(","),
+    };
+    m.insert("--classes".into(), classes);
     Ok(m)
 }
 

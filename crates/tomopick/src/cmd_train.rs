@@ -83,6 +83,7 @@ pub fn adapt(a: AdaptArgs) -> Result<()> {
             .match_templates
             .then(|| TemplateMatchOptions::for_pick(a.tilt_max, a.template_rotations)),
         labels: a.labels,
+        classes: a.classes,
         ..AdaptRequest::new(a.tomograms, a.output)
     };
     let training = req.output.join("training");

@@ -173,6 +173,71 @@ fn adapt_with_template_matching_labels_the_classes_as_pick_match_templates_does(
 }
 
 #[test]
+fn adapt_with_the_samples_classes_labels_as_pick_classes_does_and_refuses_others() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = dir.path().join("t");
+    simulate(&t, "96,96,64", "40", "34", &[]);
+    let tomo = t.join("reconstruction.mrc");
+    let run = dir.path().join("three");
+    let three = "4v94,1bxn,3cf3";
+    let out = tomopick(&[
+        "adapt",
+        s(&tomo),
+        "-o",
+        s(&run),
+        "--steps",
+        "1",
+        "--classes",
+        three,
+    ]);
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{log}");
+    // The labels are the picks `pick --classes` gives: the same rows, named among the three.
+    let picks = dir.path().join("picks.csv");
+    ok(&["pick", s(&tomo), "-o", s(&picks), "--classes", three]);
+    let labels = std::fs::read_to_string(run.join("labels").join("00_reconstruction.csv")).unwrap();
+    let picked = std::fs::read_to_string(&picks).unwrap();
+    // The labels are the picks without their score.
+    let picked: Vec<&str> = picked
+        .lines()
+        .map(|l| l.rsplit_once(',').unwrap().0)
+        .collect();
+    let labels: Vec<&str> = labels.lines().collect();
+    assert_eq!(labels, picked);
+    assert!(labels.len() > 5);
+    for l in labels.iter().skip(1) {
+        let class = l.split(',').next().unwrap();
+        assert!(three.split(',').any(|c| c == class), "{l}");
+    }
+    // A resume with other classes is refused, naming the option.
+    let e = fails(&["adapt", s(&tomo), "-o", s(&run), "--steps", "2"]);
+    assert!(e.contains("--classes") && e.contains(three), "{e}");
+    // A class the model lacks, or classes with given labels, are refused before anything is written.
+    let bad = dir.path().join("bad");
+    let e = fails(&[
+        "adapt",
+        s(&tomo),
+        "-o",
+        s(&bad),
+        "--classes",
+        "4v94,ribosome",
+    ]);
+    assert!(e.contains("ribosome") && e.contains("--classes"), "{e}");
+    assert!(!bad.exists(), "a refused run left {}", bad.display());
+    let e = fails(&[
+        "adapt",
+        s(&tomo),
+        "-o",
+        s(&bad),
+        "--classes",
+        "4v94",
+        "--labels",
+        s(&picks),
+    ]);
+    assert!(e.contains("--labels with --classes"), "{e}");
+}
+
+#[test]
 fn adapt_fine_tunes_on_given_labels_and_refuses_bad_ones() {
     let dir = tempfile::tempdir().unwrap();
     let t = dir.path().join("t");
