@@ -2,8 +2,10 @@
 //! complex in a cell are the same shape, and some lack a subunit. Two voxel-level operations on
 //! a box holding one particle's density, each seeded so that the same seed gives the same bits:
 //! a smooth random displacement field (the particle bends a little, as a whole and in its parts)
-//! and a missing piece (the density inside a ball around a random point of the particle erased,
-//! as a subunit that is absent). Both work on any class, from an atomic model or from a map.
+//! and a missing piece (the density inside a ball around a random point of the particle erased:
+//! a subunit absent where the ball reaches the surface, a hollow where it lies inside, or a thin
+//! rim left where it nearly fills a part; a randomisation of the density, not a model of which
+//! subunits a complex can lose). Both work on any class, from an atomic model or from a map.
 
 use crate::smooth::gaussian_smooth;
 use ndarray::{Array3, Zip};
