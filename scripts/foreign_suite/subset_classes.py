@@ -5,9 +5,12 @@ classes each) is picked with the shipped defaults, with `--classes` set to its t
 and both again with `--match-templates` (its tilt range from params.json); `tomopick evaluate`
 scores each (SHREC rule): class-agnostic F1 and the mean per-class F1 over the classes present.
 
-    python subset_classes.py SUBSET_DIR [--bin tomopick]
+    python subset_classes.py SUBSET_DIR [--bin tomopick] [--tag T] [--runs RUN ...]
 
-Standard library only; results go under each tomogram's folder (`subset_<run>/`).
+`--runs adapted adapted+classes` self-trains on each tomogram first (`tomopick adapt`, without
+and with `--classes`) and picks it with the adapted model (with `--classes` for the second).
+Standard library only; results go under each tomogram's folder (`subset_<run>[_<tag>]/`; give a
+new tag when the default model changes, as the picks are kept and reused).
 """
 import argparse
 import csv
@@ -22,6 +25,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("suite")
     ap.add_argument("--bin", default="tomopick")
+    ap.add_argument("--tag", default="")
+    ap.add_argument("--runs", nargs="+", default=["defaults", "classes", "templates", "classes+templates"])
     a = ap.parse_args()
     res = {}
     names = sorted(n for n in os.listdir(a.suite) if n.startswith("sub"))
@@ -32,13 +37,23 @@ def main():
         runs = {"defaults": [], "classes": ["--classes", ",".join(p["classes"])]}
         runs["templates"] = tm
         runs["classes+templates"] = runs["classes"] + tm
+        runs["adapted"] = []
+        runs["adapted+classes"] = runs["classes"]
+        tomo = os.path.join(d, "reconstruction.mrc")
         line = []
-        for run, args in runs.items():
-            o = os.path.join(d, f"subset_{run}")
+        for run in a.runs:
+            args = list(runs[run])
+            o = os.path.join(d, f"subset_{run}" + (f"_{a.tag}" if a.tag else ""))
             out = os.path.join(o, "raw.csv")
             if not os.path.exists(out):
                 os.makedirs(o, exist_ok=True)
-                subprocess.run([a.bin, "-q", "pick", os.path.join(d, "reconstruction.mrc"), *args, "-o", out],
+                if run.startswith("adapted"):
+                    model = os.path.join(o, "adapt", "model.bpk")
+                    if not os.path.exists(model):
+                        subprocess.run([a.bin, "-q", "adapt", tomo, "-o", os.path.join(o, "adapt"), *args],
+                                       check=True, stdout=subprocess.DEVNULL)
+                    args += ["--model", model]
+                subprocess.run([a.bin, "-q", "pick", tomo, *args, "-o", out],
                                check=True, stdout=subprocess.DEVNULL)
             rows = [(r["class"], r["x"], r["y"], r["z"], r["score"]) for r in csv.DictReader(open(out))]
             res.setdefault(run, []).append(score_picks(a.bin, d, rows, o))
