@@ -4,7 +4,6 @@
 //! Models run on a [`burn::prelude::Device`] chosen at run time: the `flex` CPU backend by
 //! default, CUDA with the `cuda` feature.
 
-pub mod average;
 pub mod blocks;
 mod checkpoint;
 pub mod classifier;

@@ -46,13 +46,6 @@ pub enum Command {
         after_help = "Examples:\n  tomopick calibrate val00/ val01/ val02/ -o detector_calibrated.bpk\n  tomopick calibrate my_annotated/*/ --model runs/det/model.bpk --single -o det.bpk\n\nEach folder holds a tomogram (reconstruction.mrc, or --tomogram-name), its truth (particles.csv\nin Å or SHREC particle_locations.txt in voxels) and occupancy_mask.mrc (label k = particle k), as\n`tomopick simulate tomogram` and scripts/foreign_suite.sh write them. Each tomogram is picked\nonce at 0.10; the thresholds (grid 0.10-0.95 by 0.05, 0.97, 0.99) maximise the mean\nclass-agnostic SHREC F1 over the folders, each folder counting once (name one twice to weight\nit twice; it is picked once). Fit on tomograms like the ones you will pick and check on\nothers: the default thresholds, fitted on our simulator's tomograms, cost F1 on another\nsimulator's; refitted on that simulator's validation tomograms they raised F1 on its test\ntomograms (BENCHMARKS.md)."
     )]
     Calibrate(CalibrateArgs),
-    /// Average detectors fine-tuned from one parent, weight by weight, into one model of the
-    /// same cost (a "model soup").
-    #[command(
-        name = "average-models",
-        after_help = "Examples:\n  tomopick average-models runs/a/model.bpk runs/b/model.bpk -o soup.bpk\n  tomopick average-models a.bpk b.bpk c.bpk --weights 2,1,1 -o soup.bpk\n  tomopick calibrate val00/ val01/ --model soup.bpk -o soup_cal.bpk\n\nEvery file must be a detector of the same architecture, classes and anchors (runs fine-tuned\nfrom one model). The result keeps the first file's configuration and pick thresholds: fit\nthem again with `tomopick calibrate` before picking with it."
-    )]
-    AverageModels(AverageModelsArgs),
     /// Classify and segment a box around each pick with the subtomogram classifier.
     #[command(
         after_help = "Examples:\n  tomopick classify tomo.mrc --picks picks.csv -o classified.csv\n  tomopick classify tomo.mrc --picks picks.star --model runs/cls1/model.bpk -o classified.star --masks masks/\n  tomopick classify tomo.mrc --picks picks.csv -o classified.csv --labels labels.mrc\n\nEach box (the model's size, 40³ by default) is centred on the pick; boxes crossing the border\nare padded with their mean (or skipped with --skip-border), and both are counted.\nA tomogram at another voxel size is resampled to the model's, as in `tomopick pick`."

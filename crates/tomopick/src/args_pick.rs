@@ -24,19 +24,6 @@ pub struct CalibrateArgs {
 }
 
 #[derive(Args)]
-pub struct AverageModelsArgs {
-    /// Detector model files to average (at least two).
-    #[arg(required = true, num_args = 2..)]
-    pub models: Vec<PathBuf>,
-    /// Each model's weight, comma-separated, in the models' order (default: equal).
-    #[arg(long, value_delimiter = ',')]
-    pub weights: Vec<f64>,
-    /// The averaged model file to write.
-    #[arg(short, long)]
-    pub output: PathBuf,
-}
-
-#[derive(Args)]
 pub struct PickArgs {
     /// The tomogram (MRC, .mrc.gz, TIFF stack, OME-Zarr); or a dataset: several tomograms,
     /// folders, a manifest (.txt/.lst: one path per line; .csv: a `tomogram` column, optional

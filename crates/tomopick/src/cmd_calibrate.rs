@@ -1,7 +1,6 @@
-//! `tomopick calibrate`: per-class pick thresholds fitted on annotated tomograms; and
-//! `tomopick average-models`, whose result needs them fitted again.
+//! `tomopick calibrate`: per-class pick thresholds fitted on annotated tomograms.
 
-use crate::args::{AverageModelsArgs, CalibrateArgs};
+use crate::args::CalibrateArgs;
 use anyhow::{Result, bail};
 use tomopick_io::atomic::check_writable;
 use tomopick_pick::calibrate::{ScoredPicks, calibrate_on, score_folder};
@@ -59,21 +58,5 @@ pub fn calibrate_cmd(a: CalibrateArgs) -> Result<()> {
         }
     }
     tracing::info!("wrote {}", a.output.display());
-    Ok(())
-}
-
-/// Averages detector files weight by weight and writes the result.
-pub fn average_models_cmd(a: AverageModelsArgs) -> Result<()> {
-    check_writable(&a.output)?;
-    let device = tomopick_nn::inference_device();
-    let model = tomopick_nn::average::average_detectors(&a.models, &a.weights, &device)?;
-    model.save(&a.output)?;
-    println!(
-        "averaged {} detectors ({}) into {}; fit its thresholds with `tomopick calibrate --model {}`",
-        a.models.len(),
-        format!("{:?}", model.config.architecture).to_lowercase(),
-        a.output.display(),
-        a.output.display()
-    );
     Ok(())
 }

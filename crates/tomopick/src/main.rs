@@ -101,7 +101,6 @@ fn main() -> ExitCode {
         args::Command::Train(args::TrainCommand::Detector(a)) => cmd_train::train_detector(a),
         args::Command::Train(args::TrainCommand::Classifier(a)) => cmd_train::train_classifier(a),
         args::Command::Calibrate(a) => cmd_calibrate::calibrate_cmd(a),
-        args::Command::AverageModels(a) => cmd_calibrate::average_models_cmd(a),
         args::Command::Classify(a) => cmd_classify::classify_cmd(a),
         args::Command::MatchTemplates(a) => cmd_match::match_templates_cmd(a),
         args::Command::EvaluateClassifier(a) => cmd_classify::evaluate_classifier_cmd(a),
