@@ -77,7 +77,7 @@ pub enum Command {
     #[command(
         after_help = "Examples:\n  tomopick pick tomo.mrc -o picks.csv                    # the embedded default model\n  tomopick pick tomo.mrc --model runs/det1/model.bpk -o picks.star --preview picks.png\n  tomopick pick tomo.mrc -o picks.json --threshold 0.3\n\nA tomogram whose voxel size is more than 10 % from the model's (the default model: 10 Å) is\nresampled to it on the fly, up to 4× either way (further, the header is probably wrong: pass\n--voxel-size). Positions are written in the tomogram's own frame and pixels.\nMRC files are streamed tile by tile unless --preview needs the whole volume.\nOutput: any list format (.csv, .star = RELION 4 pixels, .json = copick, .txt = SHREC).\n\nA dataset (several tomograms, a folder, a manifest or a RELION 5 tomograms.star):\n  tomopick pick tomograms/ -o picks/                   # picks/<name>.star for each tomogram\n  tomopick pick Tomograms/job006/tomograms.star -o picks/ --format relion5\n  tomopick pick manifest.csv -o picks/ --format csv\nA tomogram whose output exists is skipped (rerun the same command after a stop; --overwrite\nto redo), one that fails is reported and the rest still run (exit status 1 if any failed).\nSTAR class numbers follow the model's class order in every file (picks/classes.csv).\n\nTomograms unlike the simulations (other noise, reconstruction, optics): `tomopick adapt` a few\nof them first and pick with the adapted model (--model RUN/model.bpk)."
     )]
-    Pick(PickArgs),
+    Pick(Box<PickArgs>),
     /// Adapt the detector to your tomograms without labels: pick them, fine-tune on those
     /// picks mixed with simulated cubes, write the adapted model.
     #[command(

@@ -96,7 +96,7 @@ fn main() -> ExitCode {
         args::Command::Simulate(args::SimulateCommand::Tomogram(a)) => cmd_simulate::tomogram(a),
         args::Command::Simulate(args::SimulateCommand::Template(a)) => cmd_simulate::template(a),
         args::Command::Demo(a) => cmd_demo::demo(a),
-        args::Command::Pick(a) => cmd_pick::pick_cmd(a),
+        args::Command::Pick(a) => cmd_pick::pick_cmd(*a),
         args::Command::Adapt(a) => cmd_train::adapt(a),
         args::Command::Train(args::TrainCommand::Detector(a)) => cmd_train::train_detector(a),
         args::Command::Train(args::TrainCommand::Classifier(a)) => cmd_train::train_classifier(a),

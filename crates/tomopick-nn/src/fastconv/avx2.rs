@@ -189,6 +189,8 @@ pub(super) unsafe fn outer(run: &RowRun, s: &ConvShape, coutp: usize, acc: &mut 
 #[cfg(target_arch = "x86_64")]
 #[inline]
 #[target_feature(enable = "avx2,fma")]
+// `j` indexes two accumulator arrays and the input pointer in step; R is a constant, unrolled.
+#[allow(clippy::needless_range_loop)]
 unsafe fn outer_block<const R: usize>(
     run: &RowRun,
     s: &ConvShape,

@@ -330,6 +330,8 @@ unsafe fn outer(run: &RowRun, s: &ConvShape, coutp: usize, acc: &mut [f32]) {
 #[cfg(target_arch = "x86_64")]
 #[inline]
 #[target_feature(enable = "avx512f")]
+// `j` indexes two accumulator arrays and the input pointer in step; R is a constant, unrolled.
+#[allow(clippy::needless_range_loop)]
 unsafe fn outer_block<const R: usize>(
     run: &RowRun,
     s: &ConvShape,

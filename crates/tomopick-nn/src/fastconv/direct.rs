@@ -212,6 +212,8 @@ fn convolve(
     let mut out = Vec::<f32>::with_capacity(n_out);
     let ptr = SendPtr(out.as_mut_ptr());
     (0..s.batch * od * oh).into_par_iter().for_each(|r| {
+        // Moves the whole SendPtr (Send) into the task, not its raw-pointer field alone.
+        #[allow(clippy::redundant_locals)]
         let ptr = ptr;
         let (b, z, y) = (r / (od * oh), (r / oh) % od, r % oh);
         // SAFETY: `isa` is supported (asserted); each task writes its own output row.

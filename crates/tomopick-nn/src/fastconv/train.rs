@@ -330,6 +330,8 @@ fn to_channels_first(x: &[f32], batch: usize, c: usize, [d, h, w]: [usize; 3]) -
     let mut out = Vec::<f32>::with_capacity(n_out);
     let ptr = SendPtr(out.as_mut_ptr());
     x.par_chunks(plane * c).enumerate().for_each(|(bz, src)| {
+        // Moves the whole SendPtr (Send) into the task, not its raw-pointer field alone.
+        #[allow(clippy::redundant_locals)]
         let ptr = ptr;
         let (b, z) = (bz / d, bz % d);
         for v0 in (0..plane).step_by(BLOCK) {
