@@ -36,6 +36,8 @@ fn main() {
             misalignment_sd_px: None,
             damage_b_per_tilt_a2: None,
             thickness_over_mfp: None,
+            low_pass_noise_fraction: None,
+            low_pass_noise_px: None,
         }),
         particle_scale: None,
         randomization: SubtomoConfig::preset("randomized").unwrap(),

@@ -7,6 +7,7 @@ use crate::error::Result;
 use crate::fft::Fft3;
 use crate::imaging3d::{Imaging3dParams, image_3d};
 use crate::library::{ClassSpec, class_potential};
+use crate::lowpass_noise::LowPassNoise;
 use crate::potential::PotentialOptions;
 use crate::randomization::{Dist, SubtomoConfig};
 use crate::resample::{crop_to_support, radius_above, rescale};
@@ -103,6 +104,13 @@ pub struct TiltRoute {
     /// [`crate::degradation`] for all three.
     #[serde(default)]
     pub thickness_over_mfp: Option<Dist>,
+    /// Share of each projection's noise variance that is low-passed, drawn per item (default:
+    /// none). See [`crate::lowpass_noise`].
+    #[serde(default)]
+    pub low_pass_noise_fraction: Option<Dist>,
+    /// The blur of that share, pixels (sd of a Gaussian), drawn per item (default: 1).
+    #[serde(default)]
+    pub low_pass_noise_px: Option<Dist>,
 }
 
 /// What one item's tilt series drew.
@@ -118,6 +126,8 @@ pub struct TiltDraw {
     pub filter: ReconFilter,
     /// Misalignment, damage and ice attenuation.
     pub degradation: TiltDegradation,
+    /// The low-passed share of the noise.
+    pub low_pass_noise: LowPassNoise,
 }
 
 impl TiltRoute {
@@ -140,12 +150,23 @@ impl TiltRoute {
             self.degradation_dists()
                 .map(|d| d.map_or(0.0, |d| d.sample(rng))),
         );
+        let low_pass_noise = match &self.low_pass_noise_fraction {
+            Some(f) => LowPassNoise {
+                fraction: f.sample(rng),
+                sigma_px: self
+                    .low_pass_noise_px
+                    .as_ref()
+                    .map_or(1.0, |d| d.sample(rng)),
+            },
+            None => LowPassNoise::default(),
+        };
         Some(TiltDraw {
             step_deg,
             snr,
             phase_flip,
             filter,
             degradation,
+            low_pass_noise,
         })
     }
 
@@ -174,6 +195,11 @@ impl TiltRoute {
             )));
         }
         crate::degradation::check_dists("tilt_series", self.degradation_dists())?;
+        crate::lowpass_noise::check_dists(
+            "tilt_series",
+            self.low_pass_noise_fraction.as_ref(),
+            self.low_pass_noise_px.as_ref(),
+        )?;
         Ok(())
     }
 
@@ -463,6 +489,7 @@ pub fn image_through_tilt_series<R: Rng + ?Sized>(
         noise_white_fraction: imaging.noise_white_fraction,
         phase_flip: tilt.phase_flip,
         degradation: tilt.degradation,
+        low_pass_noise: tilt.low_pass_noise,
     };
     let projections = tilt_series(volume, voxel_size_a, &p, rng.random())?;
     let (d, h, w) = volume.dim();

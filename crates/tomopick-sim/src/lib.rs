@@ -14,6 +14,7 @@ pub mod fft;
 pub mod filters3d;
 pub mod imaging3d;
 pub mod library;
+pub mod lowpass_noise;
 pub mod potential;
 pub mod presets;
 pub mod randomization;

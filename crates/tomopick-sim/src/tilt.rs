@@ -21,6 +21,7 @@ use crate::degradation::{dose_ranks, shift_table};
 use crate::error::{Result, SimError};
 use crate::fft::{Fft3, freq_index, transpose};
 use crate::imaging3d::{Imaging3dParams, filters, mean_square};
+use crate::lowpass_noise::LowPassNoise;
 use ndarray::{Array2, Array3, ArrayView3, Axis};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -71,6 +72,9 @@ pub struct TiltSeriesParams {
     pub phase_flip: bool,
     /// Misalignment, dose damage and ice attenuation tilt by tilt (default: none).
     pub degradation: TiltDegradation,
+    /// A share of the noise low-passed in each projection ([`NoiseModel::Snr`] only; default:
+    /// none). See [`crate::lowpass_noise`].
+    pub low_pass_noise: LowPassNoise,
 }
 
 /// The window on the ramp of weighted back-projection, as reconstruction programs offer them;
@@ -146,6 +150,10 @@ impl TiltSeriesParams {
         }
         crate::filters3d::check_noise_correlation(self.noise_correlation_a)?;
         crate::filters3d::check_noise_white_fraction(self.noise_white_fraction)?;
+        self.low_pass_noise.validate()?;
+        if self.low_pass_noise.fraction > 0.0 && !matches!(self.noise, NoiseModel::Snr(_)) {
+            return bad("low-passed noise needs noise at an SNR (not a dose, not none)".into());
+        }
         self.degradation.validate()
     }
 }
@@ -423,6 +431,16 @@ pub fn tilt_series(
                 as f32
         })
         .collect();
+    let noise_filter = if p.low_pass_noise.fraction > 0.0 {
+        let k: Vec<f64> = frequencies.iter().map(|f| f.k).collect();
+        let weight: Vec<f64> = (0..ny)
+            .flat_map(|_| (0..nx / 2 + 1).map(|ix| crate::fft::half_weight(ix, nx)))
+            .collect();
+        p.low_pass_noise
+            .apply(&noise_filter, &k, &weight, voxel_size_a)
+    } else {
+        noise_filter
+    };
     let ranks = dose_ranks(&angles);
     let deg = p.degradation;
     Ok(angles

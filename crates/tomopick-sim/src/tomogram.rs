@@ -28,6 +28,7 @@ use crate::error::{Result, SimError};
 use crate::fft::Fft3;
 use crate::imaging3d::{Imaging3dParams, image_3d};
 use crate::library::{ClassSpec, class_potential};
+use crate::lowpass_noise::LowPassNoise;
 use crate::potential::PotentialOptions;
 use crate::randomization::{
     Dist, check_ctf, check_noise_white_fraction, check_voxel_size, classes_or_shrec, read_toml,
@@ -120,6 +121,17 @@ pub struct TomogramImaging {
     /// exp(−τ (1/cos α − 1)) of 0°'s SNR (tilt route; default 0). See [`crate::degradation`].
     #[serde(default = "zero")]
     pub thickness_over_mfp: Dist,
+    /// Share of each projection's noise variance that is low-passed (tilt route, `snr` noise;
+    /// default 0). See [`crate::lowpass_noise`].
+    #[serde(default = "zero")]
+    pub low_pass_noise_fraction: Dist,
+    /// The blur of that share: sd of a Gaussian, pixels (default 1).
+    #[serde(default = "one_pixel")]
+    pub low_pass_noise_px: Dist,
+}
+
+fn one_pixel() -> Dist {
+    Dist::Fixed(1.0)
 }
 
 impl TomogramImaging {
@@ -216,6 +228,8 @@ impl TomogramConfig {
                 misalignment_sd_px: Dist::Fixed(0.0),
                 damage_b_per_tilt_a2: Dist::Fixed(0.0),
                 thickness_over_mfp: Dist::Fixed(0.0),
+                low_pass_noise_fraction: Dist::Fixed(0.0),
+                low_pass_noise_px: one_pixel(),
             },
         }
     }
@@ -312,6 +326,18 @@ impl TomogramConfig {
         }
         let degradation = i.degradation_dists();
         crate::degradation::check_dists("imaging", degradation.map(Some))?;
+        crate::lowpass_noise::check_dists(
+            "imaging",
+            Some(&i.low_pass_noise_fraction),
+            Some(&i.low_pass_noise_px),
+        )?;
+        if i.low_pass_noise_fraction.range().1 > 0.0 && (i.route == Route::Fast || i.snr.is_none())
+        {
+            return bad(
+                "imaging: low_pass_noise_fraction needs the tilt route and noise given by snr"
+                    .into(),
+            );
+        }
         if i.route == Route::Fast && degradation.iter().any(|d| d.range().1 > 0.0) {
             return bad(
                 "imaging: misalignment_sd_px, damage_b_per_tilt_a2 and thickness_over_mfp belong to the tilt route (route = \"tilt\")"
@@ -353,6 +379,8 @@ impl TomogramConfig {
             misalignment_sd_px: d(&i.misalignment_sd_px),
             damage_b_per_tilt_a2: d(&i.damage_b_per_tilt_a2),
             thickness_over_mfp: d(&i.thickness_over_mfp),
+            low_pass_noise_fraction: d(&i.low_pass_noise_fraction),
+            low_pass_noise_px: d(&i.low_pass_noise_px),
         };
         c
     }
@@ -478,6 +506,10 @@ pub fn simulate_tomogram(
                 noise_white_fraction: fixed(&i.noise_white_fraction),
                 phase_flip: i.phase_flip,
                 degradation: TiltDegradation::from_values(i.degradation_dists().map(fixed)),
+                low_pass_noise: LowPassNoise {
+                    fraction: fixed(&i.low_pass_noise_fraction),
+                    sigma_px: fixed(&i.low_pass_noise_px),
+                },
             };
             let projections = tilt_series(&sample.potential, vs, &params, mix_seed(seed, 2))?;
             on_stage(Stage::Reconstruction);

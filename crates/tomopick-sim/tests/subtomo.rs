@@ -319,6 +319,8 @@ fn tilt_series_cubes_image_their_particles_and_repeat_with_the_seed() {
             misalignment_sd_px: None,
             damage_b_per_tilt_a2: None,
             thickness_over_mfp: None,
+            low_pass_noise_fraction: None,
+            low_pass_noise_px: None,
         }),
         randomization: r.clone(),
     };
@@ -401,6 +403,8 @@ fn a_tilt_route_without_phase_flips_or_filters_draws_as_before() {
         misalignment_sd_px: None,
         damage_b_per_tilt_a2: None,
         thickness_over_mfp: None,
+        low_pass_noise_fraction: None,
+        low_pass_noise_px: None,
     };
     let mut a = rand_chacha::ChaCha8Rng::seed_from_u64(3);
     let mut b = a.clone();
@@ -452,10 +456,31 @@ fn a_tilt_route_without_phase_flips_or_filters_draws_as_before() {
     assert!(spread(|d| d.degradation.thickness_over_mfp) > 0.8);
     let bad = TiltRoute {
         misalignment_sd_px: Some(Dist::Uniform([0.0, 12.0])),
-        ..route
+        ..route.clone()
     };
     let e = bad.validate().unwrap_err().to_string();
     assert!(e.contains("tilt_series.misalignment_sd_px"), "{e}");
+    // The low-passed share of the noise, configured, is drawn per item (blur 1 pixel unless
+    // given); refused outside [0, 1] with the field's name.
+    let route = TiltRoute {
+        low_pass_noise_fraction: Some(Dist::Uniform([0.0, 0.6])),
+        ..route
+    };
+    let draws: Vec<_> = (0..200).filter_map(|_| route.draw(&mut a)).collect();
+    assert!(
+        draws
+            .iter()
+            .all(|d| (0.0..=0.6).contains(&d.low_pass_noise.fraction)
+                && d.low_pass_noise.sigma_px == 1.0)
+    );
+    let f: Vec<f64> = draws.iter().map(|d| d.low_pass_noise.fraction).collect();
+    assert!(f.iter().cloned().fold(0.0, f64::max) - f.iter().cloned().fold(1.0, f64::min) > 0.4);
+    let bad = TiltRoute {
+        low_pass_noise_fraction: Some(Dist::Uniform([0.0, 1.5])),
+        ..route
+    };
+    let e = bad.validate().unwrap_err().to_string();
+    assert!(e.contains("tilt_series.low_pass_noise_fraction"), "{e}");
 }
 
 #[test]
@@ -520,6 +545,8 @@ fn subtomograms_through_the_tilt_series_route_repeat_and_keep_their_labels() {
         misalignment_sd_px: None,
         damage_b_per_tilt_a2: None,
         thickness_over_mfp: None,
+        low_pass_noise_fraction: None,
+        low_pass_noise_px: None,
     });
     let g0 = SubtomoGenerator::new(plain).unwrap();
     let g = SubtomoGenerator::new(tilted.clone()).unwrap();

@@ -163,6 +163,7 @@ fn series(noise: NoiseModel, mtf: bool) -> TiltSeriesParams {
         noise_white_fraction: 0.0,
         phase_flip: false,
         degradation: Default::default(),
+        low_pass_noise: Default::default(),
     }
 }
 
@@ -225,6 +226,35 @@ fn projection_snr_and_dose_noise_are_as_asked() {
             .sum();
         assert!(
             (lag / m2 - 0.89).abs() < 0.05,
+            "neighbour correlation {:.3}",
+            lag / m2
+        );
+    }
+    // Half the noise variance low-passed by a Gaussian of 1 pixel: the same SNR; neighbours
+    // correlate as that half's do, exp(−1/4) = 0.78, times its share, 0.39.
+    let p = TiltSeriesParams {
+        low_pass_noise: tomopick_sim::lowpass_noise::LowPassNoise {
+            fraction: 0.5,
+            sigma_px: 1.0,
+        },
+        ..series(NoiseModel::Snr(0.5), false)
+    };
+    for p in tilt_series(&v, VS, &p, 3).unwrap().iter().step_by(10) {
+        let noise = &p.image - &p.clean;
+        let measured = var(&p.clean) / var(&noise);
+        assert!(
+            (measured / 0.5 - 1.0).abs() < 0.1,
+            "SNR at {}°: {measured:.4}",
+            p.angle_deg
+        );
+        let (ny, nx) = noise.dim();
+        let m2: f64 = noise.iter().map(|&e| (e as f64).powi(2)).sum();
+        let lag: f64 = (0..ny)
+            .flat_map(|y| (0..nx).map(move |x| (y, x)))
+            .map(|(y, x)| noise[[y, x]] as f64 * noise[[y, (x + 1) % nx]] as f64)
+            .sum();
+        assert!(
+            (lag / m2 - 0.39).abs() < 0.05,
             "neighbour correlation {:.3}",
             lag / m2
         );
