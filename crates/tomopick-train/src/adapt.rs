@@ -42,7 +42,7 @@ use tomopick_pick::{
 /// config this is; `adapt` sets the network, classes, steps, schedule and data itself and drops
 /// its validation tomogram.
 pub const ADAPT_RECIPE: &str =
-    include_str!("../../../configs/detector_shrec10a_stage17_variation.toml");
+    include_str!("../../../configs/detector_shrec10a_stage21_milder_lowpass_noise.toml");
 
 /// The pick threshold an adapted model carries: one for all classes (the adapted network's
 /// scores are no longer those its per-class thresholds were fitted to).
