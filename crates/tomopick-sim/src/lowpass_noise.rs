@@ -9,7 +9,7 @@
 use crate::error::{Result, SimError};
 use crate::randomization::Dist;
 
-/// Largest allowed share and blur.
+/// Largest allowed blur, pixels (the share is at most 1).
 const MAX_SIGMA_PX: f64 = 8.0;
 
 /// The low-passed share of a tilt series' noise; the default (share 0) leaves the noise as it was.
