@@ -10,6 +10,8 @@
 # 2 GiB RSS. A crash stops the run and leaves its input in fuzz/artifacts/<target>/; once fixed,
 # copy it to fuzz/regressions/<target>/.
 # CI runs `scripts/fuzz.sh 20`. Logs: ~/.cache/tomopick/fuzz-logs/TARGET-TIME-PID.log.
+# Each clone's build leaves its own 130 MB sanitizer binary per target in the shared build folder
+# (the path is part of cargo's hash), so after each target only its newest binary is kept.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:?seconds per target}
@@ -59,6 +61,9 @@ for t in "${targets[@]}"; do
   # One log per run (a CI run's 20 s beside an hour-long campaign must not write into its log).
   log="$logs/$t-$(date -u +%Y%m%dT%H%M%S)-$$.log"
   cargo +nightly fuzz run --target-dir "$target_dir" "$t" "$c" -- -max_total_time="$secs" "${opts[@]}" 2>&1 | tee "$log" | grep -E "^#[0-9]+.*(DONE|pulse)|ERROR|SUMMARY" || true
+  # Stale sanitizer binaries of this target from other clones: all but the newest go.
+  deps="$target_dir/x86_64-unknown-linux-gnu/release/deps"
+  ls -t "$deps" 2> /dev/null | grep -E "^$t-[0-9a-f]{16}\$" | tail -n +2 | while read -r f; do rm -f "$deps/$f" "$deps/$f.d"; done || true
   if grep -q "ERROR: libFuzzer\|SUMMARY: " "$log"; then
     echo "fuzz target $t failed: see $log and fuzz/artifacts/$t/" >&2
     exit 1

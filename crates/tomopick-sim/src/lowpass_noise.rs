@@ -63,7 +63,16 @@ impl LowPassNoise {
 }
 
 /// Checks configured distributions of the share and the blur, named `prefix.low_pass_noise_*`.
+/// `sigma_px` is `Some` where the blur was configured (not left at its default): a blur without
+/// a share of the noise to act on would be silently unused, so it is refused.
 pub fn check_dists(prefix: &str, fraction: Option<&Dist>, sigma_px: Option<&Dist>) -> Result<()> {
+    let no_share = fraction.is_none_or(|d| d.range().1 <= 0.0);
+    if let (true, Some(px)) = (no_share, sigma_px) {
+        return Err(SimError::Parameter(format!(
+            "{prefix}.low_pass_noise_px = {px:?} has no effect: {prefix}.low_pass_noise_fraction \
+             is not set above 0, so no share of the noise is low-passed"
+        )));
+    }
     if let Some(d) = fraction {
         d.check(
             &format!("{prefix}.low_pass_noise_fraction"),

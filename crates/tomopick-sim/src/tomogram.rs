@@ -329,7 +329,7 @@ impl TomogramConfig {
         crate::lowpass_noise::check_dists(
             "imaging",
             Some(&i.low_pass_noise_fraction),
-            Some(&i.low_pass_noise_px),
+            (i.low_pass_noise_px != one_pixel()).then_some(&i.low_pass_noise_px),
         )?;
         if i.low_pass_noise_fraction.range().1 > 0.0 && (i.route == Route::Fast || i.snr.is_none())
         {
