@@ -21,6 +21,7 @@ fn main() {
         Architecture::Paper,
         Architecture::Efficient,
         Architecture::EfficientDeep,
+        Architecture::EfficientWide,
     ] {
         let net = Detector::new(arch, 3, 13, &dev).fold_batch_norm();
         let gflop = net.macs(64) * 2.0 / 1e9;

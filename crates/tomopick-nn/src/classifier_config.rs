@@ -220,10 +220,14 @@ impl TrainClassifierConfig {
     }
 
     fn validate(&self) -> std::result::Result<(), String> {
-        if self.architecture == Architecture::EfficientDeep {
-            return Err(
-                "architecture = \"efficient_deep\" is a detector network; the classifier takes \"paper\" or \"efficient\"".into(),
-            );
+        if matches!(
+            self.architecture,
+            Architecture::EfficientDeep | Architecture::EfficientWide
+        ) {
+            return Err(format!(
+                "architecture = {:?} is a detector network; the classifier takes \"paper\" or \"efficient\"",
+                self.architecture.name()
+            ));
         }
         if self.box_size < 16 || !self.box_size.is_multiple_of(8) || self.box_size > 128 {
             return Err(format!(

@@ -76,7 +76,10 @@ impl ClassifierModel {
             || !s.box_size.is_multiple_of(8)
             || !config.voxel_size_a.is_finite()
             || config.voxel_size_a <= 0.0
-            || s.architecture == crate::Architecture::EfficientDeep
+            || matches!(
+                s.architecture,
+                crate::Architecture::EfficientDeep | crate::Architecture::EfficientWide
+            )
         {
             return Err(model_err(
                 path,

@@ -16,6 +16,10 @@
 //!   and one to 32, upsampled and joined to the 1/8 map, as the paper's neck does from its
 //!   deepest level): 2,398 multiply-adds per voxel (`efficient` 1,993, `paper` 195,000).
 //!   Sizes must be multiples of 16.
+//! - `efficient_wide`: `efficient` with every channel count doubled (32 at 1/2, 64 at 1/4, 128 at
+//!   1/8, a head of 64): 7,810 multiply-adds per voxel, about 3.9 × `efficient`, for the
+//!   question whether the detector's capacity limits it on other simulators' tomograms (issue
+//!   19). Sizes must be multiples of 8.
 
 use crate::blocks::{Chain, ConvBn, Stage};
 use crate::ops3d::upsample3d_2;
@@ -33,14 +37,26 @@ pub enum Architecture {
     /// `efficient` with four residual blocks at 1/8 instead of two, and a 1/16 level (128
     /// channels) with a neck back from it: more depth and context for 20 % more multiply-adds.
     EfficientDeep,
+    /// `efficient` with every channel count doubled: about 3.9 × its multiply-adds.
+    EfficientWide,
 }
 
 impl Architecture {
+    /// The name a config file gives it (`architecture = "..."`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Architecture::Paper => "paper",
+            Architecture::Efficient => "efficient",
+            Architecture::EfficientDeep => "efficient_deep",
+            Architecture::EfficientWide => "efficient_wide",
+        }
+    }
+
     /// Input sizes must be multiples of this (the deepest level's stride).
     pub fn size_multiple(self) -> usize {
         match self {
             Architecture::Paper | Architecture::EfficientDeep => 16,
-            Architecture::Efficient => 8,
+            Architecture::Efficient | Architecture::EfficientWide => 8,
         }
     }
 }
@@ -134,6 +150,23 @@ impl Detector {
                 neck_quarter: Chain::new(&[(64, 32, 1)], d),
                 head_conv: ConvBn::new(32, 32, 3, 1, d),
                 head: Conv3dConfig::new([32, out], [1, 1, 1]).init(d),
+                anchors,
+                classes,
+            },
+            Architecture::EfficientWide => Detector {
+                down: vec![
+                    Stage::new(ConvBn::new(1, 32, 3, 2, d), 1, d),
+                    Stage::new(ConvBn::new(32, 64, 3, 2, d), 2, d),
+                ],
+                to_eighth: Stage::new(ConvBn::new(64, 128, 3, 2, d), 2, d),
+                to_sixteenth: None,
+                neck_deep: None,
+                up_deep: None,
+                neck_eighth: Chain::new(&[], d),
+                up_eighth: ConvBn::new(128, 64, 1, 1, d),
+                neck_quarter: Chain::new(&[(128, 64, 1)], d),
+                head_conv: ConvBn::new(64, 64, 3, 1, d),
+                head: Conv3dConfig::new([64, out], [1, 1, 1]).init(d),
                 anchors,
                 classes,
             },

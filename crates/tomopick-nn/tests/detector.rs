@@ -10,6 +10,7 @@ fn every_network_predicts_on_a_stride_4_grid() {
         Architecture::Paper,
         Architecture::Efficient,
         Architecture::EfficientDeep,
+        Architecture::EfficientWide,
     ] {
         let net = Detector::new(arch, 3, 13, &dev);
         let x = Tensor::<5>::zeros([1, 1, 32, 32, 32], &dev);
@@ -61,4 +62,27 @@ fn the_paper_network_costs_what_its_layers_add_up_to() {
         "counted {deep:.4e}"
     );
     assert!(paper / deep >= 10.0, "ratio {:.1}", paper / deep);
+    // efficient_wide doubles every channel count, per full-resolution voxel: 1→32 s2 (108) +
+    // res(32) (1792) + 32→64 s2 (864) + 2 res(64) (1792) + 64→128 s2 (432) + 2 res(128) (896) +
+    // up 128→64 (16) + 128→64 1×1 (128) + 3×3 64→64 head conv (1728) + 1×1 head 64→54 (54) =
+    // 7810 multiply-adds.
+    let wide = Detector::new(Architecture::EfficientWide, 3, 13, &dev).macs(64);
+    assert!(
+        (wide / (7810.0 * 262_144.0) - 1.0).abs() < 1e-9,
+        "counted {wide:.4e}"
+    );
+}
+
+#[test]
+fn every_network_goes_by_its_config_name() {
+    for arch in [
+        Architecture::Paper,
+        Architecture::Efficient,
+        Architecture::EfficientDeep,
+        Architecture::EfficientWide,
+    ] {
+        let from_toml: Architecture =
+            serde_json::from_str(&format!("\"{}\"", arch.name())).expect("a known name");
+        assert_eq!(from_toml, arch);
+    }
 }

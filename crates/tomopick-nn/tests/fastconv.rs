@@ -148,6 +148,7 @@ fn folded_detectors_give_the_unfused_outputs_on_the_fast_path() {
     for (arch, side) in [
         (Architecture::Efficient, [24, 40, 32]),
         (Architecture::EfficientDeep, [32, 16, 48]),
+        (Architecture::EfficientWide, [16, 24, 32]),
     ] {
         let net = Detector::new(arch, 3, 4, &dev).fold_batch_norm();
         let x = Tensor::<5>::random(
