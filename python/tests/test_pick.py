@@ -109,7 +109,10 @@ def test_progress_is_reported_and_a_raising_callback_stops_the_pick(small_tomogr
 def test_ctrl_c_interrupts_a_long_pick():
     # Large enough that the pick (about 1 s with the fast kernels on 2 idle cores) is still
     # running when the signal comes; 192 x 192 x 96 could finish first on a quiet machine.
+    # Python leaves SIGINT ignored when it starts as a background job of a non-interactive shell
+    # (`.ci/run &`), so the test installs the handler an interactive session has.
     volume, _ = tomopick.simulate_tomogram(seed=3, shape=(384, 384, 96), particles=50, route="fast")
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     timer = threading.Timer(0.3, lambda: os.kill(os.getpid(), signal.SIGINT))
     timer.start()
     try:
@@ -117,6 +120,7 @@ def test_ctrl_c_interrupts_a_long_pick():
             tomopick.pick(volume, voxel_size=10.0, tile=48, progress=False)
     finally:
         timer.cancel()
+        signal.signal(signal.SIGINT, previous)
 
 
 def _rss_mb() -> float:
