@@ -220,10 +220,7 @@ impl TrainClassifierConfig {
     }
 
     fn validate(&self) -> std::result::Result<(), String> {
-        if matches!(
-            self.architecture,
-            Architecture::EfficientDeep | Architecture::EfficientWide
-        ) {
+        if self.architecture.detector_only() {
             return Err(format!(
                 "architecture = {:?} is a detector network; the classifier takes \"paper\" or \"efficient\"",
                 self.architecture.name()

@@ -76,10 +76,7 @@ impl ClassifierModel {
             || !s.box_size.is_multiple_of(8)
             || !config.voxel_size_a.is_finite()
             || config.voxel_size_a <= 0.0
-            || matches!(
-                s.architecture,
-                crate::Architecture::EfficientDeep | crate::Architecture::EfficientWide
-            )
+            || s.architecture.detector_only()
         {
             return Err(model_err(
                 path,

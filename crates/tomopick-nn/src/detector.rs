@@ -52,6 +52,14 @@ impl Architecture {
         }
     }
 
+    /// Whether only the detector is built on it (the classifier takes `paper` or `efficient`).
+    pub fn detector_only(self) -> bool {
+        matches!(
+            self,
+            Architecture::EfficientDeep | Architecture::EfficientWide
+        )
+    }
+
     /// Input sizes must be multiples of this (the deepest level's stride).
     pub fn size_multiple(self) -> usize {
         match self {
@@ -136,40 +144,8 @@ impl Detector {
                 anchors,
                 classes,
             },
-            Architecture::Efficient => Detector {
-                down: vec![
-                    Stage::new(ConvBn::new(1, 16, 3, 2, d), 1, d),
-                    Stage::new(ConvBn::new(16, 32, 3, 2, d), 2, d),
-                ],
-                to_eighth: Stage::new(ConvBn::new(32, 64, 3, 2, d), 2, d),
-                to_sixteenth: None,
-                neck_deep: None,
-                up_deep: None,
-                neck_eighth: Chain::new(&[], d),
-                up_eighth: ConvBn::new(64, 32, 1, 1, d),
-                neck_quarter: Chain::new(&[(64, 32, 1)], d),
-                head_conv: ConvBn::new(32, 32, 3, 1, d),
-                head: Conv3dConfig::new([32, out], [1, 1, 1]).init(d),
-                anchors,
-                classes,
-            },
-            Architecture::EfficientWide => Detector {
-                down: vec![
-                    Stage::new(ConvBn::new(1, 32, 3, 2, d), 1, d),
-                    Stage::new(ConvBn::new(32, 64, 3, 2, d), 2, d),
-                ],
-                to_eighth: Stage::new(ConvBn::new(64, 128, 3, 2, d), 2, d),
-                to_sixteenth: None,
-                neck_deep: None,
-                up_deep: None,
-                neck_eighth: Chain::new(&[], d),
-                up_eighth: ConvBn::new(128, 64, 1, 1, d),
-                neck_quarter: Chain::new(&[(128, 64, 1)], d),
-                head_conv: ConvBn::new(64, 64, 3, 1, d),
-                head: Conv3dConfig::new([64, out], [1, 1, 1]).init(d),
-                anchors,
-                classes,
-            },
+            Architecture::Efficient => Self::efficient(16, anchors, classes, d),
+            Architecture::EfficientWide => Self::efficient(32, anchors, classes, d),
             Architecture::EfficientDeep => Detector {
                 to_eighth: Stage::new(ConvBn::new(32, 64, 3, 2, d), 4, d),
                 to_sixteenth: Some(Stage::new(ConvBn::new(64, 128, 3, 2, d), 2, d)),
@@ -178,6 +154,28 @@ impl Detector {
                 neck_eighth: Chain::new(&[(96, 64, 1)], d),
                 ..Detector::new(Architecture::Efficient, anchors, classes, device)
             },
+        }
+    }
+
+    /// `efficient` with `w` channels at 1/2 (16; `efficient_wide` 32): 2w at 1/4, 4w at 1/8, a
+    /// head of 2w.
+    fn efficient(w: usize, anchors: usize, classes: usize, d: &Device) -> Self {
+        Detector {
+            down: vec![
+                Stage::new(ConvBn::new(1, w, 3, 2, d), 1, d),
+                Stage::new(ConvBn::new(w, 2 * w, 3, 2, d), 2, d),
+            ],
+            to_eighth: Stage::new(ConvBn::new(2 * w, 4 * w, 3, 2, d), 2, d),
+            to_sixteenth: None,
+            neck_deep: None,
+            up_deep: None,
+            neck_eighth: Chain::new(&[], d),
+            up_eighth: ConvBn::new(4 * w, 2 * w, 1, 1, d),
+            neck_quarter: Chain::new(&[(4 * w, 2 * w, 1)], d),
+            head_conv: ConvBn::new(2 * w, 2 * w, 3, 1, d),
+            head: Conv3dConfig::new([2 * w, anchors * (5 + classes)], [1, 1, 1]).init(d),
+            anchors,
+            classes,
         }
     }
 
