@@ -121,7 +121,8 @@ def pick(
     largest tilt in degrees (the missing wedge; 90: none), ``template_rotations`` the
     orientations tried per class. ``class_scores`` adds every class's scores as columns, as
     ``pick --class-scores`` writes them: ``p_<class>`` (the detector's probability) and, with
-    ``match_templates``, ``cc_<class>`` (correlation) and ``z_<class>`` (z-score).
+    ``match_templates``, ``cc_<class>`` (correlation) and ``z_<class>`` (standardised score;
+    its highest names the pick).
     ``classes`` names the classes the sample holds, when known (e.g. ``["4v94", "1bxn"]``, as
     ``pick --classes``): every pick is named the most probable of these.
 

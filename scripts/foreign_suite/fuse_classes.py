@@ -9,6 +9,7 @@ naming) and mean macro F1 over the tomograms. Rules:
   templates          template matching's class (argmax z)
   logp:W             argmax of z + W * ln(p + 1e-4)
   gate:T             the detector's class where its probability reaches T, else argmax z
+  top:K              argmax z among the detector's K most probable classes
 
   python3 fuse_classes.py SCORES_DIR SUITE_DIR TOMO... [--rules R ...] [--bin tomopick]
 
@@ -39,6 +40,9 @@ def name(rule, p, z):
     if kind == "gate":
         k = best(p)
         return k if p[k] >= w else best(z)
+    if kind == "top":
+        top = sorted(range(len(p)), key=lambda k: -p[k])[: int(w)]
+        return max(top, key=lambda k: z[k])
     raise SystemExit(f"unknown rule {rule}")
 
 

@@ -49,6 +49,17 @@ pub struct MatchTemplatesArgs {
     /// matched filter for the tomogram's own noise spectrum).
     #[arg(long)]
     pub whiten: bool,
+    /// Places of the tomogram, away from the picks, against which each class's scores are
+    /// standardised (0: standardise over the picks, which assumes the sample holds its classes
+    /// in about equal numbers).
+    #[arg(long, default_value_t = tomopick_pick::template_match::DEFAULT_BACKGROUND, value_name = "N")]
+    pub background: usize,
+    /// With --background: each class's z-score at a pick is weighted by (its spread at the
+    /// places / the classes' mean spread) to this power before the highest names the pick (0:
+    /// plain z-scores, which favour large templates; 1: correlation less its median there,
+    /// which favours small ones; 0.5 named the most on the foreign suite's validation part).
+    #[arg(long, default_value_t = tomopick_pick::template_match::DEFAULT_NAMING_EXPONENT, value_name = "E", allow_hyphen_values = true)]
+    pub naming_exponent: f64,
     /// Protein's contrast: dark, bright, or auto (read from the picks).
     #[arg(long, default_value = "auto")]
     pub protein: String,

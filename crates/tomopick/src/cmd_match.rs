@@ -32,6 +32,8 @@ pub fn match_templates_cmd(a: MatchTemplatesArgs) -> Result<()> {
         protein_bright,
         whiten: a.whiten,
         refine: a.refine,
+        background: a.background,
+        naming_exponent: a.naming_exponent,
     };
     let source = match a.templates {
         Some(paths) => TemplateSource::Files(template_files(paths)?),

@@ -195,9 +195,9 @@ fn pick_can_name_its_picks_by_template_matching() {
         assert_eq!(classes[argmax(probs)], x[0]);
         assert_eq!(m[5..18], p[5..18], "the detector's probabilities kept");
         assert_eq!(m.len(), 5 + 3 * 13);
-        // Fewer than 30 picks: the class of highest correlation, else of highest z-score.
-        // (Written to 4 decimals: the class's score is the largest, ties allowed.)
-        let decides = if a.len() < 30 { &m[18..31] } else { &m[31..44] };
+        // The class of highest standardised score (against places of the tomogram away from
+        // the picks). (Written to 4 decimals: the class's score is the largest, ties allowed.)
+        let decides = &m[31..44];
         let own = classes.iter().position(|c| c == &y[0]).unwrap();
         let best = &decides[argmax(decides)];
         assert_eq!(decides[own], *best, "{:?}", decides);
