@@ -9,12 +9,11 @@
 //! over the orientations and over every shift of up to `shift_vox` voxels. Each class's scores
 //! are then standardised (z-scores): a small template correlates well with noise, and would
 //! otherwise win at every pick. They are standardised against the same class's scores at
-//! `background` seeded random places of the tomogram away from the picks (median and MAD;
-//! `template_background.rs`), or, with `background` 0, over the picks (mean and sd),
-//! which assumes the picks hold the classes in about equal numbers (against the reference
-//! places, each class's z-score is then weighted by its spread there:
-//! [`DEFAULT_NAMING_EXPONENT`]).
-//! The pick's class is the highest standardised score.
+//! `background` seeded random places of the tomogram away from the picks (median and MAD,
+//! each z-score then weighted by the class's spread there: [`DEFAULT_NAMING_EXPONENT`];
+//! `template_background.rs`), or, with `background` 0, over the picks (mean and sd), which
+//! assumes the picks hold the classes in about equal numbers. The pick's class is the highest
+//! standardised score.
 //!
 //! Protein's sign (dark or bright) is read from the picks, unless given: the sign of the sum
 //! of the tomogram's values at their centres, band-passed at 40–300 Å.
