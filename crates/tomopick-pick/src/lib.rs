@@ -2,7 +2,7 @@
 //! inference with the detector, and non-maximum suppression; then the second stage, which
 //! classifies and segments a box around each pick. [`pick_tomogram`] does the whole pick of a
 //! file ([`pick_source`] of a volume in memory), [`pick_dataset`] of many,
-//! [`classify_tomogram`] the second stage ([`match_tomogram`] by template matching instead); threshold calibration ([`calibrate`]), the
+//! [`classify_tomogram()`] the second stage ([`match_tomogram`] by template matching instead); threshold calibration ([`calibrate`]), the
 //! classifier's evaluation ([`evaluate_classifier`]) and the demo ([`run_demo`]) use the same
 //! pick. The shipped models are embedded ([`load_detector`], [`load_classifier`]).
 
