@@ -17,8 +17,10 @@ reference places' z-scores weighted by (spread / mean spread)^E for each --expon
 median and spread at the places follow from its correlations and z-scores).
 
     python template_makeup.py SUITE [--prefix val] [--bin tomopick] [--exponents 0 0.25 0.5 0.75 1]
+        [--background 200]
 
-Needs numpy (the suite's venv). Runs are kept in SUITE/<tomo>/makeup/ and reused.
+Needs numpy (the suite's venv). Runs are kept in SUITE/<tomo>/makeup/ (makeup_bgN/ for another
+--background) and reused.
 """
 import argparse
 import json
@@ -30,16 +32,17 @@ import numpy as np
 DOMINANT = ["4v94", "4cr2", "5mrc", "3qm1", "1qvr"]
 
 
-def matched(binary, tomo_dir):
+def matched(binary, tomo_dir, background):
     """(classes, cc [picks × classes], plain z, true class index) at the true positions."""
-    out_dir = os.path.join(tomo_dir, "makeup")
+    out_dir = os.path.join(tomo_dir, "makeup" if background == 200 else f"makeup_bg{background}")
     path = os.path.join(out_dir, "matched.csv")
     if not os.path.exists(path):
         os.makedirs(out_dir, exist_ok=True)
         tilt = json.load(open(os.path.join(tomo_dir, "params.json")))["tilt_max_deg"]
         subprocess.run([binary, "-q", "match-templates", os.path.join(tomo_dir, "reconstruction.mrc"),
                         "--picks", os.path.join(tomo_dir, "particle_locations.txt"),
-                        "--tilt-max", str(tilt), "--naming-exponent", "0", "-o", path],
+                        "--tilt-max", str(tilt), "--naming-exponent", "0",
+                        "--background", str(background), "-o", path],
                        check=True, stdout=subprocess.DEVNULL)
     import csv
     rows = list(csv.DictReader(open(path)))
@@ -76,12 +79,13 @@ def main():
     ap.add_argument("--prefix", default="val")
     ap.add_argument("--bin", default="tomopick")
     ap.add_argument("--exponents", type=float, nargs="+", default=[0, 0.25, 0.5, 0.75, 1])
+    ap.add_argument("--background", type=int, default=200, help="reference places (match-templates --background)")
     a = ap.parse_args()
     tomos = sorted(t for t in os.listdir(a.suite) if t.startswith(a.prefix) and len(t) == 5)
     rng = np.random.default_rng(0)
     balanced, dominated, by_class = {}, {}, {}
     for t in tomos:
-        classes, cc, z, y = matched(a.bin, os.path.join(a.suite, t))
+        classes, cc, z, y = matched(a.bin, os.path.join(a.suite, t), a.background)
         m, s = place_stats(cc, z)
         for name, v in rules(cc, m, s, a.exponents).items():
             balanced.setdefault(name, []).append((v.argmax(1) == y).mean())
