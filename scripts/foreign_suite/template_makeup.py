@@ -23,6 +23,7 @@ Needs numpy (the suite's venv). Runs are kept in SUITE/<tomo>/makeup/ (makeup_bg
 --background) and reused.
 """
 import argparse
+import csv
 import json
 import os
 import subprocess
@@ -44,7 +45,6 @@ def matched(binary, tomo_dir, background):
                         "--tilt-max", str(tilt), "--naming-exponent", "0",
                         "--background", str(background), "-o", path],
                        check=True, stdout=subprocess.DEVNULL)
-    import csv
     rows = list(csv.DictReader(open(path)))
     classes = [k[3:] for k in rows[0] if k.startswith("cc_")]
     cc = np.array([[float(r["cc_" + c]) for c in classes] for r in rows])

@@ -50,6 +50,25 @@ pub(crate) fn background_centres(
     out
 }
 
+/// Each column of `cc` less its `(centre, scale)` from `stats`, over the scale (0 where the
+/// scale is 0). Serves both standardisations: over the picks and against reference places.
+pub(crate) fn standardise_with(cc: &[Vec<f32>], stats: &[(f64, f64)]) -> Vec<Vec<f32>> {
+    cc.iter()
+        .map(|r| {
+            r.iter()
+                .zip(stats)
+                .map(|(&v, &(m, s))| {
+                    if s > 0.0 {
+                        ((v as f64 - m) / s) as f32
+                    } else {
+                        0.0
+                    }
+                })
+                .collect()
+        })
+        .collect()
+}
+
 /// Each class (column) of `cc` standardised by the median and the scaled median absolute
 /// deviation (1.4826 × MAD, the sd for normal data) of the same class in `reference`: robust
 /// to the reference places that catch an unpicked particle. A class whose reference scores do
@@ -76,21 +95,7 @@ pub(crate) fn robust_standardised(
             (m, 1.4826 * mad)
         })
         .collect();
-    let z = cc
-        .iter()
-        .map(|r| {
-            r.iter()
-                .zip(&stats)
-                .map(|(&v, &(m, s))| {
-                    if s > 0.0 {
-                        ((v as f64 - m) / s) as f32
-                    } else {
-                        0.0
-                    }
-                })
-                .collect()
-        })
-        .collect();
+    let z = standardise_with(cc, &stats);
     (z, stats.iter().map(|&(_, s)| s as f32).collect())
 }
 

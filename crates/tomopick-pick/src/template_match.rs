@@ -20,7 +20,7 @@
 
 use crate::error::{PickError, Result};
 use crate::source::TomoSource;
-use crate::template_background::{background_centres, robust_standardised};
+use crate::template_background::{background_centres, robust_standardised, standardise_with};
 use ndarray::{Array2, Array3, Axis, Zip, s};
 use rand::SeedableRng;
 use rayon::prelude::*;
@@ -631,20 +631,7 @@ fn standardised(cc: &[Vec<f32>]) -> Vec<Vec<f32>> {
             (mean, var.sqrt())
         })
         .collect();
-    cc.iter()
-        .map(|r| {
-            r.iter()
-                .zip(&stats)
-                .map(|(&v, &(m, sd))| {
-                    if sd > 0.0 {
-                        ((v as f64 - m) / sd) as f32
-                    } else {
-                        0.0
-                    }
-                })
-                .collect()
-        })
-        .collect()
+    standardise_with(cc, &stats)
 }
 
 /// Refuses options out of their range; `path` names the tomogram.
@@ -695,38 +682,61 @@ mod tests {
         })
     }
 
-    /// Three shapes, each placed three times at random orientations in noise: matching names
-    /// each placement's shape (by correlation: nine picks are too few for z-scores).
-    #[test]
-    fn names_rotated_shapes_in_noise() {
-        let shapes = [
+    /// The three test shapes as templates: a rod, a ball and a plate.
+    fn shape_templates() -> Vec<Template> {
+        [
             ("rod", ellipsoid([6.0, 2.0, 2.0])),
             ("ball", ellipsoid([3.5, 3.5, 3.5])),
             ("plate", ellipsoid([5.0, 5.0, 2.0])),
-        ];
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
-        let mut data = Array3::<f32>::zeros((48, 64, 64));
-        let mut centres = Vec::new();
-        let mut truth = Vec::new();
-        for (k, (_, t)) in shapes.iter().enumerate() {
-            for j in 0..3 {
-                let c = [10.0 + 21.0 * j as f64, 10.0 + 21.0 * k as f64, 24.0];
-                let rot = random_rotation(&mut rng);
-                add_rotated(&t.view(), &rot, 1.0, c, &mut data, f64::INFINITY);
-                centres.push(c);
-                truth.push(k);
-            }
+        ]
+        .into_iter()
+        .map(|(n, t)| Template {
+            name: n.to_string(),
+            data: t,
+        })
+        .collect()
+    }
+
+    /// A tomogram of `shape_zyx` at 10 Å holding `templates[k]` at each `(k, centre)` of
+    /// `placed`, each at a random orientation (seeded, in order), as dark protein in uniform
+    /// noise of 0.7 × the density's sd.
+    fn placed_in_noise(
+        templates: &[Template],
+        shape_zyx: (usize, usize, usize),
+        placed: &[(usize, [f64; 3])],
+        seed: u64,
+    ) -> TomoSource {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let mut data = Array3::<f32>::zeros(shape_zyx);
+        for &(k, c) in placed {
+            let rot = random_rotation(&mut rng);
+            add_rotated(
+                &templates[k].data.view(),
+                &rot,
+                1.0,
+                c,
+                &mut data,
+                f64::INFINITY,
+            );
         }
-        // Dark protein, as in most tomograms, in noise of 0.7 × the density.
         data.mapv_inplace(|v| -v + 0.7 * (rng.random::<f32>() - 0.5) * 12f32.sqrt());
-        let src = TomoSource::Memory(Volume::new(data, VoxelSize::isotropic(10.0)));
-        let templates: Vec<Template> = shapes
-            .iter()
-            .map(|(n, t)| Template {
-                name: n.to_string(),
-                data: t.clone(),
+        TomoSource::Memory(Volume::new(data, VoxelSize::isotropic(10.0)))
+    }
+
+    /// Three shapes, each placed three times at random orientations in noise: matching names
+    /// each placement's shape (over the picks by correlation: nine picks are too few for
+    /// z-scores; against reference places by standardised score).
+    #[test]
+    fn names_rotated_shapes_in_noise() {
+        let templates = shape_templates();
+        let placed: Vec<(usize, [f64; 3])> = (0..3)
+            .flat_map(|k| {
+                (0..3).map(move |j| (k, [10.0 + 21.0 * j as f64, 10.0 + 21.0 * k as f64, 24.0]))
             })
             .collect();
+        let src = placed_in_noise(&templates, (48, 64, 64), &placed, 7);
+        let centres: Vec<[f64; 3]> = placed.iter().map(|p| p.1).collect();
+        let truth: Vec<usize> = placed.iter().map(|p| p.0).collect();
         let opts = TemplateMatchOptions {
             rotations: 500,
             lowpass_a: 20.0,
@@ -818,41 +828,27 @@ mod tests {
     /// plates lose to another class; against reference places they are named right.
     #[test]
     fn one_dominant_class_is_named_right_against_reference_places() {
-        let shapes = [
-            ("rod", ellipsoid([6.0, 2.0, 2.0])),
-            ("ball", ellipsoid([3.5, 3.5, 3.5])),
-            ("plate", ellipsoid([5.0, 5.0, 2.0])),
-        ];
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
-        let mut data = Array3::<f32>::zeros((48, 80, 96));
-        let (mut centres, mut truth) = (Vec::new(), Vec::new());
-        for j in 0..30 {
-            let k = if j < 3 {
-                0
-            } else if j < 6 {
-                1
-            } else {
-                2
-            };
-            let c = [
-                9.0 + 15.0 * (j % 6) as f64,
-                9.0 + 15.0 * (j / 6) as f64,
-                24.0,
-            ];
-            let rot = random_rotation(&mut rng);
-            add_rotated(&shapes[k].1.view(), &rot, 1.0, c, &mut data, f64::INFINITY);
-            centres.push(c);
-            truth.push(k);
-        }
-        data.mapv_inplace(|v| -v + 0.7 * (rng.random::<f32>() - 0.5) * 12f32.sqrt());
-        let src = TomoSource::Memory(Volume::new(data, VoxelSize::isotropic(10.0)));
-        let templates: Vec<Template> = shapes
-            .iter()
-            .map(|(n, t)| Template {
-                name: n.to_string(),
-                data: t.clone(),
+        let templates = shape_templates();
+        let placed: Vec<(usize, [f64; 3])> = (0..30)
+            .map(|j| {
+                let k = match j {
+                    0..3 => 0,
+                    3..6 => 1,
+                    _ => 2,
+                };
+                (
+                    k,
+                    [
+                        9.0 + 15.0 * (j % 6) as f64,
+                        9.0 + 15.0 * (j / 6) as f64,
+                        24.0,
+                    ],
+                )
             })
             .collect();
+        let src = placed_in_noise(&templates, (48, 80, 96), &placed, 11);
+        let centres: Vec<[f64; 3]> = placed.iter().map(|p| p.1).collect();
+        let truth: Vec<usize> = placed.iter().map(|p| p.0).collect();
         let named = |background: usize| {
             let o = TemplateMatchOptions {
                 rotations: 300,
