@@ -23,7 +23,6 @@ pub mod preview;
 pub mod refine;
 pub mod rescale;
 pub mod slurm;
-mod template_average;
 mod template_background;
 pub mod template_match;
 pub mod template_tomogram;

@@ -20,7 +20,6 @@
 
 use crate::error::{PickError, Result};
 use crate::source::TomoSource;
-use crate::template_average::{best_named, blended_template};
 use crate::template_background::{background_centres, robust_standardised, standardise_with};
 use ndarray::{Array2, Array3, Axis, Zip, s};
 use rand::SeedableRng;
@@ -29,16 +28,13 @@ use std::path::Path;
 use tomopick_io::Rotation;
 use tomopick_sim::fft::{Complex32, Fft3, freq_index};
 use tomopick_sim::resample::{place_rotated, radius_above};
-use tomopick_sim::rotation::{random_rotation, spread_rotations};
+use tomopick_sim::rotation::random_rotation;
 
 /// How to match.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct TemplateMatchOptions {
-    /// Orientations tried per class.
+    /// Orientations tried per class (uniform random rotations from `seed`).
     pub rotations: usize,
-    /// Spread the orientations evenly over SO(3) (super-Fibonacci spirals, turned by a
-    /// rotation from `seed`) instead of drawing each at random from `seed`.
-    pub even_orientations: bool,
     /// Seed of the orientations.
     pub seed: u64,
     /// Low-pass cut-off, Å.
@@ -64,14 +60,6 @@ pub struct TemplateMatchOptions {
     /// Against reference places, each class's z-score is weighted by its spread there to this
     /// power (see [`DEFAULT_NAMING_EXPONENT`]).
     pub naming_exponent: f64,
-    /// Templates from the tomogram itself: after a first pass, each class's template is blended
-    /// with the average of up to this many of the picks it named best, each turned back by the
-    /// orientation that matched it, and every pick and place is matched again (0: one pass with
-    /// the given templates). See `template_average.rs`.
-    pub data_templates: usize,
-    /// The data average's share of a class's second-pass template (0–1; the rest is the given
-    /// template, each scaled to unit band-passed power in the class's ball).
-    pub data_template_weight: f64,
 }
 
 /// The missing wedge of a tilt series whose largest tilt is `tilt_max_deg` degrees, as
@@ -96,7 +84,6 @@ impl Default for TemplateMatchOptions {
     fn default() -> Self {
         TemplateMatchOptions {
             rotations: 1500,
-            even_orientations: false,
             seed: 1,
             lowpass_a: 30.0,
             highpass_a: 150.0,
@@ -107,8 +94,6 @@ impl Default for TemplateMatchOptions {
             whiten: false,
             background: DEFAULT_BACKGROUND,
             naming_exponent: DEFAULT_NAMING_EXPONENT,
-            data_templates: 0,
-            data_template_weight: 0.5,
         }
     }
 }
@@ -415,13 +400,9 @@ pub fn match_templates(
     let reach = radii.iter().cloned().fold(0.0, f64::max);
     let n = box_edge(reach);
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(opts.seed);
-    let rotations: Vec<Rotation> = if opts.even_orientations {
-        spread_rotations(opts.rotations, &mut rng)
-    } else {
-        (0..opts.rotations)
-            .map(|_| random_rotation(&mut rng))
-            .collect()
-    };
+    let rotations: Vec<Rotation> = (0..opts.rotations)
+        .map(|_| random_rotation(&mut rng))
+        .collect();
     // Each pick's box, with the shifts and the filter margin around it, band-passed.
     let sh = opts.shift_vox;
     let m = n + 2 * (sh + FILTER_MARGIN);
@@ -509,10 +490,9 @@ pub fn match_templates(
     } else {
         Vec::new()
     };
-    // Progress counts reading each box and scoring it in each pass, picks and reference places
-    // alike, in units of picks.
-    let boxes_all = centres_vox.len() + reference.len();
-    let work = boxes_all * if opts.data_templates > 0 { 3 } else { 2 };
+    // Progress counts reading and scoring each box, picks and reference places alike, in
+    // units of picks.
+    let work = 2 * (centres_vox.len() + reference.len());
     let report = |done: usize| progress(done * centres_vox.len() / work.max(1), centres_vox.len());
     let mut boxes: Vec<Array3<f32>> = Vec::with_capacity(centres_vox.len());
     let mut centre_sum = 0f64;
@@ -546,87 +526,29 @@ pub fn match_templates(
         .collect();
     let read = boxes.len() + reference_boxes.len();
     let mut scored = 0;
-    // Each box's best match per class, over `banks`.
-    let mut score = |banks: &[ClassBank], boxes: &[Array3<f32>]| -> Vec<Vec<Best>> {
-        let mut best: Vec<Vec<Best>> = Vec::with_capacity(boxes.len());
+    let mut score = |boxes: &[Array3<f32>]| -> Vec<Vec<f32>> {
+        let mut cc: Vec<Vec<f32>> = Vec::with_capacity(boxes.len());
         for chunk in boxes.chunks(PICKS_PER_CHUNK) {
-            let per_class: Vec<Vec<Best>> = banks
+            let per_class: Vec<Vec<f32>> = banks
                 .par_iter()
                 .map(|bank| class_scores(bank, chunk, &shifts, n, sign, opts.refine))
                 .collect();
             for i in 0..chunk.len() {
-                best.push(per_class.iter().map(|c| c[i]).collect());
+                cc.push(per_class.iter().map(|c| c[i]).collect());
             }
             scored += chunk.len();
             report(read + scored);
         }
-        best
+        cc
     };
-    let standardise = |cc: &[Vec<f32>], reference_cc: &[Vec<f32>]| {
-        if reference_cc.len() >= MIN_PICKS_FOR_Z {
-            let z = against_reference(cc, reference_cc, opts.naming_exponent);
-            (z, true, reference_cc.len())
-        } else {
-            (standardised(cc), cc.len() >= MIN_PICKS_FOR_Z, 0)
-        }
+    let cc = score(&boxes);
+    let reference_cc = score(&reference_boxes);
+    let (z, by_z, background) = if reference_cc.len() >= MIN_PICKS_FOR_Z {
+        let z = against_reference(&cc, &reference_cc, opts.naming_exponent);
+        (z, true, reference_cc.len())
+    } else {
+        (standardised(&cc), cc.len() >= MIN_PICKS_FOR_Z, 0)
     };
-    let best = score(&banks, &boxes);
-    let mut cc = correlations(&best);
-    let mut reference_cc = correlations(&score(&banks, &reference_boxes));
-    let (mut z, mut by_z, mut background) = standardise(&cc, &reference_cc);
-    if opts.data_templates > 0 {
-        // Second pass: each class's template blended with the tomogram's own average of the
-        // picks it named best, then every pick and place matched again.
-        let first = TemplateScores {
-            classes: Vec::new(),
-            cc: cc.clone(),
-            z: z.clone(),
-            protein_bright,
-            box_size: n,
-            by_z,
-            background,
-        };
-        let named: Vec<usize> = (0..centres_vox.len()).map(|i| first.best(i).0).collect();
-        let refined = templates
-            .iter()
-            .enumerate()
-            .map(|(j, t)| {
-                let k = banks[j].n;
-                let chosen = best_named(&named, &first.z, j, opts.data_templates);
-                let windows = chosen
-                    .iter()
-                    .map(|&i| {
-                        let b = centred_box(&centres_vox[i])?;
-                        let at = shifts[best[i][j].shift];
-                        let o = FILTER_MARGIN + (n - k) / 2;
-                        let w = b.slice(s![
-                            o + at[0]..o + at[0] + k,
-                            o + at[1]..o + at[1] + k,
-                            o + at[2]..o + at[2] + k
-                        ]);
-                        Ok((w.mapv(|v| sign * v), rotations[best[i][j].orientation]))
-                    })
-                    .collect::<Result<Vec<_>>>()?;
-                let weights = filter(k, voxel_a, opts, whitening.as_ref());
-                Ok(blended_template(
-                    &t.data,
-                    &windows,
-                    opts.data_template_weight,
-                    k,
-                    &weights,
-                    &banks[j].ball,
-                ))
-            })
-            .collect::<Result<Vec<Array3<f32>>>>()?;
-        let banks: Vec<ClassBank> = refined
-            .iter()
-            .zip(&radii)
-            .map(|(t, &r)| class_bank(t, r, &rotations, voxel_a, opts, whitening.as_ref()))
-            .collect();
-        cc = correlations(&score(&banks, &boxes));
-        reference_cc = correlations(&score(&banks, &reference_boxes));
-        (z, by_z, background) = standardise(&cc, &reference_cc);
-    }
     Ok(TemplateScores {
         classes: templates.iter().map(|t| t.name.clone()).collect(),
         z,
@@ -638,43 +560,7 @@ pub fn match_templates(
     })
 }
 
-/// A class's best match at one box: its correlation, the orientation (index into the
-/// orientations) and the shift (index into the shifts) that gave it.
-#[derive(Debug, Clone, Copy)]
-struct Best {
-    score: f32,
-    orientation: usize,
-    shift: usize,
-}
-
-/// The scores of `best`, per box and class.
-fn correlations(best: &[Vec<Best>]) -> Vec<Vec<f32>> {
-    best.iter()
-        .map(|r| r.iter().map(|b| b.score).collect())
-        .collect()
-}
-
-/// The largest entry of `m` (rows: shifts, columns: orientations) as a [`Best`], the column
-/// mapped through `orientation` (−∞ when `m` is empty).
-fn best_of(m: ndarray::ArrayView2<f32>, orientation: impl Fn(usize) -> usize) -> Best {
-    let mut b = Best {
-        score: f32::NEG_INFINITY,
-        orientation: 0,
-        shift: 0,
-    };
-    for ((i, j), &v) in m.indexed_iter() {
-        if v > b.score {
-            b = Best {
-                score: v,
-                orientation: orientation(j),
-                shift: i,
-            };
-        }
-    }
-    b
-}
-
-/// One class's best match at each box of `chunk` (band-passed boxes of edge `n` plus
+/// One class's best correlation at each box of `chunk` (band-passed boxes of edge `n` plus
 /// margins, `sign` making protein positive): over the bank's orientations and `shifts`. With
 /// `refine` (fewer than the bank's orientations), every orientation is scored at the box's
 /// centre and only the best `refine` of them at every shift.
@@ -685,7 +571,7 @@ fn class_scores(
     n: usize,
     sign: f32,
     refine: usize,
-) -> Vec<Best> {
+) -> Vec<f32> {
     // The class's window at a shift of a box, cut to its ball and normalised.
     let (k, o) = (bank.n, FILTER_MARGIN + (n - bank.n) / 2);
     let window = |b: &Array3<f32>, [z, y, x]: [usize; 3]| -> Vec<f32> {
@@ -707,11 +593,11 @@ fn class_scores(
         let scores = windows(&all, shifts).dot(&bank.rows.t());
         return scores
             .axis_chunks_iter(Axis(0), shifts.len())
-            .map(|m| best_of(m, |j| j))
+            .map(largest)
             .collect();
     }
-    let centre = shifts.len() / 2;
-    let at_centre = windows(&all, &[shifts[centre]]).dot(&bank.rows.t());
+    let centre = shifts[shifts.len() / 2];
+    let at_centre = windows(&all, &[centre]).dot(&bank.rows.t());
     all.iter()
         .zip(at_centre.rows())
         .map(|(b, row)| {
@@ -720,16 +606,17 @@ fn class_scores(
                 row[j].total_cmp(&row[i]).then(i.cmp(&j))
             });
             let top = bank.rows.select(Axis(0), &order[..refine]);
-            let shifted = best_of(windows(&[b], shifts).dot(&top.t()).view(), |j| order[j]);
-            let mut at = best_of(row.insert_axis(Axis(0)), |j| j);
-            at.shift = centre;
-            if shifted.score >= at.score {
-                shifted
-            } else {
-                at
-            }
+            largest(&windows(&[b], shifts).dot(&top.t())).max(largest(row))
         })
         .collect()
+}
+
+/// The largest of `values` (−∞ when there are none).
+fn largest<'a>(values: impl IntoIterator<Item = &'a f32>) -> f32 {
+    values
+        .into_iter()
+        .cloned()
+        .fold(f32::NEG_INFINITY, f32::max)
 }
 
 /// Each column of `cc` (a class over the picks) standardised: zero mean, unit sd (0 where the
@@ -771,12 +658,6 @@ pub fn check_options(o: &TemplateMatchOptions, path: &Path) -> Result<()> {
         return bad(format!(
             "naming exponent {}: must be finite",
             o.naming_exponent
-        ));
-    }
-    if !(0.0..=1.0).contains(&o.data_template_weight) {
-        return bad(format!(
-            "data template weight {}: must be in [0, 1]",
-            o.data_template_weight
         ));
     }
     if o.shift_vox > 4 {

@@ -29,10 +29,6 @@ pub struct MatchTemplatesArgs {
     /// Orientations tried per class.
     #[arg(long, default_value_t = 1500)]
     pub rotations: usize,
-    /// How the orientations are chosen: `random` (independent uniform draws) or `even`
-    /// (spread evenly over all orientations: smaller gaps at the same count).
-    #[arg(long, default_value = "random", value_name = "random|even")]
-    pub orientations: String,
     /// Seed of the orientations.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
@@ -64,15 +60,6 @@ pub struct MatchTemplatesArgs {
     /// which favours small ones; 0.5 named the most on the foreign suite's validation part).
     #[arg(long, default_value_t = tomopick_pick::template_match::DEFAULT_NAMING_EXPONENT, value_name = "E", allow_hyphen_values = true)]
     pub naming_exponent: f64,
-    /// Templates from the tomogram itself: after a first pass, blend each class's template with
-    /// the average of up to N of the picks it named best (each turned back by the orientation
-    /// that matched it), then match every pick again (0: one pass; twice the time).
-    #[arg(long, default_value_t = 0, value_name = "N")]
-    pub data_templates: usize,
-    /// With --data-templates: the tomogram's average's share of each second-pass template
-    /// (0–1; the rest is the simulated template).
-    #[arg(long, default_value_t = 0.5, value_name = "W")]
-    pub data_template_weight: f64,
     /// Protein's contrast: dark, bright, or auto (read from the picks).
     #[arg(long, default_value = "auto")]
     pub protein: String,

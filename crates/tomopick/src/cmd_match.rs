@@ -22,14 +22,8 @@ pub fn match_templates_cmd(a: MatchTemplatesArgs) -> Result<()> {
         "dark" => Some(false),
         p => anyhow::bail!("--protein {p}: expected dark, bright or auto"),
     };
-    let even_orientations = match a.orientations.as_str() {
-        "random" => false,
-        "even" => true,
-        o => anyhow::bail!("--orientations {o}: expected random or even"),
-    };
     let opts = TemplateMatchOptions {
         rotations: a.rotations,
-        even_orientations,
         seed: a.seed,
         lowpass_a: a.lowpass,
         highpass_a: a.highpass,
@@ -40,8 +34,6 @@ pub fn match_templates_cmd(a: MatchTemplatesArgs) -> Result<()> {
         refine: a.refine,
         background: a.background,
         naming_exponent: a.naming_exponent,
-        data_templates: a.data_templates,
-        data_template_weight: a.data_template_weight,
     };
     let source = match a.templates {
         Some(paths) => TemplateSource::Files(template_files(paths)?),
