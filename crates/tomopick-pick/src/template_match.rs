@@ -85,9 +85,7 @@ impl Default for TemplateMatchOptions {
         TemplateMatchOptions {
             rotations: 1500,
             seed: 1,
-            // 20 Å named more of the foreign suite's validation part than 25 or 30 Å (BENCHMARKS.md,
-            // "What limits template matching's names").
-            lowpass_a: 20.0,
+            lowpass_a: DEFAULT_LOWPASS_A,
             highpass_a: 150.0,
             tilt_max_deg: Some(60.0),
             shift_vox: 1,
@@ -99,6 +97,10 @@ impl Default for TemplateMatchOptions {
         }
     }
 }
+
+/// The band-pass's low-pass cut-off, Å (`lowpass_a`): 20 Å named more of the foreign suite's
+/// validation part than 25 or 30 Å (BENCHMARKS.md, "What limits template matching's names").
+pub const DEFAULT_LOWPASS_A: f64 = 20.0;
 
 /// Reference places per tomogram for the z-scores (`background`).
 pub const DEFAULT_BACKGROUND: usize = 200;

@@ -33,7 +33,7 @@ pub struct MatchTemplatesArgs {
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
     /// Low-pass cut-off, Å.
-    #[arg(long, default_value_t = 20.0, value_name = "Å")]
+    #[arg(long, default_value_t = tomopick_pick::template_match::DEFAULT_LOWPASS_A, value_name = "Å")]
     pub lowpass: f64,
     /// High-pass cut-off, Å.
     #[arg(long, default_value_t = 150.0, value_name = "Å")]
