@@ -33,7 +33,7 @@ impl ToPyErr for TrainError {
 /// `labels`: one particle list per tomogram to fine-tune on instead of the model's picks.
 /// `classes`: the classes the sample holds, as `pick(..., classes=[...])`.
 #[pyfunction]
-#[pyo3(signature = (tomograms, output, model=None, steps=200, seed=1, user_fraction=0.5, voxel_size=None, progress=None, match_templates=false, tilt_max=60.0, template_rotations=1500, labels=None, classes=None))]
+#[pyo3(signature = (tomograms, output, model=None, steps=200, seed=1, user_fraction=0.5, voxel_size=None, progress=None, match_templates=false, tilt_max=60.0, template_rotations=1500, labels=None, classes=None, defocus=None, phase_flipped=false))]
 #[allow(clippy::too_many_arguments)]
 pub fn adapt(
     py: Python<'_>,
@@ -50,6 +50,8 @@ pub fn adapt(
     template_rotations: usize,
     labels: Option<Vec<PathBuf>>,
     classes: Option<Vec<String>>,
+    defocus: Option<f64>,
+    phase_flipped: bool,
 ) -> PyResult<PathBuf> {
     if let Some(v) = voxel_size
         && !(v.is_finite() && v > 0.0)
@@ -58,6 +60,7 @@ pub fn adapt(
             "voxel_size {v}: must be a positive number of Å"
         )));
     }
+    let ctf = crate::pick::template_ctf(defocus, phase_flipped, match_templates)?;
     let cancel = Arc::new(AtomicBool::new(false));
     let req = AdaptRequest {
         model,
@@ -67,7 +70,7 @@ pub fn adapt(
         voxel_size: voxel_size.map(VoxelSize::isotropic),
         cancel: Some(cancel.clone()),
         templates: match_templates
-            .then(|| TemplateMatchOptions::for_pick(tilt_max, template_rotations)),
+            .then(|| TemplateMatchOptions::for_pick(tilt_max, template_rotations, ctf)),
         labels: labels.unwrap_or_default(),
         classes: classes.unwrap_or_default(),
         ..AdaptRequest::new(tomograms, output)

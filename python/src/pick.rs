@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 use tomopick_io::{Volume, VoxelSize};
 use tomopick_pick::classify::ClassifyOptions;
 use tomopick_pick::{
-    PickOptions, PickRequest, TemplateMatchOptions, TomoSource, classify_tomogram, load_classifier,
-    load_detector, model_pick_options, pick_source, pick_tomogram, sample_classes,
+    PickOptions, PickRequest, TemplateCtf, TemplateMatchOptions, TomoSource, classify_tomogram,
+    load_classifier, load_detector, model_pick_options, pick_source, pick_tomogram, sample_classes,
 };
 
 /// A tomogram given from Python: a file, or a volume `[z, y, x]` with its voxel size.
@@ -121,10 +121,28 @@ pub(crate) fn interruptible<R: Send>(
     })
 }
 
+/// The templates' CTF from `defocus` (µm, underfocus positive) and `phase_flipped`; refused
+/// without `match_templates`, where it would change nothing.
+pub fn template_ctf(
+    defocus: Option<f64>,
+    phase_flipped: bool,
+    match_templates: bool,
+) -> PyResult<Option<TemplateCtf>> {
+    if (defocus.is_some() || phase_flipped) && !match_templates {
+        return Err(bad_argument(
+            "defocus and phase_flipped are for template matching's templates: add match_templates=True",
+        ));
+    }
+    if phase_flipped && defocus.is_none() {
+        return Err(bad_argument("phase_flipped needs defocus"));
+    }
+    Ok(defocus.map(|um| TemplateCtf::at_defocus(um, phase_flipped)))
+}
+
 /// Picks a tomogram (path or `[z, y, x]` float32 array) with the detector (`model`, default the
 /// embedded one): returns the picks as columns and the attributes (voxel size, shape, classes).
 #[pyfunction]
-#[pyo3(signature = (source, voxel_size=None, model=None, threshold=None, refine_classes=false, classifier=None, tile=None, progress=None, match_templates=false, tilt_max=60.0, template_rotations=1500, class_scores=false, classes=None))]
+#[pyo3(signature = (source, voxel_size=None, model=None, threshold=None, refine_classes=false, classifier=None, tile=None, progress=None, match_templates=false, tilt_max=60.0, template_rotations=1500, class_scores=false, classes=None, defocus=None, phase_flipped=false))]
 #[allow(clippy::too_many_arguments)]
 pub fn pick<'py>(
     py: Python<'py>,
@@ -141,6 +159,8 @@ pub fn pick<'py>(
     template_rotations: usize,
     class_scores: bool,
     classes: Option<Vec<String>>,
+    defocus: Option<f64>,
+    phase_flipped: bool,
 ) -> PyResult<(Bound<'py, PyDict>, Bound<'py, PyDict>)> {
     if let Some(v) = voxel_size
         && !(v.is_finite() && v > 0.0)
@@ -149,6 +169,7 @@ pub fn pick<'py>(
             "voxel_size {v}: must be a positive number of Å"
         )));
     }
+    let ctf = template_ctf(defocus, phase_flipped, match_templates)?;
     let input = Input::from_py(source, voxel_size)?;
     let detector = py
         .detach(|| load_detector(model.as_deref()))
@@ -177,7 +198,7 @@ pub fn pick<'py>(
         keep_volume: false,
         cancel: Some(&cancel),
         templates: match_templates
-            .then(|| TemplateMatchOptions::for_pick(tilt_max, template_rotations)),
+            .then(|| TemplateMatchOptions::for_pick(tilt_max, template_rotations, ctf)),
     };
     req.check(classifier.as_deref()).map_err(ToPyErr::to_py)?;
     let name = match &input {

@@ -57,6 +57,15 @@ def test_template_matching_names_classes_and_gives_every_score_as_the_cli(small_
     assert not any(c.startswith("p_") for c in plain.columns)
     with pytest.raises(tomopick.InputError, match="choose one"):
         tomopick.pick(rec, progress=False, match_templates=True, refine_classes=True)
+    # The tilt series' CTF given to the templates: the same names as the CLI's --defocus.
+    ctf = tomopick.pick(rec, progress=False, match_templates=True, template_rotations=50,
+                        defocus=3.0, class_scores=True)
+    run(cli, "pick", str(rec), "-o", str(tmp_path / "ctf.csv"), "--match-templates",
+        "--template-rotations", "50", "--defocus", "3")
+    assert list(pd.read_csv(tmp_path / "ctf.csv")["class"]) == list(ctf["class"])
+    assert not np.allclose(ctf[[f"cc_{c}" for c in classes]].to_numpy(), cc)
+    with pytest.raises(tomopick.InputError, match="match_templates=True"):
+        tomopick.pick(rec, progress=False, defocus=3.0)
 
 
 def test_classes_name_every_pick_among_the_samples_classes(small_tomogram):

@@ -104,6 +104,8 @@ def pick(
     template_rotations: int = 1500,
     class_scores: bool = False,
     classes: Optional[list] = None,
+    defocus: Optional[float] = None,
+    phase_flipped: bool = False,
 ) -> pd.DataFrame:
     """Find particles in a tomogram with the detector, as ``tomopick pick`` does.
 
@@ -119,7 +121,10 @@ def pick(
     --match-templates`` does (the better way to the right class on tomograms unlike the
     training data; about 0.1–0.3 s per pick on 2 cores): ``tilt_max`` is the tilt series'
     largest tilt in degrees (the missing wedge; 90: none), ``template_rotations`` the
-    orientations tried per class. ``class_scores`` adds every class's scores as columns, as
+    orientations tried per class, ``defocus`` the tilt series' mean defocus in µm (underfocus
+    positive; the templates get the CTF, 300 kV, Cs 2.7 mm) and ``phase_flipped`` whether the
+    projections were CTF-corrected before reconstruction (the templates get |CTF|).
+    ``class_scores`` adds every class's scores as columns, as
     ``pick --class-scores`` writes them: ``p_<class>`` (the detector's probability) and, with
     ``match_templates``, ``cc_<class>`` (correlation) and ``z_<class>`` (standardised score;
     its highest names the pick).
@@ -144,6 +149,8 @@ def pick(
         template_rotations=template_rotations,
         class_scores=class_scores,
         classes=None if classes is None else [str(c) for c in classes],
+        defocus=defocus,
+        phase_flipped=phase_flipped,
     )
     return _frame(cols, attrs)
 
@@ -162,6 +169,8 @@ def adapt(
     template_rotations: int = 1500,
     labels: Union[PathLike, list, None] = None,
     classes: Optional[list] = None,
+    defocus: Optional[float] = None,
+    phase_flipped: bool = False,
 ) -> str:
     """Adapt the detector to your own tomograms, as ``tomopick adapt`` does;
     returns the adapted model's path (``output/model.bpk``) for ``pick(..., model=...)``.
@@ -172,7 +181,8 @@ def adapt(
     adapted model carries one pick threshold for all classes. ``output`` is the run folder:
     the same call after a stop (Ctrl-C raises ``KeyboardInterrupt`` after a checkpoint)
     continues it. ``progress``: a bar on a terminal, ``False``, or ``f(step, steps)``.
-    ``match_templates`` (with ``tilt_max`` and ``template_rotations``, as in ``pick``) names the
+    ``match_templates`` (with ``tilt_max``, ``template_rotations``, ``defocus`` and
+    ``phase_flipped``, as in ``pick``) names the
     labels' classes by template matching, so that the adapted model learns those names.
     ``labels``: the tomograms' own particle lists (one file per tomogram, same order, the
     model's class names) to fine-tune on instead of the model's picks. ``classes``: the classes
@@ -197,6 +207,8 @@ def adapt(
         template_rotations=template_rotations,
         labels=None if labels is None else [os.fspath(p) for p in labels],
         classes=None if classes is None else [str(c) for c in classes],
+        defocus=defocus,
+        phase_flipped=phase_flipped,
     ))
 
 

@@ -28,6 +28,9 @@ def pick(
     tilt_max: float = 60.0,
     template_rotations: int = 1500,
     class_scores: bool = False,
+    classes: Optional[list[str]] = None,
+    defocus: Optional[float] = None,
+    phase_flipped: bool = False,
 ) -> tuple[Columns, dict[str, Any]]: ...
 def adapt(
     tomograms: list[str],
@@ -43,6 +46,8 @@ def adapt(
     template_rotations: int = 1500,
     labels: Optional[list[str]] = None,
     classes: Optional[list[str]] = None,
+    defocus: Optional[float] = None,
+    phase_flipped: bool = False,
 ) -> Path: ...
 def classify(
     source: str | np.ndarray,

@@ -17,10 +17,11 @@ reference places' z-scores weighted by (spread / mean spread)^E for each --expon
 median and spread at the places follow from its correlations and z-scores).
 
     python template_makeup.py SUITE [--prefix val] [--bin tomopick] [--exponents 0 0.25 0.5 0.75 1]
-        [--background 200] [--rotations 1500] [--match-args '--refine 200']
+        [--background 200] [--rotations 1500] [--match-args '--refine 200'] [--ctf]
 
 Needs numpy (the suite's venv). Runs are kept in SUITE/<tomo>/makeup/ (makeup_bgN/ for another
---background, then _rN for another --rotations and the --match-args' words) and reused.
+--background, then _rN for another --rotations, the --match-args' words and _ctf for --ctf) and
+reused. --ctf gives match-templates each tomogram's mean defocus and phase flipping.
 """
 import argparse
 import csv
@@ -30,24 +31,29 @@ import subprocess
 
 import numpy as np
 
+from template_match import ctf_args
+
 DOMINANT = ["4v94", "4cr2", "5mrc", "3qm1", "1qvr"]
 
 
-def matched(binary, tomo_dir, background, rotations=1500, extra=()):
+def matched(binary, tomo_dir, background, rotations=1500, extra=(), ctf=False):
     """(classes, cc [picks × classes], plain z, true class index) at the true positions."""
     out_dir = os.path.join(tomo_dir, "makeup" if background == 200 else f"makeup_bg{background}")
     if rotations != 1500:
         out_dir += f"_r{rotations}"
     if extra:
         out_dir += "_" + "_".join(a.lstrip("-").replace("-", "") for a in extra)
+    if ctf:
+        out_dir += "_ctf"
     path = os.path.join(out_dir, "matched.csv")
     if not os.path.exists(path):
         os.makedirs(out_dir, exist_ok=True)
-        tilt = json.load(open(os.path.join(tomo_dir, "params.json")))["tilt_max_deg"]
+        params = json.load(open(os.path.join(tomo_dir, "params.json")))
+        tilt = params["tilt_max_deg"]
         subprocess.run([binary, "-q", "match-templates", os.path.join(tomo_dir, "reconstruction.mrc"),
                         "--picks", os.path.join(tomo_dir, "particle_locations.txt"),
                         "--tilt-max", str(tilt), "--naming-exponent", "0",
-                        "--background", str(background), "--rotations", str(rotations), "-o", path] + list(extra),
+                        "--background", str(background), "--rotations", str(rotations), "-o", path] + list(extra) + (ctf_args(params) if ctf else []),
                        check=True, stdout=subprocess.DEVNULL)
     rows = list(csv.DictReader(open(path)))
     classes = [k[3:] for k in rows[0] if k.startswith("cc_")]
@@ -85,13 +91,14 @@ def main():
     ap.add_argument("--exponents", type=float, nargs="+", default=[0, 0.25, 0.5, 0.75, 1])
     ap.add_argument("--background", type=int, default=200, help="reference places (match-templates --background)")
     ap.add_argument("--rotations", type=int, default=1500, help="orientations per class (match-templates --rotations)")
+    ap.add_argument("--ctf", action="store_true", help="each tomogram's defocus and phase flipping (params.json)")
     ap.add_argument("--match-args", default="", help="more match-templates arguments, e.g. '--refine 200'")
     a = ap.parse_args()
     tomos = sorted(t for t in os.listdir(a.suite) if t.startswith(a.prefix) and len(t) == 5)
     rng = np.random.default_rng(0)
     balanced, dominated, by_class = {}, {}, {}
     for t in tomos:
-        classes, cc, z, y = matched(a.bin, os.path.join(a.suite, t), a.background, a.rotations, a.match_args.split())
+        classes, cc, z, y = matched(a.bin, os.path.join(a.suite, t), a.background, a.rotations, a.match_args.split(), a.ctf)
         m, s = place_stats(cc, z)
         for name, v in rules(cc, m, s, a.exponents).items():
             balanced.setdefault(name, []).append((v.argmax(1) == y).mean())

@@ -15,7 +15,10 @@ Rules: `detector` (as picked); `templates` (the command's class: highest z-score
 `margin:M` (the templates' class where its z-score leads the runner-up's by more than M, else
 the detector's). Choices are made on the validation part; the test part only reports.
 
-    template_match.py [--run defaults] [--prefix val] [--bin tomopick] [--tag tm] SUITE_DIR [-- MATCH ARGS]
+    template_match.py [--run defaults] [--prefix val] [--bin tomopick] [--tag tm] [--ctf] SUITE_DIR [-- MATCH ARGS]
+
+(--ctf: each tomogram's mean defocus and phase flipping from its params.json, as `--defocus D
+[--phase-flipped]`)
 
 (options before SUITE_DIR when match-templates arguments follow `--`: argparse gives both
 positionals their values at SUITE_DIR)
@@ -31,13 +34,21 @@ from score_picks import score_picks
 MARGINS = [0.25, 0.5, 1.0]
 
 
-def match(binary, tomo_dir, picks, out_csv, extra):
+def ctf_args(params):
+    """match-templates' CTF arguments as a user would give them for a suite tomogram: its mean
+    defocus (CTFFIND's figure) and whether it was phase-flipped; voltage and Cs are the suite's
+    (300 kV, 2.7 mm, the defaults), amplitude contrast the default 0.07 (the suite's: 0.05-0.10)."""
+    return ["--defocus", f"{params['defocus_um']:.3f}"] + (["--phase-flipped"] if params["phase_flip"] else [])
+
+
+def match(binary, tomo_dir, picks, out_csv, extra, ctf=False):
     if os.path.exists(out_csv):
         return list(csv.DictReader(open(out_csv)))
     params = json.load(open(os.path.join(tomo_dir, "params.json")))
     subprocess.run([binary, "-q", "match-templates", os.path.join(tomo_dir, "reconstruction.mrc"),
                     "--picks", picks, "--tilt-max", str(params["tilt_max_deg"]),
-                    "-o", out_csv + ".tmp.csv"] + extra, check=True, stdout=subprocess.DEVNULL)
+                    "-o", out_csv + ".tmp.csv"] + extra + (ctf_args(params) if ctf else []),
+                   check=True, stdout=subprocess.DEVNULL)
     os.replace(out_csv + ".tmp.csv", out_csv)
     return list(csv.DictReader(open(out_csv)))
 
@@ -63,6 +74,8 @@ def main():
     ap.add_argument("--prefix", default="val")
     ap.add_argument("--bin", default="tomopick")
     ap.add_argument("--tag", default="tm", help="name of the output folder in each run")
+    ap.add_argument("--ctf", action="store_true",
+                    help="give match-templates each tomogram's defocus and phase flipping (params.json)")
     ap.add_argument("extra", nargs="*", help="more match-templates arguments (after --)")
     a = ap.parse_args()
     rules = ["detector", "templates"] + [f"margin:{m}" for m in MARGINS]
@@ -76,10 +89,10 @@ def main():
         out = os.path.join(run, a.tag)
         os.makedirs(out, exist_ok=True)
         truth = match(a.bin, d, os.path.join(d, "particle_locations.txt"),
-                      os.path.join(out, "truth.csv"), a.extra)
+                      os.path.join(out, "truth.csv"), a.extra, a.ctf)
         accuracy.append(sum(r["class"] == r["input_class"] for r in truth) / max(1, len(truth)))
         rows = match(a.bin, d, os.path.join(run, "picks.csv"), os.path.join(out, "picks.csv"),
-                     a.extra)
+                     a.extra, a.ctf)
         # The output keeps the picks' order: each row takes its pick's detector score.
         for r, p in zip(rows, csv.DictReader(open(os.path.join(run, "picks.csv")))):
             r["input_score"] = p["score"]

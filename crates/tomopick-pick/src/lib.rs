@@ -24,6 +24,7 @@ pub mod refine;
 pub mod rescale;
 pub mod slurm;
 mod template_background;
+pub mod template_ctf;
 pub mod template_match;
 pub mod template_tomogram;
 pub use tomopick_sim::smooth;
@@ -49,6 +50,7 @@ pub use pipeline::{PickRequest, Picked, check_voxel_size, pick_source, pick_tomo
 pub use refine::{Refinement, check_refines, classify_particles, refine_classes};
 pub use rescale::Rescaler;
 pub use source::TomoSource;
+pub use template_ctf::TemplateCtf;
 pub use template_match::{
     Template, TemplateMatchOptions, TemplateScores, match_templates, missing_wedge,
 };

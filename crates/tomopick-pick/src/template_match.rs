@@ -3,7 +3,8 @@
 //!
 //! The tomogram's boxes and the rotated templates get the same band-pass (Gaussian low-pass at
 //! `lowpass_a`, Gaussian high-pass at `highpass_a`, each 1/e² at its cut-off), and each rotated
-//! template the tomogram's missing wedge (single-axis tilt about y, ±`tilt_max_deg`). A class's
+//! template the tomogram's missing wedge (single-axis tilt about y, ±`tilt_max_deg`) and, when
+//! the defocus is given, the tilt series' CTF (`template_ctf.rs`). A class's
 //! score at a pick is the best Pearson correlation, inside a ball around the centre that holds
 //! the class's template (its radius where the template passes 5 % of its peak, plus 2 voxels),
 //! over the orientations and over every shift of up to `shift_vox` voxels. Each class's scores
@@ -21,6 +22,7 @@
 use crate::error::{PickError, Result};
 use crate::source::TomoSource;
 use crate::template_background::{background_centres, robust_standardised, standardise_with};
+use crate::template_ctf::TemplateCtf;
 use ndarray::{Array2, Array3, Axis, Zip, s};
 use rand::SeedableRng;
 use rayon::prelude::*;
@@ -60,6 +62,8 @@ pub struct TemplateMatchOptions {
     /// Against reference places, each class's z-score is weighted by its spread there to this
     /// power (see [`DEFAULT_NAMING_EXPONENT`]).
     pub naming_exponent: f64,
+    /// The tilt series' CTF, given to the templates (`None`: templates without it).
+    pub ctf: Option<TemplateCtf>,
 }
 
 /// The missing wedge of a tilt series whose largest tilt is `tilt_max_deg` degrees, as
@@ -70,11 +74,13 @@ pub fn missing_wedge(tilt_max_deg: f64) -> Option<f64> {
 
 impl TemplateMatchOptions {
     /// The options `pick --match-templates` (and Python's `pick(match_templates=True)`) uses:
-    /// the defaults with the tilt series' largest tilt ([`missing_wedge`]) and `rotations`.
-    pub fn for_pick(tilt_max_deg: f64, rotations: usize) -> Self {
+    /// the defaults with the tilt series' largest tilt ([`missing_wedge`]), `rotations` and
+    /// the tilt series' CTF, if given.
+    pub fn for_pick(tilt_max_deg: f64, rotations: usize, ctf: Option<TemplateCtf>) -> Self {
         TemplateMatchOptions {
             tilt_max_deg: missing_wedge(tilt_max_deg),
             rotations,
+            ctf,
             ..Default::default()
         }
     }
@@ -94,6 +100,7 @@ impl Default for TemplateMatchOptions {
             whiten: false,
             background: DEFAULT_BACKGROUND,
             naming_exponent: DEFAULT_NAMING_EXPONENT,
+            ctf: None,
         }
     }
 }
@@ -328,7 +335,7 @@ fn box_edge(radius: f64) -> usize {
 }
 
 /// A class's bank: `template` at each of `rotations` in a box just holding its ball of
-/// `radius`, band-passed, cut to the ball and normalised.
+/// `radius`, band-passed (and given the tilt series' CTF), cut to the ball and normalised.
 fn class_bank(
     template: &Array3<f32>,
     radius: f64,
@@ -339,7 +346,10 @@ fn class_bank(
 ) -> ClassBank {
     let n = box_edge(radius);
     let fft = Fft3::new([n, n, n]);
-    let weights = filter(n, voxel_a, opts, whitening);
+    let mut weights = filter(n, voxel_a, opts, whitening);
+    if let Some(ctf) = &opts.ctf {
+        weights *= &ctf.weights(n, voxel_a);
+    }
     let ball = ball(n, radius);
     let c = (n / 2) as f64;
     let rows: Vec<Vec<f32>> = rotations
@@ -667,6 +677,9 @@ pub fn check_options(o: &TemplateMatchOptions, path: &Path) -> Result<()> {
     if o.shift_vox > 4 {
         return bad(format!("shift {} voxels: at most 4", o.shift_vox));
     }
+    if let Some(problem) = o.ctf.as_ref().and_then(TemplateCtf::problem) {
+        return bad(problem);
+    }
     Ok(())
 }
 
@@ -727,17 +740,32 @@ mod tests {
         TomoSource::Memory(Volume::new(data, VoxelSize::isotropic(10.0)))
     }
 
+    /// Each of the three shapes placed three times, 21 voxels apart, at height `z`.
+    fn three_by_three(z: f64) -> Vec<(usize, [f64; 3])> {
+        (0..3)
+            .flat_map(|k| {
+                (0..3).map(move |j| (k, [10.0 + 21.0 * j as f64, 10.0 + 21.0 * k as f64, z]))
+            })
+            .collect()
+    }
+
+    /// `match_templates` on a test tomogram, without progress.
+    fn matched(
+        src: &TomoSource,
+        centres: &[[f64; 3]],
+        templates: &[Template],
+        o: TemplateMatchOptions,
+    ) -> TemplateScores {
+        match_templates(src, Path::new("t.mrc"), centres, templates, &o, |_, _| {}).unwrap()
+    }
+
     /// Three shapes, each placed three times at random orientations in noise: matching names
     /// each placement's shape (over the picks by correlation: nine picks are too few for
     /// z-scores; against reference places by standardised score).
     #[test]
     fn names_rotated_shapes_in_noise() {
         let templates = shape_templates();
-        let placed: Vec<(usize, [f64; 3])> = (0..3)
-            .flat_map(|k| {
-                (0..3).map(move |j| (k, [10.0 + 21.0 * j as f64, 10.0 + 21.0 * k as f64, 24.0]))
-            })
-            .collect();
+        let placed = three_by_three(24.0);
         let src = placed_in_noise(&templates, (48, 64, 64), &placed, 7);
         let centres: Vec<[f64; 3]> = placed.iter().map(|p| p.1).collect();
         let truth: Vec<usize> = placed.iter().map(|p| p.0).collect();
@@ -748,17 +776,7 @@ mod tests {
             tilt_max_deg: None,
             ..Default::default()
         };
-        let run = |o: TemplateMatchOptions| {
-            match_templates(
-                &src,
-                Path::new("t.mrc"),
-                &centres,
-                &templates,
-                &o,
-                |_, _| {},
-            )
-            .unwrap()
-        };
+        let run = |o: TemplateMatchOptions| matched(&src, &centres, &templates, o);
         // Nine picks are too few to standardise over: without reference places, the classes
         // come from the correlations; with them (the default), from the weighted z-scores.
         let against_picks = run(TemplateMatchOptions {
@@ -825,6 +843,86 @@ mod tests {
         for (i, &k) in truth.iter().enumerate() {
             assert_eq!(white.best(i).0, k, "whitened pick {i}: {:?}", white.cc[i]);
         }
+    }
+
+    /// A tomogram whose particles carry a CTF (10 µm underfocus, not phase-flipped: the band
+    /// 44–31 Å inverted): templates given the same CTF correlate better at the particles than
+    /// templates without it, and name as many placements; the default weighting (the
+    /// magnitude's square root) lies between; templates told the data was phase-flipped
+    /// (their inverted bands left upright) fit worse than the right CTF.
+    #[test]
+    fn templates_given_the_tomograms_ctf_fit_its_particles_better() {
+        let templates = shape_templates();
+        let placed = three_by_three(32.0);
+        let clean = placed_in_noise(&templates, (64, 64, 64), &placed, 5);
+        // The CTF itself on the data (power 1), its inverted bands in the shapes' band.
+        let ctf = TemplateCtf {
+            power: 1.0,
+            ..TemplateCtf::at_defocus(10.0, false)
+        };
+        // The tomogram's spectrum times the CTF (protein stays dark at low frequency).
+        let TomoSource::Memory(v) = clean else {
+            unreachable!()
+        };
+        let fft = Fft3::new([64, 64, 64]);
+        let weights = ctf.weights(64, 10.0);
+        let src = TomoSource::Memory(Volume::new(
+            weighted_inverse(&fft, fft.forward(&v.data), &weights),
+            VoxelSize::isotropic(10.0),
+        ));
+        let centres: Vec<[f64; 3]> = placed.iter().map(|p| p.1).collect();
+        let opts = TemplateMatchOptions {
+            rotations: 300,
+            lowpass_a: 15.0,
+            highpass_a: 100.0,
+            tilt_max_deg: None,
+            background: 0,
+            protein_bright: Some(false),
+            ..Default::default()
+        };
+        let run = |o: TemplateMatchOptions| matched(&src, &centres, &templates, o);
+        let without = run(opts);
+        let with = run(TemplateMatchOptions {
+            ctf: Some(ctf),
+            ..opts
+        });
+        let mean_right = |m: &TemplateScores| {
+            placed
+                .iter()
+                .enumerate()
+                .map(|(i, p)| m.cc[i][p.0])
+                .sum::<f32>()
+                / 9.0
+        };
+        let (a, b) = (mean_right(&without), mean_right(&with));
+        assert!(b > a + 0.01, "with the CTF {b}, without {a}");
+        // The default, the magnitude's square root: between the two.
+        let default = run(TemplateMatchOptions {
+            ctf: Some(TemplateCtf::at_defocus(10.0, false)),
+            ..opts
+        });
+        let c = mean_right(&default);
+        assert!(c > a && c < b, "the default {c}, the CTF {b}, none {a}");
+        let wrong = run(TemplateMatchOptions {
+            ctf: Some(TemplateCtf {
+                phase_flipped: true,
+                ..ctf
+            }),
+            ..opts
+        });
+        let w = mean_right(&wrong);
+        assert!(
+            w < b - 0.01,
+            "bands left inverted {w}, the CTF {b}, none {a}"
+        );
+        let named = |m: &TemplateScores| (0..9).filter(|&i| m.best(i).0 == placed[i].0).count();
+        assert!(
+            named(&with) >= named(&without) && named(&default) >= named(&without),
+            "named right: the CTF {}, the default {}, none {}",
+            named(&with),
+            named(&default),
+            named(&without)
+        );
     }
 
     /// A sample that is mostly one class (24 plates, 3 rods, 3 balls, as ribosomes dominate a
@@ -982,6 +1080,13 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.to_string().contains("naming exponent"), "{e}");
+        let ctf = |defocus_um: f64| TemplateMatchOptions {
+            ctf: Some(TemplateCtf::at_defocus(defocus_um, false)),
+            ..o
+        };
+        let e = check_options(&ctf(-3.0), p).unwrap_err();
+        assert!(e.to_string().contains("defocus -3 µm"), "{e}");
+        assert!(check_options(&ctf(3.0), p).is_ok());
         assert!(check_options(&o, p).is_ok());
     }
 }

@@ -137,6 +137,8 @@ pub struct AdaptArgs {
     /// --match-templates: orientations tried per class.
     #[arg(long, default_value_t = 1500, value_name = "N")]
     pub template_rotations: usize,
+    #[command(flatten)]
+    pub ctf: crate::args_match::CtfArgs,
     /// The tomograms' own labels, one list per tomogram in the same order (any list format,
     /// the model's class names): fine-tune on them instead of the model's picks.
     #[arg(long, num_args = 1.., value_name = "LIST")]

@@ -3,6 +3,7 @@
 use crate::args::positive_angstrom;
 use clap::Args;
 use std::path::PathBuf;
+use tomopick_pick::TemplateCtf;
 
 #[derive(Args)]
 pub struct MatchTemplatesArgs {
@@ -66,4 +67,55 @@ pub struct MatchTemplatesArgs {
     /// Voxel size in Å (overrides the header).
     #[arg(long, value_name = "Å", value_parser = positive_angstrom)]
     pub voxel_size: Option<f64>,
+    #[command(flatten)]
+    pub ctf: CtfArgs,
+}
+
+/// The tilt series' CTF, for template matching's templates.
+#[derive(Args, Clone, Debug)]
+pub struct CtfArgs {
+    /// Template matching: the tilt series' mean defocus in µm (underfocus positive, as CTFFIND
+    /// gives it); each template gets the CTF's sign and the square root of its magnitude, so
+    /// that bands the microscope inverted or removed match (default: templates without a CTF).
+    #[arg(long, value_name = "µM", allow_hyphen_values = true)]
+    pub defocus: Option<f64>,
+    /// With --defocus: the projections were phase-flipped (CTF-corrected) before
+    /// reconstruction; the templates get |CTF|.
+    #[arg(long, requires = "defocus")]
+    pub phase_flipped: bool,
+    /// With --defocus: acceleration voltage, kV.
+    #[arg(long, default_value_t = 300.0, value_name = "KV", requires = "defocus")]
+    pub voltage: f64,
+    /// With --defocus: spherical aberration, mm.
+    #[arg(long, default_value_t = 2.7, value_name = "MM", requires = "defocus")]
+    pub cs: f64,
+    /// With --defocus: amplitude contrast (fraction).
+    #[arg(long, default_value_t = 0.07, value_name = "A", requires = "defocus")]
+    pub amplitude_contrast: f64,
+    /// With --defocus: the CTF's magnitude enters the templates to this power, its sign kept
+    /// (1: the CTF itself; 0: its sign alone; 0.5 named the most on the foreign suite).
+    #[arg(long, default_value_t = tomopick_pick::template_ctf::DEFAULT_CTF_POWER, value_name = "P", requires = "defocus")]
+    pub ctf_power: f64,
+}
+
+impl CtfArgs {
+    /// Refuses a defocus where no template matching follows (it would change nothing).
+    pub fn needs_templates(&self, match_templates: bool) -> anyhow::Result<()> {
+        if self.defocus.is_some() && !match_templates {
+            anyhow::bail!("--defocus is for template matching's templates: add --match-templates");
+        }
+        Ok(())
+    }
+
+    /// The templates' CTF, if a defocus was given.
+    pub fn template_ctf(&self) -> Option<TemplateCtf> {
+        self.defocus.map(|um| {
+            let mut ctf = TemplateCtf::at_defocus(um, self.phase_flipped);
+            ctf.params.voltage_kv = self.voltage;
+            ctf.params.cs_mm = self.cs;
+            ctf.params.amplitude_contrast = self.amplitude_contrast;
+            ctf.power = self.ctf_power;
+            ctf
+        })
+    }
 }

@@ -1,6 +1,7 @@
 //! Arguments of the commands that run the models: pick, classify, calibrate, evaluate-classifier, demo.
 
 use crate::args::positive_angstrom;
+use crate::args_match::CtfArgs;
 use clap::Args;
 use std::path::PathBuf;
 
@@ -125,6 +126,8 @@ pub struct PickArgs {
     /// --match-templates: orientations tried per class (fewer: faster, less accurate).
     #[arg(long, default_value_t = 1500, value_name = "N")]
     pub template_rotations: usize,
+    #[command(flatten)]
+    pub ctf: CtfArgs,
 }
 
 #[derive(Args)]

@@ -34,6 +34,7 @@ pub fn match_templates_cmd(a: MatchTemplatesArgs) -> Result<()> {
         refine: a.refine,
         background: a.background,
         naming_exponent: a.naming_exponent,
+        ctf: a.ctf.template_ctf(),
     };
     let source = match a.templates {
         Some(paths) => TemplateSource::Files(template_files(paths)?),

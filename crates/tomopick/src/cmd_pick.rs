@@ -36,6 +36,7 @@ pub fn request<'a>(
     model: &'a DetectorModel,
     classifier: Option<&'a ClassifierModel>,
 ) -> Result<PickRequest<'a>> {
+    a.ctf.needs_templates(a.match_templates)?;
     let req = PickRequest {
         detector: model,
         classifier,
@@ -50,9 +51,9 @@ pub fn request<'a>(
         voxel_size: a.voxel_size.map(VoxelSize::isotropic),
         keep_volume: a.preview.is_some(),
         cancel: None,
-        templates: a
-            .match_templates
-            .then(|| TemplateMatchOptions::for_pick(a.tilt_max, a.template_rotations)),
+        templates: a.match_templates.then(|| {
+            TemplateMatchOptions::for_pick(a.tilt_max, a.template_rotations, a.ctf.template_ctf())
+        }),
     };
     req.check(a.classifier.as_deref())?;
     Ok(req)

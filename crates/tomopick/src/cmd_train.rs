@@ -73,15 +73,16 @@ pub fn train_classifier(a: TrainRunArgs) -> Result<()> {
 
 /// `tomopick adapt`: one library call; prints where the adapted model is and how to use it.
 pub fn adapt(a: AdaptArgs) -> Result<()> {
+    a.ctf.needs_templates(a.match_templates)?;
     let req = AdaptRequest {
         model: a.model,
         steps: a.steps,
         seed: a.seed,
         user_fraction: a.user_fraction,
         voxel_size: a.voxel_size.map(VoxelSize::isotropic),
-        templates: a
-            .match_templates
-            .then(|| TemplateMatchOptions::for_pick(a.tilt_max, a.template_rotations)),
+        templates: a.match_templates.then(|| {
+            TemplateMatchOptions::for_pick(a.tilt_max, a.template_rotations, a.ctf.template_ctf())
+        }),
         labels: a.labels,
         classes: a.classes,
         ..AdaptRequest::new(a.tomograms, a.output)
