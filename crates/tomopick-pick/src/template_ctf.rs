@@ -26,7 +26,8 @@ pub struct TemplateCtf {
     /// Voltage, defocus (the tilt series' mean, Å, underfocus positive), Cs, amplitude
     /// contrast; the envelope's B-factor is usually 0 here.
     pub params: CtfParams,
-    /// The projections were phase-flipped before reconstruction: the templates get |CTF|.
+    /// The projections were phase-flipped before reconstruction: the templates' weights have
+    /// no sign changes.
     pub phase_flipped: bool,
     /// The CTF's magnitude enters to this power (1: the CTF itself; 0: its sign alone;
     /// [`DEFAULT_CTF_POWER`] unless set).
@@ -107,7 +108,7 @@ impl TemplateCtf {
         None
     }
 
-    /// The first zero of the CTF (Å), for messages: where the inversion starts.
+    /// The first zero of the CTF (Å), for the log: where the inversion starts.
     pub fn first_zero_a(&self) -> Option<f64> {
         // χ rises from the amplitude-contrast phase to π within the first lobe: the zero is
         // the first k where the phase reaches π. Scan finely up to 1/(2 Å).

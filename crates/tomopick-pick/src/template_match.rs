@@ -89,12 +89,12 @@ impl TemplateMatchOptions {
 impl Default for TemplateMatchOptions {
     fn default() -> Self {
         TemplateMatchOptions {
-            rotations: 1500,
-            seed: 1,
+            rotations: DEFAULT_ROTATIONS,
+            seed: DEFAULT_SEED,
             lowpass_a: DEFAULT_LOWPASS_A,
-            highpass_a: 150.0,
+            highpass_a: DEFAULT_HIGHPASS_A,
             tilt_max_deg: Some(60.0),
-            shift_vox: 1,
+            shift_vox: DEFAULT_SHIFT_VOX,
             protein_bright: None,
             refine: 0,
             whiten: false,
@@ -104,6 +104,19 @@ impl Default for TemplateMatchOptions {
         }
     }
 }
+
+/// Orientations tried per class (`rotations`; `match-templates --rotations`, `pick
+/// --template-rotations`).
+pub const DEFAULT_ROTATIONS: usize = 1500;
+
+/// Seed of the orientations (`seed`).
+pub const DEFAULT_SEED: u64 = 1;
+
+/// The band-pass's high-pass cut-off, Å (`highpass_a`).
+pub const DEFAULT_HIGHPASS_A: f64 = 150.0;
+
+/// Shifts tried around each pick, voxels along each axis (`shift_vox`).
+pub const DEFAULT_SHIFT_VOX: usize = 1;
 
 /// The band-pass's low-pass cut-off, Å (`lowpass_a`): 20 Å named more of the foreign suite's
 /// validation part than 25 or 30 Å (BENCHMARKS.md, "What limits template matching's names").

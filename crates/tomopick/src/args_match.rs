@@ -28,19 +28,19 @@ pub struct MatchTemplatesArgs {
     #[arg(long, default_value_t = 60.0, value_name = "DEG")]
     pub tilt_max: f64,
     /// Orientations tried per class.
-    #[arg(long, default_value_t = 1500)]
+    #[arg(long, default_value_t = tomopick_pick::template_match::DEFAULT_ROTATIONS)]
     pub rotations: usize,
     /// Seed of the orientations.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = tomopick_pick::template_match::DEFAULT_SEED)]
     pub seed: u64,
     /// Low-pass cut-off, Å.
     #[arg(long, default_value_t = tomopick_pick::template_match::DEFAULT_LOWPASS_A, value_name = "Å")]
     pub lowpass: f64,
     /// High-pass cut-off, Å.
-    #[arg(long, default_value_t = 150.0, value_name = "Å")]
+    #[arg(long, default_value_t = tomopick_pick::template_match::DEFAULT_HIGHPASS_A, value_name = "Å")]
     pub highpass: f64,
     /// Shifts of up to this many voxels around each pick are tried.
-    #[arg(long, default_value_t = 1, value_name = "VOXELS")]
+    #[arg(long, default_value_t = tomopick_pick::template_match::DEFAULT_SHIFT_VOX, value_name = "VOXELS")]
     pub shift: usize,
     /// Orientations re-scored at every shift: the best this many at the pick's centre (0: every
     /// orientation at every shift, slower).
@@ -77,10 +77,10 @@ pub struct CtfArgs {
     /// Template matching: the tilt series' mean defocus in µm (underfocus positive, as CTFFIND
     /// gives it); each template gets the CTF's sign and the square root of its magnitude, so
     /// that bands the microscope inverted or removed match (default: templates without a CTF).
-    #[arg(long, value_name = "µM", allow_hyphen_values = true)]
+    #[arg(long, value_name = "µm", allow_hyphen_values = true)]
     pub defocus: Option<f64>,
     /// With --defocus: the projections were phase-flipped (CTF-corrected) before
-    /// reconstruction; the templates get |CTF|.
+    /// reconstruction; the templates' CTF keeps its magnitude and loses its sign changes.
     #[arg(long, requires = "defocus")]
     pub phase_flipped: bool,
     /// With --defocus: acceleration voltage, kV.

@@ -124,7 +124,7 @@ pub struct PickArgs {
     #[arg(long, default_value_t = 60.0, value_name = "DEG")]
     pub tilt_max: f64,
     /// --match-templates: orientations tried per class (fewer: faster, less accurate).
-    #[arg(long, default_value_t = 1500, value_name = "N")]
+    #[arg(long, default_value_t = tomopick_pick::template_match::DEFAULT_ROTATIONS, value_name = "N")]
     pub template_rotations: usize,
     #[command(flatten)]
     pub ctf: CtfArgs,

@@ -45,6 +45,18 @@ pub fn match_templates_cmd(a: MatchTemplatesArgs) -> Result<()> {
                 .collect()
         })),
     };
+    if let Some(ctf) = &opts.ctf {
+        tracing::info!(
+            "templates given the CTF at {:.2} µm underfocus ({}; first zero at {:.0} Å)",
+            ctf.params.defocus_a / 1e4,
+            if ctf.phase_flipped {
+                "phase-flipped: no sign changes"
+            } else {
+                "bands past it inverted"
+            },
+            ctf.first_zero_a().unwrap_or(f64::NAN)
+        );
+    }
     let tomo = TomoSource::open(&a.tomogram, a.voxel_size.map(VoxelSize::isotropic))?;
     let ctx = ListContext {
         voxel_size: Some(tomo.voxel_size()),
