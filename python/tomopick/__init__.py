@@ -122,8 +122,9 @@ def pick(
     training data; about 0.1–0.3 s per pick on 2 cores): ``tilt_max`` is the tilt series'
     largest tilt in degrees (the missing wedge; 90: none), ``template_rotations`` the
     orientations tried per class, ``defocus`` the tilt series' mean defocus in µm (underfocus
-    positive; the templates get the CTF, 300 kV, Cs 2.7 mm) and ``phase_flipped`` whether the
-    projections were CTF-corrected before reconstruction (the templates get |CTF|).
+    positive; the templates get the CTF's sign and the square root of its magnitude, 300 kV,
+    Cs 2.7 mm) and ``phase_flipped`` whether the projections were CTF-corrected before
+    reconstruction (the templates' CTF then has no sign changes).
     ``class_scores`` adds every class's scores as columns, as
     ``pick --class-scores`` writes them: ``p_<class>`` (the detector's probability) and, with
     ``match_templates``, ``cc_<class>`` (correlation) and ``z_<class>`` (standardised score;

@@ -35,18 +35,14 @@ pub struct TemplateCtf {
 }
 
 impl TemplateCtf {
-    /// At `defocus_um` µm (underfocus positive) on a 300 kV microscope with Cs 2.7 mm and
-    /// amplitude contrast 0.07 (the usual values; set `params`' fields for others), the
+    /// At `defocus_um` µm (underfocus positive) on [`CtfParams::default`]'s microscope (300 kV,
+    /// Cs 2.7 mm, amplitude contrast 0.07, no envelope; set `params`' fields for others), the
     /// magnitude to the power [`DEFAULT_CTF_POWER`].
     pub fn at_defocus(defocus_um: f64, phase_flipped: bool) -> Self {
         TemplateCtf {
             params: CtfParams {
-                voltage_kv: 300.0,
                 defocus_a: defocus_um * 1e4,
-                cs_mm: 2.7,
-                amplitude_contrast: 0.07,
-                b_factor_a2: 0.0,
-                phase_shift_rad: 0.0,
+                ..Default::default()
             },
             phase_flipped,
             power: DEFAULT_CTF_POWER,

@@ -4,6 +4,7 @@ use crate::args::positive_angstrom;
 use clap::Args;
 use std::path::PathBuf;
 use tomopick_pick::TemplateCtf;
+use tomopick_sim::ctf::CtfParams;
 
 #[derive(Args)]
 pub struct MatchTemplatesArgs {
@@ -84,13 +85,13 @@ pub struct CtfArgs {
     #[arg(long, requires = "defocus")]
     pub phase_flipped: bool,
     /// With --defocus: acceleration voltage, kV.
-    #[arg(long, default_value_t = 300.0, value_name = "KV", requires = "defocus")]
+    #[arg(long, default_value_t = CtfParams::default().voltage_kv, value_name = "KV", requires = "defocus")]
     pub voltage: f64,
     /// With --defocus: spherical aberration, mm.
-    #[arg(long, default_value_t = 2.7, value_name = "MM", requires = "defocus")]
+    #[arg(long, default_value_t = CtfParams::default().cs_mm, value_name = "MM", requires = "defocus")]
     pub cs: f64,
     /// With --defocus: amplitude contrast (fraction).
-    #[arg(long, default_value_t = 0.07, value_name = "A", requires = "defocus")]
+    #[arg(long, default_value_t = CtfParams::default().amplitude_contrast, value_name = "A", requires = "defocus")]
     pub amplitude_contrast: f64,
     /// With --defocus: the CTF's magnitude enters the templates to this power, its sign kept
     /// (1: the CTF itself; 0: its sign alone; 0.5 named the most on the foreign suite).
