@@ -33,7 +33,7 @@ impl ToPyErr for TrainError {
 /// `labels`: one particle list per tomogram to fine-tune on instead of the model's picks.
 /// `classes`: the classes the sample holds, as `pick(..., classes=[...])`.
 #[pyfunction]
-#[pyo3(signature = (tomograms, output, model=None, steps=200, seed=1, user_fraction=0.5, voxel_size=None, progress=None, match_templates=false, tilt_max=60.0, template_rotations=tomopick_pick::template_match::DEFAULT_ROTATIONS, labels=None, classes=None, defocus=None, phase_flipped=false))]
+#[pyo3(signature = (tomograms, output, model=None, steps=200, seed=1, user_fraction=0.5, voxel_size=None, progress=None, match_templates=false, tilt_max=tomopick_pick::template_match::DEFAULT_TILT_MAX, template_rotations=tomopick_pick::template_match::DEFAULT_ROTATIONS, labels=None, classes=None, defocus=None, phase_flipped=false))]
 #[allow(clippy::too_many_arguments)]
 pub fn adapt(
     py: Python<'_>,

@@ -142,7 +142,7 @@ pub fn template_ctf(
 /// Picks a tomogram (path or `[z, y, x]` float32 array) with the detector (`model`, default the
 /// embedded one): returns the picks as columns and the attributes (voxel size, shape, classes).
 #[pyfunction]
-#[pyo3(signature = (source, voxel_size=None, model=None, threshold=None, refine_classes=false, classifier=None, tile=None, progress=None, match_templates=false, tilt_max=60.0, template_rotations=tomopick_pick::template_match::DEFAULT_ROTATIONS, class_scores=false, classes=None, defocus=None, phase_flipped=false))]
+#[pyo3(signature = (source, voxel_size=None, model=None, threshold=None, refine_classes=false, classifier=None, tile=None, progress=None, match_templates=false, tilt_max=tomopick_pick::template_match::DEFAULT_TILT_MAX, template_rotations=tomopick_pick::template_match::DEFAULT_ROTATIONS, class_scores=false, classes=None, defocus=None, phase_flipped=false))]
 #[allow(clippy::too_many_arguments)]
 pub fn pick<'py>(
     py: Python<'py>,

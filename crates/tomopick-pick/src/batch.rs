@@ -5,6 +5,7 @@
 use crate::dataset::DatasetItem;
 use crate::error::{PickError, Result};
 use crate::pipeline::{PickRequest, pick_tomogram};
+use crate::stated::{UseStated, options_for};
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -32,6 +33,9 @@ pub struct BatchOptions {
     /// The dataset is a copick project: each run's picks are also written into it, one picks
     /// file per class (the project's object for it) under this user and session.
     pub copick: Option<CopickOutput>,
+    /// Which of what the dataset states about each tomogram's tilt series (defocus, tilt
+    /// range) `--match-templates` takes.
+    pub stated: UseStated,
 }
 
 /// Where picks go in a copick project.
@@ -115,7 +119,8 @@ pub struct BatchRow {
     pub counts: Option<BTreeMap<String, usize>>,
     /// Seconds spent on it (0 when skipped).
     pub seconds: f64,
-    /// When resampled to the model's voxel size: what was done.
+    /// What was done that the log should say: resampled to the model's voxel size, templates
+    /// given the tomogram's stated CTF or tilt range.
     pub note: Option<String>,
 }
 
@@ -208,7 +213,19 @@ fn pick_one(
     classes: &[String],
     on_tile: &(impl Fn(usize, usize) + Sync),
 ) -> Result<OneResult> {
-    let picked = pick_tomogram(&item.path, req, on_tile)?;
+    let (templates, stated) = match &req.templates {
+        Some(t) => {
+            let (o, note) = options_for(t, &item.stated, &opts.stated)?;
+            (Some(o), note)
+        }
+        None => (None, None),
+    };
+    let req = PickRequest {
+        templates,
+        options: req.options.clone(),
+        ..*req
+    };
+    let picked = pick_tomogram(&item.path, &req, on_tile)?;
     let mut picks = picked.picks;
     for p in &mut picks {
         p.tomogram = Some(item.name.clone());
@@ -219,7 +236,12 @@ fn pick_one(
     }
     let ctx = opts.context(classes, Some((picked.voxel_size, picked.shape_xyz)));
     write_particles(output, opts.format, &picks, &ctx)?;
-    Ok((counts(&picks), picked.resampled))
+    let note = [picked.resampled, stated]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join("; ");
+    Ok((counts(&picks), (!note.is_empty()).then_some(note)))
 }
 
 /// Writes `number,class` for each class (1-based, the model's order): the numbers STAR outputs

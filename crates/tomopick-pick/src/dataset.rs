@@ -3,6 +3,7 @@
 //! `tomograms.star`.
 
 use crate::error::{PickError, Result};
+use crate::stated::StatedTiltSeries;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use tomopick_io::VoxelSize;
@@ -20,6 +21,9 @@ pub struct DatasetItem {
     /// A voxel size stated by the dataset (a manifest column, `tomograms.star`); overrides the
     /// header's.
     pub voxel_size: Option<VoxelSize>,
+    /// What the dataset states about its tilt series (defocus, tilt range, microscope), for
+    /// `--match-templates`.
+    pub stated: StatedTiltSeries,
 }
 
 /// Which tomogram of each run of a copick project to pick.
@@ -110,6 +114,7 @@ fn file_item(path: &Path, voxel_size: Option<VoxelSize>) -> DatasetItem {
         name,
         path: path.to_path_buf(),
         voxel_size,
+        stated: StatedTiltSeries::default(),
     }
 }
 
@@ -141,6 +146,7 @@ fn folder_items(dir: &Path) -> Result<Vec<DatasetItem>> {
                 .to_string(),
             path: p.join("reconstruction.mrc"),
             voxel_size: None,
+            stated: StatedTiltSeries::default(),
         })
         .collect();
     if nested.is_empty() {
@@ -168,14 +174,23 @@ fn star_items(path: &Path) -> Result<Vec<DatasetItem>> {
                 name: t.name.clone(),
                 path: file,
                 voxel_size: t.voxel_size(),
+                stated: StatedTiltSeries {
+                    voltage_kv: t.voltage_kv,
+                    cs_mm: t.cs_mm,
+                    amplitude_contrast: t.amplitude_contrast,
+                    relion_star: t.tilt_series_star.clone().map(|p| (p, t.name.clone())),
+                    source: Some(path.to_path_buf()),
+                    ..Default::default()
+                },
             })
         })
         .collect()
 }
 
 /// A manifest: one tomogram path per line (`#` comments and blank lines skipped), or a CSV
-/// whose header has a `tomogram` column and optionally `name` and `voxel_size` (Å). Relative
-/// paths are relative to the manifest's folder.
+/// whose header has a `tomogram` column and optionally `name`, `voxel_size` (Å), `defocus`
+/// (the tilt series' mean, µm, underfocus positive) and `tilt_max` (its largest |tilt|, °).
+/// Relative paths are relative to the manifest's folder.
 fn manifest_items(path: &Path) -> Result<Vec<DatasetItem>> {
     let text = std::fs::read_to_string(path).map_err(|e| tomopick_io::IoError::os(path, e))?;
     let dir = path.parent().unwrap_or(Path::new("."));
@@ -193,6 +208,7 @@ fn manifest_items(path: &Path) -> Result<Vec<DatasetItem>> {
     let mut out = Vec::new();
     if let Some(tc) = col("tomogram") {
         let (nc, vc) = (col("name"), col("voxel_size"));
+        let (dc, tc_max) = (col("defocus"), col("tilt_max"));
         for &(line, l) in &lines[1..] {
             let f = split(l);
             let get = |c: usize| f.get(c).map(String::as_str).unwrap_or("");
@@ -200,19 +216,30 @@ fn manifest_items(path: &Path) -> Result<Vec<DatasetItem>> {
             if file.is_empty() {
                 return Err(bad(line, "column tomogram: empty".into()));
             }
-            let vs = match vc.map(get).filter(|v| !v.is_empty()) {
-                Some(v) => match v.parse::<f64>() {
-                    Ok(x) if x.is_finite() && x > 0.0 => Some(VoxelSize::isotropic(x)),
-                    _ => {
-                        return Err(bad(
+            // An empty or missing cell states nothing; a present one must be in (0, max].
+            let number = |c: Option<usize>, what: &str, max: f64| -> Result<Option<f64>> {
+                match c.map(get).filter(|v| !v.is_empty()) {
+                    Some(v) => match v.parse::<f64>() {
+                        Ok(x) if x > 0.0 && x <= max => Ok(Some(x)),
+                        _ => Err(bad(
                             line,
-                            format!("column voxel_size: '{v}' is not a positive number of Å"),
-                        ));
-                    }
-                },
-                None => None,
+                            format!("column {what}: '{v}' is not a number in (0, {max}]"),
+                        )),
+                    },
+                    None => Ok(None),
+                }
             };
+            let vs = number(vc, "voxel_size (Å)", 1e4)?.map(VoxelSize::isotropic);
             let mut it = file_item(&dir.join(file), vs);
+            it.stated = StatedTiltSeries {
+                defocus_um: number(dc, "defocus (µm, underfocus positive)", 20.0)?,
+                tilt_max_deg: number(tc_max, "tilt_max (°)", 90.0)?,
+                source: Some(path.to_path_buf()),
+                ..Default::default()
+            };
+            if it.stated.defocus_um.is_none() && it.stated.tilt_max_deg.is_none() {
+                it.stated = StatedTiltSeries::default();
+            }
             if let Some(n) = nc.map(get).filter(|n| !n.is_empty()) {
                 it.name = n.to_string();
             }
@@ -258,6 +285,7 @@ fn copick_items(config: &Path, sel: &CopickSelect) -> Result<Vec<DatasetItem>> {
             path: project.tomogram(&run, sel.voxel_spacing_a, &sel.tomo_type),
             name: run,
             voxel_size: Some(VoxelSize::isotropic(sel.voxel_spacing_a)),
+            stated: StatedTiltSeries::default(),
         })
         .collect())
 }

@@ -29,6 +29,7 @@ pub mod template_match;
 pub mod template_tomogram;
 pub use tomopick_sim::smooth;
 pub mod source;
+pub mod stated;
 pub mod tiling;
 
 pub use batch::{BatchOptions, BatchRow, Outcome, pick_dataset};

@@ -105,6 +105,10 @@ impl Default for TemplateMatchOptions {
     }
 }
 
+/// The tilt series' largest tilt assumed when none is given (`pick`/`adapt --tilt-max`,
+/// Python's `tilt_max=`): ±60°, the common dose-symmetric scheme.
+pub const DEFAULT_TILT_MAX: f64 = 60.0;
+
 /// Orientations tried per class (`rotations`; `match-templates --rotations`, `pick
 /// --template-rotations`).
 pub const DEFAULT_ROTATIONS: usize = 1500;

@@ -132,7 +132,7 @@ pub struct AdaptArgs {
     #[arg(long)]
     pub match_templates: bool,
     /// --match-templates: the tilt series' largest tilt in degrees (the missing wedge; 90: none).
-    #[arg(long, default_value_t = 60.0, value_name = "DEG")]
+    #[arg(long, default_value_t = tomopick_pick::template_match::DEFAULT_TILT_MAX, value_name = "DEG")]
     pub tilt_max: f64,
     /// --match-templates: orientations tried per class.
     #[arg(long, default_value_t = tomopick_pick::template_match::DEFAULT_ROTATIONS, value_name = "N")]

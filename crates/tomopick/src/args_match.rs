@@ -4,6 +4,8 @@ use crate::args::positive_angstrom;
 use clap::Args;
 use std::path::PathBuf;
 use tomopick_pick::TemplateCtf;
+use tomopick_pick::stated::UseStated;
+use tomopick_pick::template_ctf::DEFAULT_CTF_POWER;
 use tomopick_sim::ctf::CtfParams;
 
 #[derive(Args)]
@@ -77,12 +79,14 @@ pub struct MatchTemplatesArgs {
 pub struct CtfArgs {
     /// Template matching: the tilt series' mean defocus in µm (underfocus positive, as CTFFIND
     /// gives it); each template gets the CTF's sign and the square root of its magnitude, so
-    /// that bands the microscope inverted or removed match (default: templates without a CTF).
+    /// that bands the microscope inverted or removed match (default: templates without a CTF;
+    /// for a dataset, each tomogram's own defocus where the dataset states it).
     #[arg(long, value_name = "µm", allow_hyphen_values = true)]
     pub defocus: Option<f64>,
-    /// With --defocus: the projections were phase-flipped (CTF-corrected) before
-    /// reconstruction; the templates' CTF keeps its magnitude and loses its sign changes.
-    #[arg(long, requires = "defocus")]
+    /// The projections were phase-flipped (CTF-corrected) before reconstruction; the templates'
+    /// CTF keeps its magnitude and loses its sign changes (with --defocus, or a dataset that
+    /// states each tomogram's defocus).
+    #[arg(long)]
     pub phase_flipped: bool,
     /// With --defocus: acceleration voltage, kV.
     #[arg(long, default_value_t = CtfParams::default().voltage_kv, value_name = "KV", requires = "defocus")]
@@ -93,19 +97,48 @@ pub struct CtfArgs {
     /// With --defocus: amplitude contrast (fraction).
     #[arg(long, default_value_t = CtfParams::default().amplitude_contrast, value_name = "A", requires = "defocus")]
     pub amplitude_contrast: f64,
-    /// With --defocus: the CTF's magnitude enters the templates to this power, its sign kept
-    /// (1: the CTF itself; 0: its sign alone; 0.5 named the most on the foreign suite).
-    #[arg(long, default_value_t = tomopick_pick::template_ctf::DEFAULT_CTF_POWER, value_name = "P", requires = "defocus")]
-    pub ctf_power: f64,
+    /// The CTF's magnitude enters the templates to this power, its sign kept (1: the CTF
+    /// itself; 0: its sign alone; default 0.5, which named the most on the foreign suite).
+    #[arg(long, value_name = "P")]
+    pub ctf_power: Option<f64>,
 }
 
 impl CtfArgs {
-    /// Refuses a defocus where no template matching follows (it would change nothing).
+    /// Refuses CTF options where no template matching follows (they would change nothing).
     pub fn needs_templates(&self, match_templates: bool) -> anyhow::Result<()> {
-        if self.defocus.is_some() && !match_templates {
-            anyhow::bail!("--defocus is for template matching's templates: add --match-templates");
+        if (self.defocus.is_some() || self.phase_flipped || self.ctf_power.is_some())
+            && !match_templates
+        {
+            anyhow::bail!(
+                "--defocus, --phase-flipped and --ctf-power are for template matching's \
+                 templates: add --match-templates"
+            );
         }
         Ok(())
+    }
+
+    /// Refuses --phase-flipped and --ctf-power without --defocus where no dataset states a
+    /// defocus (one tomogram: they would change nothing).
+    pub fn needs_defocus(&self) -> anyhow::Result<()> {
+        if self.defocus.is_none() && (self.phase_flipped || self.ctf_power.is_some()) {
+            anyhow::bail!(
+                "--phase-flipped and --ctf-power shape the CTF of --defocus: add --defocus \
+                 (for a dataset, a RELION 5 tomograms.star or a manifest's defocus column gives \
+                 each tomogram's own)"
+            );
+        }
+        Ok(())
+    }
+
+    /// Which of a dataset's stated defocus and tilt range `pick --match-templates` takes: what
+    /// the command line did not set.
+    pub fn use_stated(&self, tilt_max: Option<f64>) -> UseStated {
+        UseStated {
+            ctf: self.defocus.is_none(),
+            phase_flipped: self.phase_flipped,
+            ctf_power: self.ctf_power.unwrap_or(DEFAULT_CTF_POWER),
+            tilt: tilt_max.is_none(),
+        }
     }
 
     /// The templates' CTF, if a defocus was given.
@@ -115,7 +148,7 @@ impl CtfArgs {
             ctf.params.voltage_kv = self.voltage;
             ctf.params.cs_mm = self.cs;
             ctf.params.amplitude_contrast = self.amplitude_contrast;
-            ctf.power = self.ctf_power;
+            ctf.power = self.ctf_power.unwrap_or(DEFAULT_CTF_POWER);
             ctf
         })
     }

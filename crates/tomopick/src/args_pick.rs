@@ -120,9 +120,10 @@ pub struct PickArgs {
     #[arg(long, conflicts_with = "refine_classes")]
     pub match_templates: bool,
     /// --match-templates: the tilt series' largest tilt in degrees (the missing wedge; 90:
-    /// none).
-    #[arg(long, default_value_t = 60.0, value_name = "DEG")]
-    pub tilt_max: f64,
+    /// none). Default: 60, or for a dataset each tomogram's own where the dataset states it (a
+    /// RELION 5 project's tilt-series STAR files, a CSV manifest's tilt_max column).
+    #[arg(long, value_name = "DEG")]
+    pub tilt_max: Option<f64>,
     /// --match-templates: orientations tried per class (fewer: faster, less accurate).
     #[arg(long, default_value_t = tomopick_pick::template_match::DEFAULT_ROTATIONS, value_name = "N")]
     pub template_rotations: usize,

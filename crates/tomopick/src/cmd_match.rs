@@ -9,6 +9,7 @@ use tomopick_io::{ListContext, ListFormat, VoxelSize, read_particles, write_part
 use tomopick_pick::{TemplateMatchOptions, TemplateSource, TomoSource, match_tomogram};
 
 pub fn match_templates_cmd(a: MatchTemplatesArgs) -> Result<()> {
+    a.ctf.needs_defocus()?;
     check_writable(&a.output)?;
     let Some(format) = ListFormat::from_path(&a.output) else {
         anyhow::bail!(

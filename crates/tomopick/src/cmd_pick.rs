@@ -9,6 +9,7 @@ use tomopick_io::{ListContext, ListFormat, Particle, VoxelSize, write_particles}
 use tomopick_nn::{ClassifierModel, DetectorModel};
 use tomopick_pick::TemplateMatchOptions;
 use tomopick_pick::preview::{Mark, write_preview};
+use tomopick_pick::template_match::DEFAULT_TILT_MAX;
 use tomopick_pick::{
     PickOptions, PickRequest, TomoSource, describe_thresholds, is_dataset, load_classifier,
     load_detector, model_pick_options, pick_tomogram, sample_classes,
@@ -52,7 +53,11 @@ pub fn request<'a>(
         keep_volume: a.preview.is_some(),
         cancel: None,
         templates: a.match_templates.then(|| {
-            TemplateMatchOptions::for_pick(a.tilt_max, a.template_rotations, a.ctf.template_ctf())
+            TemplateMatchOptions::for_pick(
+                a.tilt_max.unwrap_or(DEFAULT_TILT_MAX),
+                a.template_rotations,
+                a.ctf.template_ctf(),
+            )
         }),
     };
     req.check(a.classifier.as_deref())?;
@@ -63,6 +68,7 @@ pub fn pick_cmd(a: PickArgs) -> Result<()> {
     if is_dataset(&a.inputs) || a.slurm.is_some() || a.part.is_some() {
         return crate::cmd_pick_dataset::pick_dataset_cmd(a);
     }
+    a.ctf.needs_defocus()?;
     let tomogram = &a.inputs[0];
     let format = match &a.format {
         Some(f) => crate::cmd_convert::parse_format(Some(f))?.expect("a named format"),

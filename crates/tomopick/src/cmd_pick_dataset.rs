@@ -55,6 +55,7 @@ pub fn pick_dataset_cmd(a: PickArgs) -> Result<()> {
         summary_name,
         relion_tomograms: relion_project(&a.inputs)?,
         copick: copick_output(&a.inputs, &a.copick_user, &a.copick_session)?,
+        stated: a.ctf.use_stated(a.tilt_max),
     };
     let bars = MultiProgress::new();
     let outer = bars.add(progress(items.len() as u64, "tomograms"));

@@ -478,3 +478,114 @@ fn a_copick_project_is_picked_and_its_picks_written_back_for_copick() {
     assert_eq!(listed.lines().count(), 2 * 2, "{listed}");
     assert!(listed.contains("TS_2 ribosome"), "{listed}");
 }
+
+/// `pick --match-templates` over a RELION 5 project or a manifest gives each tomogram's
+/// templates its own CTF (the tilt series' mean defocus, the project's microscope) and missing
+/// wedge (its largest tilt), exactly as the same values given on the command line would; values
+/// given on the command line win; a missing tilt-series file fails that tomogram by name.
+#[test]
+fn template_matching_takes_each_tomograms_ctf_and_tilts_from_the_dataset() {
+    let dir = tempfile::tempdir().unwrap();
+    simulate(&dir.path().join("t1"), "64,64,40", "8", "6", &[]);
+    let tomo = dir.path().join("t1/reconstruction.mrc");
+    let tm = [
+        "--match-templates",
+        "--template-rotations",
+        "30",
+        "--classes",
+        "4v94,1bxn,3cf3",
+    ];
+    let pick = |inputs: &[&Path], out: &Path, extra: &[&str]| {
+        let mut args = vec!["pick"];
+        args.extend(inputs.iter().map(|p| s(p)));
+        args.extend(["-o", s(out), "--format", "csv"]);
+        args.extend(tm);
+        args.extend(extra);
+        let o = common::tomopick(&args);
+        (
+            o.status.success(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
+    };
+    // What the project below states, on the command line: 30,750 Å mean defocus, 200 kV,
+    // amplitude contrast 0.1, largest tilt 57°.
+    let reference = dir.path().join("reference.csv");
+    let flags = [
+        "--defocus",
+        "3.075",
+        "--voltage",
+        "200",
+        "--amplitude-contrast",
+        "0.1",
+        "--tilt-max",
+        "57",
+    ];
+    assert!(pick(&[&tomo], &reference, &flags).0);
+    let reference = read(&reference).replace("reconstruction", "TS_01");
+    assert!(reference.lines().count() > 2, "{reference}");
+
+    let job = dir.path().join("Tomograms/job006");
+    let ts = dir.path().join("CtfFind/job003/tilt_series");
+    std::fs::create_dir_all(&job).unwrap();
+    std::fs::create_dir_all(&ts).unwrap();
+    std::fs::write(
+        job.join("tomograms.star"),
+        "data_global\nloop_\n_rlnTomoName\n_rlnVoltage\n_rlnSphericalAberration\n\
+         _rlnAmplitudeContrast\n_rlnTomoTiltSeriesPixelSize\n_rlnTomoTiltSeriesStarFile\n\
+         _rlnTomoTomogramBinning\n_rlnTomoReconstructedTomogram\n\
+         TS_01 200 2.7 0.1 2.5 CtfFind/job003/tilt_series/TS_01.star 4 t1/reconstruction.mrc\n\
+         TS_02 200 2.7 0.1 2.5 CtfFind/job003/tilt_series/TS_02.star 4 t1/reconstruction.mrc\n",
+    )
+    .unwrap();
+    let mut tilts = String::from(
+        "data_TS_01\nloop_\n_rlnMicrographMovieName\n_rlnTomoNominalStageTiltAngle\n\
+         _rlnDefocusU\n_rlnDefocusV\n",
+    );
+    for (t, u, v) in [
+        (0, 31_000, 29_000),
+        (-3, 32_000, 30_000),
+        (57, 33_000, 31_000),
+        (3, 30_500, 29_500),
+    ] {
+        tilts += &format!("f_{t}.eer {t} {u} {v}\n");
+    }
+    std::fs::write(ts.join("TS_01.star"), tilts).unwrap();
+    let star = job.join("tomograms.star");
+    let out = dir.path().join("relion");
+    let (good, log) = pick(&[&star], &out, &[]);
+    assert!(!good, "TS_02's tilt series is missing: {log}");
+    assert!(
+        log.contains("TS_02.star") && log.contains("1 of 2 tomograms failed"),
+        "{log}"
+    );
+    assert!(
+        log.contains(
+            "templates with the CTF at 3.08 µm defocus, 200 kV and the missing wedge of ±57.0°"
+        ),
+        "{log}"
+    );
+    assert_eq!(read(&out.join("TS_01.csv")), reference);
+
+    // A CSV manifest's defocus and tilt_max columns do the same (the microscope from the
+    // command line here).
+    let manifest = dir.path().join("manifest.csv");
+    std::fs::write(
+        &manifest,
+        "tomogram,name,defocus,tilt_max\nt1/reconstruction.mrc,TS_01,3.075,57\n",
+    )
+    .unwrap();
+    let out = dir.path().join("manifest");
+    let (good, log) = pick(&[&manifest], &out, &[]);
+    assert!(good, "{log}");
+    assert!(log.contains("CTF at 3.08 µm defocus, 300 kV"), "{log}");
+    // Values on the command line win over the manifest's.
+    let out = dir.path().join("flags");
+    std::fs::write(
+        &manifest,
+        "tomogram,name,defocus,tilt_max\nt1/reconstruction.mrc,TS_01,9,30\n",
+    )
+    .unwrap();
+    let (good, log) = pick(&[&manifest], &out, &flags);
+    assert!(good && !log.contains("templates with"), "{log}");
+    assert_eq!(read(&out.join("TS_01.csv")), reference);
+}

@@ -1,5 +1,6 @@
 //! RELION 5 `tomograms.star`: one row per tomogram of a project (name, reconstructed file,
-//! size in unbinned pixels, tilt-series pixel size, binning).
+//! size in unbinned pixels, tilt-series pixel size, binning, the microscope, and the STAR file
+//! of its tilt series, whose tilt angles and defocus [`read_tilt_series_star`] reads).
 
 use super::star::parse_star;
 use crate::error::{IoError, Result};
@@ -20,6 +21,15 @@ pub struct RelionTomogram {
     pub pixel_size_a: Option<f64>,
     /// `rlnTomoTomogramBinning` (1 when missing).
     pub binning: f64,
+    /// `rlnVoltage`, kV.
+    pub voltage_kv: Option<f64>,
+    /// `rlnSphericalAberration`, mm.
+    pub cs_mm: Option<f64>,
+    /// `rlnAmplitudeContrast` (fraction).
+    pub amplitude_contrast: Option<f64>,
+    /// `rlnTomoTiltSeriesStarFile`: the tilt series' own STAR file (one row per tilt image),
+    /// resolved as `reconstruction` is.
+    pub tilt_series_star: Option<PathBuf>,
 }
 
 impl RelionTomogram {
@@ -70,6 +80,16 @@ pub fn read_tomograms_star(path: &Path) -> Result<Vec<RelionTomogram>> {
                 v => Ok(v),
             }
         };
+        let in_range = |label: &str, lo: f64, hi: f64| -> Result<Option<f64>> {
+            match block.number(path, r, label)? {
+                Some(v) if !(lo..=hi).contains(&v) => Err(IoError::line(
+                    path,
+                    line,
+                    format!("column {label}: {v} must be in [{lo}, {hi}]"),
+                )),
+                v => Ok(v),
+            }
+        };
         let size = if block.has_all(&SIZE) {
             let mut s = [0usize; 3];
             for (k, l) in SIZE.iter().enumerate() {
@@ -87,10 +107,96 @@ pub fn read_tomograms_star(path: &Path) -> Result<Vec<RelionTomogram>> {
             size_unbinned_xyz: size,
             pixel_size_a: positive("rlnTomoTiltSeriesPixelSize")?,
             binning: positive("rlnTomoTomogramBinning")?.unwrap_or(1.0),
+            voltage_kv: positive("rlnVoltage")?,
+            cs_mm: in_range("rlnSphericalAberration", 0.0, 10.0)?,
+            amplitude_contrast: in_range("rlnAmplitudeContrast", 0.0, 0.5)?,
+            tilt_series_star: block
+                .text(r, "rlnTomoTiltSeriesStarFile")
+                .map(|f| resolve(path, Path::new(f))),
         });
     }
     if out.is_empty() {
         return Err(IoError::file(path, "lists no tomograms"));
+    }
+    Ok(out)
+}
+
+/// What a tilt series' STAR file says about the tomogram reconstructed from it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TiltSeriesStar {
+    /// Each tilt image's nominal stage tilt (`rlnTomoNominalStageTiltAngle`, else the aligned
+    /// `rlnTomoYTilt`), degrees; empty when neither column is there.
+    pub tilts_deg: Vec<f64>,
+    /// Each tilt image's defocus, the mean of `rlnDefocusU` and `rlnDefocusV` (Å, underfocus
+    /// positive, as CTFFIND gives them); empty when the CTF was not estimated.
+    pub defocus_a: Vec<f64>,
+}
+
+impl TiltSeriesStar {
+    /// The largest |tilt|, degrees.
+    pub fn tilt_max_deg(&self) -> Option<f64> {
+        self.tilts_deg.iter().map(|t| t.abs()).reduce(f64::max)
+    }
+    /// The mean defocus over the tilt images, Å.
+    pub fn mean_defocus_a(&self) -> Option<f64> {
+        (!self.defocus_a.is_empty())
+            .then(|| self.defocus_a.iter().sum::<f64>() / self.defocus_a.len() as f64)
+    }
+}
+
+/// Reads a RELION 5 tilt series' STAR file (`tilt_series/TS_01.star`, named by
+/// `rlnTomoTiltSeriesStarFile`): the block called `name` (RELION names it after the tomogram),
+/// or the file's only block. Tilts outside ±90° and defocus values that are not positive are
+/// refused, naming the line.
+pub fn read_tilt_series_star(path: &Path, name: &str) -> Result<TiltSeriesStar> {
+    let text = super::read_text(path, "a RELION 5 tilt-series STAR file")?;
+    let star = parse_star(path, &text)?;
+    let block = match (star.block(name), star.blocks.as_slice()) {
+        (Some(b), _) => b,
+        (None, [only]) => only,
+        _ => {
+            return Err(IoError::file(
+                path,
+                format!("has no block data_{name} (the tomogram's name)"),
+            ));
+        }
+    };
+    let tilt_col = ["rlnTomoNominalStageTiltAngle", "rlnTomoYTilt"]
+        .into_iter()
+        .find(|l| block.col(l).is_some());
+    let ctf = block.has_all(&["rlnDefocusU", "rlnDefocusV"]);
+    let mut out = TiltSeriesStar {
+        tilts_deg: Vec::new(),
+        defocus_a: Vec::new(),
+    };
+    for r in 0..block.rows.len() {
+        let line = block.rows[r].0;
+        if let Some(l) = tilt_col {
+            let t = block.number(path, r, l)?.unwrap_or_default();
+            if !(t.is_finite() && t.abs() <= 90.0) {
+                return Err(IoError::line(
+                    path,
+                    line,
+                    format!("column {l}: {t}° is not a tilt angle (within ±90°)"),
+                ));
+            }
+            out.tilts_deg.push(t);
+        }
+        if ctf {
+            let mut d = 0.0;
+            for l in ["rlnDefocusU", "rlnDefocusV"] {
+                let v = block.number(path, r, l)?.unwrap_or_default();
+                if !(v.is_finite() && v > 0.0) {
+                    return Err(IoError::line(
+                        path,
+                        line,
+                        format!("column {l}: {v} must be a positive defocus in Å (underfocus)"),
+                    ));
+                }
+                d += v / 2.0;
+            }
+            out.defocus_a.push(d);
+        }
     }
     Ok(out)
 }
