@@ -12,7 +12,6 @@
 
 use ndarray::Array3;
 use tomopick_sim::ctf::CtfParams;
-use tomopick_sim::fft::freq_index;
 
 /// The power of the CTF's magnitude in the templates' weights: 0.5 named more of the foreign
 /// suite's validation particles than 1 (the CTF itself) or no CTF, in eight of its ten
@@ -61,15 +60,18 @@ impl TemplateCtf {
         self.of(self.params.curve().value(k))
     }
 
+    /// [`TemplateCtf::weight`] as a function of `k` (1/Å), the CTF's curve computed once.
+    pub fn radial(&self) -> impl Fn(f64) -> f64 + '_ {
+        let curve = self.params.curve();
+        move |k| self.of(curve.value(k))
+    }
+
     /// The weights of an `m`³ box's half spectrum `[kz, ky, kx]` (the layout of
     /// [`tomopick_sim::fft::Fft3`]) of voxels `voxel_a` Å.
     pub fn weights(&self, m: usize, voxel_a: f64) -> Array3<f32> {
-        let curve = self.params.curve();
-        let f = |i: usize| freq_index(i, m) as f64 / (m as f64 * voxel_a);
-        Array3::from_shape_fn((m, m, m / 2 + 1), |(z, y, x)| {
-            let kx = x as f64 / (m as f64 * voxel_a);
-            let k = (f(z).powi(2) + f(y).powi(2) + kx * kx).sqrt();
-            self.of(curve.value(k)) as f32
+        let w = self.radial();
+        crate::template_match::half_spectrum(m, voxel_a, |k| {
+            w((k[0] * k[0] + k[1] * k[1] + k[2] * k[2]).sqrt()) as f32
         })
     }
 

@@ -228,22 +228,33 @@ impl TemplateScores {
     }
 }
 
+/// An `m`³ box's half spectrum `[kz, ky, kx]` (the layout of [`Fft3`]) of voxels `voxel_a` Å,
+/// each value `f([kz, ky, kx])` of its spatial frequency (1/Å).
+pub(crate) fn half_spectrum(m: usize, voxel_a: f64, f: impl Fn([f64; 3]) -> f32) -> Array3<f32> {
+    let k = |i: usize| freq_index(i, m) as f64 / (m as f64 * voxel_a);
+    Array3::from_shape_fn((m, m, m / 2 + 1), |(z, y, x)| {
+        f([k(z), k(y), x as f64 / (m as f64 * voxel_a)])
+    })
+}
+
 /// The band-pass (and wedge) weights of an `m`³ box's half spectrum `[kz, ky, kx]`, times
-/// `shape` of the spatial frequency (1/Å) when given (the whitening).
+/// `shape` of the spatial frequency (1/Å) when given (the whitening), times the tilt series'
+/// CTF as the templates take it when given (templates only: the boxes hold it already).
 fn filter(
     m: usize,
     voxel_a: f64,
     o: &TemplateMatchOptions,
     shape: Option<&Whitening>,
+    ctf: Option<&TemplateCtf>,
 ) -> Array3<f32> {
-    let f = |i: usize| freq_index(i, m) as f64 / (m as f64 * voxel_a);
     let tan = o.tilt_max_deg.map(|t| t.to_radians().tan());
-    Array3::from_shape_fn((m, m, m / 2 + 1), |(z, y, x)| {
-        let (kz, ky, kx) = (f(z), f(y), x as f64 / (m as f64 * voxel_a));
+    let ctf = ctf.map(TemplateCtf::radial);
+    half_spectrum(m, voxel_a, |[kz, ky, kx]| {
         let k2 = kz * kz + ky * ky + kx * kx;
         let band = (-2.0 * k2 * o.lowpass_a.powi(2)).exp()
             * (1.0 - (-2.0 * k2 * o.highpass_a.powi(2)).exp())
-            * shape.map_or(1.0, |w| w.at(k2.sqrt()));
+            * shape.map_or(1.0, |w| w.at(k2.sqrt()))
+            * ctf.as_ref().map_or(1.0, |c| c(k2.sqrt()));
         let seen = tan.is_none_or(|t| kz.abs() <= kx.abs() * t + 1e-12);
         if seen { band as f32 } else { 0.0 }
     })
@@ -363,10 +374,7 @@ fn class_bank(
 ) -> ClassBank {
     let n = box_edge(radius);
     let fft = Fft3::new([n, n, n]);
-    let mut weights = filter(n, voxel_a, opts, whitening);
-    if let Some(ctf) = &opts.ctf {
-        weights *= &ctf.weights(n, voxel_a);
-    }
+    let weights = filter(n, voxel_a, opts, whitening, opts.ctf.as_ref());
     let ball = ball(n, radius);
     let c = (n / 2) as f64;
     let rows: Vec<Vec<f32>> = rotations
@@ -487,7 +495,7 @@ pub fn match_templates(
         .zip(&radii)
         .map(|(t, &r)| class_bank(&t.data, r, &rotations, voxel_a, opts, whitening.as_ref()))
         .collect();
-    let bweights = filter(m, voxel_a, opts, whitening.as_ref());
+    let bweights = filter(m, voxel_a, opts, whitening.as_ref(), None);
     let sign_weights = filter(
         m,
         voxel_a,
@@ -496,6 +504,7 @@ pub fn match_templates(
             highpass_a: SIGN_HIGHPASS_A,
             ..*opts
         },
+        None,
         None,
     );
     // Each box band-passed for matching, and its centre voxel band-passed for protein's sign.
@@ -1009,7 +1018,7 @@ mod tests {
             tilt_max_deg: Some(45.0),
             ..Default::default()
         };
-        let f = filter(32, 10.0, &o, None);
+        let f = filter(32, 10.0, &o, None, None);
         // kz = 6, kx = 2 (index order z, y, x): beyond 45°, unseen; the transpose is seen.
         assert_eq!(f[[6, 0, 2]], 0.0);
         assert!(f[[2, 0, 6]] > 0.0);
@@ -1021,6 +1030,7 @@ mod tests {
                 tilt_max_deg: None,
                 ..o
             },
+            None,
             None,
         );
         assert!(none[[6, 0, 2]] > 0.0);
