@@ -236,7 +236,12 @@ fn pick_one(
     }
     let ctx = opts.context(classes, Some((picked.voxel_size, picked.shape_xyz)));
     write_particles(output, opts.format, &picks, &ctx)?;
-    let note = [picked.resampled, stated]
+    let hand = picked
+        .class_scores
+        .templates
+        .as_ref()
+        .and_then(|t| t.hand_note());
+    let note = [picked.resampled, stated, hand]
         .into_iter()
         .flatten()
         .collect::<Vec<_>>()

@@ -25,6 +25,7 @@ pub mod rescale;
 pub mod slurm;
 mod template_background;
 pub mod template_ctf;
+pub mod template_hand;
 pub mod template_match;
 pub mod template_tomogram;
 pub use tomopick_sim::smooth;

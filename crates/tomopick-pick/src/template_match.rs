@@ -23,6 +23,7 @@ use crate::error::{PickError, Result};
 use crate::source::TomoSource;
 use crate::template_background::{background_centres, robust_standardised, standardise_with};
 use crate::template_ctf::TemplateCtf;
+use crate::template_hand::{HAND_PICKS, Hand, HandCheck, mirrored_z};
 use ndarray::{Array2, Array3, Axis, Zip, s};
 use rand::SeedableRng;
 use rayon::prelude::*;
@@ -64,6 +65,8 @@ pub struct TemplateMatchOptions {
     pub naming_exponent: f64,
     /// The tilt series' CTF, given to the templates (`None`: templates without it).
     pub ctf: Option<TemplateCtf>,
+    /// The tomogram's hand against the templates' ([`Hand::Auto`]: told from the picks).
+    pub hand: Hand,
 }
 
 /// The missing wedge of a tilt series whose largest tilt is `tilt_max_deg` degrees, as
@@ -93,7 +96,7 @@ impl Default for TemplateMatchOptions {
             seed: DEFAULT_SEED,
             lowpass_a: DEFAULT_LOWPASS_A,
             highpass_a: DEFAULT_HIGHPASS_A,
-            tilt_max_deg: Some(60.0),
+            tilt_max_deg: Some(DEFAULT_TILT_MAX),
             shift_vox: DEFAULT_SHIFT_VOX,
             protein_bright: None,
             refine: 0,
@@ -101,6 +104,7 @@ impl Default for TemplateMatchOptions {
             background: DEFAULT_BACKGROUND,
             naming_exponent: DEFAULT_NAMING_EXPONENT,
             ctf: None,
+            hand: Hand::Auto,
         }
     }
 }
@@ -187,6 +191,10 @@ pub struct TemplateScores {
     pub by_z: bool,
     /// The reference places the scores were standardised against (0: over the picks).
     pub background: usize,
+    /// The tomogram was matched as mirrored along z against the templates.
+    pub mirrored: bool,
+    /// What the picks said about the hand ([`Hand::Auto`] with enough picks).
+    pub hand_check: Option<HandCheck>,
 }
 
 /// Fewer picks than this are too few to standardise a class's scores over; their classes
@@ -224,6 +232,18 @@ impl TemplateScores {
             box_size: self.box_size,
             by_z: self.by_z,
             background: self.background,
+            mirrored: self.mirrored,
+            hand_check: self.hand_check,
+        }
+    }
+
+    /// What the log should say about the tomogram's hand, when it was told from the picks or
+    /// set to mirrored.
+    pub fn hand_note(&self) -> Option<String> {
+        match (&self.hand_check, self.mirrored) {
+            (Some(c), _) => Some(c.describe()),
+            (None, true) => Some("hand: mirrored along z against the templates (as asked)".into()),
+            (None, false) => None,
         }
     }
 }
@@ -532,7 +552,12 @@ pub fn match_templates(
     };
     // Progress counts reading and scoring each box, picks and reference places alike, in
     // units of picks.
-    let work = 2 * (centres_vox.len() + reference.len());
+    let hand_every = centres_vox.len().div_ceil(HAND_PICKS).max(1);
+    let hand_sample = match opts.hand {
+        Hand::Auto => centres_vox.len().div_ceil(hand_every),
+        _ => 0,
+    };
+    let work = 2 * (centres_vox.len() + reference.len() + hand_sample);
     let report = |done: usize| progress(done * centres_vox.len() / work.max(1), centres_vox.len());
     let mut boxes: Vec<Array3<f32>> = Vec::with_capacity(centres_vox.len());
     let mut centre_sum = 0f64;
@@ -581,6 +606,21 @@ pub fn match_templates(
         }
         cc
     };
+    // The hand: the same banks against boxes mirrored about their centres.
+    let (mirrored, hand_check) = match opts.hand {
+        Hand::AsIs => (false, None),
+        Hand::Mirrored => (true, None),
+        Hand::Auto => {
+            let sample: Vec<Array3<f32>> = boxes.iter().step_by(hand_every).cloned().collect();
+            let flipped: Vec<Array3<f32>> = sample.par_iter().map(mirrored_z).collect();
+            let check = HandCheck::decide(&score(&sample), &score(&flipped));
+            (check.is_some_and(|c| c.is_mirrored()), check)
+        }
+    };
+    if mirrored {
+        boxes = boxes.par_iter().map(mirrored_z).collect();
+        reference_boxes = reference_boxes.par_iter().map(mirrored_z).collect();
+    }
     let cc = score(&boxes);
     let reference_cc = score(&reference_boxes);
     let (z, by_z, background) = if reference_cc.len() >= MIN_PICKS_FOR_Z {
@@ -597,6 +637,8 @@ pub fn match_templates(
         protein_bright,
         box_size: n,
         background,
+        mirrored,
+        hand_check,
     })
 }
 

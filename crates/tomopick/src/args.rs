@@ -139,6 +139,8 @@ pub struct AdaptArgs {
     pub template_rotations: usize,
     #[command(flatten)]
     pub ctf: crate::args_match::CtfArgs,
+    #[command(flatten)]
+    pub hand: crate::args_match::HandArgs,
     /// The tomograms' own labels, one list per tomogram in the same order (any list format,
     /// the model's class names): fine-tune on them instead of the model's picks.
     #[arg(long, num_args = 1.., value_name = "LIST")]

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use tomopick_pick::TemplateCtf;
 use tomopick_pick::stated::UseStated;
 use tomopick_pick::template_ctf::DEFAULT_CTF_POWER;
+use tomopick_pick::template_hand::Hand;
 use tomopick_sim::ctf::CtfParams;
 
 #[derive(Args)]
@@ -72,6 +73,23 @@ pub struct MatchTemplatesArgs {
     pub voxel_size: Option<f64>,
     #[command(flatten)]
     pub ctf: CtfArgs,
+    #[command(flatten)]
+    pub hand: HandArgs,
+}
+
+/// The tomogram's hand against the templates'.
+#[derive(Args, Clone, Debug)]
+pub struct HandArgs {
+    /// Template matching: the tomogram's hand against the atomic models' (reconstruction
+    /// programs differ in which way z points): auto (told from the picks: their best
+    /// correlation with mirrored boxes against as they are; the log says which), as-is, or
+    /// mirrored.
+    #[arg(long, default_value = "auto", value_name = "auto|as-is|mirrored", value_parser = parse_hand)]
+    pub hand: Hand,
+}
+
+fn parse_hand(s: &str) -> Result<Hand, String> {
+    Hand::parse(s).ok_or_else(|| format!("'{s}': expected auto, as-is or mirrored"))
 }
 
 /// The tilt series' CTF, for template matching's templates.

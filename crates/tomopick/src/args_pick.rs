@@ -129,6 +129,8 @@ pub struct PickArgs {
     pub template_rotations: usize,
     #[command(flatten)]
     pub ctf: CtfArgs,
+    #[command(flatten)]
+    pub hand: crate::args_match::HandArgs,
 }
 
 #[derive(Args)]

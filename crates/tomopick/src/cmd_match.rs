@@ -36,6 +36,7 @@ pub fn match_templates_cmd(a: MatchTemplatesArgs) -> Result<()> {
         background: a.background,
         naming_exponent: a.naming_exponent,
         ctf: a.ctf.template_ctf(),
+        hand: a.hand.hand,
     };
     let source = match a.templates {
         Some(paths) => TemplateSource::Files(template_files(paths)?),
@@ -84,6 +85,9 @@ pub fn match_templates_cmd(a: MatchTemplatesArgs) -> Result<()> {
         },
         m.scores.box_size
     );
+    if let Some(h) = m.scores.hand_note() {
+        tracing::info!("{h}");
+    }
     match format {
         ListFormat::Csv => m.write_scores_csv(&a.output)?,
         f => write_particles(&a.output, f, &m.particles, &ctx)?,
