@@ -169,13 +169,7 @@ pub fn pick_dataset(
             }
         } else {
             let t0 = Instant::now();
-            let one = PickRequest {
-                voxel_size: item.voxel_size.or(req.voxel_size),
-                options: req.options.clone(),
-                keep_volume: false,
-                ..*req
-            };
-            let result = pick_one(item, &one, opts, &output, classes, &on_tile);
+            let result = pick_one(item, req, opts, &output, classes, &on_tile);
             let seconds = t0.elapsed().as_secs_f64();
             match result {
                 Ok((c, note)) => BatchRow {
@@ -220,9 +214,12 @@ fn pick_one(
         }
         None => (None, None),
     };
+    // This tomogram's request: its own voxel size and template options, streamed.
     let req = PickRequest {
-        templates,
+        voxel_size: item.voxel_size.or(req.voxel_size),
         options: req.options.clone(),
+        keep_volume: false,
+        templates,
         ..*req
     };
     let picked = pick_tomogram(&item.path, &req, on_tile)?;
