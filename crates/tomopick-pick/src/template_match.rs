@@ -557,8 +557,12 @@ pub fn match_templates(
         Hand::Auto => centres_vox.len().div_ceil(hand_every),
         _ => 0,
     };
-    let work = 2 * (centres_vox.len() + reference.len() + hand_sample);
-    let report = |done: usize| progress(done * centres_vox.len() / work.max(1), centres_vox.len());
+    // (A mirrored verdict scores the picks once more; the bar then waits at its end.)
+    let work = 2 * (centres_vox.len() + reference.len()) + hand_sample;
+    let report = |done: usize| {
+        let n = centres_vox.len();
+        progress((done * n / work.max(1)).min(n), n)
+    };
     let mut boxes: Vec<Array3<f32>> = Vec::with_capacity(centres_vox.len());
     let mut centre_sum = 0f64;
     for chunk in centres_vox.chunks(PICKS_PER_CHUNK) {
@@ -606,22 +610,34 @@ pub fn match_templates(
         }
         cc
     };
-    // The hand: the same banks against boxes mirrored about their centres.
-    let (mirrored, hand_check) = match opts.hand {
-        Hand::AsIs => (false, None),
-        Hand::Mirrored => (true, None),
-        Hand::Auto => {
-            let sample: Vec<Array3<f32>> = boxes.iter().step_by(hand_every).cloned().collect();
-            let flipped: Vec<Array3<f32>> = sample.par_iter().map(mirrored_z).collect();
-            let check = HandCheck::decide(&score(&sample), &score(&flipped));
-            (check.is_some_and(|c| c.is_mirrored()), check)
-        }
-    };
-    if mirrored {
+    // The hand: the same banks against boxes mirrored about their centres. Auto compares a
+    // sample of the picks' scores as they are with the same picks mirrored, and scores the
+    // picks again only when the mirrored hand wins.
+    let told_mirrored = opts.hand == Hand::Mirrored;
+    if told_mirrored {
         boxes = boxes.par_iter().map(mirrored_z).collect();
+    }
+    let mut cc = score(&boxes);
+    let hand_check = match opts.hand {
+        Hand::Auto => {
+            let as_is: Vec<Vec<f32>> = cc.iter().step_by(hand_every).cloned().collect();
+            let flipped: Vec<Array3<f32>> = boxes
+                .par_iter()
+                .step_by(hand_every)
+                .map(mirrored_z)
+                .collect();
+            HandCheck::decide(&as_is, &score(&flipped))
+        }
+        _ => None,
+    };
+    let mirrored = told_mirrored || hand_check.is_some_and(|c| c.is_mirrored());
+    if mirrored && !told_mirrored {
+        boxes = boxes.par_iter().map(mirrored_z).collect();
+        cc = score(&boxes);
+    }
+    if mirrored {
         reference_boxes = reference_boxes.par_iter().map(mirrored_z).collect();
     }
-    let cc = score(&boxes);
     let reference_cc = score(&reference_boxes);
     let (z, by_z, background) = if reference_cc.len() >= MIN_PICKS_FOR_Z {
         let z = against_reference(&cc, &reference_cc, opts.naming_exponent);
