@@ -9,7 +9,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use tomopick_io::VoxelSize;
-use tomopick_pick::TemplateMatchOptions;
 use tomopick_train::{AdaptRequest, TrainError, TrainEvent, adapt_detector};
 
 impl ToPyErr for TrainError {
@@ -33,7 +32,7 @@ impl ToPyErr for TrainError {
 /// `labels`: one particle list per tomogram to fine-tune on instead of the model's picks.
 /// `classes`: the classes the sample holds, as `pick(..., classes=[...])`.
 #[pyfunction]
-#[pyo3(signature = (tomograms, output, model=None, steps=200, seed=1, user_fraction=0.5, voxel_size=None, progress=None, match_templates=false, tilt_max=tomopick_pick::template_match::DEFAULT_TILT_MAX, template_rotations=tomopick_pick::template_match::DEFAULT_ROTATIONS, labels=None, classes=None, defocus=None, phase_flipped=false))]
+#[pyo3(signature = (tomograms, output, model=None, steps=200, seed=1, user_fraction=0.5, voxel_size=None, progress=None, match_templates=false, tilt_max=tomopick_pick::template_match::DEFAULT_TILT_MAX, template_rotations=tomopick_pick::template_match::DEFAULT_ROTATIONS, labels=None, classes=None, defocus=None, phase_flipped=false, ctf_power=None, hand="auto"))]
 #[allow(clippy::too_many_arguments)]
 pub fn adapt(
     py: Python<'_>,
@@ -52,6 +51,8 @@ pub fn adapt(
     classes: Option<Vec<String>>,
     defocus: Option<f64>,
     phase_flipped: bool,
+    ctf_power: Option<f64>,
+    hand: &str,
 ) -> PyResult<PathBuf> {
     if let Some(v) = voxel_size
         && !(v.is_finite() && v > 0.0)
@@ -60,7 +61,13 @@ pub fn adapt(
             "voxel_size {v}: must be a positive number of Å"
         )));
     }
-    let ctf = crate::pick::template_ctf(defocus, phase_flipped, match_templates)?;
+    let templates = crate::templates::TemplateLook {
+        defocus,
+        phase_flipped,
+        ctf_power,
+        hand: hand.to_string(),
+    }
+    .pick_options(match_templates, tilt_max, template_rotations)?;
     let cancel = Arc::new(AtomicBool::new(false));
     let req = AdaptRequest {
         model,
@@ -69,8 +76,7 @@ pub fn adapt(
         user_fraction,
         voxel_size: voxel_size.map(VoxelSize::isotropic),
         cancel: Some(cancel.clone()),
-        templates: match_templates
-            .then(|| TemplateMatchOptions::for_pick(tilt_max, template_rotations, ctf)),
+        templates,
         labels: labels.unwrap_or_default(),
         classes: classes.unwrap_or_default(),
         ..AdaptRequest::new(tomograms, output)

@@ -7,6 +7,7 @@ mod errors;
 mod frames;
 mod pick;
 mod sim;
+mod templates;
 
 use pyo3::prelude::*;
 
@@ -20,6 +21,7 @@ fn _tomopick(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(pick::pick, m)?)?;
     m.add_function(wrap_pyfunction!(adapt::adapt, m)?)?;
     m.add_function(wrap_pyfunction!(pick::classify, m)?)?;
+    m.add_function(wrap_pyfunction!(templates::match_templates, m)?)?;
     m.add_function(wrap_pyfunction!(sim::simulate_tomogram, m)?)?;
     m.add_function(wrap_pyfunction!(sim::evaluate, m)?)?;
     m.add_function(wrap_pyfunction!(frames::read_particles, m)?)?;

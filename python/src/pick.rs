@@ -3,6 +3,7 @@
 
 use crate::errors::{ToPyErr, bad_argument};
 use crate::frames::{from_columns, to_columns};
+use crate::templates::TemplateLook;
 use numpy::{PyArray1, PyReadonlyArray3};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -12,12 +13,12 @@ use std::time::{Duration, Instant};
 use tomopick_io::{Volume, VoxelSize};
 use tomopick_pick::classify::ClassifyOptions;
 use tomopick_pick::{
-    PickOptions, PickRequest, TemplateCtf, TemplateMatchOptions, TomoSource, classify_tomogram,
-    load_classifier, load_detector, model_pick_options, pick_source, pick_tomogram, sample_classes,
+    PickOptions, PickRequest, TomoSource, classify_tomogram, load_classifier, load_detector,
+    model_pick_options, pick_source, pick_tomogram, sample_classes,
 };
 
 /// A tomogram given from Python: a file, or a volume `[z, y, x]` with its voxel size.
-enum Input {
+pub(crate) enum Input {
     File(PathBuf),
     Array(Volume),
 }
@@ -28,7 +29,7 @@ const ARRAY: &str = "<numpy array>";
 impl Input {
     /// A path (str or os.PathLike) or a 3D float32 array `[z, y, x]` (copied once into the
     /// library's volume; `voxel_size` is then required).
-    fn from_py(source: &Bound<'_, PyAny>, voxel_size: Option<f64>) -> PyResult<Self> {
+    pub(crate) fn from_py(source: &Bound<'_, PyAny>, voxel_size: Option<f64>) -> PyResult<Self> {
         if let Ok(a) = source.extract::<PyReadonlyArray3<f32>>() {
             let v = voxel_size
                 .ok_or_else(|| bad_argument("a numpy volume needs voxel_size= (Å per voxel)"))?;
@@ -45,7 +46,7 @@ impl Input {
         }
     }
 
-    fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         match self {
             Input::File(p) => p,
             Input::Array(_) => Path::new(ARRAY),
@@ -53,7 +54,10 @@ impl Input {
     }
 
     /// The opened tomogram (an MRC file streamed tile by tile).
-    fn source(self, voxel_size: Option<f64>) -> tomopick_pick::error::Result<TomoSource> {
+    pub(crate) fn source(
+        self,
+        voxel_size: Option<f64>,
+    ) -> tomopick_pick::error::Result<TomoSource> {
         match self {
             Input::File(p) => TomoSource::open(&p, voxel_size.map(VoxelSize::isotropic)),
             Input::Array(v) => Ok(TomoSource::Memory(v)),
@@ -121,28 +125,10 @@ pub(crate) fn interruptible<R: Send>(
     })
 }
 
-/// The templates' CTF from `defocus` (µm, underfocus positive) and `phase_flipped`; refused
-/// without `match_templates`, where it would change nothing.
-pub fn template_ctf(
-    defocus: Option<f64>,
-    phase_flipped: bool,
-    match_templates: bool,
-) -> PyResult<Option<TemplateCtf>> {
-    if (defocus.is_some() || phase_flipped) && !match_templates {
-        return Err(bad_argument(
-            "defocus and phase_flipped are for template matching's templates: add match_templates=True",
-        ));
-    }
-    if phase_flipped && defocus.is_none() {
-        return Err(bad_argument("phase_flipped needs defocus"));
-    }
-    Ok(defocus.map(|um| TemplateCtf::at_defocus(um, phase_flipped)))
-}
-
 /// Picks a tomogram (path or `[z, y, x]` float32 array) with the detector (`model`, default the
 /// embedded one): returns the picks as columns and the attributes (voxel size, shape, classes).
 #[pyfunction]
-#[pyo3(signature = (source, voxel_size=None, model=None, threshold=None, refine_classes=false, classifier=None, tile=None, progress=None, match_templates=false, tilt_max=tomopick_pick::template_match::DEFAULT_TILT_MAX, template_rotations=tomopick_pick::template_match::DEFAULT_ROTATIONS, class_scores=false, classes=None, defocus=None, phase_flipped=false))]
+#[pyo3(signature = (source, voxel_size=None, model=None, threshold=None, refine_classes=false, classifier=None, tile=None, progress=None, match_templates=false, tilt_max=tomopick_pick::template_match::DEFAULT_TILT_MAX, template_rotations=tomopick_pick::template_match::DEFAULT_ROTATIONS, class_scores=false, classes=None, defocus=None, phase_flipped=false, ctf_power=None, hand="auto"))]
 #[allow(clippy::too_many_arguments)]
 pub fn pick<'py>(
     py: Python<'py>,
@@ -161,6 +147,8 @@ pub fn pick<'py>(
     classes: Option<Vec<String>>,
     defocus: Option<f64>,
     phase_flipped: bool,
+    ctf_power: Option<f64>,
+    hand: &str,
 ) -> PyResult<(Bound<'py, PyDict>, Bound<'py, PyDict>)> {
     if let Some(v) = voxel_size
         && !(v.is_finite() && v > 0.0)
@@ -169,7 +157,13 @@ pub fn pick<'py>(
             "voxel_size {v}: must be a positive number of Å"
         )));
     }
-    let ctf = template_ctf(defocus, phase_flipped, match_templates)?;
+    let templates = TemplateLook {
+        defocus,
+        phase_flipped,
+        ctf_power,
+        hand: hand.to_string(),
+    }
+    .pick_options(match_templates, tilt_max, template_rotations)?;
     let input = Input::from_py(source, voxel_size)?;
     let detector = py
         .detach(|| load_detector(model.as_deref()))
@@ -197,8 +191,7 @@ pub fn pick<'py>(
         voxel_size: voxel_size.map(VoxelSize::isotropic),
         keep_volume: false,
         cancel: Some(&cancel),
-        templates: match_templates
-            .then(|| TemplateMatchOptions::for_pick(tilt_max, template_rotations, ctf)),
+        templates,
     };
     req.check(classifier.as_deref()).map_err(ToPyErr::to_py)?;
     let name = match &input {
@@ -226,6 +219,9 @@ pub fn pick<'py>(
     }
     if let Some(n) = picked.template_changes {
         attrs.set_item("template_changes", n)?;
+    }
+    if let Some(t) = &picked.class_scores.templates {
+        attrs.set_item("hand", t.hand_note())?;
     }
     let cols = to_columns(py, &picks)?;
     if class_scores {

@@ -33,6 +33,7 @@ __all__ = [
     "pick",
     "adapt",
     "classify",
+    "match_templates",
     "simulate_tomogram",
     "evaluate",
     "read_particles",
@@ -106,6 +107,8 @@ def pick(
     classes: Optional[list] = None,
     defocus: Optional[float] = None,
     phase_flipped: bool = False,
+    ctf_power: Optional[float] = None,
+    hand: str = "auto",
 ) -> pd.DataFrame:
     """Find particles in a tomogram with the detector, as ``tomopick pick`` does.
 
@@ -123,8 +126,11 @@ def pick(
     largest tilt in degrees (the missing wedge; 90: none), ``template_rotations`` the
     orientations tried per class, ``defocus`` the tilt series' mean defocus in µm (underfocus
     positive; the templates get the CTF's sign and the square root of its magnitude, 300 kV,
-    Cs 2.7 mm) and ``phase_flipped`` whether the projections were CTF-corrected before
-    reconstruction (the templates' CTF then has no sign changes).
+    Cs 2.7 mm), ``phase_flipped`` whether the projections were CTF-corrected before
+    reconstruction (the templates' CTF then has no sign changes), ``ctf_power`` the power of
+    the CTF's magnitude (default 0.5; 1: the CTF itself) and ``hand`` the tomogram's hand
+    against the atomic models': ``"auto"`` (told from the picks; ``attrs["hand"]`` says what
+    was found), ``"as-is"`` or ``"mirrored"`` (along z).
     ``class_scores`` adds every class's scores as columns, as
     ``pick --class-scores`` writes them: ``p_<class>`` (the detector's probability) and, with
     ``match_templates``, ``cc_<class>`` (correlation) and ``z_<class>`` (standardised score;
@@ -152,6 +158,8 @@ def pick(
         classes=None if classes is None else [str(c) for c in classes],
         defocus=defocus,
         phase_flipped=phase_flipped,
+        ctf_power=ctf_power,
+        hand=hand,
     )
     return _frame(cols, attrs)
 
@@ -172,6 +180,8 @@ def adapt(
     classes: Optional[list] = None,
     defocus: Optional[float] = None,
     phase_flipped: bool = False,
+    ctf_power: Optional[float] = None,
+    hand: str = "auto",
 ) -> str:
     """Adapt the detector to your own tomograms, as ``tomopick adapt`` does;
     returns the adapted model's path (``output/model.bpk``) for ``pick(..., model=...)``.
@@ -182,8 +192,8 @@ def adapt(
     adapted model carries one pick threshold for all classes. ``output`` is the run folder:
     the same call after a stop (Ctrl-C raises ``KeyboardInterrupt`` after a checkpoint)
     continues it. ``progress``: a bar on a terminal, ``False``, or ``f(step, steps)``.
-    ``match_templates`` (with ``tilt_max``, ``template_rotations``, ``defocus`` and
-    ``phase_flipped``, as in ``pick``) names the
+    ``match_templates`` (with ``tilt_max``, ``template_rotations``, ``defocus``,
+    ``phase_flipped``, ``ctf_power`` and ``hand``, as in ``pick``) names the
     labels' classes by template matching, so that the adapted model learns those names.
     ``labels``: the tomograms' own particle lists (one file per tomogram, same order, the
     model's class names) to fine-tune on instead of the model's picks. ``classes``: the classes
@@ -210,6 +220,8 @@ def adapt(
         classes=None if classes is None else [str(c) for c in classes],
         defocus=defocus,
         phase_flipped=phase_flipped,
+        ctf_power=ctf_power,
+        hand=hand,
     ))
 
 
@@ -238,6 +250,66 @@ def classify(
         progress=_progress(progress, "boxes"),
     )
     return _frame(cols, dict(particles.attrs) if hasattr(particles, "attrs") else None)
+
+
+def match_templates(
+    source: Source,
+    particles: pd.DataFrame,
+    voxel_size: Optional[float] = None,
+    classes: Optional[list] = None,
+    templates: Union[PathLike, list, None] = None,
+    tilt_max: float = 60.0,
+    rotations: int = 1500,
+    refine: int = 0,
+    background: int = 200,
+    protein: str = "auto",
+    defocus: Optional[float] = None,
+    phase_flipped: bool = False,
+    ctf_power: Optional[float] = None,
+    hand: str = "auto",
+    progress: Progress = True,
+) -> pd.DataFrame:
+    """Name each particle by the class whose template fits best, as ``tomopick
+    match-templates`` does: particles found by anything (another picker, a copick project, by
+    hand) get a class from simulated templates of the atomic models.
+
+    ``particles`` needs ``class``, ``x``, ``y``, ``z`` (Å). ``classes``: the classes to
+    simulate templates for (shipped names such as ``"4v94"``, ``"name=file.pdb"`` or
+    PDB/mmCIF/MRC paths; default the 13 SHREC 2021 classes); or ``templates``: density maps
+    (MRC, protein positive, the tomogram's voxel size; the class is the file name) or a folder
+    of them. ``tilt_max``: the tilt series' largest tilt in degrees (the missing wedge; 90:
+    none). ``rotations``: orientations per class; ``refine``: re-score only the best this many
+    at every shift (faster). ``background``: places of the tomogram, away from the particles,
+    that standardise each class's scores (0: over the particles, for samples that hold their
+    classes in about equal numbers). ``protein``: ``"dark"``, ``"bright"`` or ``"auto"``.
+    ``defocus``, ``phase_flipped``, ``ctf_power`` and ``hand`` as in ``pick``.
+
+    Returns the particles with the matched ``class``, its standardised score as ``score``,
+    ``input_class``, and ``cc_<class>`` (correlation) and ``z_<class>`` (standardised score)
+    for every class; ``attrs`` hold ``voxel_size``, ``shape``, ``classes``, ``hand`` (what the
+    particles said about the tomogram's hand), ``mirrored``, ``protein_bright`` and
+    ``box_size``.
+    """
+    if isinstance(templates, (str, os.PathLike)):
+        templates = [templates]
+    cols, attrs = _tomopick.match_templates(
+        _source(source),
+        _columns(particles),
+        voxel_size=voxel_size,
+        classes=None if classes is None else [str(c) for c in classes],
+        templates=None if templates is None else [os.fspath(t) for t in templates],
+        tilt_max=tilt_max,
+        rotations=rotations,
+        refine=refine,
+        background=background,
+        protein=protein,
+        defocus=defocus,
+        phase_flipped=phase_flipped,
+        ctf_power=ctf_power,
+        hand=hand,
+        progress=_progress(progress, "particles"),
+    )
+    return _frame(cols, attrs)
 
 
 def simulate_tomogram(

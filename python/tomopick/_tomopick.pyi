@@ -31,6 +31,8 @@ def pick(
     classes: Optional[list[str]] = None,
     defocus: Optional[float] = None,
     phase_flipped: bool = False,
+    ctf_power: Optional[float] = None,
+    hand: str = "auto",
 ) -> tuple[Columns, dict[str, Any]]: ...
 def adapt(
     tomograms: list[str],
@@ -48,6 +50,8 @@ def adapt(
     classes: Optional[list[str]] = None,
     defocus: Optional[float] = None,
     phase_flipped: bool = False,
+    ctf_power: Optional[float] = None,
+    hand: str = "auto",
 ) -> Path: ...
 def classify(
     source: str | np.ndarray,
@@ -58,6 +62,23 @@ def classify(
     skip_border: bool = False,
     progress: Optional[Callable[[int, int], Any]] = None,
 ) -> Columns: ...
+def match_templates(
+    source: str | np.ndarray,
+    particles: Columns,
+    voxel_size: Optional[float] = None,
+    classes: Optional[list[str]] = None,
+    templates: Optional[list[str]] = None,
+    tilt_max: float = 60.0,
+    rotations: int = 1500,
+    refine: int = 0,
+    background: int = 200,
+    protein: str = "auto",
+    defocus: Optional[float] = None,
+    phase_flipped: bool = False,
+    ctf_power: Optional[float] = None,
+    hand: str = "auto",
+    progress: Optional[Callable[[int, int], Any]] = None,
+) -> tuple[Columns, dict[str, Any]]: ...
 def simulate_tomogram(
     seed: int = 0,
     shape: Optional[tuple[int, int, int]] = None,

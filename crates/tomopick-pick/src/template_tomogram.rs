@@ -24,6 +24,42 @@ pub enum TemplateSource {
     Files(Vec<PathBuf>),
 }
 
+impl TemplateSource {
+    /// Template maps named on the command line or in Python: each path a map, or a folder
+    /// standing for the `.mrc` files in it (sorted by name).
+    pub fn files(paths: &[PathBuf]) -> Result<TemplateSource> {
+        let mut out = Vec::new();
+        for p in paths {
+            if !p.is_dir() {
+                out.push(p.clone());
+                continue;
+            }
+            let entries = std::fs::read_dir(p).map_err(|e| tomopick_io::IoError::os(p, e))?;
+            let mut found: Vec<PathBuf> = entries
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|f| f.extension().is_some_and(|x| x == "mrc"))
+                .collect();
+            if found.is_empty() {
+                return Err(PickError::input(p, "no .mrc templates in this folder"));
+            }
+            found.sort();
+            out.extend(found);
+        }
+        Ok(TemplateSource::Files(out))
+    }
+
+    /// Simulated templates of `classes` (`tomopick simulate`'s class entries), or of the 13
+    /// SHREC 2021 classes when none are named.
+    pub fn simulated(classes: Option<Vec<String>>) -> TemplateSource {
+        TemplateSource::Simulated(classes.unwrap_or_else(|| {
+            tomopick_sim::library::SHREC2021_CLASSES
+                .iter()
+                .map(|c| c.to_string())
+                .collect()
+        }))
+    }
+}
+
 /// Picks with the classes that template matching gave them.
 pub struct TemplateMatched {
     /// The picks as given.

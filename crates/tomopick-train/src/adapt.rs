@@ -289,7 +289,13 @@ fn prepare(req: &AdaptRequest, events: &mut dyn FnMut(TrainEvent)) -> Result<Pat
                     (TomoSource::Memory(vol), true) => Some(vol),
                     _ => None,
                 };
-                (picked.picks, grid, "picks as its labels".to_string())
+                let hand = picked
+                    .class_scores
+                    .templates
+                    .as_ref()
+                    .and_then(|t| t.hand_note())
+                    .map_or(String::new(), |h| format!("; {h}"));
+                (picked.picks, grid, format!("picks as its labels{hand}"))
             }
         };
         let labels = out.join("labels").join(format!("{name}.csv"));

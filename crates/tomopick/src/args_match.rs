@@ -88,6 +88,17 @@ pub struct HandArgs {
     pub hand: Hand,
 }
 
+impl HandArgs {
+    /// Refuses `--hand as-is|mirrored` where no template matching follows (it would change
+    /// nothing).
+    pub fn needs_templates(&self, match_templates: bool) -> anyhow::Result<()> {
+        if self.hand != Hand::Auto && !match_templates {
+            anyhow::bail!("--hand is for template matching: add --match-templates");
+        }
+        Ok(())
+    }
+}
+
 fn parse_hand(s: &str) -> Result<Hand, String> {
     Hand::parse(s).ok_or_else(|| format!("'{s}': expected auto, as-is or mirrored"))
 }

@@ -38,14 +38,9 @@ pub fn match_templates_cmd(a: MatchTemplatesArgs) -> Result<()> {
         ctf: a.ctf.template_ctf(),
         hand: a.hand.hand,
     };
-    let source = match a.templates {
-        Some(paths) => TemplateSource::Files(template_files(paths)?),
-        None => TemplateSource::Simulated(a.classes.unwrap_or_else(|| {
-            tomopick_sim::library::SHREC2021_CLASSES
-                .iter()
-                .map(|c| c.to_string())
-                .collect()
-        })),
+    let source = match &a.templates {
+        Some(paths) => TemplateSource::files(paths)?,
+        None => TemplateSource::simulated(a.classes),
     };
     if let Some(ctf) = &opts.ctf {
         tracing::info!(
@@ -95,26 +90,4 @@ pub fn match_templates_cmd(a: MatchTemplatesArgs) -> Result<()> {
     print_counts(&m.particles);
     tracing::info!("wrote {}", a.output.display());
     Ok(())
-}
-
-/// The template files named, a folder standing for the `.mrc` files in it (sorted).
-fn template_files(paths: Vec<std::path::PathBuf>) -> Result<Vec<std::path::PathBuf>> {
-    let mut out = Vec::new();
-    for p in paths {
-        if p.is_dir() {
-            let mut found: Vec<_> = std::fs::read_dir(&p)
-                .map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|f| f.extension().is_some_and(|x| x == "mrc"))
-                .collect();
-            if found.is_empty() {
-                anyhow::bail!("{}: no .mrc templates in this folder", p.display());
-            }
-            found.sort();
-            out.extend(found);
-        } else {
-            out.push(p);
-        }
-    }
-    Ok(out)
 }

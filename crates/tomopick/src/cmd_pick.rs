@@ -38,6 +38,7 @@ pub fn request<'a>(
     classifier: Option<&'a ClassifierModel>,
 ) -> Result<PickRequest<'a>> {
     a.ctf.needs_templates(a.match_templates)?;
+    a.hand.needs_templates(a.match_templates)?;
     let req = PickRequest {
         detector: model,
         classifier,

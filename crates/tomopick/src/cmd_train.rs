@@ -74,6 +74,7 @@ pub fn train_classifier(a: TrainRunArgs) -> Result<()> {
 /// `tomopick adapt`: one library call; prints where the adapted model is and how to use it.
 pub fn adapt(a: AdaptArgs) -> Result<()> {
     a.ctf.needs_templates(a.match_templates)?;
+    a.hand.needs_templates(a.match_templates)?;
     a.ctf.needs_defocus()?;
     let req = AdaptRequest {
         model: a.model,

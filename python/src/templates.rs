@@ -1,0 +1,180 @@
+//! Template matching from Python: the template options of `pick`/`adapt(match_templates=True)`
+//! and `match_templates`, which names the classes of particles found by anything (another
+//! picker, a copick project, by hand), as `tomopick match-templates` does.
+
+use crate::errors::{ToPyErr, bad_argument};
+use crate::frames::{from_columns, to_columns};
+use crate::pick::{Input, interruptible};
+use numpy::PyArray1;
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+use tomopick_io::VoxelSize;
+use tomopick_pick::template_ctf::DEFAULT_CTF_POWER;
+use tomopick_pick::template_hand::Hand;
+use tomopick_pick::template_match::{
+    DEFAULT_BACKGROUND, DEFAULT_ROTATIONS, DEFAULT_TILT_MAX, missing_wedge,
+};
+use tomopick_pick::{TemplateCtf, TemplateMatchOptions, TemplateSource};
+
+/// The CTF and hand keywords that shape the templates, as the command line's `--defocus`,
+/// `--phase-flipped`, `--ctf-power` and `--hand`.
+pub struct TemplateLook {
+    /// The tilt series' mean defocus, µm (underfocus positive).
+    pub defocus: Option<f64>,
+    /// The projections were phase-flipped before reconstruction.
+    pub phase_flipped: bool,
+    /// The CTF's magnitude to this power (default [`DEFAULT_CTF_POWER`]).
+    pub ctf_power: Option<f64>,
+    /// `auto`, `as-is` or `mirrored`.
+    pub hand: String,
+}
+
+impl TemplateLook {
+    /// The templates' CTF (`None` without a defocus) and the hand; refused where template
+    /// matching does not run (`match_templates` false: they would change nothing) or a CTF
+    /// keyword comes without a defocus.
+    pub fn resolve(&self, match_templates: bool) -> PyResult<(Option<TemplateCtf>, Hand)> {
+        let hand = Hand::parse(&self.hand).ok_or_else(|| {
+            bad_argument(format!(
+                "hand '{}': expected 'auto', 'as-is' or 'mirrored'",
+                self.hand
+            ))
+        })?;
+        let any_ctf = self.defocus.is_some() || self.phase_flipped || self.ctf_power.is_some();
+        if (any_ctf || hand != Hand::Auto) && !match_templates {
+            return Err(bad_argument(
+                "defocus, phase_flipped, ctf_power and hand are for template matching's \
+                 templates: add match_templates=True",
+            ));
+        }
+        if self.defocus.is_none() && (self.phase_flipped || self.ctf_power.is_some()) {
+            return Err(bad_argument(
+                "phase_flipped and ctf_power shape the CTF of defocus: give defocus= (µm)",
+            ));
+        }
+        let ctf = self.defocus.map(|um| TemplateCtf {
+            power: self.ctf_power.unwrap_or(DEFAULT_CTF_POWER),
+            ..TemplateCtf::at_defocus(um, self.phase_flipped)
+        });
+        Ok((ctf, hand))
+    }
+
+    /// The options of `pick`/`adapt` with `match_templates` (`None` without it).
+    pub fn pick_options(
+        &self,
+        match_templates: bool,
+        tilt_max: f64,
+        rotations: usize,
+    ) -> PyResult<Option<TemplateMatchOptions>> {
+        let (ctf, hand) = self.resolve(match_templates)?;
+        Ok(match_templates.then(|| TemplateMatchOptions {
+            hand,
+            ..TemplateMatchOptions::for_pick(tilt_max, rotations, ctf)
+        }))
+    }
+}
+
+/// Names each particle (columns with `class`, `x`, `y`, `z` in Å) by the class whose
+/// template fits best, as `tomopick match-templates` does: the particles with the new class,
+/// its standardised score as `score`, `input_class`, and `cc_<class>` / `z_<class>` for every
+/// class; and the attributes (voxel size, shape, classes, hand, protein contrast, box size).
+#[pyfunction]
+#[pyo3(signature = (source, particles, voxel_size=None, classes=None, templates=None, tilt_max=DEFAULT_TILT_MAX, rotations=DEFAULT_ROTATIONS, refine=0, background=DEFAULT_BACKGROUND, protein="auto", defocus=None, phase_flipped=false, ctf_power=None, hand="auto", progress=None))]
+#[allow(clippy::too_many_arguments)]
+pub fn match_templates<'py>(
+    py: Python<'py>,
+    source: &Bound<'py, PyAny>,
+    particles: &Bound<'py, PyDict>,
+    voxel_size: Option<f64>,
+    classes: Option<Vec<String>>,
+    templates: Option<Vec<PathBuf>>,
+    tilt_max: f64,
+    rotations: usize,
+    refine: usize,
+    background: usize,
+    protein: &str,
+    defocus: Option<f64>,
+    phase_flipped: bool,
+    ctf_power: Option<f64>,
+    hand: &str,
+    progress: Option<Bound<'py, PyAny>>,
+) -> PyResult<(Bound<'py, PyDict>, Bound<'py, PyDict>)> {
+    let look = TemplateLook {
+        defocus,
+        phase_flipped,
+        ctf_power,
+        hand: hand.to_string(),
+    };
+    let (ctf, hand) = look.resolve(true)?;
+    let protein_bright = match protein {
+        "auto" => None,
+        "bright" => Some(true),
+        "dark" => Some(false),
+        p => {
+            return Err(bad_argument(format!(
+                "protein '{p}': expected 'dark', 'bright' or 'auto'"
+            )));
+        }
+    };
+    if classes.is_some() && templates.is_some() {
+        return Err(bad_argument(
+            "classes (simulated templates) and templates (maps): give one",
+        ));
+    }
+    let picks = from_columns(particles)?;
+    let input = Input::from_py(source, voxel_size)?;
+    let path = input.path().to_path_buf();
+    let template_source = match &templates {
+        Some(paths) => TemplateSource::files(paths).map_err(ToPyErr::to_py)?,
+        None => TemplateSource::simulated(classes),
+    };
+    let opts = TemplateMatchOptions {
+        rotations,
+        tilt_max_deg: missing_wedge(tilt_max),
+        refine,
+        background,
+        protein_bright,
+        ctf,
+        hand,
+        ..Default::default()
+    };
+    let cancel = AtomicBool::new(false);
+    let m = interruptible(py, &cancel, progress.as_ref(), |report| {
+        let tomo = input.source(voxel_size)?;
+        let shape = tomo.shape_xyz();
+        let vs = tomo.voxel_size();
+        let m = tomopick_pick::match_tomogram(
+            tomo,
+            &path,
+            picks,
+            Path::new("particles"),
+            &template_source,
+            &opts,
+            report,
+        )?;
+        Ok::<_, tomopick_pick::PickError>((m, shape, vs))
+    })?
+    .map_err(ToPyErr::to_py)?;
+    let (m, shape, vs): (_, [usize; 3], VoxelSize) = m;
+    let cols = to_columns(py, &m.particles)?;
+    let input_class: Vec<&str> = m.input.iter().map(|p| p.class.as_str()).collect();
+    cols.set_item("input_class", input_class)?;
+    let s = &m.scores;
+    for (prefix, table) in [("cc_", &s.cc), ("z_", &s.z)] {
+        for (k, name) in s.classes.iter().enumerate() {
+            let v: Vec<f64> = table.iter().map(|r| r[k] as f64).collect();
+            cols.set_item(format!("{prefix}{name}"), PyArray1::from_vec(py, v))?;
+        }
+    }
+    let attrs = PyDict::new(py);
+    attrs.set_item("voxel_size", vs.x)?;
+    attrs.set_item("shape", shape)?;
+    attrs.set_item("classes", s.classes.clone())?;
+    attrs.set_item("mirrored", s.mirrored)?;
+    attrs.set_item("hand", s.hand_note())?;
+    attrs.set_item("protein_bright", s.protein_bright)?;
+    attrs.set_item("box_size", s.box_size)?;
+    Ok((cols, attrs))
+}
