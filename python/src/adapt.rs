@@ -1,7 +1,7 @@
 //! `adapt`: `tomopick adapt` from Python (self-training of the detector on the user's
 //! tomograms), with the GIL released, progress over the training steps and Ctrl-C honoured.
 
-use crate::errors::{ToPyErr, bad_argument, input_error};
+use crate::errors::{ToPyErr, check_voxel_size, input_error};
 use crate::pick::interruptible;
 use pyo3::exceptions::PyKeyboardInterrupt;
 use pyo3::prelude::*;
@@ -54,13 +54,7 @@ pub fn adapt(
     ctf_power: Option<f64>,
     hand: &str,
 ) -> PyResult<PathBuf> {
-    if let Some(v) = voxel_size
-        && !(v.is_finite() && v > 0.0)
-    {
-        return Err(bad_argument(format!(
-            "voxel_size {v}: must be a positive number of Å"
-        )));
-    }
+    check_voxel_size(voxel_size)?;
     let templates = crate::templates::TemplateLook {
         defocus,
         phase_flipped,

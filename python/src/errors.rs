@@ -109,3 +109,13 @@ impl ToPyErr for tomopick_eval::EvalError {
 pub fn bad_argument(message: impl Into<String>) -> PyErr {
     input_error(message.into())
 }
+
+/// Refuses a `voxel_size=` that is not a positive number of Å.
+pub fn check_voxel_size(voxel_size: Option<f64>) -> PyResult<()> {
+    match voxel_size {
+        Some(v) if !(v.is_finite() && v > 0.0) => Err(bad_argument(format!(
+            "voxel_size {v}: must be a positive number of Å"
+        ))),
+        _ => Ok(()),
+    }
+}

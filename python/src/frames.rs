@@ -2,7 +2,7 @@
 //! `psi` in degrees, `tomogram`; NaN / None where unknown), and `read_particles` /
 //! `write_particles` over every list format tomopick reads and writes.
 
-use crate::errors::{ToPyErr, bad_argument};
+use crate::errors::{ToPyErr, bad_argument, check_voxel_size};
 use numpy::{PyArray1, PyReadonlyArray1};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -99,13 +99,7 @@ pub fn context(
     shape: Option<[usize; 3]>,
     classes: Option<Vec<String>>,
 ) -> PyResult<ListContext> {
-    if let Some(v) = voxel_size
-        && !(v.is_finite() && v > 0.0)
-    {
-        return Err(bad_argument(format!(
-            "voxel_size {v}: must be a positive number of Å"
-        )));
-    }
+    check_voxel_size(voxel_size)?;
     Ok(ListContext {
         voxel_size: voxel_size.map(VoxelSize::isotropic),
         binning,

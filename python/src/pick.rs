@@ -1,7 +1,7 @@
 //! `pick` and `classify`: the whole pipeline of `tomopick pick` / `tomopick classify` on a file
 //! or a numpy volume, with the GIL released, progress reported and Ctrl-C honoured.
 
-use crate::errors::{ToPyErr, bad_argument};
+use crate::errors::{ToPyErr, bad_argument, check_voxel_size};
 use crate::frames::{from_columns, to_columns};
 use crate::templates::TemplateLook;
 use numpy::{PyArray1, PyReadonlyArray3};
@@ -30,6 +30,7 @@ impl Input {
     /// A path (str or os.PathLike) or a 3D float32 array `[z, y, x]` (copied once into the
     /// library's volume; `voxel_size` is then required).
     pub(crate) fn from_py(source: &Bound<'_, PyAny>, voxel_size: Option<f64>) -> PyResult<Self> {
+        check_voxel_size(voxel_size)?;
         if let Ok(a) = source.extract::<PyReadonlyArray3<f32>>() {
             let v = voxel_size
                 .ok_or_else(|| bad_argument("a numpy volume needs voxel_size= (Å per voxel)"))?;
@@ -150,13 +151,7 @@ pub fn pick<'py>(
     ctf_power: Option<f64>,
     hand: &str,
 ) -> PyResult<(Bound<'py, PyDict>, Bound<'py, PyDict>)> {
-    if let Some(v) = voxel_size
-        && !(v.is_finite() && v > 0.0)
-    {
-        return Err(bad_argument(format!(
-            "voxel_size {v}: must be a positive number of Å"
-        )));
-    }
+    check_voxel_size(voxel_size)?;
     let templates = TemplateLook {
         defocus,
         phase_flipped,

@@ -1,7 +1,7 @@
 //! `simulate_tomogram` (a volume with exact ground truth, in memory) and `evaluate` (SHREC and
 //! CZII metrics of picks against a truth).
 
-use crate::errors::{ToPyErr, bad_argument};
+use crate::errors::{ToPyErr, bad_argument, check_voxel_size};
 use crate::frames::{from_columns, to_columns};
 use numpy::{IntoPyArray, PyArray3};
 use pyo3::prelude::*;
@@ -36,6 +36,7 @@ pub fn simulate_tomogram<'py>(
     route: Option<&str>,
     config: Option<PathBuf>,
 ) -> PyResult<Simulated<'py>> {
+    check_voxel_size(voxel_size)?;
     let mut c = match &config {
         Some(p) => TomogramConfig::from_toml(p).map_err(ToPyErr::to_py)?,
         None => TomogramConfig::shrec_like(),
@@ -86,6 +87,7 @@ pub fn evaluate(
     beta: f64,
     weights: Option<HashMap<String, f64>>,
 ) -> PyResult<String> {
+    check_voxel_size(voxel_size)?;
     if !(beta.is_finite() && beta > 0.0 && threshold.is_finite() && threshold > 0.0) {
         return Err(bad_argument("beta and threshold must be positive"));
     }

@@ -33,6 +33,22 @@ def test_a_volume_without_voxel_size_or_of_the_wrong_rank_is_refused():
         tomopick.pick(np.zeros((32, 32, 32), np.float32), voxel_size=-1, progress=False)
 
 
+def test_every_function_refuses_a_voxel_size_that_is_not_positive(tmp_path):
+    volume = np.zeros((32, 32, 32), np.float32)
+    particles = pd.DataFrame({"class": ["4v94"], "x": [100.0], "y": [100.0], "z": [100.0]})
+    calls = [
+        lambda: tomopick.classify(volume, particles, voxel_size=0.0, progress=False),
+        lambda: tomopick.match_templates(volume, particles, voxel_size=float("nan"), progress=False),
+        lambda: tomopick.simulate_tomogram(voxel_size=-10.0),
+        lambda: tomopick.evaluate(particles, particles, radius=50.0, voxel_size=0.0, shape=(32, 32, 32)),
+        lambda: tomopick.read_particles(tmp_path / "any.star", voxel_size=-1.0),
+        lambda: tomopick.adapt(tmp_path / "t.mrc", tmp_path / "run", voxel_size=0.0, progress=False),
+    ]
+    for call in calls:
+        with pytest.raises(tomopick.InputError, match="voxel_size .*: must be a positive number of Å"):
+            call()
+
+
 def test_a_bad_star_line_is_named(tmp_path):
     star = tmp_path / "bad.star"
     star.write_text(
