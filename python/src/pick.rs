@@ -151,7 +151,6 @@ pub fn pick<'py>(
     ctf_power: Option<f64>,
     hand: &str,
 ) -> PyResult<(Bound<'py, PyDict>, Bound<'py, PyDict>)> {
-    check_voxel_size(voxel_size)?;
     let templates = TemplateLook {
         defocus,
         phase_flipped,
@@ -220,20 +219,23 @@ pub fn pick<'py>(
     }
     let cols = to_columns(py, &picks)?;
     if class_scores {
-        add_class_scores(py, &cols, &picked.class_scores)?;
+        let s = &picked.class_scores;
+        add_score_columns(py, &cols, &s.classes, s.tables())?;
     }
     Ok((cols, attrs))
 }
 
-/// Adds `p_<class>` (the detector's probabilities) and, when template matching ran,
-/// `cc_<class>` and `z_<class>` columns, as `tomopick pick --class-scores` writes them.
-fn add_class_scores(
+/// Adds `<prefix><class>` columns for each score table (one row per pick, one value per
+/// class of `classes`): `p_` (the detector's probabilities), `cc_` and `z_` (template
+/// matching's), as `tomopick pick --class-scores` writes them.
+pub(crate) fn add_score_columns<'a>(
     py: Python<'_>,
     cols: &Bound<'_, PyDict>,
-    scores: &tomopick_pick::ClassScores,
+    classes: &[String],
+    tables: impl IntoIterator<Item = (&'static str, &'a [Vec<f32>])>,
 ) -> PyResult<()> {
-    for (prefix, rows) in scores.tables() {
-        for (k, name) in scores.classes.iter().enumerate() {
+    for (prefix, rows) in tables {
+        for (k, name) in classes.iter().enumerate() {
             let v: Vec<f64> = rows.iter().map(|r| r[k] as f64).collect();
             cols.set_item(format!("{prefix}{name}"), PyArray1::from_vec(py, v))?;
         }

@@ -4,8 +4,7 @@
 
 use crate::errors::{ToPyErr, bad_argument};
 use crate::frames::{from_columns, to_columns};
-use crate::pick::{Input, interruptible};
-use numpy::PyArray1;
+use crate::pick::{Input, add_score_columns, interruptible};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use std::path::{Path, PathBuf};
@@ -14,7 +13,7 @@ use tomopick_io::VoxelSize;
 use tomopick_pick::template_ctf::DEFAULT_CTF_POWER;
 use tomopick_pick::template_hand::Hand;
 use tomopick_pick::template_match::{
-    DEFAULT_BACKGROUND, DEFAULT_ROTATIONS, DEFAULT_TILT_MAX, missing_wedge,
+    DEFAULT_BACKGROUND, DEFAULT_ROTATIONS, DEFAULT_TILT_MAX, missing_wedge, parse_protein,
 };
 use tomopick_pick::{TemplateCtf, TemplateMatchOptions, TemplateSource};
 
@@ -69,10 +68,7 @@ impl TemplateLook {
         rotations: usize,
     ) -> PyResult<Option<TemplateMatchOptions>> {
         let (ctf, hand) = self.resolve(match_templates)?;
-        Ok(match_templates.then(|| TemplateMatchOptions {
-            hand,
-            ..TemplateMatchOptions::for_pick(tilt_max, rotations, ctf)
-        }))
+        Ok(match_templates.then(|| TemplateMatchOptions::for_pick(tilt_max, rotations, ctf, hand)))
     }
 }
 
@@ -108,16 +104,11 @@ pub fn match_templates<'py>(
         hand: hand.to_string(),
     };
     let (ctf, hand) = look.resolve(true)?;
-    let protein_bright = match protein {
-        "auto" => None,
-        "bright" => Some(true),
-        "dark" => Some(false),
-        p => {
-            return Err(bad_argument(format!(
-                "protein '{p}': expected 'dark', 'bright' or 'auto'"
-            )));
-        }
-    };
+    let protein_bright = parse_protein(protein).ok_or_else(|| {
+        bad_argument(format!(
+            "protein '{protein}': expected 'dark', 'bright' or 'auto'"
+        ))
+    })?;
     if classes.is_some() && templates.is_some() {
         return Err(bad_argument(
             "classes (simulated templates) and templates (maps): give one",
@@ -162,12 +153,7 @@ pub fn match_templates<'py>(
     let input_class: Vec<&str> = m.input.iter().map(|p| p.class.as_str()).collect();
     cols.set_item("input_class", input_class)?;
     let s = &m.scores;
-    for (prefix, table) in [("cc_", &s.cc), ("z_", &s.z)] {
-        for (k, name) in s.classes.iter().enumerate() {
-            let v: Vec<f64> = table.iter().map(|r| r[k] as f64).collect();
-            cols.set_item(format!("{prefix}{name}"), PyArray1::from_vec(py, v))?;
-        }
-    }
+    add_score_columns(py, &cols, &s.classes, s.tables())?;
     let attrs = PyDict::new(py);
     attrs.set_item("voxel_size", vs.x)?;
     attrs.set_item("shape", shape)?;

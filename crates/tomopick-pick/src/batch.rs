@@ -223,6 +223,7 @@ fn pick_one(
         ..*req
     };
     let picked = pick_tomogram(&item.path, &req, on_tile)?;
+    let hand = picked.hand_note();
     let mut picks = picked.picks;
     for p in &mut picks {
         p.tomogram = Some(item.name.clone());
@@ -233,11 +234,6 @@ fn pick_one(
     }
     let ctx = opts.context(classes, Some((picked.voxel_size, picked.shape_xyz)));
     write_particles(output, opts.format, &picks, &ctx)?;
-    let hand = picked
-        .class_scores
-        .templates
-        .as_ref()
-        .and_then(|t| t.hand_note());
     let note = [picked.resampled, stated, hand]
         .into_iter()
         .flatten()

@@ -81,8 +81,7 @@ impl ClassScores {
     pub fn tables(&self) -> Vec<(&'static str, &[Vec<f32>])> {
         let mut tables = vec![("p_", self.detector.as_slice())];
         if let Some(t) = &self.templates {
-            tables.push(("cc_", t.cc.as_slice()));
-            tables.push(("z_", t.z.as_slice()));
+            tables.extend(t.tables());
         }
         tables
     }

@@ -58,6 +58,14 @@ pub struct Picked {
     pub source: TomoSource,
 }
 
+impl Picked {
+    /// What template matching found about the tomogram's hand, for the log (`None` without
+    /// template matching, or when the hand was taken as it is without a check).
+    pub fn hand_note(&self) -> Option<String> {
+        self.class_scores.templates.as_ref()?.hand_note()
+    }
+}
+
 impl PickRequest<'_> {
     /// Refuses options out of range and a classifier that cannot refine this detector
     /// (`classifier_path` names it; `None`: the embedded default). Check once, before a batch.

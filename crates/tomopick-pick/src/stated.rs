@@ -132,9 +132,10 @@ pub fn options_for(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::template_hand::Hand;
 
     fn base() -> TemplateMatchOptions {
-        TemplateMatchOptions::for_pick(60.0, 10, None)
+        TemplateMatchOptions::for_pick(60.0, 10, None, Hand::Auto)
     }
 
     fn stated(um: f64, tilt: f64) -> StatedTiltSeries {
@@ -164,8 +165,12 @@ mod tests {
         );
 
         // A CTF on the command line (--defocus) is kept; so is its tilt range (--tilt-max).
-        let mine =
-            TemplateMatchOptions::for_pick(70.0, 10, Some(TemplateCtf::at_defocus(2.0, true)));
+        let mine = TemplateMatchOptions::for_pick(
+            70.0,
+            10,
+            Some(TemplateCtf::at_defocus(2.0, true)),
+            Hand::Auto,
+        );
         let keep = UseStated {
             ctf: false,
             tilt: false,

@@ -69,6 +69,18 @@ pub struct TemplateMatchOptions {
     pub hand: Hand,
 }
 
+/// Protein's contrast as the command line and Python name it: `auto` (read from the picks:
+/// `Some(None)`), `bright` (`Some(Some(true))`) or `dark` (`Some(Some(false))`); `None` for
+/// anything else. [`TemplateMatchOptions::protein_bright`] takes the inner value.
+pub fn parse_protein(s: &str) -> Option<Option<bool>> {
+    match s {
+        "auto" => Some(None),
+        "bright" => Some(Some(true)),
+        "dark" => Some(Some(false)),
+        _ => None,
+    }
+}
+
 /// The missing wedge of a tilt series whose largest tilt is `tilt_max_deg` degrees, as
 /// [`TemplateMatchOptions::tilt_max_deg`] takes it: 90° (a full tilt range) means none.
 pub fn missing_wedge(tilt_max_deg: f64) -> Option<f64> {
@@ -77,13 +89,19 @@ pub fn missing_wedge(tilt_max_deg: f64) -> Option<f64> {
 
 impl TemplateMatchOptions {
     /// The options `pick --match-templates` (and Python's `pick(match_templates=True)`) uses:
-    /// the defaults with the tilt series' largest tilt ([`missing_wedge`]), `rotations` and
-    /// the tilt series' CTF, if given.
-    pub fn for_pick(tilt_max_deg: f64, rotations: usize, ctf: Option<TemplateCtf>) -> Self {
+    /// the defaults with the tilt series' largest tilt ([`missing_wedge`]), `rotations`, the
+    /// tilt series' CTF, if given, and the tomogram's `hand`.
+    pub fn for_pick(
+        tilt_max_deg: f64,
+        rotations: usize,
+        ctf: Option<TemplateCtf>,
+        hand: Hand,
+    ) -> Self {
         TemplateMatchOptions {
             tilt_max_deg: missing_wedge(tilt_max_deg),
             rotations,
             ctf,
+            hand,
             ..Default::default()
         }
     }
@@ -235,6 +253,12 @@ impl TemplateScores {
             mirrored: self.mirrored,
             hand_check: self.hand_check,
         }
+    }
+
+    /// The score tables with their column prefixes: `cc_` (correlations), then `z_`
+    /// (standardised scores); one row per pick, one value per class.
+    pub fn tables(&self) -> [(&'static str, &[Vec<f32>]); 2] {
+        [("cc_", self.cc.as_slice()), ("z_", self.z.as_slice())]
     }
 
     /// What the log should say about the tomogram's hand, when it was told from the picks or

@@ -285,16 +285,13 @@ fn prepare(req: &AdaptRequest, events: &mut dyn FnMut(TrainEvent)) -> Result<Pat
                     s => s,
                 };
                 let picked = pick_source(source, tomo, &pick_req, |_, _| {})?;
+                let hand = picked
+                    .hand_note()
+                    .map_or(String::new(), |h| format!("; {h}"));
                 let grid = match (picked.source, resample) {
                     (TomoSource::Memory(vol), true) => Some(vol),
                     _ => None,
                 };
-                let hand = picked
-                    .class_scores
-                    .templates
-                    .as_ref()
-                    .and_then(|t| t.hand_note())
-                    .map_or(String::new(), |h| format!("; {h}"));
                 (picked.picks, grid, format!("picks as its labels{hand}"))
             }
         };

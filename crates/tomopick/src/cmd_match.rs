@@ -6,6 +6,7 @@ use crate::progress::{advance, progress};
 use anyhow::Result;
 use tomopick_io::atomic::check_writable;
 use tomopick_io::{ListContext, ListFormat, VoxelSize, read_particles, write_particles};
+use tomopick_pick::template_match::parse_protein;
 use tomopick_pick::{TemplateMatchOptions, TemplateSource, TomoSource, match_tomogram};
 
 pub fn match_templates_cmd(a: MatchTemplatesArgs) -> Result<()> {
@@ -17,11 +18,8 @@ pub fn match_templates_cmd(a: MatchTemplatesArgs) -> Result<()> {
             a.output.display()
         );
     };
-    let protein_bright = match a.protein.as_str() {
-        "auto" => None,
-        "bright" => Some(true),
-        "dark" => Some(false),
-        p => anyhow::bail!("--protein {p}: expected dark, bright or auto"),
+    let Some(protein_bright) = parse_protein(&a.protein) else {
+        anyhow::bail!("--protein {}: expected dark, bright or auto", a.protein);
     };
     let opts = TemplateMatchOptions {
         rotations: a.rotations,

@@ -53,12 +53,12 @@ pub fn request<'a>(
         voxel_size: a.voxel_size.map(VoxelSize::isotropic),
         keep_volume: a.preview.is_some(),
         cancel: None,
-        templates: a.match_templates.then(|| TemplateMatchOptions {
-            hand: a.hand.hand,
-            ..TemplateMatchOptions::for_pick(
+        templates: a.match_templates.then(|| {
+            TemplateMatchOptions::for_pick(
                 a.tilt_max.unwrap_or(DEFAULT_TILT_MAX),
                 a.template_rotations,
                 a.ctf.template_ctf(),
+                a.hand.hand,
             )
         }),
     };
@@ -146,12 +146,7 @@ pub fn log_picked(tomogram: &std::path::Path, picked: &tomopick_pick::Picked) {
             "template matching: {n} of {} picks changed class",
             picked.picks.len()
         );
-        if let Some(h) = picked
-            .class_scores
-            .templates
-            .as_ref()
-            .and_then(|t| t.hand_note())
-        {
+        if let Some(h) = picked.hand_note() {
             tracing::info!("{h}");
         }
     }

@@ -82,9 +82,13 @@ pub fn adapt(a: AdaptArgs) -> Result<()> {
         seed: a.seed,
         user_fraction: a.user_fraction,
         voxel_size: a.voxel_size.map(VoxelSize::isotropic),
-        templates: a.match_templates.then(|| TemplateMatchOptions {
-            hand: a.hand.hand,
-            ..TemplateMatchOptions::for_pick(a.tilt_max, a.template_rotations, a.ctf.template_ctf())
+        templates: a.match_templates.then(|| {
+            TemplateMatchOptions::for_pick(
+                a.tilt_max,
+                a.template_rotations,
+                a.ctf.template_ctf(),
+                a.hand.hand,
+            )
         }),
         labels: a.labels,
         classes: a.classes,
