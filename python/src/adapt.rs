@@ -32,7 +32,7 @@ impl ToPyErr for TrainError {
 /// `labels`: one particle list per tomogram to fine-tune on instead of the model's picks.
 /// `classes`: the classes the sample holds, as `pick(..., classes=[...])`.
 #[pyfunction]
-#[pyo3(signature = (tomograms, output, model=None, steps=200, seed=1, user_fraction=0.5, voxel_size=None, progress=None, match_templates=false, tilt_max=tomopick_pick::template_match::DEFAULT_TILT_MAX, template_rotations=tomopick_pick::template_match::DEFAULT_ROTATIONS, labels=None, classes=None, defocus=None, phase_flipped=false, ctf_power=None, hand="auto"))]
+#[pyo3(signature = (tomograms, output, model=None, steps=200, seed=1, user_fraction=0.5, voxel_size=None, progress=None, match_templates=false, tilt_max=tomopick_pick::template_match::DEFAULT_TILT_MAX, template_rotations=tomopick_pick::template_match::DEFAULT_ROTATIONS, labels=None, classes=None, defocus=None, phase_flipped=false, ctf_power=None, hand="auto", voltage=None, cs=None, amplitude_contrast=None))]
 #[allow(clippy::too_many_arguments)]
 pub fn adapt(
     py: Python<'_>,
@@ -53,13 +53,19 @@ pub fn adapt(
     phase_flipped: bool,
     ctf_power: Option<f64>,
     hand: &str,
+    voltage: Option<f64>,
+    cs: Option<f64>,
+    amplitude_contrast: Option<f64>,
 ) -> PyResult<PathBuf> {
     check_voxel_size(voxel_size)?;
-    let templates = crate::templates::TemplateLook {
+    let templates = crate::templates::TemplateKeywords {
         defocus,
         phase_flipped,
         ctf_power,
-        hand: hand.to_string(),
+        voltage,
+        cs,
+        amplitude_contrast,
+        hand,
     }
     .pick_options(match_templates, tilt_max, template_rotations)?;
     let cancel = Arc::new(AtomicBool::new(false));

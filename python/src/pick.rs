@@ -3,7 +3,7 @@
 
 use crate::errors::{ToPyErr, bad_argument, check_voxel_size};
 use crate::frames::{from_columns, to_columns};
-use crate::templates::TemplateLook;
+use crate::templates::TemplateKeywords;
 use numpy::{PyArray1, PyReadonlyArray3};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -129,7 +129,7 @@ pub(crate) fn interruptible<R: Send>(
 /// Picks a tomogram (path or `[z, y, x]` float32 array) with the detector (`model`, default the
 /// embedded one): returns the picks as columns and the attributes (voxel size, shape, classes).
 #[pyfunction]
-#[pyo3(signature = (source, voxel_size=None, model=None, threshold=None, refine_classes=false, classifier=None, tile=None, progress=None, match_templates=false, tilt_max=tomopick_pick::template_match::DEFAULT_TILT_MAX, template_rotations=tomopick_pick::template_match::DEFAULT_ROTATIONS, class_scores=false, classes=None, defocus=None, phase_flipped=false, ctf_power=None, hand="auto"))]
+#[pyo3(signature = (source, voxel_size=None, model=None, threshold=None, refine_classes=false, classifier=None, tile=None, progress=None, match_templates=false, tilt_max=tomopick_pick::template_match::DEFAULT_TILT_MAX, template_rotations=tomopick_pick::template_match::DEFAULT_ROTATIONS, class_scores=false, classes=None, defocus=None, phase_flipped=false, ctf_power=None, hand="auto", voltage=None, cs=None, amplitude_contrast=None))]
 #[allow(clippy::too_many_arguments)]
 pub fn pick<'py>(
     py: Python<'py>,
@@ -150,12 +150,18 @@ pub fn pick<'py>(
     phase_flipped: bool,
     ctf_power: Option<f64>,
     hand: &str,
+    voltage: Option<f64>,
+    cs: Option<f64>,
+    amplitude_contrast: Option<f64>,
 ) -> PyResult<(Bound<'py, PyDict>, Bound<'py, PyDict>)> {
-    let templates = TemplateLook {
+    let templates = TemplateKeywords {
         defocus,
         phase_flipped,
         ctf_power,
-        hand: hand.to_string(),
+        voltage,
+        cs,
+        amplitude_contrast,
+        hand,
     }
     .pick_options(match_templates, tilt_max, template_rotations)?;
     let input = Input::from_py(source, voxel_size)?;

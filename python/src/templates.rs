@@ -10,54 +10,57 @@ use pyo3::types::PyDict;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use tomopick_io::VoxelSize;
-use tomopick_pick::template_ctf::DEFAULT_CTF_POWER;
 use tomopick_pick::template_hand::Hand;
+use tomopick_pick::template_look::{Follows, Spelling, TemplateLook};
 use tomopick_pick::template_match::{
-    DEFAULT_BACKGROUND, DEFAULT_ROTATIONS, DEFAULT_TILT_MAX, missing_wedge, parse_protein,
+    DEFAULT_BACKGROUND, DEFAULT_HIGHPASS_A, DEFAULT_LOWPASS_A, DEFAULT_NAMING_EXPONENT,
+    DEFAULT_ROTATIONS, DEFAULT_SEED, DEFAULT_SHIFT_VOX, DEFAULT_TILT_MAX, missing_wedge,
+    parse_protein,
 };
-use tomopick_pick::{TemplateCtf, TemplateMatchOptions, TemplateSource};
+use tomopick_pick::{TemplateMatchOptions, TemplateSource};
 
 /// The CTF and hand keywords that shape the templates, as the command line's `--defocus`,
-/// `--phase-flipped`, `--ctf-power` and `--hand`.
-pub struct TemplateLook {
+/// `--phase-flipped`, `--ctf-power`, `--voltage`, `--cs`, `--amplitude-contrast` and `--hand`;
+/// the library's [`TemplateLook`] checks them.
+pub struct TemplateKeywords<'a> {
     /// The tilt series' mean defocus, µm (underfocus positive).
     pub defocus: Option<f64>,
     /// The projections were phase-flipped before reconstruction.
     pub phase_flipped: bool,
-    /// The CTF's magnitude to this power (default [`DEFAULT_CTF_POWER`]).
+    /// The CTF's magnitude to this power (default [`tomopick_pick::template_ctf::DEFAULT_CTF_POWER`]).
     pub ctf_power: Option<f64>,
+    /// Acceleration voltage, kV.
+    pub voltage: Option<f64>,
+    /// Spherical aberration, mm.
+    pub cs: Option<f64>,
+    /// Amplitude contrast (fraction).
+    pub amplitude_contrast: Option<f64>,
     /// `auto`, `as-is` or `mirrored`.
-    pub hand: String,
+    pub hand: &'a str,
 }
 
-impl TemplateLook {
-    /// The templates' CTF (`None` without a defocus) and the hand; refused where template
-    /// matching does not run (`match_templates` false: they would change nothing) or a CTF
-    /// keyword comes without a defocus.
-    pub fn resolve(&self, match_templates: bool) -> PyResult<(Option<TemplateCtf>, Hand)> {
-        let hand = Hand::parse(&self.hand).ok_or_else(|| {
+impl TemplateKeywords<'_> {
+    /// The library's request, refused (in Python's words) where it would change nothing for
+    /// what `follows`.
+    pub fn look(&self, follows: Follows) -> PyResult<TemplateLook> {
+        let hand = Hand::parse(self.hand).ok_or_else(|| {
             bad_argument(format!(
                 "hand '{}': expected 'auto', 'as-is' or 'mirrored'",
                 self.hand
             ))
         })?;
-        let any_ctf = self.defocus.is_some() || self.phase_flipped || self.ctf_power.is_some();
-        if (any_ctf || hand != Hand::Auto) && !match_templates {
-            return Err(bad_argument(
-                "defocus, phase_flipped, ctf_power and hand are for template matching's \
-                 templates: add match_templates=True",
-            ));
-        }
-        if self.defocus.is_none() && (self.phase_flipped || self.ctf_power.is_some()) {
-            return Err(bad_argument(
-                "phase_flipped and ctf_power shape the CTF of defocus: give defocus= (µm)",
-            ));
-        }
-        let ctf = self.defocus.map(|um| TemplateCtf {
-            power: self.ctf_power.unwrap_or(DEFAULT_CTF_POWER),
-            ..TemplateCtf::at_defocus(um, self.phase_flipped)
-        });
-        Ok((ctf, hand))
+        let look = TemplateLook {
+            defocus_um: self.defocus,
+            phase_flipped: self.phase_flipped,
+            ctf_power: self.ctf_power,
+            voltage_kv: self.voltage,
+            cs_mm: self.cs,
+            amplitude_contrast: self.amplitude_contrast,
+            hand,
+        };
+        look.check(follows, &Spelling::PYTHON)
+            .map_err(bad_argument)?;
+        Ok(look)
     }
 
     /// The options of `pick`/`adapt` with `match_templates` (`None` without it).
@@ -67,8 +70,13 @@ impl TemplateLook {
         tilt_max: f64,
         rotations: usize,
     ) -> PyResult<Option<TemplateMatchOptions>> {
-        let (ctf, hand) = self.resolve(match_templates)?;
-        Ok(match_templates.then(|| TemplateMatchOptions::for_pick(tilt_max, rotations, ctf, hand)))
+        let follows = match match_templates {
+            true => Follows::OneTomogram,
+            false => Follows::Nothing,
+        };
+        let look = self.look(follows)?;
+        Ok(match_templates
+            .then(|| TemplateMatchOptions::for_pick(tilt_max, rotations, look.ctf(), look.hand)))
     }
 }
 
@@ -77,7 +85,7 @@ impl TemplateLook {
 /// its standardised score as `score`, `input_class`, and `cc_<class>` / `z_<class>` for every
 /// class; and the attributes (voxel size, shape, classes, hand, protein contrast, box size).
 #[pyfunction]
-#[pyo3(signature = (source, particles, voxel_size=None, classes=None, templates=None, tilt_max=DEFAULT_TILT_MAX, rotations=DEFAULT_ROTATIONS, refine=0, background=DEFAULT_BACKGROUND, protein="auto", defocus=None, phase_flipped=false, ctf_power=None, hand="auto", progress=None))]
+#[pyo3(signature = (source, particles, voxel_size=None, classes=None, templates=None, tilt_max=DEFAULT_TILT_MAX, rotations=DEFAULT_ROTATIONS, refine=0, background=DEFAULT_BACKGROUND, protein="auto", defocus=None, phase_flipped=false, ctf_power=None, hand="auto", progress=None, voltage=None, cs=None, amplitude_contrast=None, seed=DEFAULT_SEED, lowpass=DEFAULT_LOWPASS_A, highpass=DEFAULT_HIGHPASS_A, shift=DEFAULT_SHIFT_VOX, whiten=false, naming_exponent=DEFAULT_NAMING_EXPONENT))]
 #[allow(clippy::too_many_arguments)]
 pub fn match_templates<'py>(
     py: Python<'py>,
@@ -96,14 +104,26 @@ pub fn match_templates<'py>(
     ctf_power: Option<f64>,
     hand: &str,
     progress: Option<Bound<'py, PyAny>>,
+    voltage: Option<f64>,
+    cs: Option<f64>,
+    amplitude_contrast: Option<f64>,
+    seed: u64,
+    lowpass: f64,
+    highpass: f64,
+    shift: usize,
+    whiten: bool,
+    naming_exponent: f64,
 ) -> PyResult<(Bound<'py, PyDict>, Bound<'py, PyDict>)> {
-    let look = TemplateLook {
+    let look = TemplateKeywords {
         defocus,
         phase_flipped,
         ctf_power,
-        hand: hand.to_string(),
-    };
-    let (ctf, hand) = look.resolve(true)?;
+        voltage,
+        cs,
+        amplitude_contrast,
+        hand,
+    }
+    .look(Follows::OneTomogram)?;
     let protein_bright = parse_protein(protein).ok_or_else(|| {
         bad_argument(format!(
             "protein '{protein}': expected 'dark', 'bright' or 'auto'"
@@ -123,13 +143,18 @@ pub fn match_templates<'py>(
     };
     let opts = TemplateMatchOptions {
         rotations,
+        seed,
+        lowpass_a: lowpass,
+        highpass_a: highpass,
         tilt_max_deg: missing_wedge(tilt_max),
+        shift_vox: shift,
+        protein_bright,
+        whiten,
         refine,
         background,
-        protein_bright,
-        ctf,
-        hand,
-        ..Default::default()
+        naming_exponent,
+        ctf: look.ctf(),
+        hand: look.hand,
     };
     let cancel = AtomicBool::new(false);
     let m = interruptible(py, &cancel, progress.as_ref(), |report| {

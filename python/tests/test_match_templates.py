@@ -39,6 +39,25 @@ def test_the_same_names_and_scores_as_the_cli(small_tomogram, truth, cli, tmp_pa
     assert (named["class"] == named["input_class"]).mean() > 2 / 13
 
 
+def test_every_option_of_the_cli(small_tomogram, truth, cli, tmp_path):
+    """The command line's rarer options under the same names: the same names and scores."""
+    rec = small_tomogram / "reconstruction.mrc"
+    rare = dict(seed=3, lowpass=30.0, highpass=250.0, shift=0, whiten=True, naming_exponent=0.0,
+                defocus=4.0, voltage=200.0, cs=2.0, amplitude_contrast=0.1)
+    named = tomopick.match_templates(rec, truth, **rare, **FAST)
+    run(cli, "match-templates", str(rec), "--picks", str(small_tomogram / "particle_locations.txt"),
+        "--rotations", "50", "--seed", "3", "--lowpass", "30", "--highpass", "250", "--shift", "0",
+        "--whiten", "--naming-exponent", "0", "--defocus", "4", "--voltage", "200", "--cs", "2",
+        "--amplitude-contrast", "0.1", "-o", str(tmp_path / "cli.csv"))
+    cli_rows = pd.read_csv(tmp_path / "cli.csv")
+    assert list(cli_rows["class"]) == list(named["class"])
+    z = [f"z_{c}" for c in named.attrs["classes"]]
+    assert np.allclose(cli_rows[z].to_numpy(), named[z].to_numpy(), atol=6e-5)
+    # Each option reaches the matching: the defaults score otherwise.
+    plain = tomopick.match_templates(rec, truth, **FAST)
+    assert not np.allclose(plain[z].to_numpy(), named[z].to_numpy(), atol=1e-3)
+
+
 def test_a_tomogram_mirrored_along_z_matches_as_mirrored(small_tomogram, truth):
     with mrcfile.open(small_tomogram / "reconstruction.mrc") as m:
         volume = np.array(m.data)
@@ -76,8 +95,14 @@ def test_bad_arguments_are_refused_with_their_name(small_tomogram, truth, tmp_pa
     rec = small_tomogram / "reconstruction.mrc"
     with pytest.raises(tomopick.InputError, match="hand 'left'"):
         tomopick.match_templates(rec, truth, hand="left", **FAST)
-    with pytest.raises(tomopick.InputError, match="give defocus"):
+    with pytest.raises(tomopick.InputError, match="ctf_power= shapes the CTF of defocus=: add defocus="):
         tomopick.match_templates(rec, truth, ctf_power=0.25, **FAST)
+    with pytest.raises(tomopick.InputError, match="voltage= and cs= shape the CTF"):
+        tomopick.match_templates(rec, truth, voltage=200.0, cs=2.0, **FAST)
+    with pytest.raises(tomopick.InputError, match="voltage= is for template matching"):
+        tomopick.pick(rec, progress=False, voltage=200.0)
+    with pytest.raises(tomopick.InputError, match="high-pass"):
+        tomopick.match_templates(rec, truth, highpass=15.0, **FAST)
     with pytest.raises(tomopick.InputError, match="give one"):
         tomopick.match_templates(rec, truth, classes=["4v94"], templates=tmp_path, **FAST)
     with pytest.raises(tomopick.InputError, match="no .mrc templates"):

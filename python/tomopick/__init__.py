@@ -91,6 +91,11 @@ def _progress(progress: Progress, what: str) -> Optional[Callable[[int, int], No
     return show
 
 
+def _given(**keywords: Any) -> dict:
+    """The keywords that were given (not None): the rest keep the library's defaults."""
+    return {k: v for k, v in keywords.items() if v is not None}
+
+
 def pick(
     source: Source,
     voxel_size: Optional[float] = None,
@@ -109,6 +114,9 @@ def pick(
     phase_flipped: bool = False,
     ctf_power: Optional[float] = None,
     hand: str = "auto",
+    voltage: Optional[float] = None,
+    cs: Optional[float] = None,
+    amplitude_contrast: Optional[float] = None,
 ) -> pd.DataFrame:
     """Find particles in a tomogram with the detector, as ``tomopick pick`` does.
 
@@ -125,8 +133,9 @@ def pick(
     training data; about 0.1–0.3 s per pick on 2 cores): ``tilt_max`` is the tilt series'
     largest tilt in degrees (the missing wedge; 90: none), ``template_rotations`` the
     orientations tried per class, ``defocus`` the tilt series' mean defocus in µm (underfocus
-    positive; the templates get the CTF's sign and the square root of its magnitude, 300 kV,
-    Cs 2.7 mm), ``phase_flipped`` whether the projections were CTF-corrected before
+    positive; the templates get the CTF's sign and the square root of its magnitude; the
+    microscope 300 kV, Cs 2.7 mm, amplitude contrast 0.07 unless ``voltage`` (kV), ``cs`` (mm)
+    or ``amplitude_contrast`` say otherwise), ``phase_flipped`` whether the projections were CTF-corrected before
     reconstruction (the templates' CTF then has no sign changes), ``ctf_power`` the power of
     the CTF's magnitude (default 0.5; 1: the CTF itself) and ``hand`` the tomogram's hand
     against the atomic models': ``"auto"`` (told from the picks; ``attrs["hand"]`` says what
@@ -160,6 +169,7 @@ def pick(
         phase_flipped=phase_flipped,
         ctf_power=ctf_power,
         hand=hand,
+        **_given(voltage=voltage, cs=cs, amplitude_contrast=amplitude_contrast),
     )
     return _frame(cols, attrs)
 
@@ -182,6 +192,9 @@ def adapt(
     phase_flipped: bool = False,
     ctf_power: Optional[float] = None,
     hand: str = "auto",
+    voltage: Optional[float] = None,
+    cs: Optional[float] = None,
+    amplitude_contrast: Optional[float] = None,
 ) -> str:
     """Adapt the detector to your own tomograms, as ``tomopick adapt`` does;
     returns the adapted model's path (``output/model.bpk``) for ``pick(..., model=...)``.
@@ -193,7 +206,8 @@ def adapt(
     the same call after a stop (Ctrl-C raises ``KeyboardInterrupt`` after a checkpoint)
     continues it. ``progress``: a bar on a terminal, ``False``, or ``f(step, steps)``.
     ``match_templates`` (with ``tilt_max``, ``template_rotations``, ``defocus``,
-    ``phase_flipped``, ``ctf_power`` and ``hand``, as in ``pick``) names the
+    ``phase_flipped``, ``ctf_power``, ``hand``, ``voltage``, ``cs`` and
+    ``amplitude_contrast``, as in ``pick``) names the
     labels' classes by template matching, so that the adapted model learns those names.
     ``labels``: the tomograms' own particle lists (one file per tomogram, same order, the
     model's class names) to fine-tune on instead of the model's picks. ``classes``: the classes
@@ -222,6 +236,7 @@ def adapt(
         phase_flipped=phase_flipped,
         ctf_power=ctf_power,
         hand=hand,
+        **_given(voltage=voltage, cs=cs, amplitude_contrast=amplitude_contrast),
     ))
 
 
@@ -268,6 +283,15 @@ def match_templates(
     ctf_power: Optional[float] = None,
     hand: str = "auto",
     progress: Progress = True,
+    voltage: Optional[float] = None,
+    cs: Optional[float] = None,
+    amplitude_contrast: Optional[float] = None,
+    seed: Optional[int] = None,
+    lowpass: Optional[float] = None,
+    highpass: Optional[float] = None,
+    shift: Optional[int] = None,
+    whiten: bool = False,
+    naming_exponent: Optional[float] = None,
 ) -> pd.DataFrame:
     """Name each particle by the class whose template fits best, as ``tomopick
     match-templates`` does: particles found by anything (another picker, a copick project, by
@@ -282,7 +306,11 @@ def match_templates(
     at every shift (faster). ``background``: places of the tomogram, away from the particles,
     that standardise each class's scores (0: over the particles, for samples that hold their
     classes in about equal numbers). ``protein``: ``"dark"``, ``"bright"`` or ``"auto"``.
-    ``defocus``, ``phase_flipped``, ``ctf_power`` and ``hand`` as in ``pick``.
+    ``defocus``, ``phase_flipped``, ``ctf_power``, ``hand``, ``voltage``, ``cs`` and
+    ``amplitude_contrast`` as in ``pick``. The command line's rarer options under the same
+    names (defaults as there): ``seed`` (of the orientations and places), ``lowpass`` and
+    ``highpass`` (Å), ``shift`` (voxels tried around each particle), ``whiten`` and
+    ``naming_exponent``.
 
     Returns the particles with the matched ``class``, its standardised score as ``score``,
     ``input_class``, and ``cc_<class>`` (correlation) and ``z_<class>`` (standardised score)
@@ -308,6 +336,10 @@ def match_templates(
         ctf_power=ctf_power,
         hand=hand,
         progress=_progress(progress, "particles"),
+        whiten=whiten,
+        **_given(voltage=voltage, cs=cs, amplitude_contrast=amplitude_contrast, seed=seed,
+                 lowpass=lowpass, highpass=highpass, shift=shift,
+                 naming_exponent=naming_exponent),
     )
     return _frame(cols, attrs)
 

@@ -33,6 +33,9 @@ def pick(
     phase_flipped: bool = False,
     ctf_power: Optional[float] = None,
     hand: str = "auto",
+    voltage: Optional[float] = None,
+    cs: Optional[float] = None,
+    amplitude_contrast: Optional[float] = None,
 ) -> tuple[Columns, dict[str, Any]]: ...
 def adapt(
     tomograms: list[str],
@@ -52,6 +55,9 @@ def adapt(
     phase_flipped: bool = False,
     ctf_power: Optional[float] = None,
     hand: str = "auto",
+    voltage: Optional[float] = None,
+    cs: Optional[float] = None,
+    amplitude_contrast: Optional[float] = None,
 ) -> Path: ...
 def classify(
     source: str | np.ndarray,
@@ -78,6 +84,15 @@ def match_templates(
     ctf_power: Optional[float] = None,
     hand: str = "auto",
     progress: Optional[Callable[[int, int], Any]] = None,
+    voltage: Optional[float] = None,
+    cs: Optional[float] = None,
+    amplitude_contrast: Optional[float] = None,
+    seed: int = 1,
+    lowpass: float = 20.0,
+    highpass: float = 150.0,
+    shift: int = 1,
+    whiten: bool = False,
+    naming_exponent: float = 0.5,
 ) -> tuple[Columns, dict[str, Any]]: ...
 def simulate_tomogram(
     seed: int = 0,

@@ -189,7 +189,9 @@ fn star_items(path: &Path) -> Result<Vec<DatasetItem>> {
 
 /// A manifest: one tomogram path per line (`#` comments and blank lines skipped), or a CSV
 /// whose header has a `tomogram` column and optionally `name`, `voxel_size` (Å), `defocus`
-/// (the tilt series' mean, µm, underfocus positive) and `tilt_max` (its largest |tilt|, °).
+/// (the tilt series' mean, µm, underfocus positive), `tilt_max` (its largest |tilt|, °) and
+/// `phase_flipped` (yes/no, true/false or 1/0: the projections were CTF-corrected by phase
+/// flipping before reconstruction; it shapes the CTF of the row's `defocus`).
 /// Relative paths are relative to the manifest's folder.
 fn manifest_items(path: &Path) -> Result<Vec<DatasetItem>> {
     let text = std::fs::read_to_string(path).map_err(|e| tomopick_io::IoError::os(path, e))?;
@@ -208,7 +210,7 @@ fn manifest_items(path: &Path) -> Result<Vec<DatasetItem>> {
     let mut out = Vec::new();
     if let Some(tc) = col("tomogram") {
         let (nc, vc) = (col("name"), col("voxel_size"));
-        let (dc, tc_max) = (col("defocus"), col("tilt_max"));
+        let (dc, tc_max, fc) = (col("defocus"), col("tilt_max"), col("phase_flipped"));
         for &(line, l) in &lines[1..] {
             let f = split(l);
             let get = |c: usize| f.get(c).map(String::as_str).unwrap_or("");
@@ -234,9 +236,26 @@ fn manifest_items(path: &Path) -> Result<Vec<DatasetItem>> {
             it.stated = StatedTiltSeries {
                 defocus_um: number(dc, "defocus (µm, underfocus positive)", 20.0)?,
                 tilt_max_deg: number(tc_max, "tilt_max (°)", 90.0)?,
+                phase_flipped: match fc.map(get).filter(|v| !v.is_empty()) {
+                    Some(v) => Some(yes_no(v).ok_or_else(|| {
+                        bad(
+                            line,
+                            format!("column phase_flipped: '{v}' is not yes/no, true/false or 1/0"),
+                        )
+                    })?),
+                    None => None,
+                },
                 source: Some(path.to_path_buf()),
                 ..Default::default()
             };
+            if it.stated.phase_flipped.is_some() && it.stated.defocus_um.is_none() {
+                return Err(bad(
+                    line,
+                    "column phase_flipped: says how the CTF of the row's defocus was corrected, \
+                     but the row states no defocus"
+                        .into(),
+                ));
+            }
             if it.stated.defocus_um.is_none() && it.stated.tilt_max_deg.is_none() {
                 it.stated = StatedTiltSeries::default();
             }
@@ -263,6 +282,15 @@ fn manifest_items(path: &Path) -> Result<Vec<DatasetItem>> {
         return Err(PickError::input(path, "the manifest lists no tomograms"));
     }
     Ok(out)
+}
+
+/// A manifest's yes/no cell (case-insensitive): yes/no, true/false, 1/0.
+fn yes_no(v: &str) -> Option<bool> {
+    match v.to_ascii_lowercase().as_str() {
+        "yes" | "true" | "1" => Some(true),
+        "no" | "false" | "0" => Some(false),
+        _ => None,
+    }
 }
 
 /// The runs of a copick project, each with its tomogram of the selected type and spacing (a run

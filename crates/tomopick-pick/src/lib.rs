@@ -26,6 +26,7 @@ pub mod slurm;
 mod template_background;
 pub mod template_ctf;
 pub mod template_hand;
+pub mod template_look;
 pub mod template_match;
 pub mod template_tomogram;
 pub use tomopick_sim::smooth;

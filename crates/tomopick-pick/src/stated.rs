@@ -15,6 +15,8 @@ pub struct StatedTiltSeries {
     pub defocus_um: Option<f64>,
     /// The largest |tilt|, degrees.
     pub tilt_max_deg: Option<f64>,
+    /// The projections were phase-flipped (CTF-corrected) before reconstruction.
+    pub phase_flipped: Option<bool>,
     /// Acceleration voltage, kV.
     pub voltage_kv: Option<f64>,
     /// Spherical aberration, mm.
@@ -56,7 +58,8 @@ pub struct UseStated {
     /// Give the templates each tomogram's stated CTF (where the request's options carry none:
     /// a CTF set by the user is kept for every tomogram).
     pub ctf: bool,
-    /// The stated CTFs' tilt series were phase-flipped before reconstruction.
+    /// Every stated CTF's tilt series was phase-flipped before reconstruction (else each
+    /// tomogram's own statement, if any, says).
     pub phase_flipped: bool,
     /// The stated CTFs' magnitude enters to this power (see [`TemplateCtf::power`]).
     pub ctf_power: f64,
@@ -92,7 +95,8 @@ pub fn options_for(
     let mut o = *base;
     let mut said = Vec::new();
     if let (true, Some(um)) = (want_ctf, s.defocus_um) {
-        let mut ctf = TemplateCtf::at_defocus(um, use_.phase_flipped);
+        let flipped = use_.phase_flipped || s.phase_flipped == Some(true);
+        let mut ctf = TemplateCtf::at_defocus(um, flipped);
         let p = &mut ctf.params;
         p.voltage_kv = s.voltage_kv.unwrap_or(p.voltage_kv);
         p.cs_mm = s.cs_mm.unwrap_or(p.cs_mm);
@@ -107,11 +111,7 @@ pub fn options_for(
         said.push(format!(
             "the CTF at {um:.2} µm defocus, {} kV{}",
             ctf.params.voltage_kv,
-            if use_.phase_flipped {
-                ", phase-flipped"
-            } else {
-                ""
-            }
+            if flipped { ", phase-flipped" } else { "" }
         ));
         o.ctf = Some(ctf);
     }
@@ -189,6 +189,33 @@ mod tests {
         let ctf = o.ctf.unwrap();
         assert!(ctf.phase_flipped && ctf.power == 1.0);
         assert_eq!(o.tilt_max_deg, None, "±90°: no missing wedge");
+        // A tomogram stated as phase-flipped is, where the request does not flip every one.
+        let one = StatedTiltSeries {
+            phase_flipped: Some(true),
+            ..stated(3.5, 60.0)
+        };
+        let (o, note) = options_for(&base(), &one, &UseStated::default()).unwrap();
+        assert!(o.ctf.unwrap().phase_flipped && note.unwrap().contains("phase-flipped"));
+        let not = StatedTiltSeries {
+            phase_flipped: Some(false),
+            ..stated(3.5, 60.0)
+        };
+        assert!(
+            options_for(&base(), &not, &flipped)
+                .unwrap()
+                .0
+                .ctf
+                .unwrap()
+                .phase_flipped
+        );
+        assert!(
+            !options_for(&base(), &not, &UseStated::default())
+                .unwrap()
+                .0
+                .ctf
+                .unwrap()
+                .phase_flipped
+        );
         // Nothing stated: the options as they were.
         let (o, note) = options_for(&base(), &StatedTiltSeries::default(), &flipped).unwrap();
         assert_eq!((o, note), (base(), None));

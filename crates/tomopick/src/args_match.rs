@@ -3,10 +3,8 @@
 use crate::args::positive_angstrom;
 use clap::Args;
 use std::path::PathBuf;
-use tomopick_pick::TemplateCtf;
-use tomopick_pick::stated::UseStated;
-use tomopick_pick::template_ctf::DEFAULT_CTF_POWER;
 use tomopick_pick::template_hand::Hand;
+use tomopick_pick::template_look::{Follows, Spelling, TemplateLook};
 use tomopick_sim::ctf::CtfParams;
 
 #[derive(Args)]
@@ -88,17 +86,6 @@ pub struct HandArgs {
     pub hand: Hand,
 }
 
-impl HandArgs {
-    /// Refuses `--hand as-is|mirrored` where no template matching follows (it would change
-    /// nothing).
-    pub fn needs_templates(&self, match_templates: bool) -> anyhow::Result<()> {
-        if self.hand != Hand::Auto && !match_templates {
-            anyhow::bail!("--hand is for template matching: add --match-templates");
-        }
-        Ok(())
-    }
-}
-
 fn parse_hand(s: &str) -> Result<Hand, String> {
     Hand::parse(s).ok_or_else(|| format!("'{s}': expected auto, as-is or mirrored"))
 }
@@ -132,53 +119,24 @@ pub struct CtfArgs {
     pub ctf_power: Option<f64>,
 }
 
-impl CtfArgs {
-    /// Refuses CTF options where no template matching follows (they would change nothing).
-    pub fn needs_templates(&self, match_templates: bool) -> anyhow::Result<()> {
-        if (self.defocus.is_some() || self.phase_flipped || self.ctf_power.is_some())
-            && !match_templates
-        {
-            anyhow::bail!(
-                "--defocus, --phase-flipped and --ctf-power are for template matching's \
-                 templates: add --match-templates"
-            );
-        }
-        Ok(())
+/// The CTF and hand options as the library's one request, whose rules refuse what would change
+/// nothing (`Follows`) in the command line's words.
+pub fn template_look(ctf: &CtfArgs, hand: &HandArgs) -> TemplateLook {
+    let with_defocus = |v: f64| ctf.defocus.map(|_| v);
+    TemplateLook {
+        defocus_um: ctf.defocus,
+        phase_flipped: ctf.phase_flipped,
+        ctf_power: ctf.ctf_power,
+        voltage_kv: with_defocus(ctf.voltage),
+        cs_mm: with_defocus(ctf.cs),
+        amplitude_contrast: with_defocus(ctf.amplitude_contrast),
+        hand: hand.hand,
     }
+}
 
-    /// Refuses --phase-flipped and --ctf-power without --defocus where no dataset states a
-    /// defocus (one tomogram: they would change nothing).
-    pub fn needs_defocus(&self) -> anyhow::Result<()> {
-        if self.defocus.is_none() && (self.phase_flipped || self.ctf_power.is_some()) {
-            anyhow::bail!(
-                "--phase-flipped and --ctf-power shape the CTF of --defocus: add --defocus \
-                 (for a dataset, a RELION 5 tomograms.star or a manifest's defocus column gives \
-                 each tomogram's own)"
-            );
-        }
-        Ok(())
-    }
-
-    /// Which of a dataset's stated defocus and tilt range `pick --match-templates` takes: what
-    /// the command line did not set.
-    pub fn use_stated(&self, tilt_max: Option<f64>) -> UseStated {
-        UseStated {
-            ctf: self.defocus.is_none(),
-            phase_flipped: self.phase_flipped,
-            ctf_power: self.ctf_power.unwrap_or(DEFAULT_CTF_POWER),
-            tilt: tilt_max.is_none(),
-        }
-    }
-
-    /// The templates' CTF, if a defocus was given.
-    pub fn template_ctf(&self) -> Option<TemplateCtf> {
-        self.defocus.map(|um| {
-            let mut ctf = TemplateCtf::at_defocus(um, self.phase_flipped);
-            ctf.params.voltage_kv = self.voltage;
-            ctf.params.cs_mm = self.cs;
-            ctf.params.amplitude_contrast = self.amplitude_contrast;
-            ctf.power = self.ctf_power.unwrap_or(DEFAULT_CTF_POWER);
-            ctf
-        })
-    }
+/// `look` checked for what follows it (the library's rules, the command line's keywords).
+pub fn checked(look: TemplateLook, follows: Follows) -> anyhow::Result<TemplateLook> {
+    look.check(follows, &Spelling::CLI)
+        .map_err(anyhow::Error::msg)?;
+    Ok(look)
 }

@@ -1,16 +1,17 @@
 //! `tomopick match-templates`.
 
-use crate::args_match::MatchTemplatesArgs;
+use crate::args_match::{MatchTemplatesArgs, checked, template_look};
 use crate::cmd_pick::print_counts;
 use crate::progress::{advance, progress};
 use anyhow::Result;
 use tomopick_io::atomic::check_writable;
 use tomopick_io::{ListContext, ListFormat, VoxelSize, read_particles, write_particles};
+use tomopick_pick::template_look::Follows;
 use tomopick_pick::template_match::parse_protein;
 use tomopick_pick::{TemplateMatchOptions, TemplateSource, TomoSource, match_tomogram};
 
 pub fn match_templates_cmd(a: MatchTemplatesArgs) -> Result<()> {
-    a.ctf.needs_defocus()?;
+    let look = checked(template_look(&a.ctf, &a.hand), Follows::OneTomogram)?;
     check_writable(&a.output)?;
     let Some(format) = ListFormat::from_path(&a.output) else {
         anyhow::bail!(
@@ -33,8 +34,8 @@ pub fn match_templates_cmd(a: MatchTemplatesArgs) -> Result<()> {
         refine: a.refine,
         background: a.background,
         naming_exponent: a.naming_exponent,
-        ctf: a.ctf.template_ctf(),
-        hand: a.hand.hand,
+        ctf: look.ctf(),
+        hand: look.hand,
     };
     let source = match &a.templates {
         Some(paths) => TemplateSource::files(paths)?,

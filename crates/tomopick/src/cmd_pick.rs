@@ -1,6 +1,7 @@
 //! `tomopick pick`.
 
 use crate::args::PickArgs;
+use crate::args_match::{checked, template_look};
 use crate::progress::{advance, progress};
 use anyhow::{Context, Result};
 use std::collections::BTreeMap;
@@ -9,6 +10,7 @@ use tomopick_io::{ListContext, ListFormat, Particle, VoxelSize, write_particles}
 use tomopick_nn::{ClassifierModel, DetectorModel};
 use tomopick_pick::TemplateMatchOptions;
 use tomopick_pick::preview::{Mark, write_preview};
+use tomopick_pick::template_look::Follows;
 use tomopick_pick::template_match::DEFAULT_TILT_MAX;
 use tomopick_pick::{
     PickOptions, PickRequest, TomoSource, describe_thresholds, is_dataset, load_classifier,
@@ -37,8 +39,7 @@ pub fn request<'a>(
     model: &'a DetectorModel,
     classifier: Option<&'a ClassifierModel>,
 ) -> Result<PickRequest<'a>> {
-    a.ctf.needs_templates(a.match_templates)?;
-    a.hand.needs_templates(a.match_templates)?;
+    let look = checked(template_look(&a.ctf, &a.hand), follows(a, Follows::Dataset))?;
     let req = PickRequest {
         detector: model,
         classifier,
@@ -57,8 +58,8 @@ pub fn request<'a>(
             TemplateMatchOptions::for_pick(
                 a.tilt_max.unwrap_or(DEFAULT_TILT_MAX),
                 a.template_rotations,
-                a.ctf.template_ctf(),
-                a.hand.hand,
+                look.ctf(),
+                look.hand,
             )
         }),
     };
@@ -66,11 +67,23 @@ pub fn request<'a>(
     Ok(req)
 }
 
+/// What follows a pick's template options: `matching` with --match-templates, else nothing.
+fn follows(a: &PickArgs, matching: Follows) -> Follows {
+    if a.match_templates {
+        matching
+    } else {
+        Follows::Nothing
+    }
+}
+
 pub fn pick_cmd(a: PickArgs) -> Result<()> {
     if is_dataset(&a.inputs) || a.slurm.is_some() || a.part.is_some() {
         return crate::cmd_pick_dataset::pick_dataset_cmd(a);
     }
-    a.ctf.needs_defocus()?;
+    checked(
+        template_look(&a.ctf, &a.hand),
+        follows(&a, Follows::OneTomogram),
+    )?;
     let tomogram = &a.inputs[0];
     let format = match &a.format {
         Some(f) => crate::cmd_convert::parse_format(Some(f))?.expect("a named format"),

@@ -1,6 +1,7 @@
 //! `tomopick pick` over a dataset: many tomograms, one output folder.
 
 use crate::args::PickArgs;
+use crate::args_match::template_look;
 use crate::cmd_pick::{load_refiner, request};
 use crate::progress::progress;
 use anyhow::{Result, bail};
@@ -55,7 +56,7 @@ pub fn pick_dataset_cmd(a: PickArgs) -> Result<()> {
         summary_name,
         relion_tomograms: relion_project(&a.inputs)?,
         copick: copick_output(&a.inputs, &a.copick_user, &a.copick_session)?,
-        stated: a.ctf.use_stated(a.tilt_max),
+        stated: template_look(&a.ctf, &a.hand).use_stated(a.tilt_max.is_some()),
     };
     let bars = MultiProgress::new();
     let outer = bars.add(progress(items.len() as u64, "tomograms"));

@@ -1,12 +1,14 @@
 //! `tomopick train detector` and `tomopick train classifier`.
 
 use crate::args::{AdaptArgs, TrainRunArgs};
+use crate::args_match::{checked, template_look};
 use crate::progress::progress;
 use anyhow::Result;
 use indicatif::ProgressBar;
 use std::path::Path;
 use tomopick_io::VoxelSize;
 use tomopick_pick::TemplateMatchOptions;
+use tomopick_pick::template_look::Follows;
 use tomopick_train::{AdaptRequest, TrainEvent, TrainRun};
 
 /// The library's run description of the arguments.
@@ -73,9 +75,12 @@ pub fn train_classifier(a: TrainRunArgs) -> Result<()> {
 
 /// `tomopick adapt`: one library call; prints where the adapted model is and how to use it.
 pub fn adapt(a: AdaptArgs) -> Result<()> {
-    a.ctf.needs_templates(a.match_templates)?;
-    a.hand.needs_templates(a.match_templates)?;
-    a.ctf.needs_defocus()?;
+    let follows = if a.match_templates {
+        Follows::OneTomogram
+    } else {
+        Follows::Nothing
+    };
+    let look = checked(template_look(&a.ctf, &a.hand), follows)?;
     let req = AdaptRequest {
         model: a.model,
         steps: a.steps,
@@ -83,12 +88,7 @@ pub fn adapt(a: AdaptArgs) -> Result<()> {
         user_fraction: a.user_fraction,
         voxel_size: a.voxel_size.map(VoxelSize::isotropic),
         templates: a.match_templates.then(|| {
-            TemplateMatchOptions::for_pick(
-                a.tilt_max,
-                a.template_rotations,
-                a.ctf.template_ctf(),
-                a.hand.hand,
-            )
+            TemplateMatchOptions::for_pick(a.tilt_max, a.template_rotations, look.ctf(), look.hand)
         }),
         labels: a.labels,
         classes: a.classes,

@@ -577,7 +577,20 @@ fn template_matching_takes_each_tomograms_ctf_and_tilts_from_the_dataset() {
     let out = dir.path().join("manifest");
     let (good, log) = pick(&[&manifest], &out, &[]);
     assert!(good, "{log}");
-    assert!(log.contains("CTF at 3.08 µm defocus, 300 kV"), "{log}");
+    assert!(log.contains("CTF at 3.08 µm defocus, 300 kV and"), "{log}");
+    // Its phase_flipped column says how each row's CTF was corrected.
+    std::fs::write(
+        &manifest,
+        "tomogram,name,defocus,tilt_max,phase_flipped\nt1/reconstruction.mrc,TS_01,3.075,57,yes\n",
+    )
+    .unwrap();
+    let out = dir.path().join("flipped");
+    let (good, log) = pick(&[&manifest], &out, &[]);
+    assert!(good, "{log}");
+    assert!(
+        log.contains("CTF at 3.08 µm defocus, 300 kV, phase-flipped"),
+        "{log}"
+    );
     // Values on the command line win over the manifest's.
     let out = dir.path().join("flags");
     std::fs::write(
