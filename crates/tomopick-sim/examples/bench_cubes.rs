@@ -38,6 +38,7 @@ fn main() {
             thickness_over_mfp: None,
             low_pass_noise_fraction: None,
             low_pass_noise_px: None,
+            context: None,
         }),
         particle_scale: None,
         randomization: SubtomoConfig::preset("randomized").unwrap(),

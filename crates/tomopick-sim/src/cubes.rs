@@ -111,6 +111,15 @@ pub struct TiltRoute {
     /// The blur of that share, pixels (sd of a Gaussian), drawn per item (default: 1).
     #[serde(default)]
     pub low_pass_noise_px: Option<Dist>,
+    /// The sample around a training cube, as multiples of the cube's width across the tilt
+    /// axis (x) and of its depth (z): `[2, 1.5]` fills a volume twice as wide and 1.5 times as
+    /// deep at the cube's density of particles, beads and vesicles, images the whole of it
+    /// through the tilt series and keeps the central cube, so that the streaks and the ramp
+    /// filter's fringes of particles outside the cube cross it as they do in a tomogram
+    /// (default `[1, 1]`: the cube alone, projected as if nothing lay around it). Training
+    /// cubes only; costs about the volume ratio in simulation time.
+    #[serde(default)]
+    pub context: Option<[f64; 2]>,
 }
 
 /// What one item's tilt series drew.
@@ -192,6 +201,13 @@ impl TiltRoute {
             return Err(crate::SimError::Parameter(format!(
                 "tilt_series.phase_flip_fraction = {}: must be in [0, 1]",
                 self.phase_flip_fraction
+            )));
+        }
+        if let Some(c) = self.context
+            && !c.iter().all(|&v| (1.0..=4.0).contains(&v))
+        {
+            return Err(crate::SimError::Parameter(format!(
+                "tilt_series.context = {c:?}: each must be in [1, 4]"
             )));
         }
         crate::degradation::check_dists("tilt_series", self.degradation_dists())?;
@@ -323,6 +339,22 @@ impl CubeGenerator {
         let n_particles = self.spec.particles.sample(&mut rng).round().max(0.0) as usize;
         let gold = self.spec.gold.sample(&mut rng).round().max(0.0) as usize;
         let vesicles = self.spec.vesicles.sample(&mut rng).round().max(0.0) as usize;
+        // With a context the tilt series is drawn first, to know the sample's extent (streams
+        // without one draw it after the sample, as before, and keep their bits).
+        let context = self.spec.tilt_series.as_ref().and_then(|t| t.context);
+        let early_tilt = context.map(|_| {
+            self.spec
+                .tilt_series
+                .as_ref()
+                .and_then(|t| t.draw(&mut rng))
+        });
+        let frame = match (&early_tilt, context) {
+            (Some(Some(_)), Some(c)) => Context::around(n, c),
+            _ => Context::none(n),
+        };
+        let n_particles = frame.count(n_particles);
+        let (gold, vesicles) = (frame.count(gold), frame.count(vesicles));
+        let placement_z_vox = placement_z_vox.map(|z| frame.placement(z));
         // build_sample takes the classes in the shuffled order, one particle each in turn: only
         // the first n_particles of that order appear, so only they are rescaled and dressed (the
         // rest would be blurred and padded for nothing; the same cube either way).
@@ -362,7 +394,7 @@ impl CubeGenerator {
             })
             .collect();
         let sample_spec = SampleSpec {
-            shape_xyz: [n, n, n],
+            shape_xyz: [frame.x, n, frame.z],
             voxel_size_a: r.voxel_size_a,
             ice_thickness_a: None,
             placement_z_vox,
@@ -374,23 +406,28 @@ impl CubeGenerator {
         };
         let sample = build_sample(&sample_spec, &shuffled, rng.random())?;
         let mut imaging = im.draw(&mut rng);
-        let tilt = self
-            .spec
-            .tilt_series
-            .as_ref()
-            .and_then(|t| t.draw(&mut rng));
+        let tilt = match early_tilt {
+            Some(t) => t,
+            None => self
+                .spec
+                .tilt_series
+                .as_ref()
+                .and_then(|t| t.draw(&mut rng)),
+        };
         // noise variance = signal variance × (reference energy / this cube's energy) / SNR
         let mut snr_scale = 1.0;
         if let Some(n_ref) = self.spec.noise_reference_particles {
             let e = energy(&sample.potential);
             if e > 0.0 {
-                snr_scale = e / (n_ref * self.mean_energy);
+                // Per pixel of a projection: a context x times as wide spreads its energy
+                // over x times the pixels (its depth adds to each ray, as a thicker slab does).
+                snr_scale = e / frame.x_ratio() / (n_ref * self.mean_energy);
             }
         }
         if let Some(snr) = imaging.snr.as_mut() {
             *snr *= snr_scale;
         }
-        let mut image = match tilt {
+        let image = match tilt {
             None => {
                 image_3d(
                     &self.fft,
@@ -413,6 +450,7 @@ impl CubeGenerator {
                 &mut rng,
             )?,
         };
+        let mut image = frame.crop(image);
         if rng.random::<f64>() < im.invert_contrast_probability {
             image.mapv_inplace(|v| -v);
         }
@@ -420,7 +458,11 @@ impl CubeGenerator {
         let boxes = sample
             .particles
             .iter()
-            .map(|p| {
+            .filter_map(|p| {
+                let c = frame.in_cube([p.pos_a.x / vs, p.pos_a.y / vs, p.pos_a.z / vs])?;
+                Some((p, c))
+            })
+            .map(|(p, centre_vox)| {
                 let class_index = self
                     .names
                     .iter()
@@ -428,7 +470,7 @@ impl CubeGenerator {
                     .expect("placed classes come from the list");
                 CubeBox {
                     class_index,
-                    centre_vox: [p.pos_a.x / vs, p.pos_a.y / vs, p.pos_a.z / vs],
+                    centre_vox,
                     radius_vox: self.mask_radii[class_index] * scale,
                 }
             })
@@ -458,6 +500,77 @@ impl CubeGenerator {
             .into_par_iter()
             .map(|i| self.sample(seed, start + i))
             .collect()
+    }
+}
+
+/// The sample a cube is cut from: the cube itself, or a volume `x` voxels wide and `z` deep
+/// around it (its y the cube's), the cube at its centre.
+#[derive(Debug, Clone, Copy)]
+struct Context {
+    n: usize,
+    x: usize,
+    z: usize,
+}
+
+impl Context {
+    fn none(n: usize) -> Self {
+        Context { n, x: n, z: n }
+    }
+
+    /// `[cx, cz]` times the cube, rounded to whole voxels on each side.
+    fn around(n: usize, [cx, cz]: [f64; 2]) -> Self {
+        let grow = |c: f64| n + 2 * ((c - 1.0) * n as f64 / 2.0).round() as usize;
+        Context {
+            n,
+            x: grow(cx),
+            z: grow(cz),
+        }
+    }
+
+    fn x_ratio(&self) -> f64 {
+        self.x as f64 / self.n as f64
+    }
+
+    /// A count drawn for the cube, for the whole sample: as many per volume. (A cube alone
+    /// holds its particles whole, so their centres crowd its middle; cut from the sample, it
+    /// also holds the ones its faces cut, as a tile of a tomogram does: more labels per cube.)
+    fn count(&self, k: usize) -> usize {
+        (k as f64 * self.x_ratio() * self.z as f64 / self.n as f64).round() as usize
+    }
+
+    /// The cube's first voxel in x and z.
+    fn origin(&self) -> (usize, usize) {
+        ((self.x - self.n) / 2, (self.z - self.n) / 2)
+    }
+
+    /// An ice surface in the cube's z, for the sample: the side that holds objects runs on
+    /// into the context.
+    fn placement(&self, [lo, hi]: [f64; 2]) -> [f64; 2] {
+        let z0 = self.origin().1 as f64;
+        if lo <= 0.0 {
+            [0.0, z0 + hi]
+        } else {
+            [z0 + lo, self.z as f64]
+        }
+    }
+
+    /// The cube cut from the sample's image `[z, y, x]`.
+    fn crop(&self, image: Array3<f32>) -> Array3<f32> {
+        if self.x == self.n && self.z == self.n {
+            return image;
+        }
+        let (x0, z0) = self.origin();
+        image
+            .slice(s![z0..z0 + self.n, .., x0..x0 + self.n])
+            .to_owned()
+    }
+
+    /// A sample position `[x, y, z]` (voxels) in the cube's frame, if the cube holds it.
+    fn in_cube(&self, [x, y, z]: [f64; 3]) -> Option<[f64; 3]> {
+        let (x0, z0) = self.origin();
+        let (cx, cz) = (x - x0 as f64, z - z0 as f64);
+        let inside = |v: f64| (0.0..self.n as f64).contains(&v);
+        (inside(cx) && inside(cz)).then_some([cx, y, cz])
     }
 }
 

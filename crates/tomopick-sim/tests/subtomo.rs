@@ -321,6 +321,7 @@ fn tilt_series_cubes_image_their_particles_and_repeat_with_the_seed() {
             thickness_over_mfp: None,
             low_pass_noise_fraction: None,
             low_pass_noise_px: None,
+            context: None,
         }),
         randomization: r.clone(),
     };
@@ -370,6 +371,109 @@ fn tilt_series_cubes_image_their_particles_and_repeat_with_the_seed() {
     }
 }
 
+#[test]
+fn a_context_around_tilt_series_cubes_adds_its_streaks_not_its_noise_or_labels() {
+    use tomopick_sim::cubes::{CubeGenerator, CubeSpec, TiltRoute};
+    let mut r = SubtomoConfig::preset("fixed").unwrap();
+    r.classes = vec!["1bxn".into(), "3cf3".into()];
+    let spec = |snr: f64, context: Option<[f64; 2]>| CubeSpec {
+        size: 40,
+        particles: Dist::Fixed(6.0),
+        gold: Dist::Fixed(0.0),
+        vesicles: Dist::Fixed(0.0),
+        ice_surface_fraction: 0.0,
+        noise_reference_particles: Some(6.0),
+        particle_scale: None,
+        tilt_series: Some(TiltRoute {
+            fraction: 1.0,
+            step_deg: Dist::Fixed(3.0),
+            snr: Dist::Fixed(snr),
+            phase_flip_fraction: 0.0,
+            filters: vec![tomopick_sim::tilt::ReconFilter::Ramp],
+            misalignment_sd_px: None,
+            damage_b_per_tilt_a2: None,
+            thickness_over_mfp: None,
+            low_pass_noise_fraction: None,
+            low_pass_noise_px: None,
+            context,
+        }),
+        randomization: r.clone(),
+    };
+    let wide = CubeGenerator::new(spec(1e6, Some([2.0, 1.5]))).unwrap();
+    let alone = CubeGenerator::new(spec(1e6, None)).unwrap();
+    let (mut boxes, mut outside) = (0, [0.0, 0.0]);
+    for i in 0..4 {
+        let c = wide.sample(7, i).unwrap();
+        assert_eq!(c.image.dim(), (40, 40, 40), "the central cube is kept");
+        assert_eq!(
+            c.image,
+            wide.sample(7, i).unwrap().image,
+            "same seed, same bits"
+        );
+        assert!(c.image.iter().all(|v| v.is_finite()));
+        // Only the particles whose centre lies in the cube are labelled, in its frame.
+        assert!(
+            c.boxes
+                .iter()
+                .all(|b| b.centre_vox.iter().all(|&v| (0.0..40.0).contains(&v)))
+        );
+        boxes += c.boxes.len();
+        // Noise-free, the voxels away from the cube's own particles carry the streaks and
+        // fringes of the particles around it: more power there than in a cube imaged alone.
+        for (k, g) in [&wide, &alone].iter().enumerate() {
+            let c = g.sample(7, i).unwrap();
+            let (mut sum, mut count) = (0.0, 0usize);
+            for ((z, y, x), &v) in c.image.indexed_iter() {
+                let far = c.boxes.iter().all(|b| {
+                    let d2 = (x as f64 - b.centre_vox[0]).powi(2)
+                        + (y as f64 - b.centre_vox[1]).powi(2)
+                        + (z as f64 - b.centre_vox[2]).powi(2);
+                    d2 > (b.radius_vox + 3.0).powi(2)
+                });
+                if far {
+                    sum += (v as f64).powi(2);
+                    count += 1;
+                }
+            }
+            outside[k] += sum / count.max(1) as f64;
+        }
+    }
+    // As many particles per volume: 6 per cube's volume, placed whole in the sample, so the
+    // cube also holds the ones its faces cut (a cube alone crowds 6 whole ones in its middle).
+    assert!(
+        (24..=60).contains(&boxes),
+        "{boxes} particles labelled in 4 cubes"
+    );
+    assert!(
+        outside[0] > 1.5 * outside[1],
+        "power away from the particles: with context {:.3e}, alone {:.3e}",
+        outside[0],
+        outside[1]
+    );
+    // At a low SNR the noise is what the cube alone would have (the dose fixes it).
+    let var = |g: &CubeGenerator| -> f64 {
+        (0..4)
+            .map(|i| {
+                let c = g.sample(9, i).unwrap();
+                let m = c.image.mean().unwrap() as f64;
+                c.image.iter().map(|&v| (v as f64 - m).powi(2)).sum::<f64>() / c.image.len() as f64
+            })
+            .sum()
+    };
+    let ratio = var(&CubeGenerator::new(spec(0.05, Some([2.0, 1.5]))).unwrap())
+        / var(&CubeGenerator::new(spec(0.05, None)).unwrap());
+    assert!(
+        (0.7..1.43).contains(&ratio),
+        "noisy cubes, with context / alone: variance {ratio}"
+    );
+    let bad = TiltRoute {
+        context: Some([0.5, 1.0]),
+        ..spec(1.0, None).tilt_series.unwrap()
+    };
+    let e = bad.validate().unwrap_err().to_string();
+    assert!(e.contains("tilt_series.context"), "{e}");
+}
+
 /// Mean of a cube inside its particles' half-radius spheres, outside them, and its RMS.
 fn inside_outside(c: &tomopick_sim::cubes::Cube) -> (f64, f64, f64) {
     let (mut inside, mut outside) = ((0.0, 0usize), (0.0, 0usize));
@@ -405,6 +509,7 @@ fn a_tilt_route_without_phase_flips_or_filters_draws_as_before() {
         thickness_over_mfp: None,
         low_pass_noise_fraction: None,
         low_pass_noise_px: None,
+        context: None,
     };
     let mut a = rand_chacha::ChaCha8Rng::seed_from_u64(3);
     let mut b = a.clone();
@@ -547,6 +652,7 @@ fn subtomograms_through_the_tilt_series_route_repeat_and_keep_their_labels() {
         thickness_over_mfp: None,
         low_pass_noise_fraction: None,
         low_pass_noise_px: None,
+        context: None,
     });
     let g0 = SubtomoGenerator::new(plain).unwrap();
     let g = SubtomoGenerator::new(tilted.clone()).unwrap();
