@@ -1,7 +1,7 @@
 //! Labelled subtomograms with domain-randomised imaging, generated on the fly and
 //! deterministically: subtomogram `i` of seed `s` is the same whatever the thread count.
 
-use crate::cubes::image_through_tilt_series;
+use crate::cubes::{TiltDraw, image_through_tilt_series};
 use crate::error::Result;
 use crate::fft::Fft3;
 use crate::imaging3d::{Imaging3dParams, image_3d};
@@ -11,7 +11,7 @@ use crate::randomization::{MEMBRANE_RADIUS_A, SubtomoConfig};
 use crate::resample::{add_rotated, crop_to_support};
 use crate::rotation::random_rotation;
 use crate::sample::membrane_patch;
-use ndarray::{Array3, ArrayView3};
+use ndarray::{Array3, ArrayView3, s};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
@@ -179,7 +179,11 @@ impl SubtomoGenerator {
                 l.apply(&mut placed, &mask, c.voxel_size_a);
             }
             let neighbours = self.add_neighbours(&mut placed, class_index, centre, &mut rng);
-            let mut image = match c.tilt_series.as_ref().and_then(|t| t.draw(&mut rng)) {
+            let tilt = c
+                .tilt_series
+                .as_ref()
+                .and_then(|t| t.draw(&mut rng).map(|d| (d, t.context)));
+            let mut image = match tilt {
                 None => {
                     image_3d(
                         &self.fft,
@@ -192,9 +196,12 @@ impl SubtomoGenerator {
                     .expect("parameters validated with the config")
                     .image
                 }
-                Some(t) => {
+                Some((t, None)) => {
                     image_through_tilt_series(&placed, c.voxel_size_a, &imaging, &t, &mut rng)
                         .expect("parameters validated with the config")
+                }
+                Some((t, Some(context))) => {
+                    self.through_context(&placed, context, &imaging, &t, &mut rng)
                 }
             };
             if inverted {
@@ -249,6 +256,67 @@ impl SubtomoGenerator {
             }
         }
         placed
+    }
+
+    /// `placed` (the box) imaged through the tilt series at the centre of a sample `[cx, cz]`
+    /// times as wide across the tilt axis and as deep, the rest of it holding as many particles
+    /// per volume as the box's neighbours (the config's count), so that their streaks cross the
+    /// box as in a tomogram; the box cut back out. The noise per projection pixel is the box's
+    /// own (the SNR scaled by the sample's projected energy per pixel over the box's).
+    fn through_context(
+        &self,
+        placed: &Array3<f32>,
+        [cx, cz]: [f64; 2],
+        imaging: &Imaging3dParams,
+        tilt: &TiltDraw,
+        rng: &mut ChaCha8Rng,
+    ) -> Array3<f32> {
+        let b = self.config.box_size;
+        let grow = |c: f64| b + 2 * ((c - 1.0) * b as f64 / 2.0).round() as usize;
+        let (nx, nz) = (grow(cx), grow(cz));
+        let (x0, z0) = ((nx - b) / 2, (nz - b) / 2);
+        let mut big = Array3::<f32>::zeros((nz, b, nx));
+        big.slice_mut(s![z0..z0 + b, .., x0..x0 + b]).assign(placed);
+        let ratio = (nx * nz) as f64 / (b * b) as f64;
+        let extra = (self.config.neighbours.sample(rng).max(0.0) * (ratio - 1.0)).round() as usize;
+        for _ in 0..extra {
+            let k = rng.random_range(0..self.templates.len());
+            let rotation = random_rotation(rng);
+            for _ in 0..20 {
+                let p = [
+                    rng.random_range(0.0..nx as f64),
+                    rng.random_range(0.0..b as f64),
+                    rng.random_range(0.0..nz as f64),
+                ];
+                let in_box = (x0 as f64..(x0 + b) as f64).contains(&p[0])
+                    && (z0 as f64..(z0 + b) as f64).contains(&p[2]);
+                if !in_box {
+                    add_rotated(
+                        &self.templates[k].view(),
+                        &rotation,
+                        1.0,
+                        p,
+                        &mut big,
+                        self.radii[k],
+                    );
+                    break;
+                }
+            }
+        }
+        let energy = |v: &Array3<f32>| v.iter().map(|&x| (x as f64).powi(2)).sum::<f64>();
+        let (e_box, e_big) = (energy(placed), energy(&big));
+        let per_pixel = if e_box > 0.0 {
+            e_big / (nx as f64 / b as f64) / e_box
+        } else {
+            1.0
+        };
+        let t = TiltDraw {
+            snr: tilt.snr * per_pixel,
+            ..*tilt
+        };
+        let image = image_through_tilt_series(&big, self.config.voxel_size_a, imaging, &t, rng)
+            .expect("parameters validated with the config");
+        image.slice(s![z0..z0 + b, .., x0..x0 + b]).to_owned()
     }
 
     /// `n` subtomograms starting at `start`, made in parallel.

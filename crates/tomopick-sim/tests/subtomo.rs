@@ -1,5 +1,6 @@
 //! The subtomogram generator: determinism, labels, presets and config checks.
 
+use ndarray::Array3;
 use tomopick_sim::randomization::Dist;
 use tomopick_sim::{SubtomoConfig, SubtomoGenerator};
 
@@ -686,6 +687,71 @@ fn subtomograms_through_the_tilt_series_route_repeat_and_keep_their_labels() {
     tilted.tilt_series.as_mut().unwrap().fraction = 1.5;
     let e = SubtomoGenerator::new(tilted).err().unwrap().to_string();
     assert!(e.contains("tilt_series.fraction"), "{e}");
+}
+
+#[test]
+fn subtomograms_with_a_context_keep_their_box_and_labels_and_change_their_surroundings() {
+    let with = |snr: f64, context: Option<[f64; 2]>| {
+        let mut c = small();
+        c.imaging.invert_contrast_probability = 0.0;
+        c.neighbours = Dist::Fixed(3.0);
+        c.tilt_series = Some(tomopick_sim::cubes::TiltRoute {
+            fraction: 1.0,
+            step_deg: Dist::Fixed(3.0),
+            snr: Dist::Fixed(snr),
+            phase_flip_fraction: 0.0,
+            filters: vec![tomopick_sim::tilt::ReconFilter::Ramp],
+            misalignment_sd_px: None,
+            damage_b_per_tilt_a2: None,
+            thickness_over_mfp: None,
+            low_pass_noise_fraction: None,
+            low_pass_noise_px: None,
+            context,
+        });
+        SubtomoGenerator::new(c).unwrap()
+    };
+    let (wide, alone) = (with(1e6, Some([2.0, 1.5])), with(1e6, None));
+    let mut corr = 0.0;
+    for k in 0..4 {
+        let (a, b) = (wide.sample(5, k), alone.sample(5, k));
+        assert_eq!(a.image.dim(), b.image.dim(), "the box is kept");
+        assert_eq!(a.image, wide.sample(5, k).image, "same seed, same bits");
+        // The draws before the imaging are the same: class, pose, mask, neighbours.
+        assert_eq!(
+            (a.class_index, a.shift_vox, &a.mask, a.neighbours),
+            (b.class_index, b.shift_vox, &b.mask, b.neighbours)
+        );
+        // Noise-free, the same particle and neighbours, imaged among others: the streaks of the
+        // particles around the box cross it, and the filter no longer sees the box's faces.
+        let dot = |x: &Array3<f32>, y: &Array3<f32>| -> f64 {
+            x.iter()
+                .zip(y.iter())
+                .map(|(p, q)| *p as f64 * *q as f64)
+                .sum()
+        };
+        corr += dot(&a.image, &b.image)
+            / (dot(&a.image, &a.image) * dot(&b.image, &b.image)).sqrt()
+            / 4.0;
+    }
+    assert!(
+        (0.3..0.95).contains(&corr),
+        "correlation with the box imaged alone {corr:.3}"
+    );
+    // At a low SNR the noise is the box's own.
+    let var = |g: &SubtomoGenerator| -> f64 {
+        (0..6)
+            .map(|k| {
+                let im = g.sample(8, k).image;
+                let m = im.mean().unwrap() as f64;
+                im.iter().map(|&v| (v as f64 - m).powi(2)).sum::<f64>() / im.len() as f64
+            })
+            .sum()
+    };
+    let ratio = var(&with(0.05, Some([2.0, 1.5]))) / var(&with(0.05, None));
+    assert!(
+        (0.7..1.43).contains(&ratio),
+        "noisy boxes, with context / alone: variance {ratio}"
+    );
 }
 
 #[test]

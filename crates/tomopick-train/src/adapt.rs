@@ -38,8 +38,9 @@ use tomopick_pick::{
     model_pick_options, pick_source, sample_classes,
 };
 
-/// The simulated half of the fine-tuning: the shipped detector's last training stage, whose
-/// config this is; `adapt` sets the network, classes, steps, schedule and data itself and drops
+/// The simulated half of the fine-tuning: stage 21's recipe, the shipped detector's (stage 23)
+/// but for its wider samples around each tilt-series cube (measured with it; the wider samples
+/// cost a tenth of the speed); `adapt` sets the network, classes, steps, schedule and data itself and drops
 /// its validation tomogram.
 pub const ADAPT_RECIPE: &str =
     include_str!("../../../configs/detector_shrec10a_stage21_milder_lowpass_noise.toml");
