@@ -3,6 +3,7 @@
 //! parallel, and deterministic: cube `i` of seed `s` never depends on the thread count.
 
 use crate::appearance::Appearance;
+use crate::context::Context;
 use crate::error::Result;
 use crate::fft::Fft3;
 use crate::imaging3d::{Imaging3dParams, image_3d};
@@ -500,77 +501,6 @@ impl CubeGenerator {
             .into_par_iter()
             .map(|i| self.sample(seed, start + i))
             .collect()
-    }
-}
-
-/// The sample a cube is cut from: the cube itself, or a volume `x` voxels wide and `z` deep
-/// around it (its y the cube's), the cube at its centre.
-#[derive(Debug, Clone, Copy)]
-struct Context {
-    n: usize,
-    x: usize,
-    z: usize,
-}
-
-impl Context {
-    fn none(n: usize) -> Self {
-        Context { n, x: n, z: n }
-    }
-
-    /// `[cx, cz]` times the cube, rounded to whole voxels on each side.
-    fn around(n: usize, [cx, cz]: [f64; 2]) -> Self {
-        let grow = |c: f64| n + 2 * ((c - 1.0) * n as f64 / 2.0).round() as usize;
-        Context {
-            n,
-            x: grow(cx),
-            z: grow(cz),
-        }
-    }
-
-    fn x_ratio(&self) -> f64 {
-        self.x as f64 / self.n as f64
-    }
-
-    /// A count drawn for the cube, for the whole sample: as many per volume. (A cube alone
-    /// holds its particles whole, so their centres crowd its middle; cut from the sample, it
-    /// also holds the ones its faces cut, as a tile of a tomogram does: more labels per cube.)
-    fn count(&self, k: usize) -> usize {
-        (k as f64 * self.x_ratio() * self.z as f64 / self.n as f64).round() as usize
-    }
-
-    /// The cube's first voxel in x and z.
-    fn origin(&self) -> (usize, usize) {
-        ((self.x - self.n) / 2, (self.z - self.n) / 2)
-    }
-
-    /// An ice surface in the cube's z, for the sample: the side that holds objects runs on
-    /// into the context.
-    fn placement(&self, [lo, hi]: [f64; 2]) -> [f64; 2] {
-        let z0 = self.origin().1 as f64;
-        if lo <= 0.0 {
-            [0.0, z0 + hi]
-        } else {
-            [z0 + lo, self.z as f64]
-        }
-    }
-
-    /// The cube cut from the sample's image `[z, y, x]`.
-    fn crop(&self, image: Array3<f32>) -> Array3<f32> {
-        if self.x == self.n && self.z == self.n {
-            return image;
-        }
-        let (x0, z0) = self.origin();
-        image
-            .slice(s![z0..z0 + self.n, .., x0..x0 + self.n])
-            .to_owned()
-    }
-
-    /// A sample position `[x, y, z]` (voxels) in the cube's frame, if the cube holds it.
-    fn in_cube(&self, [x, y, z]: [f64; 3]) -> Option<[f64; 3]> {
-        let (x0, z0) = self.origin();
-        let (cx, cz) = (x - x0 as f64, z - z0 as f64);
-        let inside = |v: f64| (0.0..self.n as f64).contains(&v);
-        (inside(cx) && inside(cz)).then_some([cx, y, cz])
     }
 }
 

@@ -5,6 +5,7 @@
 //! the ratio of signal variance to noise variance after the imaging filters.
 
 pub mod appearance;
+mod context;
 pub mod ctf;
 pub mod cubes;
 pub mod degradation;

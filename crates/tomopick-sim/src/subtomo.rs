@@ -1,6 +1,7 @@
 //! Labelled subtomograms with domain-randomised imaging, generated on the fly and
 //! deterministically: subtomogram `i` of seed `s` is the same whatever the thread count.
 
+use crate::context::Context;
 use crate::cubes::{TiltDraw, image_through_tilt_series};
 use crate::error::Result;
 use crate::fft::Fft3;
@@ -272,12 +273,12 @@ impl SubtomoGenerator {
         rng: &mut ChaCha8Rng,
     ) -> Array3<f32> {
         let b = self.config.box_size;
-        let grow = |c: f64| b + 2 * ((c - 1.0) * b as f64 / 2.0).round() as usize;
-        let (nx, nz) = (grow(cx), grow(cz));
-        let (x0, z0) = ((nx - b) / 2, (nz - b) / 2);
+        let frame = Context::around(b, [cx, cz]);
+        let (nx, nz) = (frame.x, frame.z);
+        let (x0, z0) = frame.origin();
         let mut big = Array3::<f32>::zeros((nz, b, nx));
         big.slice_mut(s![z0..z0 + b, .., x0..x0 + b]).assign(placed);
-        let ratio = (nx * nz) as f64 / (b * b) as f64;
+        let ratio = frame.x_ratio() * nz as f64 / b as f64;
         let extra = (self.config.neighbours.sample(rng).max(0.0) * (ratio - 1.0)).round() as usize;
         for _ in 0..extra {
             let k = rng.random_range(0..self.templates.len());
@@ -306,7 +307,7 @@ impl SubtomoGenerator {
         let energy = |v: &Array3<f32>| v.iter().map(|&x| (x as f64).powi(2)).sum::<f64>();
         let (e_box, e_big) = (energy(placed), energy(&big));
         let per_pixel = if e_box > 0.0 {
-            e_big / (nx as f64 / b as f64) / e_box
+            e_big / frame.x_ratio() / e_box
         } else {
             1.0
         };
@@ -314,9 +315,10 @@ impl SubtomoGenerator {
             snr: tilt.snr * per_pixel,
             ..*tilt
         };
-        let image = image_through_tilt_series(&big, self.config.voxel_size_a, imaging, &t, rng)
-            .expect("parameters validated with the config");
-        image.slice(s![z0..z0 + b, .., x0..x0 + b]).to_owned()
+        frame.crop(
+            image_through_tilt_series(&big, self.config.voxel_size_a, imaging, &t, rng)
+                .expect("parameters validated with the config"),
+        )
     }
 
     /// `n` subtomograms starting at `start`, made in parallel.
