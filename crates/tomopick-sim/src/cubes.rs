@@ -117,8 +117,9 @@ pub struct TiltRoute {
     /// deep at the cube's density of particles, beads and vesicles, images the whole of it
     /// through the tilt series and keeps the central cube, so that the streaks and the ramp
     /// filter's fringes of particles outside the cube cross it as they do in a tomogram
-    /// (default `[1, 1]`: the cube alone, projected as if nothing lay around it). Training
-    /// cubes only; costs about the volume ratio in simulation time.
+    /// (default `[1, 1]`: the cube alone, projected as if nothing lay around it). The
+    /// classifier's boxes take it too (filled as their neighbours fill them). Costs about the
+    /// volume ratio in each item's simulation time.
     #[serde(default)]
     pub context: Option<[f64; 2]>,
 }
