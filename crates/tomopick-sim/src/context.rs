@@ -38,11 +38,16 @@ impl Context {
         self.x as f64 / self.n as f64
     }
 
+    /// The sample's volume over the cube's.
+    pub fn volume_ratio(&self) -> f64 {
+        self.x_ratio() * self.z as f64 / self.n as f64
+    }
+
     /// A count drawn for the cube, for the whole sample: as many per volume. (A cube alone
     /// holds its particles whole, so their centres crowd its middle; cut from the sample, it
     /// also holds the ones its faces cut, as a tile of a tomogram does: more labels per cube.)
     pub fn count(&self, k: usize) -> usize {
-        (k as f64 * self.x_ratio() * self.z as f64 / self.n as f64).round() as usize
+        (k as f64 * self.volume_ratio()).round() as usize
     }
 
     /// The cube's first voxel in x and z.
@@ -59,6 +64,15 @@ impl Context {
         } else {
             [z0 + lo, self.z as f64]
         }
+    }
+
+    /// An empty sample `[z, y, x]` with `cube` at its centre.
+    pub fn embed(&self, cube: &Array3<f32>) -> Array3<f32> {
+        let (x0, z0) = self.origin();
+        let mut big = Array3::zeros((self.z, self.n, self.x));
+        big.slice_mut(s![z0..z0 + self.n, .., x0..x0 + self.n])
+            .assign(cube);
+        big
     }
 
     /// The cube cut from the sample's image `[z, y, x]`.

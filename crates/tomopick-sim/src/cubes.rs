@@ -568,6 +568,6 @@ fn dress(
 }
 
 /// Σ V² over a volume (its potential energy in V² · voxels).
-fn energy(v: &Array3<f32>) -> f64 {
+pub(crate) fn energy(v: &Array3<f32>) -> f64 {
     v.iter().map(|&x| (x as f64) * (x as f64)).sum()
 }

@@ -2,7 +2,7 @@
 //! deterministically: subtomogram `i` of seed `s` is the same whatever the thread count.
 
 use crate::context::Context;
-use crate::cubes::{TiltDraw, image_through_tilt_series};
+use crate::cubes::{TiltDraw, energy, image_through_tilt_series};
 use crate::error::Result;
 use crate::fft::Fft3;
 use crate::imaging3d::{Imaging3dParams, image_3d};
@@ -12,7 +12,7 @@ use crate::randomization::{MEMBRANE_RADIUS_A, SubtomoConfig};
 use crate::resample::{add_rotated, crop_to_support};
 use crate::rotation::random_rotation;
 use crate::sample::membrane_patch;
-use ndarray::{Array3, ArrayView3, s};
+use ndarray::{Array3, ArrayView3};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
@@ -275,11 +275,9 @@ impl SubtomoGenerator {
         let b = self.config.box_size;
         let frame = Context::around(b, [cx, cz]);
         let (nx, nz) = (frame.x, frame.z);
-        let (x0, z0) = frame.origin();
-        let mut big = Array3::<f32>::zeros((nz, b, nx));
-        big.slice_mut(s![z0..z0 + b, .., x0..x0 + b]).assign(placed);
-        let ratio = frame.x_ratio() * nz as f64 / b as f64;
-        let extra = (self.config.neighbours.sample(rng).max(0.0) * (ratio - 1.0)).round() as usize;
+        let mut big = frame.embed(placed);
+        let extra = (self.config.neighbours.sample(rng).max(0.0) * (frame.volume_ratio() - 1.0))
+            .round() as usize;
         for _ in 0..extra {
             let k = rng.random_range(0..self.templates.len());
             let rotation = random_rotation(rng);
@@ -289,9 +287,7 @@ impl SubtomoGenerator {
                     rng.random_range(0.0..b as f64),
                     rng.random_range(0.0..nz as f64),
                 ];
-                let in_box = (x0 as f64..(x0 + b) as f64).contains(&p[0])
-                    && (z0 as f64..(z0 + b) as f64).contains(&p[2]);
-                if !in_box {
+                if frame.in_cube(p).is_none() {
                     add_rotated(
                         &self.templates[k].view(),
                         &rotation,
@@ -304,7 +300,6 @@ impl SubtomoGenerator {
                 }
             }
         }
-        let energy = |v: &Array3<f32>| v.iter().map(|&x| (x as f64).powi(2)).sum::<f64>();
         let (e_box, e_big) = (energy(placed), energy(&big));
         let per_pixel = if e_box > 0.0 {
             e_big / frame.x_ratio() / e_box
