@@ -99,6 +99,45 @@ pub(crate) fn robust_standardised(
     (z, stats.iter().map(|&(_, s)| s as f32).collect())
 }
 
+/// `cc` standardised against the reference places' scores, each class's z-score weighted by
+/// (its spread / the geometric mean spread)^`exponent` (see [`DEFAULT_NAMING_EXPONENT`]).
+pub(crate) fn against_reference(
+    cc: &[Vec<f32>],
+    reference: &[Vec<f32>],
+    exponent: f64,
+) -> Vec<Vec<f32>> {
+    let (z, scale) = robust_standardised(cc, reference);
+    let spread: Vec<f64> = scale
+        .iter()
+        .map(|&s| s as f64)
+        .filter(|&s| s > 0.0)
+        .collect();
+    let mean_log = spread.iter().map(|s| s.ln()).sum::<f64>() / spread.len().max(1) as f64;
+    let factor: Vec<f32> = scale
+        .iter()
+        .map(|&s| ((s as f64).ln() - mean_log) * exponent)
+        .map(|l| if l.is_finite() { l.exp() as f32 } else { 0.0 })
+        .collect();
+    z.into_iter()
+        .map(|r| r.iter().zip(&factor).map(|(v, f)| v * f).collect())
+        .collect()
+}
+
+/// Each column of `cc` (a class over the picks) standardised: zero mean, unit sd (0 where the
+/// sd is 0, as with a single pick).
+pub(crate) fn standardised(cc: &[Vec<f32>]) -> Vec<Vec<f32>> {
+    let k = cc.first().map_or(0, |r| r.len());
+    let n = cc.len().max(1) as f64;
+    let stats: Vec<(f64, f64)> = (0..k)
+        .map(|j| {
+            let mean = cc.iter().map(|r| r[j] as f64).sum::<f64>() / n;
+            let var = cc.iter().map(|r| (r[j] as f64 - mean).powi(2)).sum::<f64>() / n;
+            (mean, var.sqrt())
+        })
+        .collect();
+    standardise_with(cc, &stats)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -152,5 +191,43 @@ mod tests {
         assert!((z[0][0] - (0.4 / s) as f32).abs() < 1e-4, "{z:?}");
         assert!(z[1][0].abs() < 1e-6);
         assert_eq!(z[0][1], 0.0, "a constant reference gives 0");
+    }
+
+    #[test]
+    fn z_scores_are_standardised_per_class() {
+        let cc = vec![vec![0.1, 0.5], vec![0.3, 0.5], vec![0.5, 0.5]];
+        let z = standardised(&cc);
+        let col: Vec<f32> = z.iter().map(|r| r[0]).collect();
+        assert!(col[1].abs() < 1e-6 && (col[2] + col[0]).abs() < 1e-6);
+        let var: f32 = col.iter().map(|v| v * v).sum::<f32>() / 3.0;
+        assert!((var - 1.0).abs() < 1e-5);
+        assert!(z.iter().all(|r| r[1] == 0.0), "a constant class gets 0");
+    }
+
+    #[test]
+    fn reference_scores_weigh_each_z_score_by_the_root_of_its_spread() {
+        // Class 0 spreads 4x as much as class 1 at the reference places (MAD 0.2 against
+        // 0.05), both around a median of 0.
+        let reference: Vec<Vec<f32>> = [-0.2f32, 0.0, 0.2]
+            .iter()
+            .map(|&v| vec![v, v / 4.0])
+            .collect();
+        let s = [1.4826 * 0.2, 1.4826 * 0.05];
+        let z = against_reference(&[vec![0.6, 0.2]], &reference, 0.5);
+        // z-scores 0.6/s0 and 0.2/s1; weights √(s/S), S = √(s0 s1): √2 and 1/√2.
+        let want = [0.6 / s[0] * 2f64.sqrt(), 0.2 / s[1] / 2f64.sqrt()];
+        for k in 0..2 {
+            assert!(
+                (z[0][k] as f64 - want[k]).abs() < 1e-4,
+                "{z:?} against {want:?}"
+            );
+        }
+        // Equal spreads: the plain z-scores.
+        let same: Vec<Vec<f32>> = [-0.2f32, 0.0, 0.2].iter().map(|&v| vec![v, v]).collect();
+        let z = against_reference(&[vec![0.6, 0.2]], &same, 0.5);
+        // Exponent 0: the z-scores as they are.
+        let plain = against_reference(&[vec![0.6, 0.2]], &reference, 0.0);
+        assert!((plain[0][1] as f64 - 0.2 / s[1]).abs() < 1e-3, "{plain:?}");
+        assert!((z[0][0] as f64 - 0.6 / s[0]).abs() < 1e-4, "{z:?}");
     }
 }

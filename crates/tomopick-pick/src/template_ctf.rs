@@ -70,7 +70,7 @@ impl TemplateCtf {
     /// [`tomopick_sim::fft::Fft3`]) of voxels `voxel_a` Å.
     pub fn weights(&self, m: usize, voxel_a: f64) -> Array3<f32> {
         let w = self.radial();
-        crate::template_match::half_spectrum(m, voxel_a, |k| {
+        crate::template_filter::half_spectrum(m, voxel_a, |k| {
             w((k[0] * k[0] + k[1] * k[1] + k[2] * k[2]).sqrt()) as f32
         })
     }
