@@ -1,6 +1,6 @@
-//! Reference places for template matching's z-scores: each class's correlation standardised
-//! against what that class's template scores at the tomogram's empty places, rather than over
-//! the picks.
+//! Template matching's z-scores: each class's correlation standardised against what that
+//! class's template scores at the tomogram's empty places (the reference places drawn here), or,
+//! without them, over the picks.
 //!
 //! Standardising over the picks assumes they hold the classes in about equal numbers. In a
 //! sample where one class dominates (ribosomes in a cell), that class's scores set its own mean,
@@ -52,7 +52,7 @@ pub(crate) fn background_centres(
 
 /// Each column of `cc` less its `(centre, scale)` from `stats`, over the scale (0 where the
 /// scale is 0). Serves both standardisations: over the picks and against reference places.
-pub(crate) fn standardise_with(cc: &[Vec<f32>], stats: &[(f64, f64)]) -> Vec<Vec<f32>> {
+fn standardise_with(cc: &[Vec<f32>], stats: &[(f64, f64)]) -> Vec<Vec<f32>> {
     cc.iter()
         .map(|r| {
             r.iter()
@@ -73,10 +73,7 @@ pub(crate) fn standardise_with(cc: &[Vec<f32>], stats: &[(f64, f64)]) -> Vec<Vec
 /// deviation (1.4826 × MAD, the sd for normal data) of the same class in `reference`: robust
 /// to the reference places that catch an unpicked particle. A class whose reference scores do
 /// not spread gets 0. Returns the z-scores and each class's scale (its scaled MAD).
-pub(crate) fn robust_standardised(
-    cc: &[Vec<f32>],
-    reference: &[Vec<f32>],
-) -> (Vec<Vec<f32>>, Vec<f32>) {
+fn robust_standardised(cc: &[Vec<f32>], reference: &[Vec<f32>]) -> (Vec<Vec<f32>>, Vec<f32>) {
     let k = cc.first().map_or(0, |r| r.len());
     let median = |mut v: Vec<f64>| -> f64 {
         v.sort_by(f64::total_cmp);
@@ -100,7 +97,8 @@ pub(crate) fn robust_standardised(
 }
 
 /// `cc` standardised against the reference places' scores, each class's z-score weighted by
-/// (its spread / the geometric mean spread)^`exponent` (see [`DEFAULT_NAMING_EXPONENT`]).
+/// (its spread / the geometric mean spread)^`exponent` (see
+/// [`crate::template_match::DEFAULT_NAMING_EXPONENT`]).
 pub(crate) fn against_reference(
     cc: &[Vec<f32>],
     reference: &[Vec<f32>],
