@@ -198,7 +198,10 @@ def main():
             o = f"{d}/ladder_{setting}"
             os.makedirs(o, exist_ok=True)
             raw = f"{o}/raw.csv"
-            if not os.path.exists(raw):
+            # Picked again when the model file is newer than the cached picks (a run folder
+            # exported again at a later step keeps its name).
+            stale = a.model and os.path.exists(raw) and os.path.getmtime(a.model) > os.path.getmtime(raw)
+            if not os.path.exists(raw) or stale:
                 model = ["--model", a.model] if a.model else []
                 subprocess.run([B, "-q", "pick", filtered(d, a.filter), "--voxel-size", vs, "--threshold", "0.02",
                                 "-o", raw] + model + a.pick_args.split(), check=True, stdout=subprocess.DEVNULL)
