@@ -34,8 +34,15 @@ impl Context {
     }
 
     /// The sample's width over the cube's.
-    pub fn x_ratio(&self) -> f64 {
+    fn x_ratio(&self) -> f64 {
         self.x as f64 / self.n as f64
+    }
+
+    /// A sample's energy (Σ V²) as each pixel of the cube's projections sees it: a sample x
+    /// times as wide spreads it over x times the pixels (its depth adds to each ray, as a
+    /// thicker slab does). Scales the SNR so that the noise per pixel is the cube's own.
+    pub fn per_pixel(&self, energy: f64) -> f64 {
+        energy / self.x_ratio()
     }
 
     /// The sample's volume over the cube's.

@@ -421,9 +421,7 @@ impl CubeGenerator {
         if let Some(n_ref) = self.spec.noise_reference_particles {
             let e = energy(&sample.potential);
             if e > 0.0 {
-                // Per pixel of a projection: a context x times as wide spreads its energy
-                // over x times the pixels (its depth adds to each ray, as a thicker slab does).
-                snr_scale = e / frame.x_ratio() / (n_ref * self.mean_energy);
+                snr_scale = frame.per_pixel(e) / (n_ref * self.mean_energy);
             }
         }
         if let Some(snr) = imaging.snr.as_mut() {

@@ -302,7 +302,7 @@ impl SubtomoGenerator {
         }
         let (e_box, e_big) = (energy(placed), energy(&big));
         let per_pixel = if e_box > 0.0 {
-            e_big / frame.x_ratio() / e_box
+            frame.per_pixel(e_big) / e_box
         } else {
             1.0
         };

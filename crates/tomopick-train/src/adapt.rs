@@ -41,8 +41,8 @@ use tomopick_pick::{
 /// The simulated half of the fine-tuning: stage 21's recipe, the shipped detector's (stage 23)
 /// but for its wider samples around each tilt-series cube (stage 23's own recipe there adapted
 /// no better on the foreign suite's validation part, 0.555 against 0.553, and the wider samples
-/// cost a tenth of the speed: BENCHMARKS.md, "Adapting the stage-23 default"); `adapt` sets the network, classes, steps, schedule and data itself and drops
-/// its validation tomogram.
+/// cost a tenth of the speed: BENCHMARKS.md, "Adapting the stage-23 default"); `adapt` sets the
+/// network, classes, steps, schedule and data itself and drops its validation tomogram.
 pub const ADAPT_RECIPE: &str =
     include_str!("../../../configs/detector_shrec10a_stage21_milder_lowpass_noise.toml");
 
