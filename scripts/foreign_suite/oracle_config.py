@@ -14,6 +14,7 @@ Standard library only (Python 3.11+ for tomllib).
 """
 import argparse
 import os
+import sys
 import tomllib
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
@@ -48,7 +49,12 @@ def main():
     cfg.pop("validation", None)
     cfg.pop("init_model", None)
     if not a.scratch:
-        cfg["init_model"] = os.path.join(ROOT, "models", "detector_shrec10a.bpk")
+        # The shipped model of that network: the default is `efficient_wide`, `--model fast`'s
+        # file `efficient`.
+        shipped = {"efficient": "detector_shrec10a_fast.bpk", "efficient_wide": "detector_shrec10a.bpk"}
+        if a.architecture not in shipped:
+            sys.exit(f"no shipped {a.architecture} model to fine-tune: use --scratch")
+        cfg["init_model"] = os.path.join(ROOT, "models", shipped[a.architecture])
     cfg.update(architecture=a.architecture, learning_rate=a.lr, steps=a.steps, lr_decay_steps=a.decay,
                seed=a.seed, validate_every=0, user_fraction=1.0)
     tables = {k: v for k, v in cfg.items() if isinstance(v, dict) and k in ("appearance", "tilt_series")}

@@ -46,8 +46,8 @@ pub use dataset::{DatasetItem, dataset_items, is_dataset};
 pub use demo::{DemoOutcome, DemoRequest, run_demo};
 pub use error::PickError;
 pub use models::{
-    describe_thresholds, load_classifier, load_detector, load_raw_detector, model_pick_options,
-    sample_classes,
+    FAST_DETECTOR_NAME, describe_thresholds, load_classifier, load_detector, load_raw_detector,
+    model_pick_options, sample_classes,
 };
 pub use nms::{Detection, nms_distance, nms_iou, sphere_iou};
 pub use picker::{PickOptions, pick, to_particles};

@@ -10,7 +10,7 @@ pub struct CalibrateArgs {
     /// Annotated folders (tomogram, particles.csv or particle_locations.txt, occupancy_mask.mrc).
     #[arg(required = true)]
     pub folders: Vec<PathBuf>,
-    /// The detector model to calibrate (default: the embedded model).
+    /// The detector model to calibrate (default: the embedded model; `fast`: the embedded fast one).
     #[arg(long)]
     pub model: Option<PathBuf>,
     /// The tomogram's file name inside each folder.
@@ -78,7 +78,8 @@ pub struct PickArgs {
     /// copick project: the session id the picks are written under.
     #[arg(long, default_value = "0", value_name = "ID")]
     pub copick_session: String,
-    /// A detector model file (default: the embedded model).
+    /// A detector model file (default: the embedded model), or `fast` for the embedded fast
+    /// model (3.6× faster, a little less accurate).
     #[arg(long)]
     pub model: Option<PathBuf>,
     /// Output list format when the extension does not tell (for a dataset: of each list,
