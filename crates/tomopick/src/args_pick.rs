@@ -203,7 +203,7 @@ pub struct DemoArgs {
     /// Particles in the tomogram.
     #[arg(long, default_value_t = 300)]
     pub particles: usize,
-    /// A detector model file (default: the embedded model).
+    /// A detector model file (default: the embedded model; `fast`: the embedded fast one).
     #[arg(long)]
     pub model: Option<std::path::PathBuf>,
 }
