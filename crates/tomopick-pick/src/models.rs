@@ -27,23 +27,20 @@ pub fn load_detector(path: Option<&Path>) -> Result<DetectorModel> {
     Ok(load_raw_detector(path)?.into_inference())
 }
 
-/// The detector file (or the embedded default) as stored: not folded for inference, so it can
-/// be written back (with new thresholds, say).
+/// The detector file (the embedded fast one for the name `fast`, or the embedded default) as
+/// stored: not folded for inference, so it can be written back (with new thresholds, say).
 pub fn load_raw_detector(path: Option<&Path>) -> Result<DetectorModel> {
     let dev = inference_device();
-    Ok(match path {
-        Some(p) if p.as_os_str() == FAST_DETECTOR_NAME => DetectorModel::from_bytes(
-            FAST_DETECTOR.to_vec(),
-            Path::new("<embedded fast model>"),
-            &dev,
-        )?,
-        Some(p) => DetectorModel::load(p, &dev)?,
-        None => DetectorModel::from_bytes(
-            DEFAULT_DETECTOR.to_vec(),
-            Path::new("<embedded default model>"),
-            &dev,
-        )?,
-    })
+    let (bytes, name) = match path {
+        Some(p) if p.as_os_str() == FAST_DETECTOR_NAME => (FAST_DETECTOR, "<embedded fast model>"),
+        Some(p) => return Ok(DetectorModel::load(p, &dev)?),
+        None => (DEFAULT_DETECTOR, "<embedded default model>"),
+    };
+    Ok(DetectorModel::from_bytes(
+        bytes.to_vec(),
+        Path::new(name),
+        &dev,
+    )?)
 }
 
 /// Loads the classifier at `path`, or the embedded default.
