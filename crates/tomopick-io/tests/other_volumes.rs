@@ -27,15 +27,15 @@ fn tiff_stack_from_tifffile() {
 /// declared but not there (the file ends after the header).
 fn tiff_header_only(w: u32, h: u32) -> Vec<u8> {
     let entries: [(u16, u16, u32, u32); 9] = [
-        (256, 4, 1, w),         // ImageWidth
-        (257, 4, 1, h),         // ImageLength
-        (258, 3, 1, 32),        // BitsPerSample
-        (259, 3, 1, 1),         // Compression: none
-        (262, 3, 1, 1),         // Photometric: min-is-black
-        (273, 4, 1, 200),       // StripOffsets
-        (278, 4, 1, h),         // RowsPerStrip
-        (279, 4, 1, w * h * 4), // StripByteCounts
-        (339, 3, 1, 3),         // SampleFormat: float
+        (256, 4, 1, w),                                 // ImageWidth
+        (257, 4, 1, h),                                 // ImageLength
+        (258, 3, 1, 32),                                // BitsPerSample
+        (259, 3, 1, 1),                                 // Compression: none
+        (262, 3, 1, 1),                                 // Photometric: min-is-black
+        (273, 4, 1, 200),                               // StripOffsets
+        (278, 4, 1, h),                                 // RowsPerStrip
+        (279, 4, 1, w.wrapping_mul(h).wrapping_mul(4)), // StripByteCounts
+        (339, 3, 1, 3),                                 // SampleFormat: float
     ];
     let mut b = b"II*\0".to_vec();
     b.extend(8u32.to_le_bytes());
@@ -70,6 +70,14 @@ fn tiff_pages_no_tomogram_writer_makes_are_refused_before_decoding() {
         e.contains("header_only.tif")
             && e.contains("4000×3000")
             && e.contains("more than the whole file"),
+        "{e}"
+    );
+    // Found by the fuzzer: a page whose byte count overflows 64 bits (4294967295 × 4294967295
+    // samples of 4 bytes) is refused, not a panic.
+    std::fs::write(&p, tiff_header_only(u32::MAX, u32::MAX)).unwrap();
+    let e = open_volume(&p, vs).unwrap_err().to_string();
+    assert!(
+        e.contains("4294967295×4294967295") && e.contains("more than the whole file"),
         "{e}"
     );
 }
