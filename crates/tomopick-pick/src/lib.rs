@@ -57,7 +57,9 @@ pub use rescale::Rescaler;
 pub use source::TomoSource;
 pub use template_ctf::TemplateCtf;
 pub use template_match::{
-    Template, TemplateMatchOptions, TemplateScores, match_templates, missing_wedge,
+    Template, TemplateMatchOptions, TemplateScores, match_templates, missing_wedge, template_reach,
 };
-pub use template_tomogram::{TemplateMatched, TemplateSource, load_templates, match_tomogram};
+pub use template_tomogram::{
+    TemplateMatched, TemplateSource, least_reach, load_templates, match_tomogram,
+};
 pub use tiling::{Tile, overhead, tiles, tiles_shaped};

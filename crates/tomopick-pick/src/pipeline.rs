@@ -7,7 +7,7 @@ use crate::picker::{PickOptions, pick, to_particles};
 use crate::refine::{Refinement, check_refines, refine_classes};
 use crate::source::{TomoSource, VOXEL_SIZE_TOLERANCE, describe, voxel_size_mismatch};
 use crate::template_match::{TemplateMatchOptions, TemplateScores, check_options, match_templates};
-use crate::template_tomogram::{TemplateSource, load_templates};
+use crate::template_tomogram::{TemplateSource, least_reach, load_templates};
 use std::path::Path;
 use tomopick_io::volume::standard_scale;
 use tomopick_io::{Particle, VolumeFormat, VoxelSize};
@@ -252,12 +252,14 @@ fn rename_by_templates(
     opts: &TemplateMatchOptions,
 ) -> Result<(usize, TemplateScores)> {
     let vs = source.voxel_size();
-    let templates = load_templates(&TemplateSource::Simulated(named.to_vec()), vs.as_array()[0])?;
+    let source_named = TemplateSource::Simulated(named.to_vec());
+    let templates = load_templates(&source_named, vs.as_array()[0])?;
+    let least = least_reach(&source_named, vs.as_array()[0])?;
     let centres: Vec<[f64; 3]> = picks
         .iter()
         .map(|p| p.pos_a.to_voxels(vs).as_array())
         .collect();
-    let scores = match_templates(source, path, &centres, &templates, opts, |_, _| {})?;
+    let scores = match_templates(source, path, &centres, &templates, least, opts, |_, _| {})?;
     let mut changed = 0;
     for (i, p) in picks.iter_mut().enumerate() {
         let name = &scores.classes[scores.best(i).0];

@@ -225,6 +225,7 @@ mod tests {
                 std::path::Path::new("t.mrc"),
                 centres,
                 &templates,
+                0.0,
                 &o,
                 |_, _| {},
             )

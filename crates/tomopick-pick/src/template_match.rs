@@ -148,13 +148,32 @@ const PICKS_PER_CHUNK: usize = 32;
 /// Margin around each box that is filtered with it and then cut away, voxels.
 const FILTER_MARGIN: usize = 8;
 
+/// The radius (voxels) of the ball that holds each of `templates`: where it passes 5 % of its
+/// peak, plus 2 voxels; the largest of them (0 for none).
+pub fn template_reach(templates: &[Template]) -> f64 {
+    templates
+        .iter()
+        .map(|t| {
+            let peak = t.data.iter().cloned().fold(0f32, f32::max);
+            radius_above(&t.data.view(), 0.05 * peak) + 2.0
+        })
+        .fold(0.0, f64::max)
+}
+
 /// Matches `templates` at each of `centres_vox` (`[x, y, z]` voxels) of `src` (`path` names it
 /// in messages), whose voxels are `voxel_a` Å. `progress(done, total)` after each chunk.
+///
+/// The boxes cut around the picks and the reference places' distance from them follow the
+/// largest template's ball, or `least_reach_vox` where that is larger: give the
+/// [`template_reach`] of the whole set the templates were chosen from (the template library),
+/// and each class's correlations and reference places, hence its names against the other
+/// classes matched, do not depend on which of the set were matched.
 pub fn match_templates(
     src: &TomoSource,
     path: &Path,
     centres_vox: &[[f64; 3]],
     templates: &[Template],
+    least_reach_vox: f64,
     opts: &TemplateMatchOptions,
     progress: impl Fn(usize, usize),
 ) -> Result<TemplateScores> {
@@ -165,12 +184,9 @@ pub fn match_templates(
     let voxel_a = src.voxel_size().as_array()[0];
     let radii: Vec<f64> = templates
         .iter()
-        .map(|t| {
-            let peak = t.data.iter().cloned().fold(0f32, f32::max);
-            radius_above(&t.data.view(), 0.05 * peak) + 2.0
-        })
+        .map(|t| template_reach(std::slice::from_ref(t)))
         .collect();
-    let reach = radii.iter().cloned().fold(0.0, f64::max);
+    let reach = radii.iter().cloned().fold(least_reach_vox, f64::max);
     let n = box_edge(reach);
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(opts.seed);
     let rotations: Vec<Rotation> = (0..opts.rotations)
@@ -505,7 +521,16 @@ mod tests {
         templates: &[Template],
         o: TemplateMatchOptions,
     ) -> TemplateScores {
-        match_templates(src, Path::new("t.mrc"), centres, templates, &o, |_, _| {}).unwrap()
+        match_templates(
+            src,
+            Path::new("t.mrc"),
+            centres,
+            templates,
+            0.0,
+            &o,
+            |_, _| {},
+        )
+        .unwrap()
     }
 
     /// Three shapes, each placed three times at random orientations in noise: matching names
@@ -714,6 +739,7 @@ mod tests {
                 Path::new("t.mrc"),
                 &centres,
                 &templates,
+                0.0,
                 &o,
                 |_, _| {},
             )

@@ -6,7 +6,9 @@ use crate::class_scores::{score_header, score_row};
 use crate::error::{PickError, Result};
 use crate::refine::check_picks_inside;
 use crate::source::TomoSource;
-use crate::template_match::{Template, TemplateMatchOptions, TemplateScores, match_templates};
+use crate::template_match::{
+    Template, TemplateMatchOptions, TemplateScores, match_templates, template_reach,
+};
 use std::path::{Path, PathBuf};
 use tomopick_io::atomic::write_atomic;
 use tomopick_io::{Particle, open_volume};
@@ -57,6 +59,20 @@ impl TemplateSource {
                 .map(|c| c.to_string())
                 .collect()
         }))
+    }
+}
+
+/// The reach (voxels, [`template_reach`]) that matching allows for at least with the templates
+/// of `source` at `voxel_a` Å: for simulated templates, that of the 13 SHREC 2021 classes (the
+/// library they are named from, the detector's classes), so that matching a few of them
+/// (`--classes`) scores each as matching all would; for template files, their own (0).
+pub fn least_reach(source: &TemplateSource, voxel_a: f64) -> Result<f64> {
+    match source {
+        TemplateSource::Simulated(_) => {
+            let library = TemplateSource::simulated(None);
+            Ok(template_reach(&load_templates(&library, voxel_a)?))
+        }
+        TemplateSource::Files(_) => Ok(0.0),
     }
 }
 
@@ -154,7 +170,8 @@ pub fn match_tomogram(
         .iter()
         .map(|p| p.pos_a.to_voxels(vs).as_array())
         .collect();
-    let scores = match_templates(&tomo, path, &centres, &templates, opts, progress)?;
+    let least = least_reach(source, x)?;
+    let scores = match_templates(&tomo, path, &centres, &templates, least, opts, progress)?;
     let particles = picks
         .iter()
         .enumerate()
