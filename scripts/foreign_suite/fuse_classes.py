@@ -10,6 +10,7 @@ naming) and mean macro F1 over the tomograms. Rules:
   logp:W             argmax of z + W * ln(p + 1e-4)
   gate:T             the detector's class where its probability reaches T, else argmax z
   top:K              argmax z among the detector's K most probable classes
+  trust:A+B+...      the detector's class where it is one of A, B, ..., else argmax z
 
   python3 fuse_classes.py SCORES_DIR SUITE_DIR TOMO... [--rules R ...] [--bin tomopick]
 
@@ -26,14 +27,17 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from score_picks import read_class_scores, score_picks  # noqa: E402
 
 
-def name(rule, p, z):
-    """The class index a rule gives one pick."""
+def name(rule, p, z, classes):
+    """The class index a rule gives one pick (`classes`: the names of p's and z's entries)."""
     best = lambda v: max(range(len(v)), key=lambda k: v[k])  # noqa: E731
     if rule == "detector":
         return best(p)
     if rule == "templates":
         return best(z)
     kind, w = rule.split(":")
+    if kind == "trust":
+        k = best(p)
+        return k if classes[k] in w.split("+") else best(z)
     w = float(w)
     if kind == "logp":
         return best([zk + w * math.log(pk + 1e-4) for zk, pk in zip(z, p)])
@@ -62,7 +66,7 @@ def main():
             f1s, macros = [], []
             for t in a.tomos:
                 classes, rows = data[t]
-                picks = [(classes[name(rule, p, z)], x, y, zz, s) for x, y, zz, s, p, _, z in rows]
+                picks = [(classes[name(rule, p, z, classes)], x, y, zz, s) for x, y, zz, s, p, _, z in rows]
                 f1, macro = score_picks(a.bin, os.path.join(a.suite_dir, t), picks, os.path.join(tmp, t))
                 f1s.append(f1)
                 macros.append(macro)
