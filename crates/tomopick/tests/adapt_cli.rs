@@ -18,7 +18,7 @@ fn adapt_labels_fine_tunes_resumes_and_its_model_picks() {
     assert!(out.status.success(), "{log}");
     assert!(stdout.contains("adapted model:"), "{stdout}");
     assert!(log.contains("picks as its labels"), "{log}");
-    assert!(log.contains("pick threshold 0.65"), "{log}");
+    assert!(log.contains("(pick threshold 0.6)"), "{log}");
     let labels = run.join("labels").join("00_reconstruction.csv");
     let labelled = std::fs::read_to_string(&labels).unwrap();
     // The labels are the default model's picks of the tomogram, as `pick` gives them.
