@@ -252,9 +252,8 @@ fn rename_by_templates(
     opts: &TemplateMatchOptions,
 ) -> Result<(usize, TemplateScores)> {
     let vs = source.voxel_size();
-    let source_named = TemplateSource::Simulated(named.to_vec());
-    let templates = load_templates(&source_named, vs.as_array()[0])?;
-    let least = least_reach(&source_named, vs.as_array()[0])?;
+    let templates = load_templates(&TemplateSource::Simulated(named.to_vec()), vs.as_array()[0])?;
+    let least = least_reach(vs.as_array()[0])?;
     let centres: Vec<[f64; 3]> = picks
         .iter()
         .map(|p| p.pos_a.to_voxels(vs).as_array())

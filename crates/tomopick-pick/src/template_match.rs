@@ -165,9 +165,9 @@ pub fn template_reach(templates: &[Template]) -> f64 {
 ///
 /// The boxes cut around the picks and the reference places' distance from them follow the
 /// largest template's ball, or `least_reach_vox` where that is larger: give the
-/// [`template_reach`] of the whole set the templates were chosen from (the template library),
-/// and each class's correlations and reference places, hence its names against the other
-/// classes matched, do not depend on which of the set were matched.
+/// [`template_reach`] of the whole set the templates were chosen from (the template library,
+/// [`crate::least_reach`]), and each class's correlations and reference places, hence its
+/// names against the other classes matched, do not depend on which of the set were matched.
 pub fn match_templates(
     src: &TomoSource,
     path: &Path,

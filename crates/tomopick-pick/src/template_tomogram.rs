@@ -62,18 +62,16 @@ impl TemplateSource {
     }
 }
 
-/// The reach (voxels, [`template_reach`]) that matching allows for at least with the templates
-/// of `source` at `voxel_a` Å: for simulated templates, that of the 13 SHREC 2021 classes (the
-/// library they are named from, the detector's classes), so that matching a few of them
-/// (`--classes`) scores each as matching all would; for template files, their own (0).
-pub fn least_reach(source: &TemplateSource, voxel_a: f64) -> Result<f64> {
-    match source {
-        TemplateSource::Simulated(_) => {
-            let library = TemplateSource::simulated(None);
-            Ok(template_reach(&load_templates(&library, voxel_a)?))
-        }
-        TemplateSource::Files(_) => Ok(0.0),
-    }
+/// The reach (voxels, [`template_reach`]) that matching allows for at least at `voxel_a` Å:
+/// that of the 13 SHREC 2021 classes (the library simulated templates are named from, and the
+/// default detector's classes), whatever templates are matched. So matching a few of them
+/// (`--classes`) scores each as matching all would, and template files score as the same
+/// templates simulated.
+pub fn least_reach(voxel_a: f64) -> Result<f64> {
+    Ok(template_reach(&load_templates(
+        &TemplateSource::simulated(None),
+        voxel_a,
+    )?))
 }
 
 /// Picks with the classes that template matching gave them.
@@ -170,7 +168,7 @@ pub fn match_tomogram(
         .iter()
         .map(|p| p.pos_a.to_voxels(vs).as_array())
         .collect();
-    let least = least_reach(source, x)?;
+    let least = least_reach(x)?;
     let scores = match_templates(&tomo, path, &centres, &templates, least, opts, progress)?;
     let particles = picks
         .iter()
