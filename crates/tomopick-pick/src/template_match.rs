@@ -148,16 +148,17 @@ const PICKS_PER_CHUNK: usize = 32;
 /// Margin around each box that is filtered with it and then cut away, voxels.
 const FILTER_MARGIN: usize = 8;
 
-/// The radius (voxels) of the ball that holds each of `templates`: where it passes 5 % of its
-/// peak, plus 2 voxels; the largest of them (0 for none).
+/// The radius (voxels) of the ball that holds `template`: where it passes 5 % of its peak, plus
+/// 2 voxels.
+fn ball_radius(template: &Template) -> f64 {
+    let peak = template.data.iter().cloned().fold(0f32, f32::max);
+    radius_above(&template.data.view(), 0.05 * peak) + 2.0
+}
+
+/// The largest ball radius (voxels) of `templates`: where a template passes 5 % of its peak,
+/// plus 2 voxels (0 for none).
 pub fn template_reach(templates: &[Template]) -> f64 {
-    templates
-        .iter()
-        .map(|t| {
-            let peak = t.data.iter().cloned().fold(0f32, f32::max);
-            radius_above(&t.data.view(), 0.05 * peak) + 2.0
-        })
-        .fold(0.0, f64::max)
+    templates.iter().map(ball_radius).fold(0.0, f64::max)
 }
 
 /// Matches `templates` at each of `centres_vox` (`[x, y, z]` voxels) of `src` (`path` names it
@@ -182,10 +183,7 @@ pub fn match_templates(
         return Err(PickError::input(path, "no templates to match"));
     }
     let voxel_a = src.voxel_size().as_array()[0];
-    let radii: Vec<f64> = templates
-        .iter()
-        .map(|t| template_reach(std::slice::from_ref(t)))
-        .collect();
+    let radii: Vec<f64> = templates.iter().map(ball_radius).collect();
     let reach = radii.iter().cloned().fold(least_reach_vox, f64::max);
     let n = box_edge(reach);
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(opts.seed);
