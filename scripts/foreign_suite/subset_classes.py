@@ -8,7 +8,9 @@ scores each (SHREC rule): class-agnostic F1 and the mean per-class F1 over the c
     python subset_classes.py SUBSET_DIR [--bin tomopick] [--tag T] [--runs RUN ...]
 
 `--runs adapted adapted+classes` self-trains on each tomogram first (`tomopick adapt`, without
-and with `--classes`) and picks it with the adapted model (with `--classes` for the second).
+and with `--classes`) and picks it with the adapted model (with `--classes` for the second);
+`adapted+classes+templates` adapts with `--classes --match-templates` (labels named by template
+matching among the sample's classes) and picks with `--classes`.
 Standard library only; results go under each tomogram's folder (`subset_<run>[_<tag>]/`; give a
 new tag when the default model changes, as the picks are kept and reused).
 """
@@ -39,6 +41,10 @@ def main():
         runs["classes+templates"] = runs["classes"] + tm
         runs["adapted"] = []
         runs["adapted+classes"] = runs["classes"]
+        # Self-training on labels named by template matching among the sample's classes; the
+        # adapted model then picks with `--classes` alone (it has learned the names).
+        runs["adapted+classes+templates"] = runs["classes"]
+        adapt_only = {"adapted+classes+templates": tm}
         tomo = os.path.join(d, "reconstruction.mrc")
         line = []
         for run in a.runs:
@@ -50,7 +56,8 @@ def main():
                 if run.startswith("adapted"):
                     model = os.path.join(o, "adapt", "model.bpk")
                     if not os.path.exists(model):
-                        subprocess.run([a.bin, "-q", "adapt", tomo, "-o", os.path.join(o, "adapt"), *args],
+                        subprocess.run([a.bin, "-q", "adapt", tomo, "-o", os.path.join(o, "adapt"), *args,
+                                        *adapt_only.get(run, [])],
                                        check=True, stdout=subprocess.DEVNULL)
                     args += ["--model", model]
                 subprocess.run([a.bin, "-q", "pick", tomo, *args, "-o", out],
