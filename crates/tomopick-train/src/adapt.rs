@@ -225,13 +225,18 @@ fn prepare(req: &AdaptRequest, events: &mut dyn FnMut(TrainEvent)) -> Result<Pat
         true => None,
         false => Some(sample_classes(&base, &req.classes)?),
     };
-    // Given labels are read and checked before anything is written; their tomograms stay open
+    // Every tomogram is opened, and given labels are read and checked, before anything is
+    // written, so that a missing or broken input leaves no folder behind; the tomograms stay open
     // for the loop below (an MRC header each, other formats whole, as training holds them).
-    let mut given = Vec::with_capacity(req.labels.len());
-    for (tomo, list) in req.tomograms.iter().zip(&req.labels) {
+    let mut opened = Vec::with_capacity(req.tomograms.len());
+    for (i, tomo) in req.tomograms.iter().enumerate() {
         let source = TomoSource::open(tomo, req.voxel_size)?;
-        let particles = read_labels(list, tomo, &source, &base.config.classes)?;
-        given.push(Some((source, particles)));
+        let listed = match req.labels.get(i) {
+            Some(list) => Some(read_labels(list, tomo, &source, &base.config.classes)?),
+            None => None,
+        };
+        let rescaler = source.rescaler_for(base.config.voxel_size_a, tomo)?;
+        opened.push((source, rescaler, listed));
     }
     for dir in [out.join("labels"), out.join("tomograms")] {
         std::fs::create_dir_all(&dir).map_err(|e| IoError::os(&dir, e))?;
@@ -261,14 +266,8 @@ fn prepare(req: &AdaptRequest, events: &mut dyn FnMut(TrainEvent)) -> Result<Pat
     };
     let mut user_data = Vec::with_capacity(req.tomograms.len());
     let mut total = 0;
-    for (i, tomo) in req.tomograms.iter().enumerate() {
+    for (i, (tomo, (source, rescaler, listed))) in req.tomograms.iter().zip(opened).enumerate() {
         let name = label_name(i, tomo);
-        // Opened once: an MRC header only, other formats whole.
-        let (source, listed) = match given.get_mut(i).and_then(Option::take) {
-            Some((source, particles)) => (source, Some(particles)),
-            None => (TomoSource::open(tomo, req.voxel_size)?, None),
-        };
-        let rescaler = source.rescaler_for(mc.voxel_size_a, tomo)?;
         let (particles, grid, from) = match listed {
             Some(particles) => {
                 let grid = match rescaler {

@@ -124,6 +124,8 @@ fn adapt_resamples_a_tomogram_at_another_voxel_size_and_refuses_bad_requests() {
         s(&dir.path().join("m")),
     ]);
     assert!(e.contains("missing.mrc"), "{e}");
+    // Refused before anything is written: no folder left behind.
+    assert!(!dir.path().join("m").exists());
 }
 
 #[test]
